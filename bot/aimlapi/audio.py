@@ -1,0 +1,121 @@
+"""Audio bytes from the provider: format sniffing, strict hex decoding, capped streaming to disk.
+
+Why sniff: stable-audio serves WAV as `application/octet-stream` and an expired signed URL can
+answer with an HTML/XML error page, so the content type proves nothing; the first bytes do.
+Why strict hex: `bytes.fromhex` silently skips whitespace, so a truncated or mangled music-01
+answer could decode into plausible garbage; we accept only an even-length run of hex digits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from pathlib import Path
+from typing import Final
+
+import httpx
+
+AUDIO_MIME: Final[dict[str, str]] = {
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+    "ogg": "audio/ogg",
+    "flac": "audio/flac",
+    "m4a": "audio/mp4",
+}
+
+_HEX: Final = re.compile(r"[0-9a-fA-F]*")
+_WRITE_CHUNK: Final = 1 << 20  # buffer this much before handing a write to a thread
+
+
+class HexDecodeError(ValueError):
+    """The provider's hex audio is not strictly hex (odd length, other characters, empty)."""
+
+
+class AudioTooLarge(Exception):
+    """A stream went past its byte cap; nothing of it is kept."""
+
+    def __init__(self, limit: int, seen: int) -> None:
+        super().__init__(f"more than {limit} bytes (saw {seen})")
+        self.limit = limit
+        self.seen = seen
+
+
+def _is_mpeg_frame(head: bytes) -> bool:
+    """An MPEG audio frame header: 11 sync bits, a real version, and a layer that is not 0.
+
+    Layer bits 00 are ADTS AAC, which shares the sync word; MP3 (layer III) is 01.
+    """
+    if len(head) < 2 or head[0] != 0xFF or (head[1] & 0xE0) != 0xE0:
+        return False
+    version = (head[1] >> 3) & 0b11
+    layer = (head[1] >> 1) & 0b11
+    return version != 0b01 and layer != 0b00
+
+
+def sniff_audio_format(head: bytes) -> str | None:
+    """The container of `head` (the first dozen bytes are enough): mp3, wav, ogg, flac, m4a."""
+    if head.startswith(b"ID3") or _is_mpeg_frame(head):
+        return "mp3"
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "wav"
+    if head.startswith(b"OggS"):
+        return "ogg"
+    if head.startswith(b"fLaC"):
+        return "flac"
+    if len(head) >= 8 and head[4:8] == b"ftyp":
+        return "m4a"
+    return None
+
+
+def decode_hex_audio(text: str) -> bytes:
+    """Decode music-01's `data.audio`; raises `HexDecodeError` unless it is clean, even hex."""
+    if not text:
+        raise HexDecodeError("empty audio")
+    if len(text) % 2:
+        raise HexDecodeError(f"odd hex length {len(text)}")
+    if _HEX.fullmatch(text) is None:
+        raise HexDecodeError("non-hex characters in audio")
+    return bytes.fromhex(text)
+
+
+async def stream_to_file(response: httpx.Response, dest: Path, *, max_bytes: int) -> int:
+    """Write a streamed body to `dest` (via a `.part` file), stopping at `max_bytes`.
+
+    File writes go through a thread in ~1 MiB batches so a 50 MB download never blocks the loop.
+    On any failure the partial file is removed and `dest` is left untouched.
+    """
+    part = dest.with_name(dest.name + ".part")
+    handle = await asyncio.to_thread(part.open, "wb")
+    total = 0
+    buffer = bytearray()
+    try:
+        try:
+            async for chunk in response.aiter_bytes():
+                total += len(chunk)
+                if total > max_bytes:
+                    raise AudioTooLarge(max_bytes, total)
+                buffer += chunk
+                if len(buffer) >= _WRITE_CHUNK:
+                    await asyncio.to_thread(handle.write, bytes(buffer))
+                    buffer.clear()
+            if buffer:
+                await asyncio.to_thread(handle.write, bytes(buffer))
+        finally:
+            await asyncio.to_thread(handle.close)
+        await asyncio.to_thread(part.replace, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            await asyncio.to_thread(part.unlink, True)
+        raise
+    return total
+
+
+async def read_head(path: Path, size: int = 16) -> bytes:
+    """The first bytes of a file, read off the event loop."""
+
+    def _read() -> bytes:
+        with path.open("rb") as f:
+            return f.read(size)
+
+    return await asyncio.to_thread(_read)

@@ -1,0 +1,125 @@
+"""The `songbot` command line: `run` the bot, plus operator commands.
+
+Why exit codes matter: 2 means "fix your configuration" (one line on stderr, no traceback), 1 means
+a runtime failure (bad token, another instance), 0 a clean stop — supervisors and Docker act on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import Config, ConfigError
+
+DESCRIPTION = """songbot — turns /song requests in Telegram into songs made by the AI/ML API.
+
+Configuration comes from the environment (and a .env file in the working directory):
+TELEGRAM_BOT_TOKEN and AIMLAPI_KEY are required; see the README for every variable."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="songbot", description=DESCRIPTION, formatter_class=argparse.RawTextHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run = sub.add_parser(
+        "run",
+        help="start the bot (long polling, or a webhook with --webhook)",
+        description=(
+            "Start the bot. Long polling by default: pending updates sent while the bot was down "
+            "are processed, pending jobs in the database resume. Stop with Ctrl-C or SIGTERM."
+        ),
+    )
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="serve Telegram's webhook (needs SONGBOT_WEBHOOK_URL and SONGBOT_WEBHOOK_SECRET)",
+    )
+    from bot import operator_cli
+
+    operator_cli.add_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    if args.command == "run":
+        return run(webhook=bool(args.webhook))
+    from bot import operator_cli
+
+    return operator_cli.dispatch(args)
+
+
+def load_config() -> Config:
+    """The config, or exit 2 with one line naming the variable and the problem."""
+    try:
+        return Config.from_env()
+    except ConfigError as exc:
+        print(f"songbot: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def check_db_path(path: Path) -> str | None:
+    """A clear startup error for an unusable database path, before anything starts."""
+    try:
+        path.resolve().parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=5)
+        try:
+            conn.execute("PRAGMA user_version")
+        finally:
+            conn.close()
+    except (OSError, sqlite3.Error) as exc:
+        return f"cannot open the database at {path}: {exc}"
+    return None
+
+
+def run(*, webhook: bool = False) -> int:
+    config = load_config()
+    from bot.logging_setup import setup_logging
+
+    setup_logging(config.log_level, config.log_format, config.secrets)
+    from bot.media import FfmpegMissing, find_ffmpeg
+
+    try:
+        find_ffmpeg()
+    except FfmpegMissing as exc:
+        print(f"songbot: {exc.detail or exc}", file=sys.stderr)
+        return 2
+    problem = check_db_path(config.db_path)
+    if problem:
+        print(f"songbot: {problem}", file=sys.stderr)
+        return 2
+    if webhook or config.webhook_url:
+        from bot.webhook import run_webhook
+
+        return run_webhook(config)
+    return run_polling(config)
+
+
+def run_polling(config: Config) -> int:
+    import logging
+
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.app import ALLOWED_UPDATES, build_application
+    from handlers.errors import exit_code
+
+    log = logging.getLogger("songbot")
+    app = build_application(config)
+    try:
+        # Never drop pending updates: requests sent while the bot was down still count.
+        app.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+    except InvalidToken:
+        log.critical("Telegram rejected the bot token; check TELEGRAM_BOT_TOKEN")
+        return 1
+    except NetworkError as exc:
+        log.critical("cannot reach the Telegram Bot API at %s: %s", config.telegram_api_base_url, exc)
+        return 1
+    return exit_code(app.bot_data)

@@ -1,0 +1,251 @@
+"""The one typed, immutable configuration object, read from the environment (and `.env`).
+
+Why one object: every module gets exactly the values the operator set, validated once at start, and
+secrets are wrapped so that printing the config (or an exception holding it) never shows them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Final
+
+from dotenv import dotenv_values
+
+
+class ConfigError(ValueError):
+    """A missing or malformed setting; the CLI prints it as one line and exits 2."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+        self.problem = problem
+
+
+class Secret:
+    """A string that prints as `***` so it cannot leak through repr, str or f-strings."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    def __str__(self) -> str:
+        return "***"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS: Final = ("text", "json")
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything the bot reads from its environment; see the README's configuration table."""
+
+    telegram_token: Secret
+    aimlapi_key: Secret
+    telegram_api_base_url: str = "https://api.telegram.org"
+    aimlapi_base_url: str = "https://api.aimlapi.com"
+    db_path: Path = Path("songbot.db")
+    default_model: str = "minimax/music-2.0"
+    instrumental_model: str = "stable-audio"
+    reference_model: str = "music-01"
+    poll_interval: float = 5.0
+    job_timeout: float = 900.0
+    admin_ids: frozenset[int] = field(default_factory=frozenset)
+    allowed_chat_ids: frozenset[int] = field(default_factory=frozenset)
+    user_daily_limit: int = 0
+    log_level: str = "INFO"
+    log_format: str = "text"
+    max_jobs_per_user: int = 2
+    max_jobs_per_chat: int = 5
+    max_jobs_total: int = 20
+    lease_seconds: float = 30.0
+    reconcile_grace: float = 120.0
+    temp_dir: Path | None = None
+    webhook_url: str | None = None
+    webhook_secret: Secret | None = None
+    webhook_listen: str = "0.0.0.0"
+    http_port: int | None = None
+
+    @property
+    def work_dir(self) -> Path:
+        """Where temporary audio lives: next to the database unless set, so one volume holds all."""
+        if self.temp_dir is not None:
+            return self.temp_dir
+        return self.db_path.resolve().parent / "songbot-tmp"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Raw secret values, for the log redaction filter."""
+        values = [self.telegram_token.get(), self.aimlapi_key.get()]
+        if self.webhook_secret is not None:
+            values.append(self.webhook_secret.get())
+        return tuple(v for v in values if v)
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
+        return f"Config({parts})"
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, env_file: Path | None = Path(".env")
+    ) -> Config:
+        """Build and validate the config; the process environment wins over `.env`."""
+        merged: dict[str, str] = {}
+        if env_file is not None and env_file.is_file():
+            merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        merged.update(os.environ if environ is None else environ)
+        return _parse(merged)
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(name, "is required but not set")
+    return value
+
+
+def _url(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name, "").strip() or default
+    if not value.startswith(("http://", "https://")) or len(value) < 10:
+        raise ConfigError(name, f"must be an http(s) URL, got {value!r}")
+    return value.rstrip("/")
+
+
+def _float(env: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(name, f"must be a number, got {raw!r}") from None
+    if not value >= minimum or value != value or value == float("inf"):
+        raise ConfigError(name, f"must be a number >= {minimum:g}, got {raw!r}")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(name, f"must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(name, f"must be >= {minimum}, got {raw!r}")
+    return value
+
+
+def _id_set(env: Mapping[str, str], name: str) -> frozenset[int]:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return frozenset()
+    ids: set[int] = set()
+    for part in raw.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            ids.add(int(part))
+        except ValueError:
+            raise ConfigError(
+                name, f"must be comma-separated Telegram ids, {part!r} is not a number"
+            ) from None
+    return frozenset(ids)
+
+
+def _model(env: Mapping[str, str], name: str, default: str) -> str:
+    from bot.aimlapi.models import MODELS  # local import: the registry is data, config is wiring
+
+    value = env.get(name, "").strip() or default
+    if value not in MODELS:
+        known = ", ".join(sorted(MODELS))
+        raise ConfigError(name, f"unknown model {value!r}; known models: {known}")
+    return value
+
+
+def _parse(env: Mapping[str, str]) -> Config:
+    token = _required(env, "TELEGRAM_BOT_TOKEN")
+    if ":" not in token or any(c.isspace() for c in token):
+        raise ConfigError("TELEGRAM_BOT_TOKEN", "does not look like a bot token (<id>:<secret>)")
+    key = _required(env, "AIMLAPI_KEY")
+    if any(c.isspace() for c in key):
+        raise ConfigError("AIMLAPI_KEY", "must not contain whitespace")
+
+    log_level = (env.get("SONGBOT_LOG_LEVEL", "").strip() or "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        raise ConfigError("SONGBOT_LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}")
+    log_format = (env.get("SONGBOT_LOG_FORMAT", "").strip() or "text").lower()
+    if log_format not in LOG_FORMATS:
+        raise ConfigError("SONGBOT_LOG_FORMAT", "must be 'text' or 'json'")
+
+    db_raw = env.get("SONGBOT_DB", "").strip() or "songbot.db"
+    temp_raw = env.get("SONGBOT_TEMP_DIR", "").strip()
+
+    webhook_url = env.get("SONGBOT_WEBHOOK_URL", "").strip() or None
+    if webhook_url is not None and not webhook_url.startswith("https://"):
+        if not webhook_url.startswith("http://127.0.0.1") and not webhook_url.startswith(
+            "http://localhost"
+        ):
+            raise ConfigError("SONGBOT_WEBHOOK_URL", "must be an https:// URL")
+    secret_raw = env.get("SONGBOT_WEBHOOK_SECRET", "").strip()
+    webhook_secret = None
+    if secret_raw:
+        if not (1 <= len(secret_raw) <= 256) or not all(
+            c.isascii() and (c.isalnum() or c in "_-") for c in secret_raw
+        ):
+            raise ConfigError(
+                "SONGBOT_WEBHOOK_SECRET", "must be 1-256 characters of A-Z, a-z, 0-9, _ and -"
+            )
+        webhook_secret = Secret(secret_raw)
+    port_raw = env.get("SONGBOT_HTTP_PORT", "").strip()
+    http_port = None
+    if port_raw:
+        http_port = _int(env, "SONGBOT_HTTP_PORT", 0, minimum=0)
+        if http_port > 65535:
+            raise ConfigError("SONGBOT_HTTP_PORT", "must be a TCP port (0-65535)")
+
+    return Config(
+        telegram_token=Secret(token),
+        aimlapi_key=Secret(key),
+        telegram_api_base_url=_url(env, "TELEGRAM_API_BASE_URL", "https://api.telegram.org"),
+        aimlapi_base_url=_url(env, "AIMLAPI_BASE_URL", "https://api.aimlapi.com"),
+        db_path=Path(db_raw),
+        default_model=_model(env, "SONGBOT_DEFAULT_MODEL", "minimax/music-2.0"),
+        instrumental_model=_model(env, "SONGBOT_INSTRUMENTAL_MODEL", "stable-audio"),
+        reference_model=_model(env, "SONGBOT_REFERENCE_MODEL", "music-01"),
+        poll_interval=_float(env, "SONGBOT_POLL_INTERVAL", 5.0, minimum=0.05),
+        job_timeout=_float(env, "SONGBOT_JOB_TIMEOUT", 900.0, minimum=1.0),
+        admin_ids=_id_set(env, "SONGBOT_ADMIN_IDS"),
+        allowed_chat_ids=_id_set(env, "SONGBOT_ALLOWED_CHAT_IDS"),
+        user_daily_limit=_int(env, "SONGBOT_USER_DAILY_LIMIT", 0, minimum=0),
+        log_level=log_level,
+        log_format=log_format,
+        max_jobs_per_user=_int(env, "SONGBOT_MAX_JOBS_PER_USER", 2, minimum=1),
+        max_jobs_per_chat=_int(env, "SONGBOT_MAX_JOBS_PER_CHAT", 5, minimum=1),
+        max_jobs_total=_int(env, "SONGBOT_MAX_JOBS_TOTAL", 20, minimum=1),
+        lease_seconds=_float(env, "SONGBOT_LEASE_SECONDS", 30.0, minimum=0.5),
+        reconcile_grace=_float(env, "SONGBOT_RECONCILE_GRACE", 120.0, minimum=0.0),
+        temp_dir=Path(temp_raw) if temp_raw else None,
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret,
+        webhook_listen=env.get("SONGBOT_WEBHOOK_LISTEN", "").strip() or "0.0.0.0",
+        http_port=http_port,
+    )

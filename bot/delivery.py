@@ -1,0 +1,168 @@
+"""Getting a finished song into the chat: fetch, convert, describe, upload.
+
+Why its own module: this is where Telegram's rules for audio live (MP3 for the music player, 50 MB
+upload cap, caption ≤ 1024, thumbnail ≤ 200 kB / 320 px via attach://, topics, replies), apart
+from the runner's bookkeeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+    ReplyParameters,
+)
+from telegram.constants import ChatAction
+
+from bot.aimlapi.client import AimlApiClient
+from bot.i18n import Raw, t
+from bot.media import TempFiles, probe, render_cover, sniff_format, to_mp3
+from bot.telegram_utils import mention_html, topic_kwargs
+from bot.textutil import safe_title, truncate_utf16
+from storage.jobs import Job
+
+log = logging.getLogger(__name__)
+
+TELEGRAM_UPLOAD_LIMIT = 50 * 1000 * 1000
+CAPTION_STYLE_LIMIT = 400
+PLAYABLE = ("mp3", "m4a")
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedAudio:
+    path: Path
+    size: int
+    duration: float | None
+    format: str
+
+
+async def fetch_audio(
+    client: AimlApiClient, temp: TempFiles, job: Job, url: str
+) -> PreparedAudio:
+    """Download the provider's audio right away (signed links expire) and make it playable."""
+    raw = temp.path_for(job.key, ".download")
+    downloaded = await client.download(url, raw)
+    return await make_playable(temp, job, downloaded.path, downloaded.format)
+
+
+async def make_playable(temp: TempFiles, job: Job, path: Path, fmt: str | None) -> PreparedAudio:
+    """MP3/M4A go as they are; WAV and anything else become MP3 for Telegram's music player."""
+    if fmt is None:
+        head = await asyncio.to_thread(_read_head, path)
+        fmt = sniff_format(head)
+    if fmt in PLAYABLE:
+        final = temp.path_for(job.key, f".{fmt}")
+        if final != path:
+            await asyncio.to_thread(path.replace, final)
+    else:
+        final = temp.path_for(job.key, ".mp3")
+        await to_mp3(path, final)
+        await asyncio.to_thread(path.unlink, True)
+        fmt = "mp3"
+    info = await probe(final)
+    size = (await asyncio.to_thread(final.stat)).st_size
+    return PreparedAudio(path=final, size=size, duration=info.duration, format=fmt)
+
+
+def _read_head(path: Path) -> bytes:
+    with path.open("rb") as fh:
+        return fh.read(64)
+
+
+def song_caption(job: Job, lang: str | None) -> str:
+    """Style, model and (in groups) who asked, within Telegram's 1024-character caption limit."""
+    style = truncate_utf16(job.prompt.replace("\n", " "), CAPTION_STYLE_LIMIT)
+    if job.chat_type != "private":
+        return t(
+            "song_caption_group",
+            lang,
+            style=style,
+            model=job.model,
+            mention=mention_html(job.user_id, job.user_name or str(job.user_id)),
+        )
+    return t("song_caption", lang, style=style, model=job.model)
+
+
+def song_keyboard(job: Job, lang: str | None) -> InlineKeyboardMarkup:
+    """🔁 Again, 📝 Lyrics, 🎲 Variation: compact callback data that survives restarts."""
+    row = [InlineKeyboardButton(t("button_again", lang), callback_data=f"v1:again:{job.id}")]
+    if job.lyrics:
+        row.append(
+            InlineKeyboardButton(t("button_lyrics", lang), callback_data=f"v1:lyrics:{job.id}")
+        )
+    row.append(InlineKeyboardButton(t("button_vary", lang), callback_data=f"v1:vary:{job.id}"))
+    return InlineKeyboardMarkup([row])
+
+
+async def send_song(
+    bot: Bot, job: Job, audio: PreparedAudio, *, lang: str | None, temp: TempFiles
+) -> Message:
+    """Upload the song as a reply to the request, in its topic, with title, cover and buttons."""
+    title = safe_title(job.prompt, job.lyrics)
+    cover: Path | None = None
+    try:
+        cover = await render_cover(audio.path, temp.path_for(job.key, ".jpg"), title=title)
+    except Exception as exc:  # a missing cover must never cost the user the song
+        log.warning("cover art failed: %s", exc)
+    await _chat_action(bot, job)
+    data = await asyncio.to_thread(audio.path.read_bytes)
+    thumb = await asyncio.to_thread(cover.read_bytes) if cover is not None else None
+    return await bot.send_audio(
+        chat_id=job.chat_id,
+        audio=InputFile(data, filename=f"{_file_stem(title)}.{audio.format}"),
+        title=title,
+        performer=t("song_performer", lang, model=job.model),
+        duration=round(audio.duration) if audio.duration else None,
+        caption=song_caption(job, lang),
+        thumbnail=InputFile(thumb, filename="cover.jpg") if thumb else None,
+        reply_parameters=ReplyParameters(
+            message_id=job.request_message_id, allow_sending_without_reply=True
+        ),
+        reply_markup=song_keyboard(job, lang),
+        **topic_kwargs(job.topic_id),
+    )
+
+
+async def send_link(bot: Bot, job: Job, url: str, size: int, *, lang: str | None) -> Message:
+    """A song over Telegram's 50 MB upload cap goes out as a link instead."""
+    return await bot.send_message(
+        chat_id=job.chat_id,
+        text=t(
+            "song_too_big_link",
+            lang,
+            size_mb=round(size / 1_000_000, 1),
+            link=Raw(f'<a href="{_attr(url)}">{t("song_link_label", lang)}</a>'),
+        ),
+        reply_parameters=ReplyParameters(
+            message_id=job.request_message_id, allow_sending_without_reply=True
+        ),
+        **topic_kwargs(job.topic_id),
+    )
+
+
+async def _chat_action(bot: Bot, job: Job) -> None:
+    try:
+        await bot.send_chat_action(
+            chat_id=job.chat_id, action=ChatAction.UPLOAD_VOICE, **topic_kwargs(job.topic_id)
+        )
+    except Exception as exc:  # cosmetic: never block a delivery on it
+        log.debug("chat action failed: %s", exc)
+
+
+def _file_stem(title: str) -> str:
+    keep = "".join(ch if ch.isalnum() or ch in " -_" else "_" for ch in title).strip()
+    return (keep or "song")[:60]
+
+
+def _attr(url: str) -> str:
+    import html
+
+    return html.escape(url, quote=True)

@@ -1,0 +1,171 @@
+"""English strings: the reference catalogue every other language is checked against."""
+
+from typing import Final
+
+EN: Final[dict[str, str]] = {
+    # --- validation (the AI/ML API client checks requests before anything is charged) ---
+    # --- /song parser and audio tools (handlers/song_parser.py, bot/media.py) ---
+    "usage_empty": (
+        "Tell me the style on the first line and the lyrics below it:\n"
+        "<code>/song dreamy synth-pop\n[Verse]\nNeon lights on the rain…</code>\n\n"
+        "Other ways:\n"
+        "• <code>/song lo-fi piano</code>: an instrumental, no lyrics\n"
+        "• <code>/song sea shanty | Yo ho, we sail at dawn</code>: all on one line\n"
+        "• reply with <code>/song punk rock</code> to a message that holds the lyrics\n\n"
+        "Options go before the style: <code>model:music-2.0</code>, "
+        "<code>ref: https://…/take.mp3</code>, and <code>voice:</code>, "
+        "<code>instrumental:</code> or <code>song:</code> for what the reference contains."
+    ),
+    "usage_no_style": (
+        "I have lyrics but no style. Put the style on the same line as the command, "
+        "and the lyrics below it:\n<code>/song dreamy synth-pop\n[Verse]\nNeon lights…</code>"
+    ),
+    "usage_model_missing": (
+        "Write the model right after <code>model:</code> with no space, "
+        "e.g. <code>model:music-2.0</code>."
+    ),
+    "usage_too_long": (
+        "That is too long: the style and lyrics together may have at most 10,000 characters."
+    ),
+    "error_ref_url": (
+        "The reference after <code>ref:</code> must be an <code>http://</code> or "
+        "<code>https://</code> link to an audio file, e.g. "
+        "<code>ref: https://example.com/take.mp3</code>."
+    ),
+    "error_ffmpeg_missing": (
+        "Audio processing is not set up on this server, so I cannot handle audio right now. "
+        "Please tell the bot's operator."
+    ),
+    "error_media": (
+        "Sorry, I could not process that audio. If you sent it, try another file "
+        "(MP3, WAV, OGG or M4A)."
+    ),
+    # --- lead: status messages, outcomes, buttons, commands ---
+    "status_queued": "⏳ <b>Queued</b> · {model}",
+    "status_waiting": "⏳ <b>Waiting for a free slot</b> · position {position} · {model}",
+    "status_preparing": "🎙 <b>Preparing your reference</b> · {model}",
+    "status_generating": "🎵 <b>Generating</b> · {model} · {elapsed}",
+    "status_generating_eta": "🎵 <b>Generating</b> · {model} · {elapsed} (usually about {expected})",
+    "status_sending": "📤 <b>Sending your song</b> · {model}",
+    "status_done": "✅ <b>Done</b> · {model} · {elapsed}",
+    "status_cancelled": "🚫 <b>Cancelled</b> · {model}",
+    "status_failed": "❌ {reason_html}",
+    "button_cancel": "❌ Cancel",
+    "button_again": "🔁 Again",
+    "button_lyrics": "📝 Lyrics",
+    "button_vary": "🎲 Variation",
+    "song_caption": "🎵 <i>{style}</i>\n<code>{model}</code>",
+    "song_caption_group": "🎵 <i>{style}</i>\nfor {mention} · <code>{model}</code>",
+    "song_performer": "songbot · {model}",
+    "song_too_big_link": "🎵 Your song is {size_mb} MB, over Telegram's 50 MB upload limit. {link} (the link works for about 24 hours).",
+    "song_link_label": "Download it here",
+    "error_generic": "Something went wrong with this request. Please try again.",
+    "error_bad_input": "I can't make a song from that request.",
+    "error_reference": "I can't use that as a reference.",
+    "error_not_allowed": "Sorry, you can't do that here.",
+    "error_internal": "Something broke on my side (not your fault). Please try again in a minute.",
+    "error_unknown_model": "I don't know the model <code>{model}</code>. Available: {known}.",
+    "error_style_too_short": "Please describe the style a bit more (at least {limit} characters for {model}), e.g. <code>/song dreamy synth-pop with female vocals</code>.",
+    "error_model_no_lyrics": "{model} makes instrumentals only and can't sing lyrics. Drop the lyrics or pick another model with <code>model:</code>.",
+    "error_model_needs_lyrics": "{model} needs lyrics: put them on the lines after <code>/song &lt;style&gt;</code>.",
+    "error_model_needs_reference": "{model} needs a reference: send the command as the caption of a voice note or audio, reply with it to one, or add <code>ref: https://…</code>.",
+    "error_model_no_reference": "{model} can't use a reference track. Pick a reference model with <code>model:music-01</code> or <code>model:cover</code>.",
+    "error_daily_limit": "You've reached today's limit of {limit} songs. It resets at midnight UTC.",
+    "error_chat_not_allowed": "Sorry, this bot isn't available in this chat.",
+    "error_user_banned": "Sorry, you can't request songs from this bot.",
+    "error_admins_only_requests": "In this chat only admins can request songs.",
+    "error_reference_type": "I can only use a voice note, an audio file or a video's sound as a reference, not a {kind}.",
+    "error_reference_too_big": "That file is {size_mb} MB; I can download at most {limit_mb} MB. Please send a shorter clip.",
+    "error_reference_too_short": "Your {kind} is {seconds} s; please send more than {minimum} s of singing.",
+    "error_reference_too_long": "Your {kind} is {seconds} s; the model takes at most {maximum} s. Please trim it.",
+    "error_timeout": "The song took too long ({minutes} min) and I stopped waiting. You were not charged for a failed generation; please try again.",
+    "error_interrupted": "I was restarted while your song was being started, and I can't tell whether it began. To be safe I won't start it twice: please send the request again.",
+    "error_generation_failed": "The music service couldn't make this song. Please try again, perhaps with different wording.",
+    "error_generation_failed_reason": "The music service couldn't make this song: {reason}",
+    "error_provider_unavailable": "The music service is having trouble right now. Please try again in a few minutes.",
+    "error_undeliverable": "I couldn't deliver the song to this chat.",
+    "start": "👋 Hi! I turn your lyrics into real songs.\n\nSend a style on the first line and lyrics below it:\n<code>/song dreamy synth-pop\n[Verse]\nNeon lights over the bay\n[Chorus]\nStay, stay, stay</code>\n\n/help shows every way to ask.",
+    "help": "<b>How to ask for a song</b>\n• <code>/song &lt;style&gt;</code> with lyrics on the next lines\n• <code>/song &lt;style&gt; | &lt;lyrics&gt;</code> on one line\n• reply <code>/song &lt;style&gt;</code> to a message with lyrics\n• <code>/song &lt;style&gt;</code> alone: an instrumental\n• a voice note or audio with the caption <code>/song &lt;style&gt;</code> (or reply to one): sing it like this\n• <code>model:&lt;name&gt;</code> and <code>ref: https://…</code> before the style pick a model or a reference URL\n\nIn groups write <code>/song@{bot}</code>.",
+    "cmd_start": "Welcome and a first example",
+    "cmd_help": "Every way to ask for a song",
+    "cmd_song": "Make a song: /song <style> + lyrics",
+    "cmd_model": "Choose this chat's default model",
+    "cmd_jobs": "Your pending and recent songs",
+    "cmd_cancel": "Cancel your pending song",
+    "cmd_language": "Choose the bot's language",
+    "cancelled": "🚫 Cancelled ({model}). If the music service had already started, it may still charge for it.",
+    "cancelled_short": "Cancelled",
+    "nothing_to_cancel": "You have no pending song here.",
+    "not_your_job": "That's someone else's song.",
+    "too_late_to_cancel": "Too late to cancel: it's already being sent.",
+    # --- AI/ML API client (bot/aimlapi): request validation and provider errors ---
+    "error_prompt_missing": (
+        "Please describe the style: {model} needs a short description of the music."
+    ),
+    "error_prompt_too_short": (
+        "The style description is {length} characters; this model needs at least {limit}."
+    ),
+    "error_prompt_too_long": (
+        "The style description is {length} characters; this model takes at most {limit}."
+    ),
+    "error_lyrics_too_short": "Lyrics are {length} characters; this model needs at least {limit}.",
+    "error_lyrics_too_long": "Lyrics are {length} characters; this model takes at most {limit}.",
+    "error_instrumental_with_lyrics": (
+        "An instrumental can't have lyrics. Drop the lyrics or ask for a song with vocals."
+    ),
+    "error_reference_url_invalid": (
+        "The reference link must be a full <code>http://</code> or <code>https://</code> address."
+    ),
+    "error_reference_base64_invalid": (
+        "I couldn't read the reference audio. Please send an MP3 or WAV file."
+    ),
+    "error_reference_data_too_big": (
+        "The reference audio is {size_mb} MB; this model takes at most {limit_mb} MB."
+    ),
+    "error_reference_both": "Send the reference either as a link or as a file, not both.",
+    "error_refer_ids_missing": (
+        "{model} needs your reference track first. Please send the request again with it."
+    ),
+    "error_reference_format": "The reference must be an MP3 or WAV file.",
+    "error_duration_not_supported": "{model} doesn't take a length; please leave it out.",
+    "error_duration_out_of_range": (
+        "The length must be between {minimum} and {maximum} seconds (you asked for {seconds})."
+    ),
+    "error_option_invalid": "The option <code>{name}</code> isn't valid for {model}.",
+    "error_provider_key_invalid": (
+        "The music service isn't accepting this bot's API key. Please tell the bot's operator."
+    ),
+    "error_provider_no_credits": (
+        "The bot has run out of music credits. Please tell the bot's operator, or try again "
+        "later."
+    ),
+    "error_provider_invalid_request": (
+        "The music service rejected this request. Please change the style or lyrics and try "
+        "again."
+    ),
+    "error_provider_invalid_request_detail": "The music service rejected this request: {reason}",
+    "error_provider_rate_limited": (
+        "The music service is busy right now. Please try again in a minute."
+    ),
+    "error_content_rejected": (
+        "The music service refused this request under its content rules. Please try different "
+        "lyrics or a different style."
+    ),
+    "error_unknown_generation": (
+        "The music service lost track of this song. Please send the request again."
+    ),
+    "error_submit_outcome_unknown": (
+        "I lost contact with the music service while starting your song, so I'm checking whether "
+        "it began before trying again."
+    ),
+    "error_audio_download": "Your song was made, but I couldn't download it. Please try again.",
+    "error_audio_expired": (
+        "The link to your finished song expired before I could fetch it. Please send the request "
+        "again."
+    ),
+    "error_audio_too_big": "Your song is larger than {limit_mb} MB, so I can't fetch it.",
+    "error_audio_not_audio": (
+        "The music service sent back something that isn't audio. Please try again."
+    ),
+    # --- end of catalogue ---
+}

@@ -1,0 +1,123 @@
+"""Logging with secrets redacted everywhere, human-readable or JSON lines.
+
+Why a filter on the handler and not just care at call sites: PTB and httpx put the bot token into URLs
+and exception messages (telegram.md §7); a filter on the root handler catches every path, including
+tracebacks, so neither secret can reach a log line.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import sys
+import time
+from collections.abc import Iterable
+from typing import Any, ClassVar, TextIO
+
+# The job key of the job being worked on, so every log line about a job carries it.
+current_job_key: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "current_job_key", default=None
+)
+
+
+class Redactor:
+    """Replaces each secret (and its URL-encoded form) with `***`."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: list[str] = []
+        self.add(*secrets)
+
+    def add(self, *secrets: str) -> None:
+        from urllib.parse import quote
+
+        for secret in secrets:
+            if len(secret) < 4:
+                continue
+            for form in {secret, quote(secret, safe=""), quote(secret)}:
+                if form not in self._secrets:
+                    self._secrets.append(form)
+        self._secrets.sort(key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, "***")
+        return text
+
+
+REDACTOR = Redactor()
+
+
+class RedactingFilter(logging.Filter):
+    """Renders the record once, redacted, so formatters can only see the safe text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info:
+            formatter = logging.Formatter()
+            message = f"{message}\n{formatter.formatException(record.exc_info)}"
+            record.exc_info = None
+            record.exc_text = None
+        if record.stack_info:
+            message = f"{message}\n{record.stack_info}"
+            record.stack_info = None
+        record.msg = REDACTOR(message)
+        record.args = None
+        if not hasattr(record, "job"):
+            record.job = current_job_key.get()
+        return True
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        job = getattr(record, "job", None)
+        prefix = f"[{job}] " if job else ""
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(record.created))
+        return f"{stamp} {record.levelname:<7} {record.name}: {prefix}{record.getMessage()}"
+
+
+class JsonFormatter(logging.Formatter):
+    _FIELDS: ClassVar[tuple[str, ...]] = ("chat_id", "user_id", "model", "state", "event")
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "ts": round(record.created, 3),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        job = getattr(record, "job", None)
+        if job:
+            payload["job"] = job
+        for name in self._FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                payload[name] = value
+        return json.dumps(payload, ensure_ascii=False)
+
+
+def setup_logging(
+    level: str = "INFO",
+    fmt: str = "text",
+    secrets: Iterable[str] = (),
+    stream: TextIO | None = None,
+) -> None:
+    """Configure the root logger once; safe to call again (tests, `songbot demo`)."""
+    REDACTOR.add(*secrets)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_songbot", False):
+            root.removeHandler(handler)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler._songbot = True  # type: ignore[attr-defined]
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    root.addHandler(handler)
+    root.setLevel(level)
+    # httpx logs every request URL at INFO, and PTB's URLs contain the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # PTB's Bot logger prints the API URL (with the token) at DEBUG.
+    logging.getLogger("telegram.Bot").setLevel(max(logging.INFO, root.level))
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

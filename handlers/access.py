@@ -1,0 +1,45 @@
+"""Who may ask for songs: the chat allowlist and admin bans.
+
+Why a polite message only once: a bot that answers every message in a chat it does not serve is
+spam; one explanation, then silence, and never a charge.
+"""
+
+from __future__ import annotations
+
+from telegram import Message
+
+from bot.errors import NotAllowed, SongbotError
+from bot.services import Services
+
+
+class Silent(SongbotError):
+    """Stop handling this update without replying."""
+
+    key = "error_generic"
+
+
+async def check_access(services: Services, message: Message) -> None:
+    """Raise `NotAllowed` (first time) or `Silent` (afterwards) for chats and users we do not serve."""
+    config = services.config
+    user_id = message.from_user.id if message.from_user else 0
+    if user_id in config.admin_ids:
+        return
+    notified: set[str] = services.extras.setdefault("access_notified", set())
+    if config.allowed_chat_ids and message.chat_id not in config.allowed_chat_ids:
+        marker = f"chat:{message.chat_id}"
+        if marker in notified:
+            raise Silent()
+        notified.add(marker)
+        raise NotAllowed("error_chat_not_allowed")
+    if await services.users.is_banned(user_id):
+        marker = f"user:{user_id}"
+        if marker in notified:
+            raise Silent()
+        notified.add(marker)
+        raise NotAllowed("error_user_banned")
+    settings = await services.chat_settings.get(message.chat_id)
+    if settings.who_may_request == "admins" and message.chat.type != "private":
+        from handlers.chat_admins import is_chat_admin
+
+        if not await is_chat_admin(services, message.get_bot(), message.chat_id, user_id):
+            raise NotAllowed("error_admins_only_requests")

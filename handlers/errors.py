@@ -1,0 +1,70 @@
+"""The one error handler: log with the traceback (secrets redacted), reply kindly, or stop cleanly.
+
+Why one place: handlers raise typed `SongbotError`s and let anything unexpected propagate; this turns
+both into a friendly sentence in the user's language, so no failure is silent and no traceback (or
+token) reaches a chat.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import ReplyParameters, Update
+from telegram.error import Conflict, Forbidden, InvalidToken, NetworkError, TimedOut
+from telegram.ext import ContextTypes
+
+from bot.errors import SongbotError
+from bot.i18n import pick_language, t
+from bot.telegram_utils import thread_kwargs
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    error = context.error
+    if isinstance(error, Conflict):
+        # Another instance polls with this token: spinning would fight it forever.
+        log.critical(
+            "Telegram says another songbot instance is polling with this token "
+            "(Conflict). Stopping this one; run exactly one instance."
+        )
+        context.application.bot_data["exit_code"] = 3
+        context.application.stop_running()
+        return
+    if isinstance(error, InvalidToken):
+        log.critical("Telegram rejected the bot token; check TELEGRAM_BOT_TOKEN")
+        context.application.bot_data["exit_code"] = 1
+        context.application.stop_running()
+        return
+    if isinstance(error, TimedOut | NetworkError) and update is None:
+        log.warning("Telegram network problem while polling: %s", error)
+        return
+    if isinstance(error, SongbotError):
+        log.info("user-facing error: %s", error)
+    else:
+        log.error("unhandled error while processing an update", exc_info=error)
+    if not isinstance(update, Update) or update.effective_message is None:
+        return
+    message = update.effective_message
+    user = update.effective_user
+    lang = pick_language(user.language_code if user else None)
+    text = error.user_message(lang) if isinstance(error, SongbotError) else t("error_internal", lang)
+    try:
+        await context.bot.send_message(
+            chat_id=message.chat_id,
+            text=text,
+            reply_parameters=ReplyParameters(
+                message_id=message.message_id, allow_sending_without_reply=True
+            ),
+            **thread_kwargs(message),
+        )
+    except Forbidden:
+        pass
+    except Exception as exc:
+        log.warning("could not send the error reply: %s", exc)
+
+
+def exit_code(bot_data: dict[str, Any]) -> int:
+    code = bot_data.get("exit_code", 0)
+    return int(code) if isinstance(code, int) else 1

@@ -1,0 +1,12 @@
+"""/model and /language: per-chat and per-user preferences (issue #7 fills these in)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseHandler
+
+
+def handlers() -> list[BaseHandler[Update, Any, Any]]:
+    return []

@@ -1,0 +1,198 @@
+"""`/song` in all its forms: validate, store the job, acknowledge, return.
+
+Why so little here: the update path must feel instant and must never wait for the provider. The
+handler only parses, checks limits, writes one row (idempotent on chat + message id, so a re-sent
+update never makes a second job) and replies with the status message; the runner does the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+from telegram import Message, ReplyParameters, Update
+from telegram.ext import BaseHandler, CommandHandler, ContextTypes, MessageHandler, filters
+
+from bot.aimlapi.models import ModelSpec
+from bot.errors import NotAllowed, SongbotError, UserInputError
+from bot.i18n import t
+from bot.requests import ReferenceInfo, build_request, choose_model
+from bot.services import Services, get_services
+from bot.status import render_status
+from bot.telegram_utils import chat_language, display_name, thread_kwargs
+from handlers.access import check_access
+from handlers.references import TelegramReference, find_reference, reference_request_check
+from handlers.song_parser import SongCommand, UsageError, parse_song_command
+from storage.jobs import NewJob
+
+log = logging.getLogger(__name__)
+
+SONG_CAPTION = filters.CaptionRegex(r"(?i)^/song(@\w+)?(\s|$)")
+
+
+def handlers() -> list[BaseHandler[Update, Any, Any]]:
+    """The `/song` handlers, in the order the composition root registers them."""
+    return [
+        # Text commands only from new messages: an edit must never start a second, charged job.
+        CommandHandler("song", on_song, filters=filters.UpdateType.MESSAGE),
+        # Voice/audio/document/video with a `/song …` caption: a reference request.
+        MessageHandler(
+            filters.UpdateType.MESSAGE
+            & SONG_CAPTION
+            & (
+                filters.VOICE
+                | filters.AUDIO
+                | filters.Document.ALL
+                | filters.VIDEO
+                | filters.VIDEO_NOTE
+                | filters.PHOTO
+                | filters.Sticker.ALL
+            ),
+            on_song,
+        ),
+    ]
+
+
+async def on_song(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Accept a song request or explain, in one reply, why it cannot be made."""
+    message = update.effective_message
+    if message is None or message.from_user is None:
+        return
+    services = get_services(context)
+    services.metrics.updates.inc()
+    lang = await chat_language(services, message)
+    text = message.text if message.text is not None else (message.caption or "")
+    reply_text = None
+    replied = message.reply_to_message
+    if replied is not None and replied.text:
+        reply_text = replied.text
+    try:
+        command = parse_song_command(
+            text, bot_username=services.bot_username, reply_text=reply_text
+        )
+    except UsageError as exc:
+        await _reply(message, exc.user_message(lang))
+        return
+    if command is None:
+        return  # addressed to another bot
+    try:
+        await check_access(services, message)
+        await _accept(services, message, command, lang)
+    except SongbotError as exc:
+        await _reply(message, exc.user_message(lang))
+
+
+async def _accept(services: Services, message: Message, command: SongCommand, lang: str) -> None:
+    assert message.from_user is not None
+    config = services.config
+    reference = find_reference(message)
+    ref_info: ReferenceInfo | None = None
+    if command.reference_url:
+        ref_info = ReferenceInfo(kind="url", url=command.reference_url)
+    elif reference is not None:
+        ref_info = ReferenceInfo(kind="telegram")
+    settings = await services.chat_settings.get(message.chat_id)
+    spec = choose_model(
+        explicit=command.model,
+        chat_default=settings.model,
+        has_lyrics=command.lyrics is not None,
+        reference=ref_info,
+        config=config,
+    )
+    _check_reference_fit(spec, reference, command)
+    request = build_request(
+        spec,
+        style=command.style,
+        lyrics=command.lyrics,
+        reference_url=command.reference_url,
+        # Placeholder ids so the registry can validate everything but the ids themselves.
+        refer_voice="pending" if reference is not None and spec.endpoint == "sync_reference" else None,
+    )
+    if reference is not None:
+        reference_request_check(spec, reference)
+        services.client.validate(_without_reference(request, spec))
+    else:
+        services.client.validate(request)
+    await _check_daily_limit(services, message.from_user.id)
+
+    now = time.time()
+    new = NewJob(
+        key=f"sb-{uuid.uuid4().hex[:24]}",
+        chat_id=message.chat_id,
+        chat_type=message.chat.type,
+        topic_id=message.message_thread_id if message.is_topic_message else None,
+        user_id=message.from_user.id,
+        user_name=display_name(message.from_user),
+        user_lang=lang,
+        request_message_id=message.message_id,
+        model=spec.id,
+        prompt=request.prompt,
+        lyrics=request.lyrics,
+        options=dict(request.options),
+        reference_url=command.reference_url,
+        reference_file_id=reference.file_id if reference else None,
+        reference_file_unique_id=reference.file_unique_id if reference else None,
+        reference_kind=reference.kind if reference else None,
+        reference_mime=reference.mime_type if reference else None,
+        reference_duration=reference.duration if reference else None,
+        reference_size=reference.file_size if reference else None,
+        reference_purpose=(command.purpose.value if command.purpose else None),
+        deadline_at=now + config.job_timeout,
+        next_check_at=now,
+        created_at=now,
+    )
+    job, created = await services.jobs.create(new)
+    if not created:
+        log.info("duplicate update for chat %s message %s ignored", job.chat_id, message.message_id)
+        return
+    log.info("job %s accepted: model=%s chat=%s", job.key, spec.id, job.chat_id)
+    status = await _reply(message, render_status(job, lang=lang, now=now))
+    if status is not None:
+        await services.jobs.update(job.id, owner=None, now=time.time(), status_message_id=status.message_id)
+    if services.runner is not None:
+        services.runner.wake()
+
+
+def _without_reference(request: Any, spec: ModelSpec) -> Any:
+    """Validate a reference request minus the provider ids we only get after the upload."""
+    from dataclasses import replace
+
+    return replace(request, refer_voice="pending") if spec.endpoint == "sync_reference" else request
+
+
+def _check_reference_fit(
+    spec: ModelSpec, reference: TelegramReference | None, command: SongCommand
+) -> None:
+    if spec.reference_required and reference is None and not command.reference_url:
+        raise UserInputError("error_model_needs_reference", model=spec.id)
+    if reference is not None and spec.reference == "none":
+        raise UserInputError("error_model_no_reference", model=spec.id)
+
+
+async def _check_daily_limit(services: Services, user_id: int) -> None:
+    limit = services.config.user_daily_limit
+    if limit <= 0 or user_id in services.config.admin_ids:
+        return
+    used = await services.usage.count_today(user_id, now=time.time())
+    # Accepted but not yet charged (charged ones are already in the ledger's count).
+    pending = await services.db.fetchval(
+        "SELECT count(*) FROM jobs WHERE user_id = ? "
+        "AND state IN ('received', 'preparing', 'submitting')",
+        (user_id,),
+    )
+    if used + int(pending or 0) >= limit:
+        raise NotAllowed("error_daily_limit", limit=limit)
+
+
+async def _reply(message: Message, text: str) -> Message | None:
+    """Reply to the request, in its topic, even in private chats."""
+    return await message.get_bot().send_message(
+        chat_id=message.chat_id,
+        text=text,
+        reply_parameters=ReplyParameters(
+            message_id=message.message_id, allow_sending_without_reply=True
+        ),
+        **thread_kwargs(message),
+    )

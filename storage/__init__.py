@@ -1,0 +1,65 @@
+"""Durable state on SQLite: jobs, usage ledger, settings, users and the reference cache."""
+
+from storage.db import Database, Migration, StorageError, load_migrations
+from storage.jobs import (
+    JOB_COLUMNS,
+    UPDATABLE_COLUMNS,
+    Increment,
+    Job,
+    JobStore,
+    NewJob,
+    new_job_key,
+)
+from storage.references import CachedReference, ReferenceCache
+from storage.settings import (
+    WHO_MAY_REQUEST,
+    ChatSettings,
+    ChatSettingsStore,
+    UserRecord,
+    UserStore,
+)
+from storage.states import (
+    ACTIVE,
+    RUNNING,
+    TERMINAL,
+    TRANSITIONS,
+    WORKING,
+    IllegalTransition,
+    JobState,
+    can_transition,
+    check_transition,
+)
+from storage.usage import UsageLedger, UsageStats, utc_day_bounds
+
+__all__ = [
+    "ACTIVE",
+    "JOB_COLUMNS",
+    "RUNNING",
+    "TERMINAL",
+    "TRANSITIONS",
+    "UPDATABLE_COLUMNS",
+    "WHO_MAY_REQUEST",
+    "WORKING",
+    "CachedReference",
+    "ChatSettings",
+    "ChatSettingsStore",
+    "Database",
+    "IllegalTransition",
+    "Increment",
+    "Job",
+    "JobState",
+    "JobStore",
+    "Migration",
+    "NewJob",
+    "ReferenceCache",
+    "StorageError",
+    "UsageLedger",
+    "UsageStats",
+    "UserRecord",
+    "UserStore",
+    "can_transition",
+    "check_transition",
+    "load_migrations",
+    "new_job_key",
+    "utc_day_bounds",
+]

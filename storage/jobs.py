@@ -1,0 +1,567 @@
+"""The jobs repository: intake, leases, state moves and the runner's queries.
+
+Why leases: the runner claims due jobs by writing its owner name and an expiry in the same atomic
+statement that selects them, so two runners (or a runner and its restarted self) never work one
+job at once; a crashed runner's jobs come back once its lease expires. Every state move is a
+compare-and-set on the expected state (and the lease owner, when the caller holds one): the loser
+of any race learns it from the `False` return and does nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import statistics
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
+from typing import Any, Final
+
+import aiosqlite
+
+from storage.db import Database
+from storage.states import ACTIVE, RUNNING, TERMINAL, WORKING, JobState, check_transition
+
+KEY_PATTERN: Final = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+@dataclass(frozen=True, slots=True)
+class Increment:
+    """A field value meaning "add this to the stored number" (e.g. `poll_count=Increment(1)`)."""
+
+    by: int = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewJob:
+    """What intake knows about a request; the store fills in state, counters and timestamps."""
+
+    key: str
+    chat_id: int
+    chat_type: str
+    topic_id: int | None
+    user_id: int
+    user_name: str
+    user_lang: str | None
+    request_message_id: int
+    model: str
+    prompt: str
+    lyrics: str | None
+    options: Mapping[str, object] = field(default_factory=dict)
+    deadline_at: float
+    next_check_at: float
+    created_at: float
+    status_message_id: int | None = None
+    reference_message_id: int | None = None
+    reference_file_id: str | None = None
+    reference_file_unique_id: str | None = None
+    reference_kind: str | None = None
+    reference_mime: str | None = None
+    reference_duration: float | None = None
+    reference_size: int | None = None
+    reference_purpose: str | None = None
+    refer_voice_id: str | None = None
+    refer_instrumental_id: str | None = None
+    reference_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if not KEY_PATTERN.fullmatch(self.key):
+            raise ValueError(f"job key must be 1-128 chars of A-Za-z0-9._:- , got {self.key!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Job:
+    """One row of `jobs`, typed."""
+
+    id: int
+    key: str
+    chat_id: int
+    chat_type: str
+    topic_id: int | None
+    user_id: int
+    user_name: str
+    user_lang: str | None
+    request_message_id: int
+    status_message_id: int | None
+    status_updated_at: float | None
+    model: str
+    prompt: str
+    lyrics: str | None
+    options: dict[str, Any]
+    reference_message_id: int | None
+    reference_file_id: str | None
+    reference_file_unique_id: str | None
+    reference_kind: str | None
+    reference_mime: str | None
+    reference_duration: float | None
+    reference_size: int | None
+    reference_purpose: str | None
+    refer_voice_id: str | None
+    refer_instrumental_id: str | None
+    reference_url: str | None
+    generation_id: str | None
+    provider_status: str | None
+    state: JobState
+    submit_attempts: int
+    poll_count: int
+    delivery_attempts: int
+    transient_errors: int
+    claims: int
+    next_check_at: float | None
+    deadline_at: float
+    lease_owner: str | None
+    lease_until: float | None
+    cancel_requested_at: float | None
+    error_key: str | None
+    error_detail: str | None
+    credits_used: int | None
+    cost_usd: float | None
+    audio_url: str | None
+    result_path: str | None
+    result_bytes: int | None
+    result_duration: float | None
+    result_mime: str | None
+    result_format: str | None
+    delivered_message_id: int | None
+    delivered_file_id: str | None
+    submit_started_at: float | None
+    submitted_at: float | None
+    completed_at: float | None
+    fetched_at: float | None
+    delivered_at: float | None
+    finished_at: float | None
+    outcome_sent_at: float | None
+    created_at: float
+    updated_at: float
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.state in TERMINAL
+
+    @property
+    def has_reference(self) -> bool:
+        return bool(
+            self.reference_file_id
+            or self.reference_url
+            or self.refer_voice_id
+            or self.refer_instrumental_id
+        )
+
+    def lease_held(self, owner: str, now: float) -> bool:
+        return (
+            self.lease_owner == owner and self.lease_until is not None and self.lease_until > now
+        )
+
+    @property
+    def generation_seconds(self) -> float | None:
+        """Provider time: submitted until the provider reported completion."""
+        if self.submitted_at is None or self.completed_at is None:
+            return None
+        return self.completed_at - self.submitted_at
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> Job:
+        values: dict[str, Any] = {name: row[name] for name in JOB_COLUMNS}
+        values["state"] = JobState(values["state"])
+        values["options"] = json.loads(values["options"] or "{}")
+        return cls(**values)
+
+
+JOB_COLUMNS: Final[tuple[str, ...]] = tuple(f.name for f in dataclass_fields(Job))
+_NEW_JOB_COLUMNS: Final[tuple[str, ...]] = tuple(f.name for f in dataclass_fields(NewJob))
+# Columns that identify a job or are managed only by the store itself (state via `transition`,
+# leases via claim/release/renew).
+_PROTECTED: Final = frozenset(
+    {
+        "id",
+        "key",
+        "chat_id",
+        "request_message_id",
+        "state",
+        "created_at",
+        "updated_at",
+        "lease_owner",
+        "lease_until",
+        "claims",
+    }
+)
+UPDATABLE_COLUMNS: Final[frozenset[str]] = frozenset(JOB_COLUMNS) - _PROTECTED
+_SELECT: Final = f"SELECT {', '.join(JOB_COLUMNS)} FROM jobs"
+_RETURNING: Final = f"RETURNING {', '.join(JOB_COLUMNS)}"
+
+
+def new_job_key(chat_id: int, request_message_id: int) -> str:
+    """A key that is unique and still says where the request came from in provider logs."""
+    return f"sb:{chat_id}:{request_message_id}:{secrets.token_hex(4)}"
+
+
+def _sql_value(name: str, value: object) -> object:
+    if name == "options":
+        if not isinstance(value, Mapping):
+            raise TypeError("options must be a mapping")
+        return json.dumps(dict(value), ensure_ascii=False, sort_keys=True)
+    if isinstance(value, JobState):
+        return value.value
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _assignments(values: Mapping[str, object]) -> tuple[list[str], list[object]]:
+    """`col = ?` clauses for whitelisted columns; unknown names are a programming error."""
+    unknown = set(values) - UPDATABLE_COLUMNS
+    if unknown:
+        raise ValueError(f"cannot set job column(s): {', '.join(sorted(unknown))}")
+    clauses: list[str] = []
+    params: list[object] = []
+    for name, value in values.items():
+        if isinstance(value, Increment):
+            clauses.append(f"{name} = {name} + ?")
+            params.append(value.by)
+        else:
+            clauses.append(f"{name} = ?")
+            params.append(_sql_value(name, value))
+    return clauses, params
+
+
+def _placeholders(items: Collection[object]) -> str:
+    return ", ".join("?" for _ in items)
+
+
+def _state_values(states: Collection[JobState]) -> list[str]:
+    return sorted(JobState(s).value for s in states)
+
+
+class JobStore:
+    """All reads and writes of `jobs`; see the module docstring for the concurrency rules."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # --- intake --------------------------------------------------------------------------------
+
+    async def create(self, new: NewJob) -> tuple[Job, bool]:
+        """Insert, or return the existing job for the same (chat, request message) and False."""
+        values: dict[str, object] = {
+            name: _sql_value(name, getattr(new, name)) for name in _NEW_JOB_COLUMNS
+        }
+        values["state"] = JobState.RECEIVED.value
+        values["updated_at"] = new.created_at
+        columns = list(values)
+        rows = await self.db.write_returning(
+            f"INSERT INTO jobs ({', '.join(columns)}) VALUES ({_placeholders(columns)}) "
+            f"ON CONFLICT (chat_id, request_message_id) DO NOTHING {_RETURNING}",
+            list(values.values()),
+        )
+        if rows:
+            return Job.from_row(rows[0]), True
+        existing = await self.get_by_request(new.chat_id, new.request_message_id)
+        if existing is None:  # deleted between the two statements; vanishingly rare
+            raise RuntimeError("duplicate job disappeared during intake")
+        return existing, False
+
+    # --- lookups -------------------------------------------------------------------------------
+
+    async def get(self, job_id: int) -> Job | None:
+        row = await self.db.fetchone(f"{_SELECT} WHERE id = ?", (job_id,))
+        return None if row is None else Job.from_row(row)
+
+    async def get_by_key(self, key: str) -> Job | None:
+        row = await self.db.fetchone(f"{_SELECT} WHERE key = ?", (key,))
+        return None if row is None else Job.from_row(row)
+
+    async def get_by_request(self, chat_id: int, request_message_id: int) -> Job | None:
+        row = await self.db.fetchone(
+            f"{_SELECT} WHERE chat_id = ? AND request_message_id = ?",
+            (chat_id, request_message_id),
+        )
+        return None if row is None else Job.from_row(row)
+
+    async def get_by_generation_id(self, generation_id: str) -> Job | None:
+        row = await self.db.fetchone(
+            f"{_SELECT} WHERE generation_id = ? ORDER BY id DESC LIMIT 1", (generation_id,)
+        )
+        return None if row is None else Job.from_row(row)
+
+    # --- leases --------------------------------------------------------------------------------
+
+    async def claim_due(
+        self,
+        *,
+        owner: str,
+        now: float,
+        lease_seconds: float,
+        limit: int,
+        states: Collection[JobState] | None = None,
+    ) -> list[Job]:
+        """Atomically lease up to `limit` jobs whose check is due and whose lease is free/expired.
+
+        Orphans (a job left mid-step by a crash) come back here once their lease has expired and
+        their `next_check_at` has passed; their state (e.g. `submitting`) tells the runner so.
+        Returned oldest-due first.
+        """
+        if limit <= 0:
+            return []
+        state_filter = ""
+        params: list[object] = [owner, now + lease_seconds, now, now, now]
+        if states is not None:
+            wanted = _state_values(states)
+            if not wanted:
+                return []
+            state_filter = f" AND state IN ({_placeholders(wanted)})"
+            params.extend(wanted)
+        params.append(limit)
+        rows = await self.db.write_returning(
+            "UPDATE jobs SET lease_owner = ?, lease_until = ?, claims = claims + 1, "
+            "updated_at = ? WHERE id IN ("
+            "SELECT id FROM jobs WHERE next_check_at <= ? "
+            "AND (lease_until IS NULL OR lease_until <= ?)"
+            f"{state_filter} ORDER BY next_check_at LIMIT ?) {_RETURNING}",
+            params,
+        )
+        jobs = [Job.from_row(r) for r in rows]
+        jobs.sort(key=lambda j: (j.next_check_at or 0.0, j.id))
+        return jobs
+
+    async def release(
+        self, job_id: int, *, owner: str, next_check_at: float, now: float, **fields: object
+    ) -> bool:
+        """Drop our lease and say when to look at the job again (plus any same-state fields)."""
+        clauses, params = _assignments(fields)
+        rows = await self.db.execute_write(
+            "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, next_check_at = ?, "
+            f"updated_at = ?{''.join(', ' + c for c in clauses)} "
+            "WHERE id = ? AND lease_owner = ? AND next_check_at IS NOT NULL",
+            [next_check_at, now, *params, job_id, owner],
+        )
+        return rows == 1
+
+    async def renew_leases(self, *, owner: str, until: float) -> int:
+        """Extend every lease `owner` holds (the runner's heartbeat); returns how many."""
+        return await self.db.execute_write(
+            "UPDATE jobs SET lease_until = ? WHERE lease_owner = ?", (until, owner)
+        )
+
+    async def renew_lease(self, job_id: int, *, owner: str, until: float) -> bool:
+        return (
+            await self.db.execute_write(
+                "UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ?",
+                (until, job_id, owner),
+            )
+            == 1
+        )
+
+    async def release_all(self, *, owner: str, next_check_at: float | None = None) -> int:
+        """Graceful shutdown: hand every job back; with `next_check_at`, make them due by then."""
+        if next_check_at is None:
+            return await self.db.execute_write(
+                "UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?",
+                (owner,),
+            )
+        return await self.db.execute_write(
+            "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, "
+            "next_check_at = MIN(next_check_at, ?) "
+            "WHERE lease_owner = ? AND next_check_at IS NOT NULL",
+            (next_check_at, owner),
+        )
+
+    # --- moves ---------------------------------------------------------------------------------
+
+    async def transition(
+        self,
+        job_id: int,
+        src: JobState,
+        dst: JobState,
+        *,
+        owner: str | None = None,
+        now: float,
+        **fields: object,
+    ) -> bool:
+        """Compare-and-set `src -> dst`; True only if this call moved the job.
+
+        Raises `IllegalTransition` (before any write) for a move not in the table. Moving to a
+        terminal state also drops the lease and the next check and stamps `finished_at` (and
+        `delivered_at` for `delivered`) unless given.
+        """
+        check_transition(src, dst)
+        dst = JobState(dst)
+        values = dict(fields)
+        if dst in TERMINAL:
+            if values.get("next_check_at") is not None:
+                raise ValueError(f"a {dst} job has no next check")
+            values["next_check_at"] = None
+            values.setdefault("finished_at", now)
+            if dst is JobState.DELIVERED:
+                values.setdefault("delivered_at", now)
+        clauses, params = _assignments(values)
+        extra = ", lease_owner = NULL, lease_until = NULL" if dst in TERMINAL else ""
+        sql = (
+            f"UPDATE jobs SET state = ?, updated_at = ?{extra}"
+            f"{''.join(', ' + c for c in clauses)} WHERE id = ? AND state = ?"
+        )
+        args: list[object] = [dst.value, now, *params, job_id, JobState(src).value]
+        if owner is not None:
+            sql += " AND lease_owner = ?"
+            args.append(owner)
+        return await self.db.execute_write(sql, args) == 1
+
+    async def update(
+        self,
+        job_id: int,
+        *,
+        owner: str | None,
+        now: float,
+        state: JobState | None = None,
+        **fields: object,
+    ) -> bool:
+        """Change fields without moving the job; guarded by lease owner and `state` if given."""
+        clauses, params = _assignments(fields)
+        sql = f"UPDATE jobs SET updated_at = ?{''.join(', ' + c for c in clauses)} WHERE id = ?"
+        args: list[object] = [now, *params, job_id]
+        if owner is not None:
+            sql += " AND lease_owner = ?"
+            args.append(owner)
+        if state is not None:
+            sql += " AND state = ?"
+            args.append(JobState(state).value)
+        return await self.db.execute_write(sql, args) == 1
+
+    # --- the runner's queries ------------------------------------------------------------------
+
+    async def next_due_at(self) -> float | None:
+        """When the earliest active job becomes claimable: its next check, or its lease expiry if
+        later. Includes jobs this process holds; the runner also wakes on new intake."""
+        # Two cheap halves: the first unleased job in due order (jobs_due, stops at the first
+        # hit), and the few leased ones (jobs_lease_owner), which are due when the lease ends.
+        value = await self.db.fetchval(
+            "SELECT MIN(t) FROM ("
+            "SELECT * FROM (SELECT next_check_at AS t FROM jobs "
+            "WHERE next_check_at IS NOT NULL AND lease_until IS NULL "
+            "ORDER BY next_check_at LIMIT 1) "
+            "UNION ALL SELECT MAX(next_check_at, lease_until) FROM jobs "
+            "WHERE lease_owner IS NOT NULL)"
+        )
+        return None if value is None else float(str(value))
+
+    async def find_orphans(self, *, now: float, limit: int = 100) -> list[Job]:
+        """Jobs left mid-step (preparing/submitting/fetching/delivering) with no live lease."""
+        wanted = _state_values(WORKING)
+        rows = await self.db.fetchall(
+            f"{_SELECT} WHERE state IN ({_placeholders(wanted)}) "
+            "AND (lease_until IS NULL OR lease_until <= ?) ORDER BY created_at LIMIT ?",
+            [*wanted, now, limit],
+        )
+        return [Job.from_row(r) for r in rows]
+
+    async def count_running(
+        self,
+        *,
+        user_id: int | None = None,
+        chat_id: int | None = None,
+        include_waiting: bool = False,
+    ) -> int:
+        """Jobs holding a slot (preparing … delivering), for the concurrency caps; with
+        `include_waiting`, also those still queued (`received`), i.e. every unfinished job."""
+        wanted = _state_values(ACTIVE if include_waiting else RUNNING)
+        sql = f"SELECT COUNT(*) FROM jobs WHERE state IN ({_placeholders(wanted)})"
+        args: list[object] = list(wanted)
+        if user_id is not None:
+            sql += " AND user_id = ?"
+            args.append(user_id)
+        if chat_id is not None:
+            sql += " AND chat_id = ?"
+            args.append(chat_id)
+        return int(str(await self.db.fetchval(sql, args)))
+
+    async def unnotified_failures(self, *, since: float, limit: int = 100) -> list[Job]:
+        """Failed / timed-out / interrupted jobs finished after `since` whose user was never told
+        (`outcome_sent_at` unset): a crash hit between the state move and the message."""
+        wanted = _state_values({JobState.FAILED, JobState.TIMED_OUT, JobState.INTERRUPTED})
+        rows = await self.db.fetchall(
+            f"{_SELECT} WHERE state IN ({_placeholders(wanted)}) AND outcome_sent_at IS NULL "
+            "AND finished_at >= ? ORDER BY finished_at LIMIT ?",
+            [*wanted, since, limit],
+        )
+        return [Job.from_row(r) for r in rows]
+
+    async def queue_position(self, job: Job, *, per_chat: bool = False) -> int:
+        """How many waiting (`received`) jobs were created before this one: 0 means next."""
+        sql = (
+            "SELECT COUNT(*) FROM jobs WHERE state = 'received' "
+            "AND (created_at < ? OR (created_at = ? AND id < ?))"
+        )
+        args: list[object] = [job.created_at, job.created_at, job.id]
+        if per_chat:
+            sql += " AND chat_id = ?"
+            args.append(job.chat_id)
+        return int(str(await self.db.fetchval(sql, args)))
+
+    async def list_for_user(
+        self, user_id: int, *, limit: int = 10, active_only: bool = False
+    ) -> list[Job]:
+        """A user's most recent jobs, newest first."""
+        return await self._list("user_id = ?", [user_id], limit, active_only)
+
+    async def list_for_chat(
+        self, chat_id: int, *, limit: int = 10, active_only: bool = False
+    ) -> list[Job]:
+        """A chat's most recent jobs, newest first."""
+        return await self._list("chat_id = ?", [chat_id], limit, active_only)
+
+    async def list_jobs(
+        self, *, state: JobState | None = None, chat_id: int | None = None, limit: int = 50
+    ) -> list[Job]:
+        """Newest first, optionally filtered (admin views)."""
+        where: list[str] = []
+        args: list[object] = []
+        if state is not None:
+            where.append("state = ?")
+            args.append(JobState(state).value)
+        if chat_id is not None:
+            where.append("chat_id = ?")
+            args.append(chat_id)
+        return await self._list(" AND ".join(where) or "1", args, limit, False)
+
+    async def _list(
+        self, where: str, args: list[object], limit: int, active_only: bool
+    ) -> list[Job]:
+        if active_only:
+            wanted = _state_values(ACTIVE)
+            where += f" AND state IN ({_placeholders(wanted)})"
+            args = [*args, *wanted]
+        rows = await self.db.fetchall(
+            f"{_SELECT} WHERE {where} ORDER BY created_at DESC, id DESC LIMIT ?", [*args, limit]
+        )
+        return [Job.from_row(r) for r in rows]
+
+    async def counts_by_state(self) -> dict[str, int]:
+        """Every state, zero included, so metrics always export all series."""
+        counts = {s.value: 0 for s in JobState}
+        for row in await self.db.fetchall("SELECT state, COUNT(*) FROM jobs GROUP BY state"):
+            counts[str(row[0])] = int(row[1])
+        return counts
+
+    async def avg_generation_seconds(
+        self, model: str, *, limit: int = 50
+    ) -> tuple[float, float, int] | None:
+        """(mean, population stddev, n) of provider time over the model's latest completions."""
+        rows = await self.db.fetchall(
+            "SELECT completed_at - submitted_at FROM jobs "
+            "WHERE model = ? AND completed_at IS NOT NULL AND submitted_at IS NOT NULL "
+            "AND completed_at >= submitted_at ORDER BY completed_at DESC LIMIT ?",
+            (model, limit),
+        )
+        samples = [float(r[0]) for r in rows]
+        if not samples:
+            return None
+        return statistics.fmean(samples), statistics.pstdev(samples), len(samples)
+
+    async def delete_finished(self, *, before: float, limit: int = 1000) -> int:
+        """Retention: drop finished jobs older than `before` (the usage ledger keeps its rows)."""
+        wanted = _state_values(TERMINAL)
+        return await self.db.execute_write(
+            "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs "
+            f"WHERE state IN ({_placeholders(wanted)}) AND finished_at < ? LIMIT ?)",
+            [*wanted, before, limit],
+        )

@@ -1,0 +1,4 @@
+"""Shared pytest fixtures."""
+
+from tests.conftest_aimlapi import *  # noqa: F403
+from tests.conftest_telegram import *  # noqa: F403

@@ -1,0 +1,106 @@
+"""Runs the real songbot Application against the local fakes, with PTB's manual lifecycle.
+
+Why manual: `post_init` only runs from `run_polling`, and tests need to start and stop the bot many
+times on one event loop; `start_services` / `stop_services` are the same hooks production uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.app import ALLOWED_UPDATES, build_application, start_services, stop_runner, stop_services
+from bot.config import Config
+from bot.fakes.aimlapi import FakeAimlApi
+from bot.fakes.telegram import FakeTelegram
+from bot.services import Services, get_services
+from storage.jobs import Job
+
+PRIVATE_CHAT = 1001
+USER = 1001
+
+
+def bot_env(
+    tg: FakeTelegram, api: FakeAimlApi, db: Path, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    env = {
+        "TELEGRAM_BOT_TOKEN": tg.token,
+        "AIMLAPI_KEY": api.api_key,
+        "TELEGRAM_API_BASE_URL": tg.base_url,
+        "AIMLAPI_BASE_URL": api.base_url,
+        "SONGBOT_DB": str(db),
+        "SONGBOT_POLL_INTERVAL": "0.1",
+        "SONGBOT_JOB_TIMEOUT": "60",
+        "SONGBOT_LEASE_SECONDS": "3",
+        "SONGBOT_RECONCILE_GRACE": "1",
+        "SONGBOT_LOG_LEVEL": "INFO",
+    }
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class BotHarness:
+    tg: FakeTelegram
+    api: FakeAimlApi
+    db_path: Path
+    env_extra: dict[str, str] = field(default_factory=dict)
+    app: Any = None
+    config: Config | None = None
+
+    async def start(self, **env: str) -> None:
+        self.env_extra.update(env)
+        self.config = Config.from_env(
+            bot_env(self.tg, self.api, self.db_path, self.env_extra), env_file=None
+        )
+        self.app = build_application(self.config)
+        await self.app.initialize()
+        await start_services(self.app)
+        await self.app.updater.start_polling(
+            allowed_updates=ALLOWED_UPDATES, timeout=1, poll_interval=0.0
+        )
+        await self.app.start()
+
+    async def stop(self) -> None:
+        if self.app is None:
+            return
+        app, self.app = self.app, None
+        if app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await stop_runner(app)
+        await app.shutdown()
+        await stop_services(app)
+
+    async def restart(self, **env: str) -> None:
+        await self.stop()
+        await self.start(**env)
+
+    @property
+    def services(self) -> Services:
+        return get_services(self.app)
+
+    async def jobs(self) -> list[Job]:
+        return await self.services.jobs.list_jobs(limit=1000)
+
+    async def wait_for_job(
+        self, predicate: Callable[[Job], bool], *, timeout: float = 15.0
+    ) -> Job:
+        deadline = time.monotonic() + timeout
+        last: list[Job] = []
+        while time.monotonic() < deadline:
+            last = await self.jobs()
+            for job in last:
+                if predicate(job):
+                    return job
+            await asyncio.sleep(0.05)
+        states = [(j.id, j.state, j.error_key) for j in last]
+        raise TimeoutError(f"no job matched within {timeout}s; jobs: {states}")
+
+    async def wait_state(self, job_id: int, *states: str, timeout: float = 15.0) -> Job:
+        return await self.wait_for_job(lambda j: j.id == job_id and j.state in states, timeout=timeout)
