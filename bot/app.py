@@ -1,7 +1,7 @@
-"""The composition root: build the PTB Application, register every handler in order, own lifecycles.
+"""The composition root: build the Application, register every handler in order, own lifecycles.
 
 Services (DB, AI/ML API client, runner) start in `post_init` and close in `post_shutdown`; tests
-that drive the manual lifecycle call `start_services` / `stop_services` themselves, because PTB runs
+that drive the manual lifecycle call `start_services` / `stop_services` themselves: PTB runs
 `post_init` only from `run_polling` / `run_webhook`.
 """
 
@@ -19,6 +19,7 @@ from bot.media import find_ffmpeg
 from bot.metrics import Metrics
 from bot.runner import JobRunner
 from bot.services import SERVICES_KEY, Services, get_services
+from bot.telegram_request import make_requests
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,9 @@ def build_application(
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """A ready-to-run Application for `config`; nothing is opened until it starts."""
     base = config.telegram_api_base_url
+    metrics = metrics or Metrics()
+    # Every Bot API call and file download is timed and its errors counted (bot/telegram_request).
+    request, updates_request = make_requests(metrics)
     builder = (
         ApplicationBuilder()
         .token(config.telegram_token.get())
@@ -46,11 +50,8 @@ def build_application(
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        .connect_timeout(10.0)
-        .read_timeout(30.0)
-        .write_timeout(30.0)
-        .media_write_timeout(120.0)
-        .pool_timeout(10.0)
+        .request(request)  # timeouts: connect 10 s, read/write 30 s, media upload 120 s
+        .get_updates_request(updates_request)
         .post_init(start_services)
         .post_stop(stop_runner)
         .post_shutdown(stop_services)
@@ -59,7 +60,7 @@ def build_application(
         builder = builder.updater(None)  # webhook mode: bot/web.py feeds the update queue
     app = builder.build()
     app.bot_data["config"] = config
-    app.bot_data["metrics"] = metrics or Metrics()
+    app.bot_data["metrics"] = metrics
     register_handlers(app)
     return app
 
@@ -133,4 +134,10 @@ async def stop_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         await services.close()
 
 
-__all__ = ["ALLOWED_UPDATES", "build_application", "get_services", "start_services", "stop_services"]
+__all__ = [
+    "ALLOWED_UPDATES",
+    "build_application",
+    "get_services",
+    "start_services",
+    "stop_services",
+]

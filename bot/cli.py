@@ -1,7 +1,7 @@
 """The `songbot` command line: `run` the bot, plus operator commands.
 
 Why exit codes matter: 2 means "fix your configuration" (one line on stderr, no traceback), 1 means
-a runtime failure (bad token, another instance), 0 a clean stop — supervisors and Docker act on them.
+a runtime failure (bad token, another instance), 0 a clean stop; supervisors act on them.
 """
 
 from __future__ import annotations
@@ -120,6 +120,8 @@ def run_polling(config: Config) -> int:
         log.critical("Telegram rejected the bot token; check TELEGRAM_BOT_TOKEN")
         return 1
     except NetworkError as exc:
-        log.critical("cannot reach the Telegram Bot API at %s: %s", config.telegram_api_base_url, exc)
+        log.critical(
+            "cannot reach the Telegram Bot API at %s: %s", config.telegram_api_base_url, exc
+        )
         return 1
     return exit_code(app.bot_data)

@@ -84,7 +84,7 @@ class Config:
 
     @property
     def work_dir(self) -> Path:
-        """Where temporary audio lives: next to the database unless set, so one volume holds all."""
+        """Where temporary audio lives: next to the database unless set: one volume holds all."""
         if self.temp_dir is not None:
             return self.temp_dir
         return self.db_path.resolve().parent / "songbot-tmp"
@@ -200,11 +200,10 @@ def _parse(env: Mapping[str, str]) -> Config:
     temp_raw = env.get("SONGBOT_TEMP_DIR", "").strip()
 
     webhook_url = env.get("SONGBOT_WEBHOOK_URL", "").strip() or None
-    if webhook_url is not None and not webhook_url.startswith("https://"):
-        if not webhook_url.startswith("http://127.0.0.1") and not webhook_url.startswith(
-            "http://localhost"
-        ):
-            raise ConfigError("SONGBOT_WEBHOOK_URL", "must be an https:// URL")
+    # Telegram only calls https URLs; plain http is allowed for local tests and proxies.
+    local = ("https://", "http://127.0.0.1", "http://localhost")
+    if webhook_url is not None and not webhook_url.startswith(local):
+        raise ConfigError("SONGBOT_WEBHOOK_URL", "must be an https:// URL")
     secret_raw = env.get("SONGBOT_WEBHOOK_SECRET", "").strip()
     webhook_secret = None
     if secret_raw:

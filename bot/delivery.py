@@ -44,9 +44,7 @@ class PreparedAudio:
     format: str
 
 
-async def fetch_audio(
-    client: AimlApiClient, temp: TempFiles, job: Job, url: str
-) -> PreparedAudio:
+async def fetch_audio(client: AimlApiClient, temp: TempFiles, job: Job, url: str) -> PreparedAudio:
     """Download the provider's audio right away (signed links expire) and make it playable."""
     raw = temp.path_for(job.key, ".download")
     downloaded = await client.download(url, raw)
@@ -122,7 +120,7 @@ async def send_song(
         performer=t("song_performer", lang, model=job.model),
         duration=round(audio.duration) if audio.duration else None,
         caption=song_caption(job, lang),
-        thumbnail=InputFile(thumb, filename="cover.jpg") if thumb else None,
+        thumbnail=InputFile(thumb, filename="cover.jpg", attach=True) if thumb else None,
         reply_parameters=ReplyParameters(
             message_id=job.request_message_id, allow_sending_without_reply=True
         ),

@@ -38,7 +38,11 @@ class Estimator:
             "AND generation_id IS NOT NULL ORDER BY completed_at DESC LIMIT ?",
             (model, HISTORY),
         )
-        data = [(int(r["n"]), float(r["secs"])) for r in rows if r["secs"] is not None and r["secs"] > 0]
+        data = [
+            (int(r["n"]), float(r["secs"]))
+            for r in rows
+            if r["secs"] is not None and r["secs"] > 0
+        ]
         self._cache[model] = (now, data)
         return data
 

@@ -1,6 +1,6 @@
 """Logging with secrets redacted everywhere, human-readable or JSON lines.
 
-Why a filter on the handler and not just care at call sites: PTB and httpx put the bot token into URLs
+Why a filter on the handler and not just care at call sites: PTB and httpx put the token in URLs
 and exception messages (telegram.md §7); a filter on the root handler catches every path, including
 tracebacks, so neither secret can reach a log line.
 """

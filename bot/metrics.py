@@ -29,39 +29,59 @@ class Metrics:
             "songbot_deliveries_total", "Songs delivered by model", ["model"], registry=r
         )
         self.failures = Counter(
-            "songbot_failures_total", "Jobs that ended without a song", ["model", "reason"],
+            "songbot_failures_total",
+            "Jobs that ended without a song",
+            ["model", "reason"],
             registry=r,
         )
         self.generation_seconds = Histogram(
-            "songbot_generation_seconds", "Submit to provider-completed time", ["model"],
-            buckets=_GENERATION_BUCKETS, registry=r,
+            "songbot_generation_seconds",
+            "Submit to provider-completed time",
+            ["model"],
+            buckets=_GENERATION_BUCKETS,
+            registry=r,
         )
         self.delivery_lag_seconds = Histogram(
-            "songbot_delivery_lag_seconds", "Provider-completed to audio-fetched time",
-            ["model"], buckets=_LAG_BUCKETS, registry=r,
+            "songbot_delivery_lag_seconds",
+            "Provider-completed to audio-fetched time",
+            ["model"],
+            buckets=_LAG_BUCKETS,
+            registry=r,
         )
         self.provider_latency = Histogram(
-            "songbot_provider_request_seconds", "AI/ML API call latency", ["call"],
-            buckets=_LATENCY_BUCKETS, registry=r,
+            "songbot_provider_request_seconds",
+            "AI/ML API call latency",
+            ["call"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
         )
         self.provider_errors = Counter(
             "songbot_provider_errors_total", "AI/ML API call errors", ["call", "kind"], registry=r
         )
         self.telegram_latency = Histogram(
-            "songbot_telegram_request_seconds", "Bot API call latency", ["method"],
-            buckets=_LATENCY_BUCKETS, registry=r,
+            "songbot_telegram_request_seconds",
+            "Bot API call latency",
+            ["method"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
         )
         self.telegram_errors = Counter(
-            "songbot_telegram_errors_total", "Bot API call errors", ["method", "kind"],
+            "songbot_telegram_errors_total",
+            "Bot API call errors",
+            ["method", "kind"],
             registry=r,
         )
         self.polls_per_job = Histogram(
-            "songbot_polls_per_job", "Status requests per generation", ["model"],
-            buckets=(1, 2, 3, 4, 6, 8, 10, 12, 16, 24, 40), registry=r,
+            "songbot_polls_per_job",
+            "Status requests per generation",
+            ["model"],
+            buckets=(1, 2, 3, 4, 6, 8, 10, 12, 16, 24, 40),
+            registry=r,
         )
         self.updates = Counter("songbot_updates_total", "Updates received", registry=r)
         self.runner_tick = Gauge(
-            "songbot_runner_last_tick_timestamp", "Unix time of the runner's last loop pass",
+            "songbot_runner_last_tick_timestamp",
+            "Unix time of the runner's last loop pass",
             registry=r,
         )
         self.last_update = Gauge(

@@ -18,6 +18,7 @@ EARLY_CHECK_SECONDS = 8.0
 MAX_BACKOFF_SECONDS = 30.0
 WINDOW_BEFORE_SIGMAS = 1.6
 WINDOW_AFTER_SIGMAS = 2.2
+RAMP = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,15 +67,19 @@ def fit_estimate(
 
 
 def next_poll_delay(elapsed: float, estimate: Estimate, base: float) -> float:
-    """Seconds from now until the next status check, given seconds since submission."""
+    """Seconds from now until the next status check, given seconds since submission.
+
+    Before the likely window the checks ramp up geometrically (early, 2x, 4x … elapsed), so a
+    fast failure or an estimate that is far too high is noticed soon without many requests;
+    inside the window they come every `base` seconds; past it they back off.
+    """
     base = max(0.05, base)
     start = estimate.mean - WINDOW_BEFORE_SIGMAS * estimate.std
     end = estimate.mean + WINDOW_AFTER_SIGMAS * estimate.std
     early = min(EARLY_CHECK_SECONDS, base * 1.6)
-    if elapsed < early and start > early + base:
-        return early - elapsed
     if elapsed < start - base:
-        return start - elapsed
+        target = min(start, max(early, elapsed * RAMP))
+        return max(base * 0.5, target - elapsed)
     if elapsed < end:
         return base
     # Beyond the window: the prediction was wrong; back off geometrically, capped.

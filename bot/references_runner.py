@@ -61,13 +61,17 @@ async def prepare_reference(
     low, high = spec.reference_min_seconds, spec.reference_max_seconds
     if low is not None and duration <= low:
         raise ReferenceProblem(
-            "error_reference_too_short", kind=job.reference_kind or "audio",
-            seconds=int(duration), minimum=int(low),
+            "error_reference_too_short",
+            kind=job.reference_kind or "audio",
+            seconds=int(duration),
+            minimum=int(low),
         )
     if high is not None and duration > high:
         raise ReferenceProblem(
-            "error_reference_too_long", kind=job.reference_kind or "audio",
-            seconds=int(duration), maximum=int(high),
+            "error_reference_too_long",
+            kind=job.reference_kind or "audio",
+            seconds=int(duration),
+            maximum=int(high),
         )
 
     if spec.reference == ReferenceKind.UPLOAD:

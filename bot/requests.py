@@ -1,4 +1,4 @@
-"""Turning a parsed `/song` command into a validated generation request, before anything is charged.
+"""Turning a parsed `/song` command into a validated generation request, before any charge.
 
 Why separate from the handler: the same rules (which model, style padding, limits) apply to a
 fresh `/song`, to the 🔁 Again and variation buttons, and to the demo; and they are pure, so they
@@ -85,8 +85,10 @@ def choose_model(
             return chat_spec
         return MODELS[config.instrumental_model]
     chat_spec = MODELS.get(chat_default or "")
-    if chat_spec is not None and chat_spec.takes_lyrics and chat_spec.reference in (
-        ReferenceKind.NONE,
+    if (
+        chat_spec is not None
+        and chat_spec.takes_lyrics
+        and chat_spec.reference in (ReferenceKind.NONE,)
     ):
         return chat_spec
     return MODELS[config.default_model]

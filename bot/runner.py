@@ -37,8 +37,14 @@ from bot.aimlapi.errors import (
 )
 from bot.aimlapi.models import MODELS, Endpoint
 from bot.aimlapi.types import GenerationRequest
-from bot.delivery import TELEGRAM_UPLOAD_LIMIT, PreparedAudio, fetch_audio, make_playable
-from bot.delivery import send_link, send_song
+from bot.delivery import (
+    TELEGRAM_UPLOAD_LIMIT,
+    PreparedAudio,
+    fetch_audio,
+    make_playable,
+    send_link,
+    send_song,
+)
 from bot.errors import LocalFailure, SongbotError, UserInputError
 from bot.estimates import Estimator
 from bot.i18n import t
@@ -93,8 +99,10 @@ class JobRunner:
         self._wake.set()
 
     def alive(self, max_age: float) -> bool:
-        return self._task is not None and not self._task.done() and (
-            time.time() - self.last_tick <= max_age
+        return (
+            self._task is not None
+            and not self._task.done()
+            and (time.time() - self.last_tick <= max_age)
         )
 
     async def stop(self, grace: float = 3.0) -> None:
@@ -136,7 +144,9 @@ class JobRunner:
         self.s.metrics.runner_tick.set(now)
         if self._workers and now - self._last_renew >= self.s.config.lease_seconds / 3:
             self._last_renew = now
-            await self.s.jobs.renew_leases(owner=self.owner, until=now + self.s.config.lease_seconds)
+            await self.s.jobs.renew_leases(
+                owner=self.owner, until=now + self.s.config.lease_seconds
+            )
         free = self.concurrency - len(self._workers)
         if free <= 0:
             return
@@ -226,9 +236,11 @@ class JobRunner:
         if count > MAX_TRANSIENT or time.time() > fresh.deadline_at:
             await self._fail(fresh, JobState.FAILED, "error_provider_unavailable", detail=detail)
             return
-        delay = retry_after if retry_after is not None else min(60.0, 2.0 ** count)
+        delay = retry_after if retry_after is not None else min(60.0, 2.0**count)
         delay += random.uniform(0, 0.5)
-        log.warning("transient problem (%d/%d), retrying in %.1fs: %s", count, MAX_TRANSIENT, delay, detail)
+        log.warning(
+            "transient problem (%d/%d), retrying in %.1fs: %s", count, MAX_TRANSIENT, delay, detail
+        )
         await self._release(fresh, delay, transient_errors=count, error_detail=detail[:500])
 
     async def _update_status(self, job: Job, **render: Any) -> None:
@@ -246,7 +258,9 @@ class JobRunner:
             log.warning("status update failed: %s", exc)
             return
         if message_id is not None and message_id != job.status_message_id:
-            await self.s.jobs.update(job.id, owner=None, now=time.time(), status_message_id=message_id)
+            await self.s.jobs.update(
+                job.id, owner=None, now=time.time(), status_message_id=message_id
+            )
 
     async def _fail(
         self,
@@ -319,11 +333,18 @@ class JobRunner:
                 await self._update_status(job, position=position)
                 await self._release(job, WAITING_RECHECK)
                 return None
-            needs_reference = job.reference_file_id is not None and not job.refer_voice_id and not job.refer_instrumental_id
+            needs_reference = (
+                job.reference_file_id is not None
+                and not job.refer_voice_id
+                and not job.refer_instrumental_id
+            )
             if needs_reference:
                 return await self._move(job, JobState.PREPARING)
             moved = await self._move(
-                job, JobState.SUBMITTING, submit_started_at=now, submit_attempts=job.submit_attempts + 1
+                job,
+                JobState.SUBMITTING,
+                submit_started_at=now,
+                submit_attempts=job.submit_attempts + 1,
             )
         if moved is None:
             return None
@@ -347,13 +368,31 @@ class JobRunner:
         try:
             ids = await prepare_reference(self.s, self.bot, job)
         except UserInputError as exc:
-            await self._fail(job, JobState.FAILED, exc.key, detail=exc.detail, user_text=exc.user_message(job.user_lang), refund=False)
+            await self._fail(
+                job,
+                JobState.FAILED,
+                exc.key,
+                detail=exc.detail,
+                user_text=exc.user_message(job.user_lang),
+                refund=False,
+            )
             return None
         except (RateLimited, ProviderError) as exc:
             if getattr(exc, "retryable", False):
-                await self._transient(job, f"reference upload: {exc!r}", retry_after=getattr(exc, "retry_after", None))
+                await self._transient(
+                    job,
+                    f"reference upload: {exc!r}",
+                    retry_after=getattr(exc, "retry_after", None),
+                )
                 return None
-            await self._fail(job, JobState.FAILED, exc.key, detail=exc.detail, user_text=exc.user_message(job.user_lang), refund=False)
+            await self._fail(
+                job,
+                JobState.FAILED,
+                exc.key,
+                detail=exc.detail,
+                user_text=exc.user_message(job.user_lang),
+                refund=False,
+            )
             return None
         except LocalFailure as exc:
             await self._fail(job, JobState.FAILED, exc.key, detail=exc.detail, refund=False)
@@ -403,7 +442,9 @@ class JobRunner:
         except SubmitOutcomeUnknown as exc:
             self.s.metrics.provider_errors.labels("submit", "unknown_outcome").inc()
             if spec.endpoint == Endpoint.SYNC_REFERENCE:
-                await self._fail(job, JobState.INTERRUPTED, "error_interrupted", detail=repr(exc), refund=False)
+                await self._fail(
+                    job, JobState.INTERRUPTED, "error_interrupted", detail=repr(exc), refund=False
+                )
                 return None
             log.warning("submit outcome unknown; will reconcile through the request log")
             await self._release(job, min(10.0, self.s.config.reconcile_grace / 4 + 1))
@@ -431,7 +472,7 @@ class JobRunner:
             return None
         log.info("submitted: generation %s", submission.generation_id)
         await self._update_status(moved, expected=estimate.mean if estimate.samples else None)
-        await self._release(moved, moved.next_check_at - time.time())
+        await self._release(moved, (moved.next_check_at or time.time()) - time.time())
         return None
 
     async def _submit_sync(self, job: Job, request: GenerationRequest) -> Job | None:
@@ -460,11 +501,27 @@ class JobRunner:
             # A 429/5xx *response* or a connection that never opened: nothing was created.
             moved = await self._move(job, JobState.RECEIVED)
             if moved is not None:
-                await self._transient(moved, f"submit refused: {exc!r}", retry_after=getattr(exc, "retry_after", None))
+                await self._transient(
+                    moved,
+                    f"submit refused: {exc!r}",
+                    retry_after=getattr(exc, "retry_after", None),
+                )
             return None
         if isinstance(exc, InvalidApiKey | OutOfCredits):
-            log.error("OPERATOR: the AI/ML API %s — check AIMLAPI_KEY and the account balance", "key was rejected" if isinstance(exc, InvalidApiKey) else "account is out of credits")
-        await self._fail(job, JobState.FAILED, exc.key, detail=exc.detail or repr(exc), user_text=exc.user_message(job.user_lang), refund=False)
+            log.error(
+                "OPERATOR: the AI/ML API %s — check AIMLAPI_KEY and the account balance",
+                "key was rejected"
+                if isinstance(exc, InvalidApiKey)
+                else "account is out of credits",
+            )
+        await self._fail(
+            job,
+            JobState.FAILED,
+            exc.key,
+            detail=exc.detail or repr(exc),
+            user_text=exc.user_message(job.user_lang),
+            refund=False,
+        )
         return None
 
     async def _reconcile(self, job: Job) -> Job | None:
@@ -477,15 +534,25 @@ class JobRunner:
         try:
             entry = await self.s.client.find_generation(job.key)
         except ProviderError as exc:
-            await self._transient(job, f"reconcile: {exc!r}", retry_after=getattr(exc, "retry_after", None))
+            await self._transient(
+                job, f"reconcile: {exc!r}", retry_after=getattr(exc, "retry_after", None)
+            )
             return None
         now = time.time()
         if entry is not None and entry.inference_id:
             if entry.status == "failed":
-                await self._fail(job, JobState.FAILED, "error_generation_failed", detail="request log: failed", refund=False)
+                await self._fail(
+                    job,
+                    JobState.FAILED,
+                    "error_generation_failed",
+                    detail="request log: failed",
+                    refund=False,
+                )
                 return None
             log.info("reconciled: the lost submit went through as %s", entry.inference_id)
-            await self.s.usage.record(job.id, job.user_id, job.chat_id, job.model, entry.credits or 0.0, now=now)
+            await self.s.usage.record(
+                job.id, job.user_id, job.chat_id, job.model, entry.credits or 0.0, now=now
+            )
             estimate = await self.estimator.estimate(spec, job)
             started = job.submit_started_at or now
             moved = await self._move(
@@ -494,7 +561,11 @@ class JobRunner:
                 generation_id=entry.inference_id,
                 submitted_at=started,
                 credits_used=entry.credits,
-                next_check_at=now + min(self.s.config.poll_interval, next_poll_delay(now - started, estimate, self.s.config.poll_interval)),
+                next_check_at=now
+                + min(
+                    self.s.config.poll_interval,
+                    next_poll_delay(now - started, estimate, self.s.config.poll_interval),
+                ),
             )
             if moved is not None:
                 await self._release(moved, 0.0)
@@ -503,7 +574,13 @@ class JobRunner:
         if now - since < self.s.config.reconcile_grace:
             await self._release(job, min(10.0, max(1.0, self.s.config.reconcile_grace / 4)))
             return None
-        await self._fail(job, JobState.INTERRUPTED, "error_interrupted", detail="no trace in request log", refund=False)
+        await self._fail(
+            job,
+            JobState.INTERRUPTED,
+            "error_interrupted",
+            detail="no trace in request log",
+            refund=False,
+        )
         return None
 
     async def _poll(self, job: Job) -> Job | None:
@@ -521,7 +598,9 @@ class JobRunner:
             return None
         except ProviderError as exc:
             self.s.metrics.provider_errors.labels("poll", type(exc).__name__).inc()
-            await self._transient(job, f"poll: {exc!r}", retry_after=getattr(exc, "retry_after", None))
+            await self._transient(
+                job, f"poll: {exc!r}", retry_after=getattr(exc, "retry_after", None)
+            )
             return None
         finally:
             self.s.metrics.provider_latency.labels("poll").observe(time.monotonic() - started)
@@ -530,8 +609,13 @@ class JobRunner:
         if result.is_failed:
             text = result.error_text
             await self._fail(
-                job, JobState.FAILED, "error_generation_failed", detail=text or "",
-                user_text=t("error_generation_failed_reason", job.user_lang, reason=text) if text else None,
+                job,
+                JobState.FAILED,
+                "error_generation_failed",
+                detail=text or "",
+                user_text=t("error_generation_failed_reason", job.user_lang, reason=text)
+                if text
+                else None,
             )
             return None
         if result.is_done and result.audio_url:
@@ -545,7 +629,9 @@ class JobRunner:
                 completed_at=now,
                 poll_count=polls,
                 result_duration=result.duration_seconds,
-                credits_used=result.credits_used if result.credits_used is not None else job.credits_used,
+                credits_used=result.credits_used
+                if result.credits_used is not None
+                else job.credits_used,
                 transient_errors=0,
             )
         estimate = await self.estimator.estimate(spec, job)
@@ -563,7 +649,9 @@ class JobRunner:
             if job.result_path and not job.audio_url:
                 from pathlib import Path
 
-                audio = await make_playable(self.s.temp, job, Path(job.result_path), job.result_format)
+                audio = await make_playable(
+                    self.s.temp, job, Path(job.result_path), job.result_format
+                )
             else:
                 assert job.audio_url is not None
                 audio = await fetch_audio(self.s.client, self.s.temp, job, job.audio_url)
@@ -571,17 +659,30 @@ class JobRunner:
             if getattr(exc, "retryable", False):
                 await self._transient(job, f"download: {exc!r}")
                 return None
-            await self._fail(job, JobState.FAILED, exc.key, detail=repr(exc), user_text=exc.user_message(job.user_lang), refund=False)
+            await self._fail(
+                job,
+                JobState.FAILED,
+                exc.key,
+                detail=repr(exc),
+                user_text=exc.user_message(job.user_lang),
+                refund=False,
+            )
             return None
         except LocalFailure as exc:
-            await self._fail(job, JobState.FAILED, exc.key, detail=exc.detail or repr(exc), refund=False)
+            await self._fail(
+                job, JobState.FAILED, exc.key, detail=exc.detail or repr(exc), refund=False
+            )
             return None
         except FileNotFoundError as exc:
-            await self._fail(job, JobState.FAILED, "error_internal", detail=repr(exc), refund=False)
+            await self._fail(
+                job, JobState.FAILED, "error_internal", detail=repr(exc), refund=False
+            )
             return None
         now = time.time()
         if job.completed_at:
-            self.s.metrics.delivery_lag_seconds.labels(job.model).observe(max(0.0, now - job.completed_at))
+            self.s.metrics.delivery_lag_seconds.labels(job.model).observe(
+                max(0.0, now - job.completed_at)
+            )
         return await self._move(
             job,
             JobState.DELIVERING,
@@ -602,26 +703,45 @@ class JobRunner:
             if job.audio_url:
                 log.warning("result file is gone; fetching again")
                 return await self._move(job, JobState.FETCHING, result_path=None)
-            await self._fail(job, JobState.FAILED, "error_internal", detail="result file missing", refund=False)
+            await self._fail(
+                job, JobState.FAILED, "error_internal", detail="result file missing", refund=False
+            )
             return None
         await self._update_status(job)
-        audio = PreparedAudio(path=path, size=job.result_bytes or 0, duration=job.result_duration, format=job.result_format or "mp3")
+        audio = PreparedAudio(
+            path=path,
+            size=job.result_bytes or 0,
+            duration=job.result_duration,
+            format=job.result_format or "mp3",
+        )
         started = time.monotonic()
         try:
             if audio.size > TELEGRAM_UPLOAD_LIMIT and job.audio_url:
-                message = await send_link(self.bot, job, job.audio_url, audio.size, lang=job.user_lang)
+                message = await send_link(
+                    self.bot, job, job.audio_url, audio.size, lang=job.user_lang
+                )
                 file_id = None
             else:
-                message = await send_song(self.bot, job, audio, lang=job.user_lang, temp=self.s.temp)
+                message = await send_song(
+                    self.bot, job, audio, lang=job.user_lang, temp=self.s.temp
+                )
                 file_id = message.audio.file_id if message.audio else None
         except RetryAfter as exc:
             self.s.metrics.telegram_errors.labels("sendAudio", "429").inc()
-            await self._transient(job, "telegram flood control", retry_after=_seconds(exc.retry_after))
+            await self._transient(
+                job, "telegram flood control", retry_after=_seconds(exc.retry_after)
+            )
             return None
         except Forbidden as exc:
             self.s.metrics.telegram_errors.labels("sendAudio", "forbidden").inc()
             log.warning("chat %s is undeliverable (%s); job ends", job.chat_id, exc)
-            await self._move(job, JobState.FAILED, error_key="error_undeliverable", error_detail=str(exc), outcome_sent_at=time.time())
+            await self._move(
+                job,
+                JobState.FAILED,
+                error_key="error_undeliverable",
+                error_detail=str(exc),
+                outcome_sent_at=time.time(),
+            )
             self.s.temp.cleanup_job(job.key)
             return None
         except BadRequest as exc:
@@ -629,7 +749,13 @@ class JobRunner:
             lowered = str(exc).lower()
             if "chat not found" in lowered:
                 log.warning("chat %s not found; job ends", job.chat_id)
-                await self._move(job, JobState.FAILED, error_key="error_undeliverable", error_detail=str(exc), outcome_sent_at=time.time())
+                await self._move(
+                    job,
+                    JobState.FAILED,
+                    error_key="error_undeliverable",
+                    error_detail=str(exc),
+                    outcome_sent_at=time.time(),
+                )
                 self.s.temp.cleanup_job(job.key)
                 return None
             if "thread not found" in lowered and job.topic_id is not None:
@@ -664,9 +790,17 @@ class JobRunner:
 
 
 _TERMINAL = frozenset(
-    {JobState.DELIVERED, JobState.FAILED, JobState.TIMED_OUT, JobState.CANCELLED, JobState.INTERRUPTED}
+    {
+        JobState.DELIVERED,
+        JobState.FAILED,
+        JobState.TIMED_OUT,
+        JobState.CANCELLED,
+        JobState.INTERRUPTED,
+    }
 )
-_CANCELLABLE = frozenset({JobState.RECEIVED, JobState.PREPARING, JobState.SUBMITTING, JobState.PENDING})
+_CANCELLABLE = frozenset(
+    {JobState.RECEIVED, JobState.PREPARING, JobState.SUBMITTING, JobState.PENDING}
+)
 
 
 def _seconds(value: Any) -> float:

@@ -66,7 +66,9 @@ class Services:
         await self.db.close()
 
 
-def get_services(source: CallbackContext[Any, Any, Any, Any] | Application[Any, Any, Any, Any, Any, Any]) -> Services:
+def get_services(
+    source: CallbackContext[Any, Any, Any, Any] | Application[Any, Any, Any, Any, Any, Any],
+) -> Services:
     """The services of this application (raises if `post_init` has not run yet)."""
     data = source.bot_data
     services = data.get(SERVICES_KEY)

@@ -6,21 +6,30 @@ webhook's port, and the same server library already runs the local fakes.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
 import time
-from typing import Any
+from typing import Any, Final
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 from telegram import Update
 
+from bot.metrics import Metrics
 from bot.services import SERVICES_KEY, Services
 
 log = logging.getLogger(__name__)
 
-RUNNER_STALE_SECONDS = 90.0
+# The runner ticks at least once a minute (its idle sleep), so 90 s without one means it is stuck.
+RUNNER_STALE_SECONDS: Final = 90.0
+# A long poll returns within `timeout` (10 s) plus the read timeout; two minutes without one
+# successful getUpdates means polling is failing (network, conflict, bad token), not just idle.
+POLL_STALE_SECONDS: Final = 120.0
+DB_CHECK_TIMEOUT: Final = 5.0
+SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+MAX_UPDATE_BYTES: Final = 1024 * 1024
 
 
 class WebServer:
@@ -34,92 +43,159 @@ class WebServer:
         port: int,
         webhook_path: str | None = None,
         webhook_secret: str | None = None,
+        runner_stale_seconds: float = RUNNER_STALE_SECONDS,
+        poll_stale_seconds: float = POLL_STALE_SECONDS,
     ) -> None:
+        if webhook_path is not None and not webhook_secret:
+            raise ValueError("a webhook needs a secret token")
         self._app = app
         self._host = host
         self._port = port
         self._webhook_path = webhook_path
-        self._secret = webhook_secret
+        self._secret = webhook_secret.encode() if webhook_secret else b""
+        self.runner_stale_seconds = runner_stale_seconds
+        self.poll_stale_seconds = poll_stale_seconds
         self._runner: web.AppRunner | None = None
         self.bound_port: int | None = None
         self.last_webhook_at: float | None = None
+        self.rejected_webhook_calls = 0
+        # Set by the webhook watchdog when Telegram no longer pushes to us (see bot/webhook.py).
+        self.webhook_problem: str | None = None
+
+    @property
+    def mode(self) -> str:
+        return "webhook" if self._webhook_path else "polling"
+
+    def url(self, path: str = "/healthz") -> str:
+        """A URL for this server that works from the same machine (tests, HEALTHCHECK)."""
+        host = "127.0.0.1" if self._host in ("0.0.0.0", "", "::") else self._host
+        return f"http://{host}:{self.bound_port}{path}"
 
     async def start(self) -> None:
-        web_app = web.Application(client_max_size=4 * 1024 * 1024)
+        web_app = web.Application(client_max_size=MAX_UPDATE_BYTES)
         web_app.router.add_get("/healthz", self._healthz)
         web_app.router.add_get("/metrics", self._metrics)
         if self._webhook_path:
             web_app.router.add_post(self._webhook_path, self._webhook)
-        self._runner = web.AppRunner(web_app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, self._port)
-        await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        self.bound_port = sockets[0].getsockname()[1] if sockets else self._port
-        log.info("HTTP server on %s:%s (healthz, metrics%s)", self._host, self.bound_port,
-                 ", webhook" if self._webhook_path else "")
+        runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=2.0)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self._host, self._port).start()
+        except OSError:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        addresses = runner.addresses
+        self.bound_port = int(addresses[0][1]) if addresses else self._port
+        log.info(
+            "HTTP server on %s:%s (/healthz, /metrics%s)",
+            self._host,
+            self.bound_port,
+            f", webhook {self._webhook_path}" if self._webhook_path else "",
+        )
 
     async def stop(self) -> None:
         if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
 
     # --------------------------------------------------------------- routes
     async def _webhook(self, request: web.Request) -> web.Response:
-        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
-        if not self._secret or not hmac.compare_digest(given.encode(), self._secret.encode()):
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode("utf-8", "replace"), self._secret):
             # Never log the value: it may be a near-miss of the real secret.
-            log.warning("webhook call with a %s secret token rejected (403)",
-                        "missing" if not given else "wrong")
+            self.rejected_webhook_calls += 1
+            log.warning(
+                "webhook call from %s with a %s secret token rejected (403)",
+                request.remote,
+                "wrong" if given else "missing",
+            )
             return web.Response(status=403, text="forbidden")
-        if request.content_type != "application/json":
-            return web.Response(status=415, text="expected application/json")
         try:
             data = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
             return web.Response(status=400, text="bad json")
-        update = Update.de_json(data, self._app.bot)
+        try:
+            update = Update.de_json(data, self._app.bot) if isinstance(data, dict) else None
+        except Exception as exc:  # PTB raises KeyError/TypeError/... for malformed objects
+            log.warning("webhook body is not a Telegram update: %s", type(exc).__name__)
+            update = None
         if update is None:
             return web.Response(status=400, text="not an update")
         self.last_webhook_at = time.time()
         await self._app.update_queue.put(update)
-        return web.Response(status=200, text="ok")
+        return web.Response(text="ok")
 
     async def _metrics(self, request: web.Request) -> web.Response:
         services = self._services()
-        metrics = self._app.bot_data.get("metrics")
         if services is not None:
-            counts = await services.jobs.counts_by_state()
-            for state, count in counts.items():
-                services.metrics.jobs_by_state.labels(state).set(count)
+            try:
+                counts = await asyncio.wait_for(
+                    services.jobs.counts_by_state(), timeout=DB_CHECK_TIMEOUT
+                )
+            except Exception as exc:  # a scrape must not fail because the DB is unhappy
+                log.warning("metrics: cannot count jobs: %s", exc)
+            else:
+                for state, count in counts.items():
+                    services.metrics.jobs_by_state.labels(state).set(count)
+        metrics = self._metrics_object()
         body = metrics.render() if metrics is not None else b""
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def _healthz(self, request: web.Request) -> web.Response:
         problems = await self.problems()
-        status = 503 if problems else 200
-        body = {"ok": not problems, "problems": problems}
-        return web.json_response(body, status=status)
+        body: dict[str, Any] = {
+            "status": "unhealthy" if problems else "ok",
+            "mode": self.mode,
+            "problems": problems,
+        }
+        services = self._services()
+        if services is not None and services.runner is not None:
+            body["runner_tick_age"] = round(time.time() - services.runner.last_tick, 1)
+        return web.json_response(body, status=503 if problems else 200)
 
     async def problems(self) -> list[str]:
         """Empty when healthy; otherwise short reasons an operator can act on."""
-        found: list[str] = []
         services = self._services()
         if services is None:
             return ["starting: services are not up yet"]
+        found: list[str] = []
         try:
-            await services.db.check_writable()
+            await asyncio.wait_for(services.db.check_writable(), timeout=DB_CHECK_TIMEOUT)
+        except TimeoutError:
+            found.append(f"database: no answer within {DB_CHECK_TIMEOUT:g}s")
         except Exception as exc:
             found.append(f"database not writable: {exc}")
         runner = services.runner
-        if runner is None or not runner.alive(RUNNER_STALE_SECONDS):
-            found.append("job runner is not running or stuck")
-        updater = getattr(self._app, "updater", None)
-        if self._webhook_path is None and updater is not None and not updater.running:
-            found.append("not polling Telegram for updates")
+        if runner is None or not runner.alive(self.runner_stale_seconds):
+            if runner is None or runner.last_tick == 0:
+                found.append("job runner is not running")
+            else:
+                age = time.time() - runner.last_tick
+                found.append(f"job runner is stopped or stuck (last tick {age:.0f}s ago)")
+        if self._webhook_path is None:
+            found.extend(self._polling_problems())
+        elif self.webhook_problem:
+            found.append(self.webhook_problem)
         return found
+
+    def _polling_problems(self) -> list[str]:
+        updater = getattr(self._app, "updater", None)
+        if updater is None or not updater.running:
+            return ["not polling Telegram for updates"]
+        metrics = self._metrics_object()
+        if metrics is None:
+            return []
+        last = metrics.registry.get_sample_value("songbot_last_update_timestamp") or 0.0
+        age = time.time() - max(last, metrics.started)
+        if age > self.poll_stale_seconds:
+            return [f"no successful getUpdates for {age:.0f}s"]
+        return []
 
     def _services(self) -> Services | None:
         services = self._app.bot_data.get(SERVICES_KEY)
         return services if isinstance(services, Services) else None
+
+    def _metrics_object(self) -> Metrics | None:
+        metrics = self._app.bot_data.get("metrics")
+        return metrics if isinstance(metrics, Metrics) else None

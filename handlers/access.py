@@ -19,7 +19,7 @@ class Silent(SongbotError):
 
 
 async def check_access(services: Services, message: Message) -> None:
-    """Raise `NotAllowed` (first time) or `Silent` (afterwards) for chats and users we do not serve."""
+    """Raise `NotAllowed` (first time) or `Silent` (later) for chats and users we don't serve."""
     config = services.config
     user_id = message.from_user.id if message.from_user else 0
     if user_id in config.admin_ids:

@@ -9,8 +9,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
-from telegram import Bot, Update
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    Update,
+)
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -71,7 +76,9 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message is None:
         return
     lang = await chat_language(get_services(context), message)
-    await message.reply_text(t("start", lang, bot=context.bot.username or "songbot"), do_quote=True)
+    await message.reply_text(
+        t("start", lang, bot=context.bot.username or "songbot"), do_quote=True
+    )
 
 
 async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -125,8 +132,13 @@ _CANCELLABLE = frozenset(
 
 async def _cancel(services: Any, job: Any) -> bool:
     won: bool = await services.jobs.transition(
-        job.id, JobState(job.state), JobState.CANCELLED, owner=None, now=time.time(),
-        error_key="status_cancelled", outcome_sent_at=time.time(),
+        job.id,
+        JobState(job.state),
+        JobState.CANCELLED,
+        owner=None,
+        now=time.time(),
+        error_key="status_cancelled",
+        outcome_sent_at=time.time(),
     )
     if won:
         await services.usage.refund(job.id)

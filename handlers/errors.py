@@ -1,6 +1,7 @@
 """The one error handler: log with the traceback (secrets redacted), reply kindly, or stop cleanly.
 
-Why one place: handlers raise typed `SongbotError`s and let anything unexpected propagate; this turns
+Why one place: handlers raise typed `SongbotError`s and let anything unexpected propagate; this
+turns
 both into a friendly sentence in the user's language, so no failure is silent and no traceback (or
 token) reaches a chat.
 """
@@ -49,7 +50,9 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     user = update.effective_user
     lang = pick_language(user.language_code if user else None)
-    text = error.user_message(lang) if isinstance(error, SongbotError) else t("error_internal", lang)
+    text = (
+        error.user_message(lang) if isinstance(error, SongbotError) else t("error_internal", lang)
+    )
     try:
         await context.bot.send_message(
             chat_id=message.chat_id,

@@ -1,6 +1,7 @@
 """Finding and vetting a reference (voice note, audio, video) before anything is downloaded.
 
-Why check before downloading: Telegram lets bots download at most 20 MB, and the provider has duration
+Why check before downloading: Telegram lets bots download at most 20 MB, and the provider has
+duration
 rules; a clear reply now beats a failed job (and a charge) later.
 """
 
@@ -36,7 +37,12 @@ def _from_message(message: Message) -> TelegramReference | None:
     if message.audio:
         a = message.audio
         return TelegramReference(
-            "audio", a.file_id, a.file_unique_id, a.mime_type, _secs(a.duration), a.file_size,
+            "audio",
+            a.file_id,
+            a.file_unique_id,
+            a.mime_type,
+            _secs(a.duration),
+            a.file_size,
             a.file_name,
         )
     if message.video_note:
@@ -47,7 +53,12 @@ def _from_message(message: Message) -> TelegramReference | None:
     if message.video:
         v2 = message.video
         return TelegramReference(
-            "video", v2.file_id, v2.file_unique_id, v2.mime_type, _secs(v2.duration), v2.file_size,
+            "video",
+            v2.file_id,
+            v2.file_unique_id,
+            v2.mime_type,
+            _secs(v2.duration),
+            v2.file_size,
             v2.file_name,
         )
     if message.document:
@@ -57,7 +68,9 @@ def _from_message(message: Message) -> TelegramReference | None:
         )
     if message.photo:
         p = message.photo[-1]
-        return TelegramReference("photo", p.file_id, p.file_unique_id, "image/jpeg", None, p.file_size)
+        return TelegramReference(
+            "photo", p.file_id, p.file_unique_id, "image/jpeg", None, p.file_size
+        )
     if message.sticker:
         s = message.sticker
         return TelegramReference("sticker", s.file_id, s.file_unique_id, None, None, s.file_size)
@@ -95,7 +108,11 @@ def reference_request_check(spec: ModelSpec, ref: TelegramReference) -> None:
         raise ReferenceProblem(
             "error_reference_too_big", size_mb=round(ref.file_size / 1_048_576, 1), limit_mb=20
         )
-    if spec.reference_max_bytes is not None and ref.file_size and ref.file_size > spec.reference_max_bytes:
+    if (
+        spec.reference_max_bytes is not None
+        and ref.file_size
+        and ref.file_size > spec.reference_max_bytes
+    ):
         raise ReferenceProblem(
             "error_reference_too_big",
             size_mb=round(ref.file_size / 1_048_576, 1),
@@ -106,9 +123,15 @@ def reference_request_check(spec: ModelSpec, ref: TelegramReference) -> None:
         high = spec.reference_max_seconds
         if low is not None and ref.duration <= low:
             raise ReferenceProblem(
-                "error_reference_too_short", kind=ref.kind, seconds=int(ref.duration), minimum=int(low)
+                "error_reference_too_short",
+                kind=ref.kind,
+                seconds=int(ref.duration),
+                minimum=int(low),
             )
         if high is not None and ref.duration > high:
             raise ReferenceProblem(
-                "error_reference_too_long", kind=ref.kind, seconds=int(ref.duration), maximum=int(high)
+                "error_reference_too_long",
+                kind=ref.kind,
+                seconds=int(ref.duration),
+                maximum=int(high),
             )

@@ -1,12 +1,221 @@
-"""/model and /language: per-chat and per-user preferences (issue #7 fills these in)."""
+"""/model and /language: the chat's default model and the user's language, each with a keyboard.
+
+Why keyboards with indexes: callback data is capped at 64 bytes and model ids like
+`elevenlabs/eleven_music` are long, so a button carries the model's position in the registry's
+stable order (`v1:model:3`); the data never expires, so an old menu still works after a restart.
+The presses themselves are handled in `handlers/callbacks.py`; the rendering lives here so the
+command and the button produce the same message.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import html
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
 
-from telegram import Update
-from telegram.ext import BaseHandler
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
+from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
+
+from bot.aimlapi.models import MODELS, ModelSpec, ReferenceKind
+from bot.i18n import LANGUAGES, Raw, pick_language, t
+from bot.requests import ALIASES
+from bot.services import Services, get_services
+from bot.telegram_utils import chat_language
+from bot.textutil import human_duration
+
+# Button order and callback index of every model; new models go at the end to keep old menus valid.
+MODEL_ORDER: Final[tuple[str, ...]] = tuple(MODELS)
+# Each language's own name, so the choice reads right whatever language the menu is in.
+LANGUAGE_NAMES: Final[dict[str, str]] = {"en": "English", "ru": "Русский", "es": "Español"}
+CHECK: Final = "✅ "
 
 
 def handlers() -> list[BaseHandler[Update, Any, Any]]:
-    return []
+    only_new = filters.UpdateType.MESSAGE
+    return [
+        CommandHandler("model", on_model, filters=only_new),
+        CommandHandler("language", on_language, filters=only_new),
+    ]
+
+
+def plain(key: str, lang: str | None, /, **params: object) -> str:
+    """A catalogue string for plain-text places (buttons, callback answers, command menu).
+
+    `t()` escapes values for HTML; plain-text templates contain no markup of their own, so
+    unescaping the result gives back exactly the template with the raw values.
+    """
+    return html.unescape(t(key, lang, **params))
+
+
+# ---- languages -----------------------------------------------------------------------------
+
+
+async def user_language(services: Services, user: User | None, chat: Chat | None) -> str:
+    """The language for `user` in `chat`: the /language choice, else the chat's, else Telegram's.
+
+    Same order as `bot.telegram_utils.chat_language`, for updates that carry no user message
+    (button presses, whose message is the bot's own).
+    """
+    if user is None:
+        return pick_language(None)
+    stand_in = Message(message_id=0, date=_EPOCH, chat=chat or _private(user), from_user=user)
+    return await chat_language(services, stand_in)
+
+
+def _private(user: User) -> Chat:
+    return Chat(id=user.id, type=Chat.PRIVATE)
+
+
+def language_keyboard(current: str | None) -> InlineKeyboardMarkup:
+    rows = [
+        [
+            InlineKeyboardButton(
+                (CHECK if code == current else "") + LANGUAGE_NAMES.get(code, code),
+                callback_data=f"v1:lang:{code}",
+            )
+        ]
+        for code in LANGUAGES
+    ]
+    rows.append(
+        [
+            InlineKeyboardButton(
+                (CHECK if current is None else "") + plain("button_language_auto", current),
+                callback_data="v1:lang:auto",
+            )
+        ]
+    )
+    return InlineKeyboardMarkup(rows)
+
+
+def language_menu(chosen: str | None, effective: str) -> str:
+    """The /language message: what is in force now and why."""
+    if chosen is None:
+        now = t("language_auto", effective, language=LANGUAGE_NAMES.get(effective, effective))
+    else:
+        now = LANGUAGE_NAMES.get(chosen, chosen)
+    return t("language_menu", effective, current=now)
+
+
+async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is None or message.from_user is None:
+        return
+    services = get_services(context)
+    lang = await chat_language(services, message)
+    record = await services.users.get(message.from_user.id)
+    chosen = record.language if record is not None else None
+    await message.reply_text(
+        language_menu(chosen, lang),
+        reply_markup=language_keyboard(chosen),
+        do_quote=True,
+    )
+
+
+# ---- models --------------------------------------------------------------------------------
+
+
+def model_alias(spec: ModelSpec) -> str:
+    """The shortest name `model:` accepts for this model that still reads like a name."""
+    names = [alias for alias, target in ALIASES.items() if target == spec.id]
+    readable = [name for name in names if any(ch.isalpha() for ch in name)]
+    return min([spec.id, *readable], key=len)
+
+
+def model_facts(spec: ModelSpec, lang: str | None) -> str:
+    """What the model needs and makes: lyrics, reference, instrumental, length (plain HTML)."""
+    parts: list[str] = []
+    lyrics_limit = spec.lyrics_max - spec.lyrics_wrap_overhead
+    if not spec.takes_lyrics:
+        parts.append(t("model_lyrics_none", lang))
+    elif spec.lyrics_required and not spec.instrumental:
+        parts.append(t("model_lyrics_required", lang, limit=lyrics_limit))
+    else:
+        parts.append(t("model_lyrics_optional", lang, limit=lyrics_limit))
+    if spec.reference != ReferenceKind.NONE:
+        kind = {
+            ReferenceKind.UPLOAD: "model_ref_upload",
+            ReferenceKind.URL: "model_ref_url",
+            ReferenceKind.URL_OR_BASE64: "model_ref_any",
+        }[spec.reference]
+        key = "model_reference_required" if spec.reference_required else "model_reference_optional"
+        parts.append(t(key, lang, kind=Raw(t(kind, lang))))
+    if spec.instrumental:
+        parts.append(t("model_instrumental", lang))
+    if spec.max_output_seconds:
+        parts.append(t("model_length", lang, length=human_duration(spec.max_output_seconds)))
+    return " · ".join(parts)
+
+
+def model_lines(lang: str | None, current: str | None = None) -> str:
+    """One entry per model, in registry order; `current` is marked."""
+    return "\n".join(
+        t(
+            "model_line",
+            lang,
+            mark=CHECK if spec.id == current else "",
+            title=spec.title,
+            alias=model_alias(spec),
+            facts=Raw(model_facts(spec, lang)),
+        )
+        for spec in (MODELS[model_id] for model_id in MODEL_ORDER)
+    )
+
+
+def model_menu(current: str | None, lang: str | None) -> str:
+    spec = MODELS.get(current or "")
+    now = (
+        t("model_now", lang, title=spec.title, model=spec.id)
+        if spec is not None
+        else t("model_now_auto", lang)
+    )
+    return t("model_menu", lang, current=Raw(now), lines_html=Raw(model_lines(lang, current)))
+
+
+def model_keyboard(current: str | None, lang: str | None) -> InlineKeyboardMarkup:
+    rows: list[Sequence[InlineKeyboardButton]] = [
+        [
+            InlineKeyboardButton(
+                (CHECK if model_id == current else "") + MODELS[model_id].title,
+                callback_data=f"v1:model:{index}",
+            )
+        ]
+        for index, model_id in enumerate(MODEL_ORDER)
+    ]
+    rows.append(
+        [
+            InlineKeyboardButton(
+                (CHECK if MODELS.get(current or "") is None else "")
+                + plain("button_model_default", lang),
+                callback_data="v1:model:default",
+            )
+        ]
+    )
+    return InlineKeyboardMarkup(rows)
+
+
+def model_from_callback(value: str) -> tuple[bool, str | None]:
+    """(`valid`, model id or None for "automatic") from the part after `v1:model:`."""
+    if value == "default":
+        return True, None
+    if value.isdigit() and int(value) < len(MODEL_ORDER):
+        return True, MODEL_ORDER[int(value)]
+    return False, None
+
+
+async def on_model(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show the models with what each needs; everyone may look, admins choose (in groups)."""
+    message = update.effective_message
+    if message is None:
+        return
+    services = get_services(context)
+    lang = await chat_language(services, message)
+    settings = await services.chat_settings.get(message.chat_id)
+    await message.reply_text(
+        model_menu(settings.model, lang),
+        reply_markup=model_keyboard(settings.model, lang),
+        do_quote=True,
+    )
+
+
+_EPOCH: Final = datetime.fromtimestamp(0, tz=UTC)

@@ -10,22 +10,23 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
-from telegram import Message, ReplyParameters, Update
+from telegram import Bot, Message, ReplyParameters, Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot.aimlapi.models import ModelSpec
+from bot.aimlapi.types import GenerationRequest
 from bot.errors import NotAllowed, SongbotError, UserInputError
-from bot.i18n import t
 from bot.requests import ReferenceInfo, build_request, choose_model
 from bot.services import Services, get_services
-from bot.status import render_status
-from bot.telegram_utils import chat_language, display_name, thread_kwargs
+from bot.status import cancel_keyboard, render_status
+from bot.telegram_utils import chat_language, display_name, thread_kwargs, topic_kwargs
 from handlers.access import check_access
 from handlers.references import TelegramReference, find_reference, reference_request_check
 from handlers.song_parser import SongCommand, UsageError, parse_song_command
-from storage.jobs import NewJob
+from storage.jobs import Job, NewJob
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,6 @@ async def on_song(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _accept(services: Services, message: Message, command: SongCommand, lang: str) -> None:
     assert message.from_user is not None
-    config = services.config
     reference = find_reference(message)
     ref_info: ReferenceInfo | None = None
     if command.reference_url:
@@ -99,73 +99,166 @@ async def _accept(services: Services, message: Message, command: SongCommand, la
         chat_default=settings.model,
         has_lyrics=command.lyrics is not None,
         reference=ref_info,
-        config=config,
+        config=services.config,
     )
-    _check_reference_fit(spec, reference, command)
-    request = build_request(
-        spec,
+    draft = Draft(
+        spec=spec,
         style=command.style,
         lyrics=command.lyrics,
         reference_url=command.reference_url,
+        reference=reference,
+        purpose=command.purpose.value if command.purpose else None,
+    )
+    await accept_request(services, message.get_bot(), Origin.from_message(message, lang), draft)
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Who asked, where, and which message the job's replies attach to.
+
+    Why not the PTB message: a button press (🔁 Again, 🎲 Variation) makes a job too, and there
+    the request is the bot's own anchor message, while the requester is whoever pressed.
+    """
+
+    chat_id: int
+    chat_type: str
+    topic_id: int | None
+    user_id: int
+    user_name: str
+    lang: str
+    request_message_id: int
+
+    @classmethod
+    def from_message(cls, message: Message, lang: str) -> Origin:
+        assert message.from_user is not None
+        return cls(
+            chat_id=message.chat_id,
+            chat_type=message.chat.type,
+            topic_id=message.message_thread_id if message.is_topic_message else None,
+            user_id=message.from_user.id,
+            user_name=display_name(message.from_user),
+            lang=lang,
+            request_message_id=message.message_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A request with its model chosen, before any check: what `/song` and the buttons share."""
+
+    spec: ModelSpec
+    style: str
+    lyrics: str | None
+    reference_url: str | None = None
+    reference: TelegramReference | None = None
+    purpose: str | None = None
+
+
+async def check_request(services: Services, user_id: int, draft: Draft) -> GenerationRequest:
+    """Every check that can refuse a request before it is stored (and so before any charge).
+
+    Raises a `SongbotError` with the reply; returns the request the runner will submit.
+    """
+    spec, reference = draft.spec, draft.reference
+    _check_reference_fit(spec, reference, draft.reference_url)
+    request = build_request(
+        spec,
+        style=draft.style,
+        lyrics=draft.lyrics,
+        reference_url=draft.reference_url,
         # Placeholder ids so the registry can validate everything but the ids themselves.
-        refer_voice="pending" if reference is not None and spec.endpoint == "sync_reference" else None,
+        refer_voice="pending"
+        if reference is not None and spec.endpoint == "sync_reference"
+        else None,
     )
     if reference is not None:
         reference_request_check(spec, reference)
         services.client.validate(_without_reference(request, spec))
     else:
         services.client.validate(request)
-    await _check_daily_limit(services, message.from_user.id)
+    await _check_daily_limit(services, user_id)
+    return request
 
+
+async def store_job(
+    services: Services,
+    bot: Bot,
+    origin: Origin,
+    draft: Draft,
+    request: GenerationRequest,
+) -> Job | None:
+    """Write the job, show its status (with ❌ Cancel) and wake the runner; None if duplicate."""
+    config = services.config
+    reference = draft.reference
     now = time.time()
     new = NewJob(
         key=f"sb-{uuid.uuid4().hex[:24]}",
-        chat_id=message.chat_id,
-        chat_type=message.chat.type,
-        topic_id=message.message_thread_id if message.is_topic_message else None,
-        user_id=message.from_user.id,
-        user_name=display_name(message.from_user),
-        user_lang=lang,
-        request_message_id=message.message_id,
-        model=spec.id,
+        chat_id=origin.chat_id,
+        chat_type=origin.chat_type,
+        topic_id=origin.topic_id,
+        user_id=origin.user_id,
+        user_name=origin.user_name,
+        user_lang=origin.lang,
+        request_message_id=origin.request_message_id,
+        model=draft.spec.id,
         prompt=request.prompt,
         lyrics=request.lyrics,
         options=dict(request.options),
-        reference_url=command.reference_url,
+        reference_url=draft.reference_url,
         reference_file_id=reference.file_id if reference else None,
         reference_file_unique_id=reference.file_unique_id if reference else None,
         reference_kind=reference.kind if reference else None,
         reference_mime=reference.mime_type if reference else None,
         reference_duration=reference.duration if reference else None,
         reference_size=reference.file_size if reference else None,
-        reference_purpose=(command.purpose.value if command.purpose else None),
+        reference_purpose=draft.purpose,
         deadline_at=now + config.job_timeout,
         next_check_at=now,
         created_at=now,
     )
     job, created = await services.jobs.create(new)
     if not created:
-        log.info("duplicate update for chat %s message %s ignored", job.chat_id, message.message_id)
-        return
-    log.info("job %s accepted: model=%s chat=%s", job.key, spec.id, job.chat_id)
-    status = await _reply(message, render_status(job, lang=lang, now=now))
-    if status is not None:
-        await services.jobs.update(job.id, owner=None, now=time.time(), status_message_id=status.message_id)
+        log.info(
+            "duplicate request in chat %s message %s ignored", job.chat_id, job.request_message_id
+        )
+        return None
+    log.info("job %s accepted: model=%s chat=%s", job.key, job.model, job.chat_id)
+    status = await bot.send_message(
+        chat_id=origin.chat_id,
+        text=render_status(job, lang=origin.lang, now=now),
+        reply_markup=cancel_keyboard(job, origin.lang),
+        reply_parameters=ReplyParameters(
+            message_id=origin.request_message_id, allow_sending_without_reply=True
+        ),
+        **topic_kwargs(origin.topic_id),
+    )
+    await services.jobs.update(
+        job.id, owner=None, now=time.time(), status_message_id=status.message_id
+    )
     if services.runner is not None:
         services.runner.wake()
+    return job
+
+
+async def accept_request(services: Services, bot: Bot, origin: Origin, draft: Draft) -> Job | None:
+    """Check, store and acknowledge one request: the single intake path for songs."""
+    request = await check_request(services, origin.user_id, draft)
+    return await store_job(services, bot, origin, draft, request)
 
 
 def _without_reference(request: Any, spec: ModelSpec) -> Any:
     """Validate a reference request minus the provider ids we only get after the upload."""
     from dataclasses import replace
 
-    return replace(request, refer_voice="pending") if spec.endpoint == "sync_reference" else request
+    return (
+        replace(request, refer_voice="pending") if spec.endpoint == "sync_reference" else request
+    )
 
 
 def _check_reference_fit(
-    spec: ModelSpec, reference: TelegramReference | None, command: SongCommand
+    spec: ModelSpec, reference: TelegramReference | None, reference_url: str | None
 ) -> None:
-    if spec.reference_required and reference is None and not command.reference_url:
+    if spec.reference_required and reference is None and not reference_url:
         raise UserInputError("error_model_needs_reference", model=spec.id)
     if reference is not None and spec.reference == "none":
         raise UserInputError("error_model_no_reference", model=spec.id)
@@ -182,7 +275,7 @@ async def _check_daily_limit(services: Services, user_id: int) -> None:
         "AND state IN ('received', 'preparing', 'submitting')",
         (user_id,),
     )
-    if used + int(pending or 0) >= limit:
+    if used + (pending if isinstance(pending, int) else 0) >= limit:
         raise NotAllowed("error_daily_limit", limit=limit)
 
 

@@ -103,4 +103,6 @@ class BotHarness:
         raise TimeoutError(f"no job matched within {timeout}s; jobs: {states}")
 
     async def wait_state(self, job_id: int, *states: str, timeout: float = 15.0) -> Job:
-        return await self.wait_for_job(lambda j: j.id == job_id and j.state in states, timeout=timeout)
+        return await self.wait_for_job(
+            lambda j: j.id == job_id and j.state in states, timeout=timeout
+        )

@@ -195,7 +195,7 @@ async def test_ids_with_colon_and_slash_are_url_encoded(tmp_path: Path) -> None:
         assert poll.query["generation_id"] == submission.generation_id
 
 
-async def test_submit_accepts_201_and_reads_cost_from_headers_when_body_lacks_it() -> None:
+async def test_submit_accepts_201_and_the_legacy_generation_id_field() -> None:
     async with FakeAimlApi(submit_status=201) as fake, make_aimlapi_client(fake) as client:
         submission = await client.submit(HAPPY["stable-audio"], client_request_id="j201")
         assert submission.generation_id in fake.generations

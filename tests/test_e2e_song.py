@@ -7,7 +7,6 @@ import io
 import mutagen
 
 from bot.fakes.aimlapi import FakeAimlApi
-from bot.fakes.telegram import FakeTelegram
 from tests.harness import PRIVATE_CHAT, USER, BotHarness
 
 LYRICS = "[Verse]\nNeon lights over the bay\nWe dance until the day\n\n[Chorus]\nStay, stay, stay"
@@ -23,7 +22,9 @@ def submits(api: FakeAimlApi) -> list[dict[str, object]]:
 
 async def test_song_with_lyrics_is_delivered_as_reply(harness: BotHarness) -> None:
     tg, api = harness.tg, harness.api
-    request = tg.send_text(PRIVATE_CHAT, USER, f"/song dreamy synth-pop with female vocals\n{LYRICS}")
+    request = tg.send_text(
+        PRIVATE_CHAT, USER, f"/song dreamy synth-pop with female vocals\n{LYRICS}"
+    )
     call = await tg.wait_for_call("sendAudio", timeout=20)
     job = await harness.wait_for_job(lambda j: j.state == "delivered")
 
@@ -51,15 +52,18 @@ async def test_song_with_lyrics_is_delivered_as_reply(harness: BotHarness) -> No
 
     # The status message was a reply to the request, and it is gone after delivery.
     status_calls = [
-        c for c in tg.calls_to("sendMessage")
+        c
+        for c in tg.calls_to("sendMessage")
         if c.params.get("reply_parameters", {}).get("message_id") == request["message_id"]
     ]
     assert status_calls, "the bot must acknowledge the request with a reply"
-    assert tg.calls_to("deleteMessage")
+    await tg.wait_for_call("deleteMessage")
 
 
 async def test_single_line_form(harness: BotHarness) -> None:
-    harness.tg.send_text(PRIVATE_CHAT, USER, "/song sad country ballad | I lost my truck and my dog today")
+    harness.tg.send_text(
+        PRIVATE_CHAT, USER, "/song sad country ballad | I lost my truck and my dog today"
+    )
     await harness.wait_for_job(lambda j: j.state == "delivered")
     sent = submits(harness.api)
     assert sent[0]["prompt"] == "sad country ballad"
@@ -100,10 +104,16 @@ async def test_other_bots_command_and_edits_are_ignored(harness: BotHarness) -> 
     tg = harness.tg
     tg.send_text(PRIVATE_CHAT, USER, "/song@OtherBot rock anthem\nla la la la la la")
     msg = tg.send_text(PRIVATE_CHAT, USER, "/start")
-    await tg.wait_for_call("sendMessage", lambda c: c.params.get("reply_parameters", {}).get("message_id") == msg["message_id"])
+    await tg.wait_for_call(
+        "sendMessage",
+        lambda c: c.params.get("reply_parameters", {}).get("message_id") == msg["message_id"],
+    )
     tg.edit_text(PRIVATE_CHAT, msg["message_id"], "/song rock anthem\nla la la la la la la")
     probe = tg.send_text(PRIVATE_CHAT, USER, "/help")
-    await tg.wait_for_call("sendMessage", lambda c: c.params.get("reply_parameters", {}).get("message_id") == probe["message_id"])
+    await tg.wait_for_call(
+        "sendMessage",
+        lambda c: c.params.get("reply_parameters", {}).get("message_id") == probe["message_id"],
+    )
     assert await harness.jobs() == []
     assert not [r for r in harness.api.requests if r.method == "POST"]
 
@@ -121,10 +131,10 @@ async def test_provider_error_produces_exactly_one_message(harness: BotHarness) 
     tg, api = harness.tg, harness.api
     api.set_outcome(fail="The content violates our policy")
     request = tg.send_text(PRIVATE_CHAT, USER, f"/song grunge\n{LYRICS}")
-    job = await harness.wait_for_job(lambda j: j.state == "failed")
-    assert job.outcome_sent_at is not None
+    await harness.wait_for_job(lambda j: j.state == "failed" and bool(j.outcome_sent_at))
     replies = [
-        c for c in tg.calls_to("sendMessage")
+        c
+        for c in tg.calls_to("sendMessage")
         if c.params.get("reply_parameters", {}).get("message_id") == request["message_id"]
         and "❌" in c.params["text"]
     ]
@@ -138,7 +148,9 @@ async def test_job_timeout_produces_one_message(harness: BotHarness) -> None:
     tg, api = harness.tg, harness.api
     api.set_outcome(never_complete=True)
     tg.send_text(PRIVATE_CHAT, USER, f"/song jazz\n{LYRICS}")
-    job = await harness.wait_for_job(lambda j: j.state == "timed_out", timeout=20)
+    job = await harness.wait_for_job(
+        lambda j: j.state == "timed_out" and bool(j.outcome_sent_at), timeout=20
+    )
     failures = [c for c in tg.calls_to("sendMessage") if "❌" in c.params["text"]]
     assert len(failures) == 1
     assert job.error_key == "error_timeout"
@@ -155,4 +167,3 @@ async def test_restart_with_pending_job_delivers_exactly_once(harness: BotHarnes
     assert len(tg.calls_to("sendAudio")) == 1
     assert len(submits(api)) == 1
     assert done.delivered_message_id is not None
-

@@ -103,6 +103,11 @@ async def bot(fake_telegram: FakeTelegram) -> AsyncIterator[Bot]:
         yield b
 
 
+def seconds(value: int | timedelta) -> float:
+    """RetryAfter.retry_after is a timedelta with PTB_TIMEDELTA=1 (set in conftest)."""
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
 def jpeg(size: int = 200, fmt: str = "JPEG") -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (size, size), (200, 30, 90)).save(buffer, format=fmt)
@@ -276,6 +281,10 @@ async def test_get_updates_offset_limit_and_wakeup(fake_telegram: FakeTelegram, 
     await task
     assert [u.message.text for u in woken if u.message] == ["late"]
     assert asyncio.get_running_loop().time() - started < 2  # woken early, not at the timeout
+    # allowed_updates filters (and drops) update types the bot did not ask for.
+    fake_telegram.send_text(PRIVATE, USER, "skipped")
+    assert await bot.get_updates(offset=woken[-1].update_id + 1, allowed_updates=["poll"]) == ()
+    assert fake_telegram.pending_updates == 0
 
 
 async def test_concurrent_get_updates_conflict(fake_telegram: FakeTelegram) -> None:
@@ -530,7 +539,7 @@ async def test_flood_limits(fake_telegram: FakeTelegram, bot: Bot) -> None:
             await bot.send_message(PRIVATE, f"p{n}")
         except RetryAfter as exc:
             limited += 1
-            assert exc.retry_after >= timedelta(seconds=1)
+            assert seconds(exc.retry_after) >= 1
     assert limited == 8 - fake_telegram.chat_burst
     now[0] += 1.0
     await bot.send_message(PRIVATE, "after a second")
@@ -542,12 +551,22 @@ async def test_flood_limits(fake_telegram: FakeTelegram, bot: Bot) -> None:
             await bot.send_message(GROUP, f"g{n}")
             outcomes.append("ok")
         except RetryAfter as exc:
-            outcomes.append(f"429:{exc.retry_after.total_seconds():.0f}")
+            outcomes.append(f"429:{seconds(exc.retry_after):.0f}")
     assert outcomes[:20] == ["ok"] * 20
     assert outcomes[20] == "429:30"  # the window's oldest message leaves it 30 s later
     assert all(o.startswith("429:") for o in outcomes[20:])
     assert len(fake_telegram.rate_limited) == limited + 5
     assert all(c.response["parameters"]["retry_after"] >= 1 for c in fake_telegram.rate_limited)
+    # Global limit: 30 messages per second across all chats.
+    now[0] += 120
+    for chat_id in range(2001, 2031):
+        fake_telegram.add_chat(chat_id)
+        await bot.send_message(chat_id, "broadcast")
+    fake_telegram.add_chat(2031)
+    with pytest.raises(RetryAfter):
+        await bot.send_message(2031, "one too many")
+    now[0] += 1.0
+    await bot.send_message(2031, "next second")
     # Chat actions and callback answers are not counted.
     for _ in range(5):
         await bot.send_chat_action(GROUP, "typing")
@@ -642,6 +661,15 @@ async def test_commands_members_chat_actions(fake_telegram: FakeTelegram, bot: B
         await bot.get_chat_member(GROUP, 999999)
     chat = await bot.get_chat(GROUP)
     assert chat.id == GROUP and chat.type == "supergroup"
+
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("Go", callback_data="go")]])
+    sent = await bot.send_message(GROUP, "pick", reply_markup=markup)
+    query_id = fake_telegram.press_button(GROUP, USER, sent.message_id, "go")
+    with pytest.raises(BadRequest, match=r"(?i)message_too_long"):
+        await bot.answer_callback_query(query_id, "x" * 201)
+    assert await bot.answer_callback_query(query_id, "x" * 200)
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):
+        await bot.answer_callback_query("12345")
 
     assert await bot.send_chat_action(GROUP, "upload_voice") is True
     with pytest.raises(BadRequest, match=r"(?i)wrong parameter action"):

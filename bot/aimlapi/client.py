@@ -156,6 +156,16 @@ class Timeouts:
         return httpx.Timeout(connect=self.connect, read=read, write=self.write, pool=self.connect)
 
 
+# Transport failures that happen before a single byte of the request left this machine.
+_NEVER_SENT: Final = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+    httpx.LocalProtocolError,
+)
+
+
 class _Malformed(Exception):
     """A 2xx body we cannot use (not JSON, missing fields): retried on free calls only."""
 
@@ -934,7 +944,7 @@ class AimlApiClient:
                     headers=self._headers(client_request_id),
                     timeout=self._timeouts.make(timeout),
                 )
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            except _NEVER_SENT as exc:
                 # Never left this machine: safe to retry even a paid POST.
                 why = f"{type(exc).__name__}: {exc}"
                 if attempt >= self._max_attempts:

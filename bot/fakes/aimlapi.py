@@ -575,6 +575,7 @@ class FakeAimlApi:
 
     async def start(self, port: int = 0) -> None:
         """Listen on 127.0.0.1:`port` (0 = any free port)."""
+        self._stopping = asyncio.Event()
         app = web.Application(client_max_size=200 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
         self._runner = web.AppRunner(
@@ -865,11 +866,15 @@ class FakeAimlApi:
             generation_seconds=seconds,
             audio=audio,
             audio_format=audio_format,
-            file_token=nanoid(),
+            file_token="",
             credits=CREDITS.get(model, 100_000),
             expires_epoch=now + self.audio_url_ttl,
             trace_id=secrets.token_hex(16),
         )
+        # The file is named after the id (as the brief's `/files/<id>.mp3`) when the id is
+        # URL-safe; "uuid:model" ids contain ':' and '/', so those get a token of their own.
+        url_safe = all(c in NANOID_ALPHABET for c in gen.id)
+        gen.file_token = gen.id if url_safe else nanoid()
         self.generations[gen.id] = gen
         self._by_token[gen.file_token] = gen
         record.charged = True

@@ -158,7 +158,8 @@ class UploadedFile:
 
 @dataclass(slots=True)
 class ApiCall:
-    """One Bot API request and the answer the fake gave."""
+    """One Bot API request and the answer the fake gave. `time` is `clock()` when it arrived;
+    `params` are typed per the spec (JSON fields decoded), `files` are the multipart file parts."""
 
     method: str
     params: JSON
@@ -430,8 +431,8 @@ class FakeTelegram:
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Listen on 127.0.0.1 at a free port; `base_url` is set afterwards."""
+    async def start(self, *, port: int = 0) -> None:
+        """Listen on 127.0.0.1 (`port` 0 = a free one); `base_url` is set afterwards."""
         if self._runner is not None:
             raise RuntimeError("FakeTelegram is already started")
         self._closing = False
@@ -442,7 +443,7 @@ class FakeTelegram:
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("127.0.0.1", port))
         self.port = int(sock.getsockname()[1])
         await web.SockSite(self._runner, sock, shutdown_timeout=2.0).start()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -532,8 +533,14 @@ class FakeTelegram:
         """Wait until `count` answered calls of `method` (matching `predicate`) exist; return the
         `count`-th. Raises TimeoutError listing recent calls so a failing test explains itself."""
 
+        def matches(call: ApiCall) -> bool:
+            try:
+                return predicate is None or predicate(call)
+            except (KeyError, IndexError, TypeError):
+                return False  # e.g. `c.params["text"]` on a call without text
+
         def matching() -> list[ApiCall]:
-            return [c for c in self.calls_to(method) if predicate is None or predicate(c)]
+            return [c for c in self.calls_to(method) if matches(c)]
 
         if await self._wait_until(lambda: len(matching()) >= count, timeout):
             return matching()[count - 1]
@@ -1463,7 +1470,7 @@ class FakeTelegram:
                 meta = {"width": info[1], "height": info[2]}
             else:
                 meta = await self._file_meta(kind, upload, params)
-            if kind != "photo":
+            if "thumbnail" in self.spec.methods[method].fields:
                 thumbnail = await self._thumbnail(params, files)
         elif value.startswith(("http://", "https://")):
             raise _bad("failed to get HTTP URL content")

@@ -136,12 +136,10 @@ EN: Final[dict[str, str]] = {
         "The music service isn't accepting this bot's API key. Please tell the bot's operator."
     ),
     "error_provider_no_credits": (
-        "The bot has run out of music credits. Please tell the bot's operator, or try again "
-        "later."
+        "The bot has run out of music credits. Please tell the bot's operator, or try again later."
     ),
     "error_provider_invalid_request": (
-        "The music service rejected this request. Please change the style or lyrics and try "
-        "again."
+        "The music service rejected this request. Please change the style or lyrics and try again."
     ),
     "error_provider_invalid_request_detail": "The music service rejected this request: {reason}",
     "error_provider_rate_limited": (

@@ -2,5 +2,4 @@
 
 from typing import Final
 
-ES: Final[dict[str, str]] = {
-}
+ES: Final[dict[str, str]] = {}

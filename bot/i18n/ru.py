@@ -2,5 +2,4 @@
 
 from typing import Final
 
-RU: Final[dict[str, str]] = {
-}
+RU: Final[dict[str, str]] = {}
