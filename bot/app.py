@@ -7,12 +7,21 @@ that drive the manual lifecycle call `start_services` / `stop_services` themselv
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    Defaults,
+    ExtBot,
+    SimpleUpdateProcessor,
+)
 
 from bot.config import Config
 from bot.media import find_ffmpeg
@@ -35,23 +44,34 @@ def build_application(
     metrics = metrics or Metrics()
     # Every Bot API call and file download is timed and its errors counted (bot/telegram_request).
     request, updates_request = make_requests(metrics)
+    bot = ConfirmAfterHandlingBot(
+        config.telegram_token.get(),
+        base_url=f"{base}/bot",
+        base_file_url=f"{base}/file/bot",
+        request=request,  # timeouts: connect 10 s, read/write 30 s, media upload 120 s
+        get_updates_request=updates_request,
+        defaults=Defaults(
+            parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        ),
+        # Telegram's flood limits (30/s overall, 20/min per group), waiting client-side so
+        # Telegram never has to say 429; a 429 that still comes is retried after retry_after.
+        # Capacity 1 per limiter: aiolimiter is a leaky bucket, and a bucket of 20 would let
+        # 40 messages through in the first minute; one per 3.5 s stays under 20 in any minute,
+        # with room for network jitter.
+        rate_limiter=AIORateLimiter(
+            overall_max_rate=1,
+            overall_time_period=(1.0 / 29) / config.telegram_rate_scale,
+            group_max_rate=1,
+            group_time_period=3.5 / config.telegram_rate_scale,
+            max_retries=3,
+        ),
+    )
     builder = (
         ApplicationBuilder()
-        .token(config.telegram_token.get())
-        .base_url(f"{base}/bot")
-        .base_file_url(f"{base}/file/bot")
-        # Telegram's flood limits, with automatic waits on 429 retry_after.
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .bot(bot)
         # Handlers only validate, store and reply; running them concurrently keeps bursts fast.
-        .concurrent_updates(64)
-        .defaults(
-            Defaults(
-                parse_mode=ParseMode.HTML,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-            )
-        )
-        .request(request)  # timeouts: connect 10 s, read/write 30 s, media upload 120 s
-        .get_updates_request(updates_request)
+        .concurrent_updates(_TrackingProcessor(64, bot.handled))
         .post_init(start_services)
         .post_stop(stop_runner)
         .post_shutdown(stop_services)
@@ -63,6 +83,64 @@ def build_application(
     app.bot_data["metrics"] = metrics
     register_handlers(app)
     return app
+
+
+# How long a getUpdates waits for the updates it would confirm to be handled (a slow reply under
+# flood control must not stall intake for long).
+CONFIRM_WAIT = 10.0
+
+
+class ConfirmAfterHandlingBot(ExtBot[Any]):
+    """An ExtBot whose getUpdates confirms an update only once the bot has handled it.
+
+    Why: PTB's updater asks for the next batch (whose `offset` tells Telegram the previous one
+    was received) the moment it queued the last one, while the handlers are still storing the
+    jobs. A crash in that window would lose those requests for good. Here a getUpdates whose
+    offset would confirm an update still being handled first waits (up to CONFIRM_WAIT) for it;
+    after a crash Telegram hands the update over again, and intake is idempotent.
+    """
+
+    __slots__ = ("_drained", "_unfinished")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._unfinished: set[int] = set()
+        self._drained: asyncio.Event | None = None
+
+    def handled(self, update: object) -> None:
+        if isinstance(update, Update):
+            self._unfinished.discard(update.update_id)
+            if self._drained is not None and not self._unfinished:
+                self._drained.set()
+
+    async def get_updates(self, offset: int | None = None, *args: Any, **kwargs: Any) -> Any:
+        if offset and any(u < offset for u in self._unfinished):
+            if self._drained is None:
+                self._drained = asyncio.Event()
+            self._drained.clear()
+            try:
+                await asyncio.wait_for(self._drained.wait(), CONFIRM_WAIT)
+            except TimeoutError:
+                log.warning("updates still being handled after %.0fs; confirming", CONFIRM_WAIT)
+        updates = await super().get_updates(offset, *args, **kwargs)
+        self._unfinished.update(u.update_id for u in updates)
+        return updates
+
+
+class _TrackingProcessor(SimpleUpdateProcessor):
+    """Tells the bot when an update's handlers are done, whatever they raised."""
+
+    __slots__ = ("_on_done",)
+
+    def __init__(self, max_concurrent_updates: int, on_done: Any) -> None:
+        super().__init__(max_concurrent_updates)
+        self._on_done = on_done
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        try:
+            await coroutine
+        finally:
+            self._on_done(update)
 
 
 def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -104,6 +182,9 @@ async def start_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None
     from handlers.commands import register_commands
 
     await register_commands(app.bot)
+    from bot.group_status import GroupBoards
+
+    services.boards = GroupBoards(services.db, app.bot)
     services.runner = JobRunner(services, app.bot)
     services.runner.start()
     if config.http_port is not None and app.updater is not None:
@@ -121,6 +202,8 @@ async def stop_runner(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     services = app.bot_data.get(SERVICES_KEY)
     if isinstance(services, Services) and services.runner is not None:
         await services.runner.stop()
+    if isinstance(services, Services) and services.boards is not None:
+        await services.boards.close()  # before PTB closes its HTTP client
 
 
 async def stop_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -128,6 +211,8 @@ async def stop_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     if isinstance(services, Services):
         if services.runner is not None:
             await services.runner.stop()
+        if services.boards is not None:
+            await services.boards.close()
         server = services.extras.pop("web_server", None)
         if server is not None:
             await server.stop()

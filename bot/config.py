@@ -81,6 +81,8 @@ class Config:
     webhook_secret: Secret | None = None
     webhook_listen: str = "0.0.0.0"
     http_port: int | None = None
+    # Testing/benchmarks only: compresses Telegram's flood-limit windows by this factor.
+    telegram_rate_scale: float = 1.0
 
     @property
     def work_dir(self) -> Path:
@@ -247,4 +249,5 @@ def _parse(env: Mapping[str, str]) -> Config:
         webhook_secret=webhook_secret,
         webhook_listen=env.get("SONGBOT_WEBHOOK_LISTEN", "").strip() or "0.0.0.0",
         http_port=http_port,
+        telegram_rate_scale=_float(env, "SONGBOT_TG_RATE_SCALE", 1.0, minimum=1.0),
     )

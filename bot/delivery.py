@@ -147,6 +147,8 @@ async def send_link(bot: Bot, job: Job, url: str, size: int, *, lang: str | None
 
 
 async def _chat_action(bot: Bot, job: Job) -> None:
+    if job.chat_type != "private":
+        return  # in groups every call counts against the 20-a-minute budget; songs come first
     try:
         await bot.send_chat_action(
             chat_id=job.chat_id, action=ChatAction.UPLOAD_VOICE, **topic_kwargs(job.topic_id)

@@ -55,7 +55,7 @@ SCRIPT: Final[tuple[DemoStep, ...]] = (
     DemoStep("A song with lyrics", f"/song dreamy synth-pop with female vocals\n{LYRICS}", True),
     DemoStep(
         "Sing it like my voice note",
-        f"/song gospel choir, warm and soulful\n{VOICE_LYRICS}",
+        f"/song voice: gospel choir, warm and soulful\n{VOICE_LYRICS}",
         True,
         voice_seconds=12.0,
     ),
@@ -108,7 +108,7 @@ def render_line(line: TranscriptLine) -> str:
     """`👤 Ada: text` / `🤖 bot: text`, continuation lines indented under the first."""
     who = f"👤 {USER_NAME}" if line.who == "user" else "🤖 songbot"
     first, *rest = line.text.splitlines() or [""]
-    pad = " " * (len(who) + 2)
+    pad = " " * (len(who) + 3)  # the emoji is two columns wide
     return "\n".join([f"{who}: {first}", *(f"{pad}{r}" if r else "" for r in rest)])
 
 
@@ -259,7 +259,9 @@ class _Demo:
         )
         upload = call.file("audio") if call is not None else None
         if upload is None:
-            self.result.problems.append(f"no upload found for audio message {message['message_id']}")
+            self.result.problems.append(
+                f"no upload found for audio message {message['message_id']}"
+            )
             return label + "?]"
         number = len(self.result.audio) + 1
         suffix = Path(upload.filename or "song.mp3").suffix or ".mp3"
@@ -335,7 +337,10 @@ async def run_demo(
 def summary(result: DemoResult) -> str:
     """The closing lines: where the songs are, and anything that did not go as scripted."""
     lines = [f"\n{len(result.audio)} song(s) saved in {result.out_dir}/ ({result.seconds:.1f}s):"]
-    lines += [f"  {a.path.name}  ({format_duration(a.duration)}, {format_size(a.size)})" for a in result.audio]
+    lines += [
+        f"  {a.path.name}  ({format_duration(a.duration)}, {format_size(a.size)})"
+        for a in result.audio
+    ]
     if result.problems:
         lines.append("The demo did not go as scripted:")
         lines += [f"  - {p}" for p in result.problems]

@@ -1,7 +1,12 @@
 """Turning a Telegram voice note / audio / video into what the reference model accepts.
 
-Runs in the background runner (state `preparing`), never on the update path. The Telegram file URL
-contains the bot token, so it is only ever handed to PTB's own download and never logged or stored.
+Runs in the background runner (state `preparing`), never on the update path:
+download through PTB (the file URL contains the bot token, so it is only ever handed to PTB's
+own download and never logged, stored or sent anywhere else) → ffmpeg to MP3 (an async
+subprocess with a timeout) → measure the real duration → either upload it to music-01 (ids
+cached by Telegram's `file_unique_id` + purpose, so the same voice note is uploaded once) or
+inline it as a base64 data URI for music-cover. Temporary files live in the job's folder of
+`services.temp` and are deleted as soon as they are used.
 """
 
 from __future__ import annotations
@@ -10,86 +15,174 @@ import asyncio
 import base64
 import logging
 import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
 
 from telegram import Bot
+from telegram.error import BadRequest
 
 from bot.aimlapi.models import MODELS, ReferenceKind
-from bot.errors import ReferenceProblem
-from bot.media import extract_audio, probe, to_mp3
+from bot.errors import LocalFailure, ReferenceProblem
+from bot.media import MediaError, probe, to_mp3
 from bot.services import Services
+from handlers.references import MB, TELEGRAM_DOWNLOAD_LIMIT, ReferenceRefused
 from storage.jobs import Job
 
 log = logging.getLogger(__name__)
 
-REFERENCE_CACHE_SECONDS = 7 * 24 * 3600  # provider ids are reused for a week, then re-uploaded
-DEFAULT_PURPOSE = {"voice": "voice", "video_note": "voice"}
+# Provider ids are reused for a week, then uploaded again (their lifetime is undocumented; a
+# generate that rejects a cached id also drops it, see `JobRunner._submit_sync`).
+REFERENCE_CACHE_SECONDS: Final = 7 * 24 * 3600
+UPLOAD_PURPOSES: Final = ("song", "voice", "instrumental")
+DEFAULT_PURPOSE: Final = {"voice": "voice", "video_note": "voice"}
+DOWNLOAD_TIMEOUT: Final = 120.0  # seconds to read up to 20 MB from the Bot API
+CONVERT_TIMEOUT: Final = 180.0  # ffmpeg on up to 10 minutes of audio
+REFERENCE_BITRATE: Final = "192k"
+# Job option that carries an inline reference from `_prepare` to `_request`, in memory only
+# (a data URI can be megabytes: it is never written to the database).
+INLINE_OPTION: Final = "_reference_base64"
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedReference:
+    """What the submit needs: music-01's ids, or the audio inline as a data URI."""
+
+    voice_id: str | None = None
+    instrumental_id: str | None = None
+    inline: str | None = None
+    cached: bool = False
 
 
 def reference_purpose(job: Job) -> str:
-    """The user's `voice:`/`instrumental:`/`song:` word, else a guess from the kind of media."""
-    if job.reference_purpose:
+    """The purpose chosen at intake (the user's word or a guess), else one from the media kind."""
+    if job.reference_purpose in UPLOAD_PURPOSES:
         return job.reference_purpose
     return DEFAULT_PURPOSE.get(job.reference_kind or "", "song")
 
 
-async def prepare_reference(
-    services: Services, bot: Bot, job: Job
-) -> tuple[str | None, str | None, str | None]:
-    """Return (voice_id, instrumental_id, reference_url_or_data_uri) for the job's model."""
+async def prepare_reference(services: Services, bot: Bot, job: Job) -> PreparedReference:
+    """Download, convert, check and hand over the job's Telegram reference (see module doc)."""
     spec = MODELS[job.model]
+    if job.reference_file_id is None or job.reference_file_unique_id is None:
+        raise LocalFailure("error_internal", detail="job has no Telegram reference")
+    if spec.reference not in (ReferenceKind.UPLOAD, ReferenceKind.URL_OR_BASE64):
+        raise ReferenceProblem("error_model_reference_link_only", model=spec.id)
     purpose = reference_purpose(job)
-    assert job.reference_file_id is not None and job.reference_file_unique_id is not None
     if spec.reference == ReferenceKind.UPLOAD:
         cached = await services.references.get(
             job.reference_file_unique_id, purpose, now=time.time(), max_age=REFERENCE_CACHE_SECONDS
         )
         if cached is not None and (cached.voice_id or cached.instrumental_id):
-            log.info("reference cache hit (%s)", purpose)
-            return cached.voice_id, cached.instrumental_id, None
+            log.info("reference cache hit (purpose %s): no download, no upload", purpose)
+            return PreparedReference(cached.voice_id, cached.instrumental_id, cached=True)
 
+    mp3 = await reference_audio(services, bot, job)
+    try:
+        if spec.reference == ReferenceKind.UPLOAD:
+            uploaded = await services.client.upload_reference(mp3, purpose=purpose)
+            await services.references.put(
+                job.reference_file_unique_id,
+                purpose,
+                uploaded.voice_id,
+                uploaded.instrumental_id,
+                now=time.time(),
+            )
+            log.info(
+                "reference uploaded (purpose %s): voice=%s instrumental=%s",
+                purpose,
+                bool(uploaded.voice_id),
+                bool(uploaded.instrumental_id),
+            )
+            return PreparedReference(uploaded.voice_id, uploaded.instrumental_id)
+        data = await asyncio.to_thread(mp3.read_bytes)
+        if spec.reference_max_bytes is not None and len(data) > spec.reference_max_bytes:
+            raise ReferenceRefused(
+                "error_reference_too_big",
+                kind=job.reference_kind or "audio",
+                size_mb=round(len(data) / MB, 1),
+                limit_mb=round(spec.reference_max_bytes / MB),
+            )
+        encoded = await asyncio.to_thread(base64.b64encode, data)
+        return PreparedReference(inline="data:audio/mpeg;base64," + encoded.decode("ascii"))
+    finally:
+        await _remove(mp3)
+
+
+async def reference_audio(services: Services, bot: Bot, job: Job) -> Path:
+    """The job's reference as an MP3 in its temp folder, duration checked against the model.
+
+    Raises `ReferenceProblem` (with the reply) for what the user can fix, `MediaError` when
+    ffmpeg cannot read it, `TelegramError` (retried by the runner) when the download fails.
+    """
+    assert job.reference_file_id is not None
+    spec = MODELS[job.model]
+    kind = job.reference_kind or "audio"
     source = services.temp.path_for(job.key, ".ref.src")
-    telegram_file = await bot.get_file(job.reference_file_id)
-    await telegram_file.download_to_drive(source)
     mp3 = services.temp.path_for(job.key, ".ref.mp3")
-    if job.reference_kind in ("video", "video_note"):
-        await extract_audio(source, mp3)
-    else:
-        await to_mp3(source, mp3)
-    await asyncio.to_thread(source.unlink, True)
-    info = await probe(mp3)
-    duration = info.duration or 0.0
-    low, high = spec.reference_min_seconds, spec.reference_max_seconds
-    if low is not None and duration <= low:
-        raise ReferenceProblem(
-            "error_reference_too_short",
-            kind=job.reference_kind or "audio",
-            seconds=int(duration),
-            minimum=int(low),
+    try:
+        try:
+            telegram_file = await bot.get_file(job.reference_file_id)
+        except BadRequest as exc:
+            if "too big" in str(exc).lower():
+                raise ReferenceRefused(
+                    "error_reference_too_big",
+                    kind=kind,
+                    size_mb=round((job.reference_size or TELEGRAM_DOWNLOAD_LIMIT) / MB, 1),
+                    limit_mb=TELEGRAM_DOWNLOAD_LIMIT // MB,
+                ) from None
+            raise ReferenceRefused(
+                "error_reference_unavailable", kind=kind, detail=f"getFile: {exc}"
+            ) from None
+        size = telegram_file.file_size
+        if size is not None and size > TELEGRAM_DOWNLOAD_LIMIT:
+            raise ReferenceRefused(
+                "error_reference_too_big",
+                kind=kind,
+                size_mb=round(size / MB, 1),
+                limit_mb=TELEGRAM_DOWNLOAD_LIMIT // MB,
+            )
+        # In memory, then written off the event loop: PTB's download_to_drive writes inline.
+        data = await telegram_file.download_as_bytearray(read_timeout=DOWNLOAD_TIMEOUT)
+        del telegram_file  # its file_path is a URL with the token in it: keep it short-lived
+        await asyncio.to_thread(source.write_bytes, bytes(data))
+        try:
+            # The first audio stream of anything: a voice note's Opus, a video's soundtrack.
+            await to_mp3(source, mp3, bitrate=REFERENCE_BITRATE, timeout=CONVERT_TIMEOUT)
+        except MediaError as exc:
+            if "matches no streams" in (exc.detail or ""):
+                raise ReferenceRefused(
+                    "error_reference_no_audio", kind=kind, detail=exc.detail
+                ) from None
+            raise
+        info = await probe(mp3)
+        if info.duration is None:
+            raise MediaError(detail=f"converted {kind} reference has no readable duration")
+        log.info(
+            "reference %s: %d bytes downloaded, %.1f s of audio", kind, len(data), info.duration
         )
-    if high is not None and duration > high:
-        raise ReferenceProblem(
-            "error_reference_too_long",
-            kind=job.reference_kind or "audio",
-            seconds=int(duration),
-            maximum=int(high),
-        )
+        low, high = spec.reference_min_seconds, spec.reference_max_seconds
+        if low is not None and info.duration <= low:
+            raise ReferenceRefused(
+                "error_reference_too_short",
+                kind=kind,
+                seconds=int(info.duration),
+                minimum=int(low),
+            )
+        if high is not None and info.duration > high:
+            raise ReferenceRefused(
+                "error_reference_too_long",
+                kind=kind,
+                seconds=int(info.duration),
+                maximum=int(high),
+            )
+    except BaseException:
+        await _remove(mp3)
+        raise
+    finally:
+        await _remove(source)
+    return mp3
 
-    if spec.reference == ReferenceKind.UPLOAD:
-        uploaded = await services.client.upload_reference(mp3, purpose=purpose)
-        await services.references.put(
-            job.reference_file_unique_id,
-            purpose,
-            uploaded.voice_id,
-            uploaded.instrumental_id,
-            now=time.time(),
-        )
-        return uploaded.voice_id, uploaded.instrumental_id, None
-    data = await asyncio.to_thread(mp3.read_bytes)
-    if spec.reference_max_bytes is not None and len(data) > spec.reference_max_bytes:
-        raise ReferenceProblem(
-            "error_reference_too_big",
-            size_mb=round(len(data) / 1_048_576, 1),
-            limit_mb=round(spec.reference_max_bytes / 1_048_576),
-        )
-    encoded = base64.b64encode(data).decode("ascii")
-    return None, None, f"data:audio/mpeg;base64,{encoded}"
+
+async def _remove(path: Path) -> None:
+    await asyncio.to_thread(path.unlink, True)

@@ -76,7 +76,11 @@ def choose_model(
                 return chat_spec
             return MODELS["minimax/music-cover"]
         chat_spec = MODELS.get(chat_default or "")
-        if chat_spec is not None and chat_spec.reference != ReferenceKind.NONE:
+        # A file needs a model that takes files (a link-only model cannot use a voice note).
+        if chat_spec is not None and chat_spec.reference in (
+            ReferenceKind.UPLOAD,
+            ReferenceKind.URL_OR_BASE64,
+        ):
             return chat_spec
         return MODELS[config.reference_model]
     if not has_lyrics:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import time
@@ -29,6 +30,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.aimlapi.errors import (
     InvalidApiKey,
+    InvalidRequest,
     OutOfCredits,
     ProviderError,
     RateLimited,
@@ -50,7 +52,7 @@ from bot.estimates import Estimator
 from bot.i18n import t
 from bot.logging_setup import current_job_key
 from bot.poll_policy import next_poll_delay
-from bot.references_runner import prepare_reference
+from bot.references_runner import INLINE_OPTION, prepare_reference, reference_purpose
 from bot.services import Services
 from bot.status import StatusEditor, cancel_keyboard, render_status
 from bot.telegram_utils import topic_kwargs
@@ -61,6 +63,7 @@ log = logging.getLogger(__name__)
 
 MAX_TRANSIENT = 8  # consecutive transient failures of one step before giving up
 WAITING_RECHECK = 2.0  # seconds between checks of a job waiting for a free slot
+STATUS_GRACE = 60.0  # how long the handler's first status message may queue behind flood limits
 IDLE_MAX_SLEEP = 60.0
 
 
@@ -160,6 +163,9 @@ class JobRunner:
             self._workers[job.id] = asyncio.create_task(self._work(job), name=f"job-{job.id}")
 
     async def _sleep_until_due(self) -> None:
+        # Clear first: a wake-up (or stop) that arrives while we compute the timeout must not
+        # be lost, or stopping could wait a whole idle period.
+        self._wake.clear()
         if self._stopping:
             return
         now = time.time()
@@ -175,7 +181,8 @@ class JobRunner:
             if self._workers and len(self._workers) >= self.concurrency:
                 await asyncio.sleep(0.05)
             return
-        self._wake.clear()
+        if self._stopping:
+            return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=timeout)
 
@@ -244,8 +251,21 @@ class JobRunner:
         await self._release(fresh, delay, transient_errors=count, error_detail=detail[:500])
 
     async def _update_status(self, job: Job, **render: Any) -> None:
-        if job.status_message_id is None and JobState(job.state) is JobState.RECEIVED:
-            return  # the handler is still sending the first status message
+        if job.status_message_id is None:
+            if JobState(job.state) is JobState.RECEIVED:
+                return  # the handler is still sending the first status message
+            # In a burst the runner can claim a job before the handler's first status message
+            # (queued behind the flood limiter) is out; sending our own would leave two.
+            fresh = await self.s.jobs.get(job.id)
+            if fresh is not None and fresh.status_message_id is not None:
+                job = dataclasses.replace(job, status_message_id=fresh.status_message_id)
+            elif time.time() - job.created_at < STATUS_GRACE:
+                return
+        if job.chat_type != "private":
+            # Groups share one coalesced board per burst (bot/group_status.py).
+            if self.s.boards is not None and job.status_message_id is not None:
+                self.s.boards.touch(job.chat_id, job.status_message_id, job.user_lang)
+            return
         keyboard = None
         if JobState(job.state) in _CANCELLABLE:
             keyboard = cancel_keyboard(job, job.user_lang)
@@ -308,6 +328,11 @@ class JobRunner:
     async def _drop_status_message(self, job: Job) -> None:
         if job.status_message_id is None:
             return
+        if job.chat_type != "private":
+            # The group board is shared with other requests: refresh it instead of deleting it.
+            if self.s.boards is not None:
+                self.s.boards.touch(job.chat_id, job.status_message_id, job.user_lang)
+            return
         with contextlib.suppress(TelegramError):
             await self.bot.delete_message(chat_id=job.chat_id, message_id=job.status_message_id)
 
@@ -366,7 +391,7 @@ class JobRunner:
         """PREPARING: download the Telegram reference, convert it, upload it (cached)."""
         await self._update_status(job)
         try:
-            ids = await prepare_reference(self.s, self.bot, job)
+            prepared = await prepare_reference(self.s, self.bot, job)
         except UserInputError as exc:
             await self._fail(
                 job,
@@ -404,26 +429,30 @@ class JobRunner:
         moved = await self._move(
             job,
             JobState.SUBMITTING,
-            refer_voice_id=ids[0],
-            refer_instrumental_id=ids[1],
-            reference_url=ids[2] or job.reference_url,
+            refer_voice_id=prepared.voice_id,
+            refer_instrumental_id=prepared.instrumental_id,
             submit_started_at=now,
             submit_attempts=job.submit_attempts + 1,
         )
         if moved is None:
+            self.s.temp.cleanup_job(job.key)  # cancelled while we prepared: drop its files
             return None
+        if prepared.inline is not None:
+            # In memory only: the data URI goes to `_request`, never into the database.
+            options = {**(moved.options or {}), INLINE_OPTION: prepared.inline}
+            moved = dataclasses.replace(moved, options=options)
         return await self._submit(moved)
 
     def _request(self, job: Job) -> GenerationRequest:
         options = dict(job.options or {})
-        reference_b64 = options.pop("_reference_base64_path", None)
-        del reference_b64
+        inline = options.pop(INLINE_OPTION, None)
         return GenerationRequest(
             model=job.model,
             prompt=job.prompt,
             lyrics=job.lyrics,
             instrumental=job.lyrics is None,
-            reference_url=job.reference_url,
+            reference_base64=None,
+            reference_url=inline if isinstance(inline, str) else job.reference_url,
             refer_voice=job.refer_voice_id,
             refer_instrumental=job.refer_instrumental_id,
             options=options,
@@ -433,7 +462,10 @@ class JobRunner:
         """SUBMITTING (fresh): the one paid call. Never repeated once it may have reached them."""
         spec = MODELS[job.model]
         request = self._request(job)
-        await self._update_status(job)
+        if spec.endpoint == Endpoint.SYNC_REFERENCE:
+            # A synchronous call takes a minute; async submits answer at once and the status
+            # changes right after them (one edit instead of two, in bursts that matters).
+            await self._update_status(job)
         started = time.monotonic()
         try:
             if spec.endpoint == Endpoint.SYNC_REFERENCE:
@@ -476,8 +508,20 @@ class JobRunner:
         return None
 
     async def _submit_sync(self, job: Job, request: GenerationRequest) -> Job | None:
-        """music-01: one long synchronous call that returns the audio itself."""
-        audio = await self.s.client.generate_sync(request, client_request_id=job.key)
+        """music-01: one long synchronous call that returns the audio itself.
+
+        Never retried here: if the process dies during the call, `_reconcile` ends the job
+        `interrupted` (the audio of a lost synchronous answer cannot be fetched later).
+        """
+        try:
+            audio = await self.s.client.generate_sync(request, client_request_id=job.key)
+        except InvalidRequest:
+            # Maybe a cached reference id the provider no longer knows: upload afresh next time.
+            if job.reference_file_unique_id:
+                await self.s.references.forget(
+                    job.reference_file_unique_id, reference_purpose(job)
+                )
+            raise
         now = time.time()
         await self.s.usage.record(job.id, job.user_id, job.chat_id, job.model, 0.0, now=now)
         self.s.metrics.submissions.labels(job.model).inc()

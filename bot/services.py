@@ -21,6 +21,7 @@ from storage.settings import ChatSettingsStore, UserStore
 from storage.usage import UsageLedger
 
 if TYPE_CHECKING:
+    from bot.group_status import GroupBoards
     from bot.metrics import Metrics
     from bot.runner import JobRunner
 
@@ -40,6 +41,7 @@ class Services:
     temp: TempFiles
     metrics: Metrics
     runner: JobRunner | None = None
+    boards: GroupBoards | None = None
     bot_username: str = ""
     extras: dict[str, Any] = field(default_factory=dict)
 

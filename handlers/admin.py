@@ -1,12 +1,141 @@
-"""/stats, /ban, /unban for operators (issue #6 fills these in)."""
+"""Operator commands (/stats, /ban, /unban) and a group's "who may request" setting.
+
+Why two kinds of admin: operators (SONGBOT_ADMIN_IDS) pay the bill and see everything; a group's
+own administrators (asked of Telegram, cached briefly) decide how their group uses the bot.
+Everyone else gets a polite refusal, never silence.
+"""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from telegram import Update
-from telegram.ext import BaseHandler
+from telegram import Message, Update
+from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
+
+from bot.errors import NotAllowed, UserInputError
+from bot.i18n import t
+from bot.services import Services, get_services
+from bot.telegram_utils import chat_language
+from bot.textutil import human_duration
+from handlers.chat_admins import is_chat_admin
 
 
 def handlers() -> list[BaseHandler[Update, Any, Any]]:
-    return []
+    only_new = filters.UpdateType.MESSAGE
+    return [
+        CommandHandler("stats", on_stats, filters=only_new),
+        CommandHandler("ban", on_ban, filters=only_new),
+        CommandHandler("unban", on_unban, filters=only_new),
+        CommandHandler("requests", on_requests, filters=only_new),
+    ]
+
+
+def _require_operator(services: Services, message: Message) -> None:
+    user = message.from_user
+    if user is None or user.id not in services.config.admin_ids:
+        raise NotAllowed("error_operators_only")
+
+
+async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Jobs by state, generations and credits today/total, top users, time per model."""
+    message = update.effective_message
+    if message is None:
+        return
+    services = get_services(context)
+    lang = await chat_language(services, message)
+    _require_operator(services, message)
+    stats = await services.usage.stats(time.time())
+    states = ", ".join(f"{k}: {v}" for k, v in sorted(stats.jobs_by_state.items())) or "—"
+    top = (
+        "\n".join(
+            t("stats_top_line", lang, name=name or str(uid), user_id=uid, count=n)
+            for uid, name, n in stats.top_users
+        )
+        or "—"
+    )
+    models = (
+        "\n".join(
+            t("stats_model_line", lang, model=model, avg=human_duration(secs))
+            for model, secs in sorted(stats.avg_seconds_by_model.items())
+        )
+        or "—"
+    )
+    await message.reply_text(
+        t(
+            "stats",
+            lang,
+            states=states,
+            today=stats.generations_today,
+            credits_today=stats.credits_today,
+            total=stats.generations_total,
+            credits_total=stats.credits_total,
+            refunded=stats.refunded_total,
+            top=_raw(top),
+            models=_raw(models),
+        ),
+        do_quote=True,
+    )
+
+
+def _raw(text: str) -> Any:
+    from bot.i18n import Raw
+
+    return Raw(text)
+
+
+def _target_user(message: Message, args: list[str]) -> int:
+    if args:
+        try:
+            return int(args[0])
+        except ValueError:
+            raise UserInputError("usage_ban") from None
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None:
+        return replied.from_user.id
+    raise UserInputError("usage_ban")
+
+
+async def on_ban(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _set_ban(update, context, banned=True)
+
+
+async def on_unban(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _set_ban(update, context, banned=False)
+
+
+async def _set_ban(update: Update, context: ContextTypes.DEFAULT_TYPE, *, banned: bool) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    services = get_services(context)
+    lang = await chat_language(services, message)
+    _require_operator(services, message)
+    user_id = _target_user(message, list(context.args or []))
+    if banned and user_id in services.config.admin_ids:
+        raise UserInputError("error_cannot_ban_operator")
+    await services.users.set_banned(user_id, banned)
+    services.extras.get("access_notified", set()).discard(f"user:{user_id}")
+    await message.reply_text(
+        t("banned" if banned else "unbanned", lang, user_id=user_id), do_quote=True
+    )
+
+
+async def on_requests(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/requests everyone|admins`: who may ask for songs in this group (chat admins only)."""
+    message = update.effective_message
+    if message is None or message.from_user is None:
+        return
+    services = get_services(context)
+    lang = await chat_language(services, message)
+    if message.chat.type == "private":
+        raise UserInputError("error_group_only")
+    if not await is_chat_admin(services, context.bot, message.chat_id, message.from_user.id):
+        raise NotAllowed("error_chat_admins_only")
+    args = [a.lower() for a in (context.args or [])]
+    if not args or args[0] not in ("everyone", "admins"):
+        current = (await services.chat_settings.get(message.chat_id)).who_may_request
+        await message.reply_text(t("requests_usage", lang, current=current), do_quote=True)
+        return
+    await services.chat_settings.set_who_may_request(message.chat_id, args[0])
+    await message.reply_text(t("requests_set", lang, who=args[0]), do_quote=True)

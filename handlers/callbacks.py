@@ -34,6 +34,7 @@ from telegram import (
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes
 
+from bot.aimlapi.client import validate_request
 from bot.aimlapi.models import MODELS, ModelSpec
 from bot.delivery import song_caption, song_keyboard
 from bot.errors import SongbotError
@@ -266,7 +267,7 @@ async def on_vary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if spec is None:
         await answer(press.query, plain("answer_stale", press.lang))
         return
-    draft, anchor = variation(press.services, job, spec, press.lang)
+    draft, anchor = variation(job, spec, press.lang)
     await _remake(press, job, "vary", draft, anchor, plain("answer_vary", press.lang))
 
 
@@ -323,16 +324,16 @@ def _same_as(job: Job, spec: ModelSpec) -> Draft:
     )
 
 
-def _fits(services: Services, spec: ModelSpec, style: str, lyrics: str | None) -> bool:
+def _fits(spec: ModelSpec, style: str, lyrics: str | None) -> bool:
     """Would this model take this style and these lyrics as they are (no charge, no limits)?"""
     try:
-        services.client.validate(build_request(spec, style=style, lyrics=lyrics))
+        validate_request(build_request(spec, style=style, lyrics=lyrics))
     except SongbotError:
         return False
     return True
 
 
-def next_model(services: Services, job: Job, spec: ModelSpec) -> ModelSpec | None:
+def next_model(job: Job, spec: ModelSpec) -> ModelSpec | None:
     """The next model in registry order that takes the same lyrics (or makes instrumentals)."""
     if job.has_reference:
         return None  # a reference pins the model: the variation changes the style instead
@@ -344,7 +345,7 @@ def next_model(services: Services, job: Job, spec: ModelSpec) -> ModelSpec | Non
             continue
         if job.lyrics is None and not candidate.instrumental:
             continue
-        if _fits(services, candidate, job.prompt, job.lyrics):
+        if _fits(candidate, job.prompt, job.lyrics):
             return candidate
     return None
 
@@ -365,14 +366,14 @@ def twist_style(style: str, spec: ModelSpec, seed: int) -> str:
     return f"{truncate_utf16(base, max(0, room), '')}, {twist}"
 
 
-def variation(services: Services, job: Job, spec: ModelSpec, lang: str) -> tuple[Draft, str]:
+def variation(job: Job, spec: ModelSpec, lang: str) -> tuple[Draft, str]:
     """The variation of `job` and the sentence saying what changed.
 
     Another model with the same lyrics when one fits; otherwise the same model with a twist to
     the style; for a model that ignores the style (music-01), simply another take.
     """
     same = _same_as(job, spec)
-    other = next_model(services, job, spec)
+    other = next_model(job, spec)
     if other is not None:
         text = t("vary_model", lang, title=other.title, model=other.id, previous=spec.id)
         return replace(same, spec=other), text

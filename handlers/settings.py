@@ -22,7 +22,6 @@ from bot.i18n import LANGUAGES, Raw, pick_language, t
 from bot.requests import ALIASES
 from bot.services import Services, get_services
 from bot.telegram_utils import chat_language
-from bot.textutil import human_duration
 
 # Button order and callback index of every model; new models go at the end to keep old menus valid.
 MODEL_ORDER: Final[tuple[str, ...]] = tuple(MODELS)
@@ -143,8 +142,14 @@ def model_facts(spec: ModelSpec, lang: str | None) -> str:
     if spec.instrumental:
         parts.append(t("model_instrumental", lang))
     if spec.max_output_seconds:
-        parts.append(t("model_length", lang, length=human_duration(spec.max_output_seconds)))
+        parts.append(_length(spec.max_output_seconds, lang))
     return " · ".join(parts)
+
+
+def _length(seconds: float, lang: str | None) -> str:
+    if seconds < 120 and seconds % 60:
+        return t("model_length_seconds", lang, seconds=round(seconds))
+    return t("model_length_minutes", lang, minutes=round(seconds / 60))
 
 
 def model_lines(lang: str | None, current: str | None = None) -> str:

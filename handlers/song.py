@@ -7,6 +7,7 @@ update never makes a second job) and replies with the status message; the runner
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -18,13 +19,21 @@ from telegram.ext import BaseHandler, CommandHandler, ContextTypes, MessageHandl
 
 from bot.aimlapi.models import ModelSpec
 from bot.aimlapi.types import GenerationRequest
-from bot.errors import NotAllowed, SongbotError, UserInputError
+from bot.errors import NotAllowed, SongbotError
+from bot.group_status import find_board
+from bot.i18n import t
 from bot.requests import ReferenceInfo, build_request, choose_model
 from bot.services import Services, get_services
 from bot.status import cancel_keyboard, render_status
 from bot.telegram_utils import chat_language, display_name, thread_kwargs, topic_kwargs
 from handlers.access import check_access
-from handlers.references import TelegramReference, find_reference, reference_request_check
+from handlers.references import (
+    TelegramReference,
+    check_reference_request,
+    intake_purpose,
+    needs_spoken_notice,
+    pick_reference,
+)
 from handlers.song_parser import SongCommand, UsageError, parse_song_command
 from storage.jobs import Job, NewJob
 
@@ -87,7 +96,7 @@ async def on_song(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _accept(services: Services, message: Message, command: SongCommand, lang: str) -> None:
     assert message.from_user is not None
-    reference = find_reference(message)
+    reference = pick_reference(message, command.reference_url)
     ref_info: ReferenceInfo | None = None
     if command.reference_url:
         ref_info = ReferenceInfo(kind="url", url=command.reference_url)
@@ -107,9 +116,13 @@ async def _accept(services: Services, message: Message, command: SongCommand, la
         lyrics=command.lyrics,
         reference_url=command.reference_url,
         reference=reference,
-        purpose=command.purpose.value if command.purpose else None,
+        purpose=intake_purpose(spec, reference, command.purpose),
     )
-    await accept_request(services, message.get_bot(), Origin.from_message(message, lang), draft)
+    job = await accept_request(
+        services, message.get_bot(), Origin.from_message(message, lang), draft
+    )
+    if job is not None and needs_spoken_notice(reference, command.purpose):
+        await _reply(message, t("reference_spoken_notice", lang))
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +173,7 @@ async def check_request(services: Services, user_id: int, draft: Draft) -> Gener
     Raises a `SongbotError` with the reply; returns the request the runner will submit.
     """
     spec, reference = draft.spec, draft.reference
-    _check_reference_fit(spec, reference, draft.reference_url)
+    check_reference_request(spec, reference, draft.reference_url, draft.lyrics)
     request = build_request(
         spec,
         style=draft.style,
@@ -172,7 +185,6 @@ async def check_request(services: Services, user_id: int, draft: Draft) -> Gener
         else None,
     )
     if reference is not None:
-        reference_request_check(spec, reference)
         services.client.validate(_without_reference(request, spec))
     else:
         services.client.validate(request)
@@ -223,6 +235,18 @@ async def store_job(
         )
         return None
     log.info("job %s accepted: model=%s chat=%s", job.key, job.model, job.chat_id)
+    if origin.chat_type == "private":
+        status_id = await _private_status(bot, origin, job, now)
+    else:
+        status_id = await _group_status(services, bot, origin, job, now)
+    await services.jobs.update(job.id, owner=None, now=time.time(), status_message_id=status_id)
+    if services.runner is not None:
+        services.runner.wake()
+    return job
+
+
+async def _private_status(bot: Bot, origin: Origin, job: Job, now: float) -> int:
+    """Private chats: a status reply of its own, edited as the job advances, with ❌ Cancel."""
     status = await bot.send_message(
         chat_id=origin.chat_id,
         text=render_status(job, lang=origin.lang, now=now),
@@ -232,12 +256,47 @@ async def store_job(
         ),
         **topic_kwargs(origin.topic_id),
     )
-    await services.jobs.update(
-        job.id, owner=None, now=time.time(), status_message_id=status.message_id
+    return status.message_id
+
+
+async def _group_status(services: Services, bot: Bot, origin: Origin, job: Job, now: float) -> int:
+    """Groups: join the burst's shared board if there is one, else start a board (one reply).
+
+    Serialised per chat and topic: concurrent handlers of a burst must all find the board the
+    first one is creating, not each create their own.
+    """
+    locks: dict[tuple[int, int | None], asyncio.Lock] = services.extras.setdefault(
+        "board_locks", {}
     )
-    if services.runner is not None:
-        services.runner.wake()
-    return job
+    async with locks.setdefault((origin.chat_id, origin.topic_id), asyncio.Lock()):
+        board = await find_board(services.db, origin.chat_id, now, topic_id=origin.topic_id)
+        if board is not None:
+            if services.boards is not None:
+                services.boards.touch(origin.chat_id, board, origin.lang)
+            await services.jobs.update(
+                job.id, owner=None, now=time.time(), status_message_id=board
+            )
+            return board
+        status = await bot.send_message(
+            chat_id=origin.chat_id,
+            text=t(
+                "board",
+                origin.lang,
+                total=1,
+                working=0,
+                waiting=1,
+                done=0,
+                names=origin.user_name,
+            ),
+            reply_parameters=ReplyParameters(
+                message_id=origin.request_message_id, allow_sending_without_reply=True
+            ),
+            **topic_kwargs(origin.topic_id),
+        )
+        await services.jobs.update(
+            job.id, owner=None, now=time.time(), status_message_id=status.message_id
+        )
+        return status.message_id
 
 
 async def accept_request(services: Services, bot: Bot, origin: Origin, draft: Draft) -> Job | None:
@@ -247,21 +306,15 @@ async def accept_request(services: Services, bot: Bot, origin: Origin, draft: Dr
 
 
 def _without_reference(request: Any, spec: ModelSpec) -> Any:
-    """Validate a reference request minus the provider ids we only get after the upload."""
+    """Validate a file reference request minus what only the runner gets: music-01's ids
+    after the upload, music-cover's inline audio after the download (a placeholder link here)."""
     from dataclasses import replace
 
-    return (
-        replace(request, refer_voice="pending") if spec.endpoint == "sync_reference" else request
-    )
-
-
-def _check_reference_fit(
-    spec: ModelSpec, reference: TelegramReference | None, reference_url: str | None
-) -> None:
-    if spec.reference_required and reference is None and not reference_url:
-        raise UserInputError("error_model_needs_reference", model=spec.id)
-    if reference is not None and spec.reference == "none":
-        raise UserInputError("error_model_no_reference", model=spec.id)
+    if spec.endpoint == "sync_reference":
+        return replace(request, refer_voice="pending")
+    if spec.reference_field is not None:
+        return replace(request, reference_url="https://reference.invalid/pending.mp3")
+    return request
 
 
 async def _check_daily_limit(services: Services, user_id: int) -> None:

@@ -209,7 +209,13 @@ class ScriptedFault:
     times: int | None
     match: Callable[[JSON], bool] | None
     delay: float
-    hits: int = 0
+    hits: int = 0  # calls that arrived and matched (counted before `delay`)
+    # Hooks for crash tests: answer `delay_after` seconds late after handling the call (Telegram
+    # accepted it, the answer is lost); with `abandon_if_gone`, a call whose client disconnected
+    # during `delay` is dropped unhandled (an upload that never completed).
+    delay_after: float = 0.0
+    abandon_if_gone: bool = False
+    handled: int = 0  # calls the fake carried out (for `delay_after`: before the late answer)
 
     @property
     def exhausted(self) -> bool:
@@ -319,6 +325,11 @@ def _audio_duration(data: bytes) -> int | None:
     if parsed is None or getattr(parsed, "info", None) is None:
         return None
     return round(float(parsed.info.length))
+
+
+def _client_gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 def _strip_reply(message: JSON) -> JSON:
@@ -561,15 +572,31 @@ class FakeTelegram:
         times: int | None = 1,
         match: Callable[[JSON], bool] | None = None,
         delay: float = 0.0,
+        delay_after: float = 0.0,
+        abandon_if_gone: bool = False,
     ) -> ScriptedFault:
         """Plan a fault: the next `times` (None = always) calls of `method` whose typed params
-        satisfy `match` wait `delay` seconds, then fail with `status` (None = answer normally)."""
+        satisfy `match` wait `delay` seconds, then fail with `status` (None = answer normally).
+
+        With `status=None`, `delay_after` handles the call first and answers that much later,
+        and `abandon_if_gone` drops a call whose client went away during `delay`. `hits` and
+        `handled` on the returned fault tell a test when a call arrived and when it was done."""
         canonical = self.spec.canonical(method)
         if canonical is None:
             raise ValueError(f"unknown Bot API method {method!r}")
         if status == 429 and retry_after is None:
             retry_after = 1
-        fault = ScriptedFault(canonical, status, description, retry_after, times, match, delay)
+        fault = ScriptedFault(
+            canonical,
+            status,
+            description,
+            retry_after,
+            times,
+            match,
+            delay,
+            delay_after=delay_after,
+            abandon_if_gone=abandon_if_gone,
+        )
         self.scripts.append(fault)
         return fault
 
@@ -932,8 +959,12 @@ class FakeTelegram:
                 )
             params = self._decode(method_spec, raw, files)
             call.params = params
-            await self._apply_script(call)
+            fault = await self._apply_script(call, request)
             result = await handler(params, files)
+            if fault is not None:
+                fault.handled += 1
+                if fault.delay_after > 0:
+                    await self._sleep(fault.delay_after)
         except _ApiError as error:
             return self._finish(request, call, error.status, self._error_body(error))
         except Exception:
@@ -1025,7 +1056,8 @@ class FakeTelegram:
                 raise _bad(f"{name} is empty")
         return params
 
-    async def _apply_script(self, call: ApiCall) -> None:
+    async def _apply_script(self, call: ApiCall, request: web.Request) -> ScriptedFault | None:
+        """Apply the first matching fault; returns it when the call is to be handled anyway."""
         for fault in self.scripts:
             if fault.method != call.method or fault.exhausted:
                 continue
@@ -1033,9 +1065,14 @@ class FakeTelegram:
                 continue
             fault.hits += 1
             if fault.delay > 0:
-                await self._sleep(fault.delay)
+                if fault.abandon_if_gone:
+                    await self._sleep_while_connected(request, fault.delay)
+                    if _client_gone(request):
+                        raise _ApiError(ABANDONED, "client went away before the call completed")
+                else:
+                    await self._sleep(fault.delay)
             if fault.status is None:
-                return
+                return fault
             call.scripted = True
             parameters = {"retry_after": fault.retry_after} if fault.retry_after else None
             description = fault.description
@@ -1045,6 +1082,13 @@ class FakeTelegram:
                 else:
                     description = _SCRIPT_DESCRIPTIONS.get(fault.status, "Internal Server Error")
             raise _ApiError(fault.status, description, parameters)
+        return None
+
+    async def _sleep_while_connected(self, request: web.Request, seconds: float) -> None:
+        """Sleep like `_sleep`, but end as soon as the client has disconnected."""
+        deadline = time.monotonic() + seconds
+        while not self._closing and not _client_gone(request) and time.monotonic() < deadline:
+            await asyncio.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
 
     async def _download(self, request: web.Request, rest: str) -> web.StreamResponse:
         token, _, file_path = rest.partition("/")

@@ -165,5 +165,172 @@ EN: Final[dict[str, str]] = {
     "error_audio_not_audio": (
         "The music service sent back something that isn't audio. Please try again."
     ),
+    # --- issue #7: commands, menus, buttons, /jobs (handlers/commands.py, settings.py, callbacks.py)
+    "help_forms": (
+        "<b>How to ask for a song</b> (tap an example to copy it)\n"
+        "• style on the first line, lyrics below:\n"
+        "<code>/song dreamy synth-pop\n[Verse]\nNeon lights over the bay</code>\n"
+        "• all on one line: <code>/song sea shanty | Yo ho, we sail at dawn</code>\n"
+        "• no lyrics, an instrumental: <code>/song calm ambient piano</code>\n"
+        "• reply <code>/song acoustic folk</code> to a message that holds the lyrics\n"
+        "• a voice note or audio with the caption <code>/song gospel choir</code> (or reply "
+        "with it to one): sing it like this\n"
+        "• pick the model for one song: <code>/song model:music-2.6 lo-fi hip hop</code>\n"
+        "• a reference link: <code>/song ref: https://example.com/take.mp3 jazz cover</code>"
+    ),
+    "help_models": (
+        "<b>Models</b> (<code>model:&lt;name&gt;</code> in /song, or /model for this chat)\n"
+        "{lines_html}"
+    ),
+    "help_limits": (
+        "<b>Limits</b>\n"
+        "• style and lyrics together: up to {max_chars} characters\n"
+        "• {per_user} of your songs are made at once; more wait their turn\n"
+        "• I stop waiting for a song after {minutes} min"
+    ),
+    "help_daily_limit": "• {limit} songs per person per day (resets at midnight UTC)",
+    "help_buttons": (
+        "<b>Under each song</b>\n"
+        "🔁 Again: the same request once more · 📝 Lyrics · 🎲 Variation: the same lyrics with "
+        "another model or style\n"
+        "/jobs lists your songs, /cancel stops a pending one, /language changes my language."
+    ),
+    "help_groups": (
+        "<b>In groups</b>\n"
+        "Write <code>/song@{bot}</code>. Telegram's privacy mode (on by default) shows me only "
+        "commands addressed to me and replies to my messages, so to use someone's lyrics, reply "
+        "to their message with <code>/song@{bot} &lt;style&gt;</code>. Only admins can change "
+        "the chat's /model."
+    ),
+    "model_line": "{mark}<b>{title}</b> · <code>model:{alias}</code>\n    {facts}",
+    "model_lyrics_required": "lyrics required (up to {limit} characters)",
+    "model_lyrics_optional": "lyrics optional (up to {limit} characters)",
+    "model_lyrics_none": "no lyrics",
+    "model_instrumental": "can make instrumentals",
+    "model_reference_required": "needs a reference: {kind}",
+    "model_reference_optional": "takes a reference: {kind}",
+    "model_ref_upload": "voice note or audio file",
+    "model_ref_url": "audio link",
+    "model_ref_any": "audio link or file",
+    "model_length_seconds": "up to {seconds} s",
+    "model_length_minutes": "up to {minutes} min",
+    "model_menu": (
+        "<b>Default model for this chat</b>\n"
+        "Now: {current}\n\n"
+        "{lines_html}\n\n"
+        "A <code>model:</code> in /song always wins for that one song."
+    ),
+    "model_now": "<b>{title}</b> (<code>{model}</code>)",
+    "model_now_auto": "automatic: chosen by what you send (lyrics, instrumental, reference)",
+    "button_model_default": "Automatic (by request)",
+    "answer_model_set": "Default model: {model}",
+    "answer_model_cleared": "Back to automatic model choice",
+    "answer_admins_only": "Only this chat's admins can change that.",
+    "language_menu": (
+        "<b>Language</b>\n"
+        "Now: {current}\n\n"
+        "I follow your Telegram language unless you pick one here."
+    ),
+    "language_auto": "automatic ({language})",
+    "button_language_auto": "🌐 Automatic (from Telegram)",
+    "answer_language_set": "Language: {language}",
+    "jobs_title": "<b>Your songs</b>",
+    "jobs_line": "{n}. {icon} <b>{title}</b>\n{state} · <code>{model}</code> · {when}",
+    "jobs_empty": (
+        "You have no songs here yet. Try:\n"
+        "<code>/song dreamy synth-pop | Neon lights over the bay</code>"
+    ),
+    "jobs_hint": "Tap ▶️ to get a song again, or ❌ to cancel one that is still on its way.",
+    "state_received": "queued",
+    "state_preparing": "preparing the reference",
+    "state_submitting": "generating",
+    "state_pending": "generating",
+    "state_fetching": "sending",
+    "state_delivering": "sending",
+    "state_delivered": "delivered",
+    "state_failed": "failed",
+    "state_timed_out": "took too long",
+    "state_cancelled": "cancelled",
+    "state_interrupted": "interrupted",
+    "ago_now": "just now",
+    "ago_minutes": "{n} min ago",
+    "ago_hours": "{n} h ago",
+    "ago_days": "{n} d ago",
+    "button_resend": "▶️ {n}. {title}",
+    "button_cancel_job": "❌ {n}. {title}",
+    "answer_resend": "Here it is again.",
+    "answer_no_file": "That song can't be sent again: it never arrived as a file.",
+    "answer_not_found": "I can't find that song any more.",
+    "resend_failed": "Telegram no longer has that file, so I can't send it again.",
+    "again_started": "🔁 <b>Once more</b>: <i>{style}</i> · <code>{model}</code>",
+    "vary_model": (
+        "🎲 <b>Variation</b>: the same lyrics, now with {title} (<code>{model}</code>) instead "
+        "of <code>{previous}</code>."
+    ),
+    "vary_style": "🎲 <b>Variation</b>: the same model (<code>{model}</code>) with a new style: "
+    "<i>{style}</i>",
+    "vary_retake": (
+        "🎲 <b>Variation</b>: another take with <code>{model}</code> (it follows your reference, "
+        "not a style)."
+    ),
+    "answer_again": "🔁 A new take is on its way.",
+    "answer_vary": "🎲 A variation is on its way.",
+    "answer_busy": "Already on its way.",
+    "answer_refused": "I can't start that one: see my message below.",
+    "answer_stale": "This button no longer works. Send the command again.",
+    "answer_no_lyrics": "This one is an instrumental: it has no lyrics.",
+    "lyrics_header": "📝 <b>{title}</b>",
+    "lyrics_truncated": "(the rest is cut to fit Telegram's limits)",
+    "cancelled_not_started": "🚫 Cancelled ({model}) before it started: nothing was charged.",
+    # --- lead: groups (coalesced board) and admin commands ---
+    "board": "🎵 <b>Songs in progress</b>: {working} generating, {waiting} waiting, {done} done (of {total})\nFor: {names}\nI'll reply to each request with its song.",
+    "board_finished": "✅ <b>All done</b>: {done} delivered, {failed} without a song.",
+    "error_operators_only": "Sorry, only the bot's operators can do that.",
+    "error_chat_admins_only": "Sorry, only this group's admins can change its settings.",
+    "error_group_only": "That setting is for groups.",
+    "error_cannot_ban_operator": "Operators can't be banned.",
+    "usage_ban": "Use <code>/ban &lt;user id&gt;</code> (or reply to one of their messages).",
+    "banned": "User <code>{user_id}</code> is banned: their requests are ignored.",
+    "unbanned": "User <code>{user_id}</code> may request songs again.",
+    "requests_usage": "Who may request songs here: <b>{current}</b>. Change it with <code>/requests everyone</code> or <code>/requests admins</code>.",
+    "requests_set": "From now on, songs here may be requested by: <b>{who}</b>.",
+    "stats": "<b>songbot stats</b>\nJobs by state: {states}\nToday: {today} songs, {credits_today} credits\nTotal: {total} songs, {credits_total} credits ({refunded} refunded)\n\n<b>Top users</b>\n{top}\n\n<b>Average generation time</b>\n{models}",
+    "stats_top_line": "• {name} (<code>{user_id}</code>): {count}",
+    "stats_model_line": "• <code>{model}</code>: {avg}",
+    # --- issue #9: references (handlers/references.py, bot/references_runner.py) ---
+    "ref_kind_voice": "voice note",
+    "ref_kind_audio": "audio file",
+    "ref_kind_document": "file",
+    "ref_kind_file": "file",
+    "ref_kind_video": "video",
+    "ref_kind_video_note": "video note",
+    "ref_kind_photo": "photo",
+    "ref_kind_sticker": "sticker",
+    "ref_kind_image_file": "picture file",
+    "ref_kind_typed_file": "{type} file",
+    "reference_spoken_notice": (
+        "🎤 Heads-up: the music service learns from <b>singing</b>, so a spoken voice note "
+        "usually gives odd results. I'll try anyway. If you sang it, start the command with "
+        "<code>voice:</code> (or <code>song:</code> with music behind you) and I won't mention it."
+    ),
+    "error_reference_unavailable": (
+        "I couldn't get your {kind} from Telegram any more. Please send it again."
+    ),
+    "error_reference_no_audio": (
+        "Your {kind} has no sound, so there's nothing to sing it like. Please send one with audio."
+    ),
+    "error_model_reference_file_only": (
+        "{model} needs the reference as a voice note or audio file sent here, not a link. "
+        "For a link, use <code>model:cover</code> or <code>model:legacy</code>."
+    ),
+    "error_model_reference_link_only": (
+        "{model} takes a reference only as a link (<code>ref: https://…</code>). For a voice "
+        "note or audio file, use <code>model:01</code> or <code>model:cover</code>."
+    ),
+    "error_reference_lyrics_too_long": (
+        "With a reference, {model} sings at most {limit} characters of lyrics; yours have "
+        "{length}. Please shorten them, or send the song without a reference (other models take "
+        "up to 3,000)."
+    ),
     # --- end of catalogue ---
 }

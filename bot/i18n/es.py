@@ -1,5 +1,405 @@
-"""Spanish strings; a missing key falls back to English."""
+"""Spanish strings: every key of `en.py`, with the same `{fields}` and HTML tags.
+
+Why complete rather than fall back: a Spanish speaker should never meet an English sentence in
+the middle of a conversation; `tests/test_catalogue.py` checks that the keys and fields match.
+"""
 
 from typing import Final
 
-ES: Final[dict[str, str]] = {}
+ES: Final[dict[str, str]] = {
+    # --- /song parser and audio tools ---
+    "usage_empty": (
+        "Escribe el estilo en la primera línea y la letra debajo:\n"
+        "<code>/song dreamy synth-pop\n[Verse]\nNeon lights on the rain…</code>\n\n"
+        "Otras formas:\n"
+        "• <code>/song lo-fi piano</code>: un instrumental, sin letra\n"
+        "• <code>/song sea shanty | Yo ho, we sail at dawn</code>: todo en una línea\n"
+        "• responde con <code>/song punk rock</code> a un mensaje que tenga la letra\n\n"
+        "Las opciones van antes del estilo: <code>model:music-2.0</code>, "
+        "<code>ref: https://…/take.mp3</code>, y <code>voice:</code>, "
+        "<code>instrumental:</code> o <code>song:</code> para decir qué contiene la referencia."
+    ),
+    "usage_no_style": (
+        "Tengo la letra pero no el estilo. Pon el estilo en la misma línea que el comando y la "
+        "letra debajo:\n<code>/song dreamy synth-pop\n[Verse]\nNeon lights…</code>"
+    ),
+    "usage_model_missing": (
+        "Escribe el modelo justo después de <code>model:</code>, sin espacio, por ejemplo "
+        "<code>model:music-2.0</code>."
+    ),
+    "usage_too_long": (
+        "Es demasiado largo: el estilo y la letra juntos pueden tener como máximo "
+        "10.000 caracteres."
+    ),
+    "error_ref_url": (
+        "La referencia después de <code>ref:</code> debe ser un enlace <code>http://</code> o "
+        "<code>https://</code> a un archivo de audio, por ejemplo "
+        "<code>ref: https://example.com/take.mp3</code>."
+    ),
+    "error_ffmpeg_missing": (
+        "El procesamiento de audio no está configurado en este servidor, así que ahora no puedo "
+        "trabajar con audio. Avisa al operador del bot, por favor."
+    ),
+    "error_media": (
+        "No pude procesar ese audio. Si lo enviaste tú, prueba con otro archivo "
+        "(MP3, WAV, OGG o M4A)."
+    ),
+    # --- status messages, outcomes, buttons, commands ---
+    "status_queued": "⏳ <b>En cola</b> · {model}",
+    "status_waiting": "⏳ <b>Esperando un hueco libre</b> · posición {position} · {model}",
+    "status_preparing": "🎙 <b>Preparando tu referencia</b> · {model}",
+    "status_generating": "🎵 <b>Generando</b> · {model} · {elapsed}",
+    "status_generating_eta": (
+        "🎵 <b>Generando</b> · {model} · {elapsed} (suele tardar unos {expected})"
+    ),
+    "status_sending": "📤 <b>Enviando tu canción</b> · {model}",
+    "status_done": "✅ <b>Listo</b> · {model} · {elapsed}",
+    "status_cancelled": "🚫 <b>Cancelada</b> · {model}",
+    "status_failed": "❌ {reason_html}",
+    "button_cancel": "❌ Cancelar",
+    "button_again": "🔁 Otra vez",
+    "button_lyrics": "📝 Letra",
+    "button_vary": "🎲 Variación",
+    "song_caption": "🎵 <i>{style}</i>\n<code>{model}</code>",
+    "song_caption_group": "🎵 <i>{style}</i>\npara {mention} · <code>{model}</code>",
+    "song_performer": "songbot · {model}",
+    "song_too_big_link": (
+        "🎵 Tu canción pesa {size_mb} MB, más que el límite de subida de Telegram (50 MB). "
+        "{link} (el enlace funciona unas 24 horas)."
+    ),
+    "song_link_label": "Descárgala aquí",
+    "error_generic": "Algo salió mal con esta petición. Inténtalo de nuevo.",
+    "error_bad_input": "No puedo hacer una canción con esa petición.",
+    "error_reference": "No puedo usar eso como referencia.",
+    "error_not_allowed": "Lo siento, eso no se puede hacer aquí.",
+    "error_internal": (
+        "Algo se rompió de mi lado (no es culpa tuya). Inténtalo de nuevo en un minuto."
+    ),
+    "error_unknown_model": "No conozco el modelo <code>{model}</code>. Disponibles: {known}.",
+    "error_style_too_short": (
+        "Describe el estilo un poco más (al menos {limit} caracteres para {model}), por "
+        "ejemplo <code>/song dreamy synth-pop with female vocals</code>."
+    ),
+    "error_model_no_lyrics": (
+        "{model} solo hace instrumentales y no canta letras. Quita la letra o elige otro "
+        "modelo con <code>model:</code>."
+    ),
+    "error_model_needs_lyrics": (
+        "{model} necesita letra: ponla en las líneas después de <code>/song &lt;estilo&gt;</code>."
+    ),
+    "error_model_needs_reference": (
+        "{model} necesita una referencia: envía el comando como pie de una nota de voz o un "
+        "audio, responde con él a uno, o añade <code>ref: https://…</code>."
+    ),
+    "error_model_no_reference": (
+        "{model} no puede usar una pista de referencia. Elige un modelo de referencia con "
+        "<code>model:music-01</code> o <code>model:cover</code>."
+    ),
+    "error_daily_limit": (
+        "Has llegado al límite de hoy: {limit} canciones. Se reinicia a medianoche (UTC)."
+    ),
+    "error_chat_not_allowed": "Lo siento, este bot no está disponible en este chat.",
+    "error_user_banned": "Lo siento, no puedes pedir canciones a este bot.",
+    "error_admins_only_requests": "En este chat solo los administradores pueden pedir canciones.",
+    "error_reference_type": (
+        "Como referencia solo puedo usar una nota de voz, un archivo de audio o el sonido de un "
+        "vídeo, no un {kind}."
+    ),
+    "error_reference_too_big": (
+        "Ese archivo pesa {size_mb} MB; puedo descargar como máximo {limit_mb} MB. Envía un "
+        "fragmento más corto."
+    ),
+    "error_reference_too_short": (
+        "Tu {kind} dura {seconds} s; envía más de {minimum} s de canto."
+    ),
+    "error_reference_too_long": (
+        "Tu {kind} dura {seconds} s; el modelo acepta como máximo {maximum} s. Recórtalo, "
+        "por favor."
+    ),
+    "error_timeout": (
+        "La canción tardó demasiado ({minutes} min) y dejé de esperar. No se cobra una "
+        "generación fallida; inténtalo de nuevo."
+    ),
+    "error_interrupted": (
+        "Me reiniciaron mientras se iniciaba tu canción y no sé si llegó a empezar. Para no "
+        "iniciarla dos veces, envía la petición de nuevo, por favor."
+    ),
+    "error_generation_failed": (
+        "El servicio de música no pudo hacer esta canción. Inténtalo de nuevo, quizá con otras "
+        "palabras."
+    ),
+    "error_generation_failed_reason": "El servicio de música no pudo hacer esta canción: {reason}",
+    "error_provider_unavailable": (
+        "El servicio de música tiene problemas ahora mismo. Inténtalo de nuevo en unos minutos."
+    ),
+    "error_undeliverable": "No pude entregar la canción en este chat.",
+    "start": (
+        "👋 ¡Hola! Convierto tus letras en canciones de verdad.\n\n"
+        "Envía un estilo en la primera línea y la letra debajo:\n"
+        "<code>/song dreamy synth-pop\n[Verse]\nNeon lights over the bay\n[Chorus]\n"
+        "Stay, stay, stay</code>\n\n"
+        "/help muestra todas las formas de pedirla."
+    ),
+    "help": (
+        "<b>Cómo pedir una canción</b>\n"
+        "• <code>/song &lt;estilo&gt;</code> con la letra en las líneas siguientes\n"
+        "• <code>/song &lt;estilo&gt; | &lt;letra&gt;</code> en una línea\n"
+        "• responde <code>/song &lt;estilo&gt;</code> a un mensaje con la letra\n"
+        "• <code>/song &lt;estilo&gt;</code> solo: un instrumental\n"
+        "• una nota de voz o un audio con el pie <code>/song &lt;estilo&gt;</code> (o "
+        "respondiendo a uno): cántala así\n"
+        "• <code>model:&lt;nombre&gt;</code> y <code>ref: https://…</code> antes del estilo "
+        "eligen un modelo o una URL de referencia\n\n"
+        "En grupos escribe <code>/song@{bot}</code>."
+    ),
+    "cmd_start": "Bienvenida y un primer ejemplo",
+    "cmd_help": "Todas las formas de pedir una canción",
+    "cmd_song": "Crear una canción: /song <estilo> + letra",
+    "cmd_model": "Elegir el modelo de este chat",
+    "cmd_jobs": "Tus canciones pendientes y recientes",
+    "cmd_cancel": "Cancelar tu canción pendiente",
+    "cmd_language": "Elegir el idioma del bot",
+    "cancelled": (
+        "🚫 Cancelada ({model}). Si el servicio de música ya había empezado, puede que la "
+        "cobre igualmente."
+    ),
+    "cancelled_short": "Cancelada",
+    "nothing_to_cancel": "No tienes ninguna canción pendiente aquí.",
+    "not_your_job": "Esa canción es de otra persona.",
+    "too_late_to_cancel": "Demasiado tarde para cancelar: ya se está enviando.",
+    # --- AI/ML API client ---
+    "error_prompt_missing": (
+        "Describe el estilo: {model} necesita una breve descripción de la música."
+    ),
+    "error_prompt_too_short": (
+        "La descripción del estilo tiene {length} caracteres; este modelo necesita al menos "
+        "{limit}."
+    ),
+    "error_prompt_too_long": (
+        "La descripción del estilo tiene {length} caracteres; este modelo acepta como máximo "
+        "{limit}."
+    ),
+    "error_lyrics_too_short": (
+        "La letra tiene {length} caracteres; este modelo necesita al menos {limit}."
+    ),
+    "error_lyrics_too_long": (
+        "La letra tiene {length} caracteres; este modelo acepta como máximo {limit}."
+    ),
+    "error_instrumental_with_lyrics": (
+        "Un instrumental no puede tener letra. Quita la letra o pide una canción con voz."
+    ),
+    "error_reference_url_invalid": (
+        "El enlace de referencia debe ser una dirección completa <code>http://</code> o "
+        "<code>https://</code>."
+    ),
+    "error_reference_base64_invalid": (
+        "No pude leer el audio de referencia. Envía un archivo MP3 o WAV."
+    ),
+    "error_reference_data_too_big": (
+        "El audio de referencia pesa {size_mb} MB; este modelo acepta como máximo {limit_mb} MB."
+    ),
+    "error_reference_both": "Envía la referencia como enlace o como archivo, no de las dos formas.",
+    "error_refer_ids_missing": (
+        "{model} necesita primero tu pista de referencia. Envía la petición de nuevo con ella."
+    ),
+    "error_reference_format": "La referencia debe ser un archivo MP3 o WAV.",
+    "error_duration_not_supported": "{model} no acepta una duración; quítala.",
+    "error_duration_out_of_range": (
+        "La duración debe estar entre {minimum} y {maximum} segundos (pediste {seconds})."
+    ),
+    "error_option_invalid": "La opción <code>{name}</code> no es válida para {model}.",
+    "error_provider_key_invalid": (
+        "El servicio de música no acepta la clave API de este bot. Avisa al operador del bot, "
+        "por favor."
+    ),
+    "error_provider_no_credits": (
+        "El bot se quedó sin créditos de música. Avisa al operador del bot o inténtalo más tarde."
+    ),
+    "error_provider_invalid_request": (
+        "El servicio de música rechazó esta petición. Cambia el estilo o la letra e inténtalo "
+        "de nuevo."
+    ),
+    "error_provider_invalid_request_detail": (
+        "El servicio de música rechazó esta petición: {reason}"
+    ),
+    "error_provider_rate_limited": (
+        "El servicio de música está ocupado ahora mismo. Inténtalo de nuevo en un minuto."
+    ),
+    "error_content_rejected": (
+        "El servicio de música rechazó esta petición por sus normas de contenido. Prueba con "
+        "otra letra u otro estilo."
+    ),
+    "error_unknown_generation": (
+        "El servicio de música perdió la pista de esta canción. Envía la petición de nuevo."
+    ),
+    "error_submit_outcome_unknown": (
+        "Perdí el contacto con el servicio de música al iniciar tu canción, así que compruebo "
+        "si llegó a empezar antes de volver a intentarlo."
+    ),
+    "error_audio_download": (
+        "Tu canción está hecha, pero no pude descargarla. Inténtalo de nuevo."
+    ),
+    "error_audio_expired": (
+        "El enlace a tu canción terminada caducó antes de que pudiera descargarla. Envía la "
+        "petición de nuevo."
+    ),
+    "error_audio_too_big": "Tu canción pesa más de {limit_mb} MB, así que no puedo descargarla.",
+    "error_audio_not_audio": (
+        "El servicio de música devolvió algo que no es audio. Inténtalo de nuevo."
+    ),
+    # --- issue #7: commands, menus, buttons, /jobs ---
+    "help_forms": (
+        "<b>Cómo pedir una canción</b> (toca un ejemplo para copiarlo)\n"
+        "• el estilo en la primera línea, la letra debajo:\n"
+        "<code>/song dreamy synth-pop\n[Verse]\nNeon lights over the bay</code>\n"
+        "• todo en una línea: <code>/song sea shanty | Yo ho, we sail at dawn</code>\n"
+        "• sin letra, un instrumental: <code>/song calm ambient piano</code>\n"
+        "• responde <code>/song acoustic folk</code> a un mensaje que tenga la letra\n"
+        "• una nota de voz o un audio con el pie <code>/song gospel choir</code> (o "
+        "respondiendo con él a uno): cántala así\n"
+        "• el modelo para una canción: <code>/song model:music-2.6 lo-fi hip hop</code>\n"
+        "• un enlace de referencia: "
+        "<code>/song ref: https://example.com/take.mp3 jazz cover</code>"
+    ),
+    "help_models": (
+        "<b>Modelos</b> (<code>model:&lt;nombre&gt;</code> en /song, o /model para este chat)\n"
+        "{lines_html}"
+    ),
+    "help_limits": (
+        "<b>Límites</b>\n"
+        "• estilo y letra juntos: hasta {max_chars} caracteres\n"
+        "• se hacen {per_user} de tus canciones a la vez; las demás esperan su turno\n"
+        "• dejo de esperar una canción después de {minutes} min"
+    ),
+    "help_daily_limit": "• {limit} canciones por persona al día (se reinicia a medianoche UTC)",
+    "help_buttons": (
+        "<b>Debajo de cada canción</b>\n"
+        "🔁 Otra vez: la misma petición de nuevo · 📝 Letra · 🎲 Variación: la misma letra "
+        "con otro modelo u otro estilo\n"
+        "/jobs muestra tus canciones, /cancel detiene una pendiente, /language cambia mi idioma."
+    ),
+    "help_groups": (
+        "<b>En grupos</b>\n"
+        "Escribe <code>/song@{bot}</code>. El modo de privacidad de Telegram (activo por "
+        "defecto) solo me deja ver los comandos dirigidos a mí y las respuestas a mis mensajes, "
+        "así que para usar la letra de otra persona, responde a su mensaje con "
+        "<code>/song@{bot} &lt;estilo&gt;</code>. Solo los administradores cambian el /model "
+        "del chat."
+    ),
+    "model_line": "{mark}<b>{title}</b> · <code>model:{alias}</code>\n    {facts}",
+    "model_lyrics_required": "necesita letra (hasta {limit} caracteres)",
+    "model_lyrics_optional": "letra opcional (hasta {limit} caracteres)",
+    "model_lyrics_none": "sin letra",
+    "model_instrumental": "puede hacer instrumentales",
+    "model_reference_required": "necesita una referencia: {kind}",
+    "model_reference_optional": "acepta una referencia: {kind}",
+    "model_ref_upload": "nota de voz o archivo de audio",
+    "model_ref_url": "enlace a un audio",
+    "model_ref_any": "enlace a un audio o archivo",
+    "model_length_seconds": "hasta {seconds} s",
+    "model_length_minutes": "hasta {minutes} min",
+    "model_menu": (
+        "<b>Modelo predeterminado de este chat</b>\n"
+        "Ahora: {current}\n\n"
+        "{lines_html}\n\n"
+        "Un <code>model:</code> en /song siempre manda para esa canción."
+    ),
+    "model_now": "<b>{title}</b> (<code>{model}</code>)",
+    "model_now_auto": "automático: según lo que envíes (letra, instrumental, referencia)",
+    "button_model_default": "Automático (según la petición)",
+    "answer_model_set": "Modelo predeterminado: {model}",
+    "answer_model_cleared": "Vuelve la elección automática del modelo",
+    "answer_admins_only": "Solo los administradores de este chat pueden cambiar eso.",
+    "language_menu": (
+        "<b>Idioma</b>\n"
+        "Ahora: {current}\n\n"
+        "Uso el idioma de tu Telegram salvo que elijas otro aquí."
+    ),
+    "language_auto": "automático ({language})",
+    "button_language_auto": "🌐 Automático (el de Telegram)",
+    "answer_language_set": "Idioma: {language}",
+    "jobs_title": "<b>Tus canciones</b>",
+    "jobs_line": "{n}. {icon} <b>{title}</b>\n{state} · <code>{model}</code> · {when}",
+    "jobs_empty": (
+        "Aún no tienes canciones aquí. Prueba:\n"
+        "<code>/song dreamy synth-pop | Neon lights over the bay</code>"
+    ),
+    "jobs_hint": "Toca ▶️ para recibir una canción otra vez, o ❌ para cancelar una en camino.",
+    "state_received": "en cola",
+    "state_preparing": "preparando la referencia",
+    "state_submitting": "generando",
+    "state_pending": "generando",
+    "state_fetching": "enviando",
+    "state_delivering": "enviando",
+    "state_delivered": "entregada",
+    "state_failed": "fallida",
+    "state_timed_out": "tardó demasiado",
+    "state_cancelled": "cancelada",
+    "state_interrupted": "interrumpida",
+    "ago_now": "ahora mismo",
+    "ago_minutes": "hace {n} min",
+    "ago_hours": "hace {n} h",
+    "ago_days": "hace {n} d",
+    "button_resend": "▶️ {n}. {title}",
+    "button_cancel_job": "❌ {n}. {title}",
+    "answer_resend": "Aquí la tienes otra vez.",
+    "answer_no_file": "Esa canción no se puede reenviar: nunca llegó como archivo.",
+    "answer_not_found": "Ya no encuentro esa canción.",
+    "resend_failed": "Telegram ya no tiene ese archivo, así que no puedo reenviarlo.",
+    "again_started": "🔁 <b>Otra vez</b>: <i>{style}</i> · <code>{model}</code>",
+    "vary_model": (
+        "🎲 <b>Variación</b>: la misma letra, ahora con {title} (<code>{model}</code>) en vez "
+        "de <code>{previous}</code>."
+    ),
+    "vary_style": (
+        "🎲 <b>Variación</b>: el mismo modelo (<code>{model}</code>) con un estilo nuevo: "
+        "<i>{style}</i>"
+    ),
+    "vary_retake": (
+        "🎲 <b>Variación</b>: otra toma con <code>{model}</code> (sigue tu referencia, no un "
+        "estilo)."
+    ),
+    "answer_again": "🔁 Una nueva toma va en camino.",
+    "answer_vary": "🎲 Una variación va en camino.",
+    "answer_busy": "Ya va en camino.",
+    "answer_refused": "No puedo iniciarla: mira mi mensaje debajo.",
+    "answer_stale": "Este botón ya no funciona. Envía el comando de nuevo.",
+    "answer_no_lyrics": "Es un instrumental: no tiene letra.",
+    "lyrics_header": "📝 <b>{title}</b>",
+    "lyrics_truncated": "(el resto se recortó por los límites de Telegram)",
+    "cancelled_not_started": "🚫 Cancelada ({model}) antes de empezar: no se cobró nada.",
+    # --- groups (shared board) and admin commands ---
+    "board": (
+        "🎵 <b>Canciones en curso</b>: {working} generándose, {waiting} esperando, {done} "
+        "listas (de {total})\n"
+        "Para: {names}\n"
+        "Responderé a cada petición con su canción."
+    ),
+    "board_finished": "✅ <b>Todo listo</b>: {done} entregadas, {failed} sin canción.",
+    "error_operators_only": "Lo siento, solo los operadores del bot pueden hacer eso.",
+    "error_chat_admins_only": (
+        "Lo siento, solo los administradores de este grupo pueden cambiar sus ajustes."
+    ),
+    "error_group_only": "Ese ajuste es para grupos.",
+    "error_cannot_ban_operator": "No se puede bloquear a los operadores.",
+    "usage_ban": (
+        "Usa <code>/ban &lt;id de usuario&gt;</code> (o responde así a uno de sus mensajes)."
+    ),
+    "banned": "El usuario <code>{user_id}</code> está bloqueado: se ignoran sus peticiones.",
+    "unbanned": "El usuario <code>{user_id}</code> puede volver a pedir canciones.",
+    "requests_usage": (
+        "Quién puede pedir canciones aquí: <b>{current}</b>. Cámbialo con "
+        "<code>/requests everyone</code> o <code>/requests admins</code>."
+    ),
+    "requests_set": "A partir de ahora, aquí pueden pedir canciones: <b>{who}</b>.",
+    "stats": (
+        "<b>Estadísticas de songbot</b>\n"
+        "Tareas por estado: {states}\n"
+        "Hoy: {today} canciones, {credits_today} créditos\n"
+        "Total: {total} canciones, {credits_total} créditos ({refunded} devueltos)\n\n"
+        "<b>Usuarios más activos</b>\n{top}\n\n"
+        "<b>Tiempo medio de generación</b>\n{models}"
+    ),
+    "stats_top_line": "• {name} (<code>{user_id}</code>): {count}",
+    "stats_model_line": "• <code>{model}</code>: {avg}",
+}

@@ -1,5 +1,383 @@
-"""Russian strings; a missing key falls back to English."""
+"""Russian strings: every key of `en.py`, with the same `{fields}` and HTML tags.
+
+Why complete rather than fall back: a Russian speaker should never meet an English sentence in
+the middle of a conversation; `tests/test_catalogue.py` checks that the keys and fields match.
+Counted things use abbreviations or "label: number" so no plural forms are needed.
+"""
 
 from typing import Final
 
-RU: Final[dict[str, str]] = {}
+RU: Final[dict[str, str]] = {
+    # --- /song parser and audio tools ---
+    "usage_empty": (
+        "Напишите стиль в первой строке, а текст песни — ниже:\n"
+        "<code>/song dreamy synth-pop\n[Verse]\nNeon lights on the rain…</code>\n\n"
+        "Другие способы:\n"
+        "• <code>/song lo-fi piano</code>: инструментал, без слов\n"
+        "• <code>/song sea shanty | Yo ho, we sail at dawn</code>: всё в одной строке\n"
+        "• ответьте <code>/song punk rock</code> на сообщение с текстом песни\n\n"
+        "Параметры пишутся перед стилем: <code>model:music-2.0</code>, "
+        "<code>ref: https://…/take.mp3</code>, а также <code>voice:</code>, "
+        "<code>instrumental:</code> или <code>song:</code> — что содержит образец."
+    ),
+    "usage_no_style": (
+        "Текст есть, а стиля нет. Напишите стиль в той же строке, что и команда, а текст — "
+        "ниже:\n<code>/song dreamy synth-pop\n[Verse]\nNeon lights…</code>"
+    ),
+    "usage_model_missing": (
+        "Напишите модель сразу после <code>model:</code> без пробела, например "
+        "<code>model:music-2.0</code>."
+    ),
+    "usage_too_long": "Слишком длинно: стиль и текст вместе — не больше 10 000 символов.",
+    "error_ref_url": (
+        "После <code>ref:</code> нужна ссылка <code>http://</code> или <code>https://</code> "
+        "на аудиофайл, например <code>ref: https://example.com/take.mp3</code>."
+    ),
+    "error_ffmpeg_missing": (
+        "На этом сервере не настроена обработка аудио, поэтому сейчас я не могу работать со "
+        "звуком. Сообщите, пожалуйста, администратору бота."
+    ),
+    "error_media": (
+        "Не получилось обработать это аудио. Если это ваш файл, попробуйте другой "
+        "(MP3, WAV, OGG или M4A)."
+    ),
+    # --- status messages, outcomes, buttons, commands ---
+    "status_queued": "⏳ <b>В очереди</b> · {model}",
+    "status_waiting": "⏳ <b>Жду свободного места</b> · место в очереди: {position} · {model}",
+    "status_preparing": "🎙 <b>Готовлю ваш образец</b> · {model}",
+    "status_generating": "🎵 <b>Создаю песню</b> · {model} · {elapsed}",
+    "status_generating_eta": (
+        "🎵 <b>Создаю песню</b> · {model} · {elapsed} (обычно около {expected})"
+    ),
+    "status_sending": "📤 <b>Отправляю песню</b> · {model}",
+    "status_done": "✅ <b>Готово</b> · {model} · {elapsed}",
+    "status_cancelled": "🚫 <b>Отменено</b> · {model}",
+    "status_failed": "❌ {reason_html}",
+    "button_cancel": "❌ Отменить",
+    "button_again": "🔁 Ещё раз",
+    "button_lyrics": "📝 Текст",
+    "button_vary": "🎲 Вариация",
+    "song_caption": "🎵 <i>{style}</i>\n<code>{model}</code>",
+    "song_caption_group": "🎵 <i>{style}</i>\nдля {mention} · <code>{model}</code>",
+    "song_performer": "songbot · {model}",
+    "song_too_big_link": (
+        "🎵 Песня весит {size_mb} МБ — больше лимита Telegram на загрузку (50 МБ). {link} "
+        "(ссылка работает около суток)."
+    ),
+    "song_link_label": "Скачать здесь",
+    "error_generic": "С этим запросом что-то пошло не так. Попробуйте ещё раз.",
+    "error_bad_input": "Из такого запроса песню не сделать.",
+    "error_reference": "Это нельзя использовать как образец.",
+    "error_not_allowed": "Извините, здесь так нельзя.",
+    "error_internal": (
+        "У меня что-то сломалось (вы ни при чём). Попробуйте ещё раз через минуту."
+    ),
+    "error_unknown_model": "Я не знаю модель <code>{model}</code>. Доступны: {known}.",
+    "error_style_too_short": (
+        "Опишите стиль чуть подробнее (для {model} нужно минимум {limit} симв.), например "
+        "<code>/song dreamy synth-pop with female vocals</code>."
+    ),
+    "error_model_no_lyrics": (
+        "{model} делает только инструменталы и не поёт слова. Уберите текст или выберите "
+        "другую модель через <code>model:</code>."
+    ),
+    "error_model_needs_lyrics": (
+        "{model} нужен текст: напишите его в строках после <code>/song &lt;стиль&gt;</code>."
+    ),
+    "error_model_needs_reference": (
+        "{model} нужен образец: отправьте команду подписью к голосовому или аудио, ответьте ею "
+        "на такое сообщение или добавьте <code>ref: https://…</code>."
+    ),
+    "error_model_no_reference": (
+        "{model} не работает с образцом. Выберите модель для образцов: "
+        "<code>model:music-01</code> или <code>model:cover</code>."
+    ),
+    "error_daily_limit": (
+        "Дневной лимит исчерпан (песен в день: {limit}). Он обнуляется в полночь по UTC."
+    ),
+    "error_chat_not_allowed": "Извините, в этом чате бот недоступен.",
+    "error_user_banned": "Извините, вы не можете заказывать песни у этого бота.",
+    "error_admins_only_requests": "В этом чате песни могут заказывать только администраторы.",
+    "error_reference_type": (
+        "Образцом может быть только голосовое, аудиофайл или звук из видео, а не {kind}."
+    ),
+    "error_reference_too_big": (
+        "Файл весит {size_mb} МБ, а я могу скачать не больше {limit_mb} МБ. "
+        "Пришлите фрагмент покороче."
+    ),
+    "error_reference_too_short": (
+        "Длительность ({kind}): {seconds} с; нужно больше {minimum} с пения."
+    ),
+    "error_reference_too_long": (
+        "Длительность ({kind}): {seconds} с; модель принимает не больше {maximum} с. "
+        "Обрежьте, пожалуйста."
+    ),
+    "error_timeout": (
+        "Песня делалась слишком долго ({minutes} мин), и я перестал ждать. За неудачную "
+        "генерацию плата не берётся; попробуйте ещё раз."
+    ),
+    "error_interrupted": (
+        "Меня перезапустили, пока песня запускалась, и я не знаю, началась ли она. Чтобы не "
+        "запустить её дважды, отправьте, пожалуйста, запрос ещё раз."
+    ),
+    "error_generation_failed": (
+        "Музыкальный сервис не смог сделать эту песню. Попробуйте ещё раз, возможно, "
+        "другими словами."
+    ),
+    "error_generation_failed_reason": "Музыкальный сервис не смог сделать эту песню: {reason}",
+    "error_provider_unavailable": (
+        "У музыкального сервиса сейчас проблемы. Попробуйте через несколько минут."
+    ),
+    "error_undeliverable": "Не получилось доставить песню в этот чат.",
+    "start": (
+        "👋 Привет! Я превращаю ваши тексты в настоящие песни.\n\n"
+        "Напишите стиль в первой строке, а текст — ниже:\n"
+        "<code>/song dreamy synth-pop\n[Verse]\nNeon lights over the bay\n[Chorus]\n"
+        "Stay, stay, stay</code>\n\n"
+        "/help покажет все способы."
+    ),
+    "help": (
+        "<b>Как заказать песню</b>\n"
+        "• <code>/song &lt;стиль&gt;</code>, а текст — в следующих строках\n"
+        "• <code>/song &lt;стиль&gt; | &lt;текст&gt;</code> в одну строку\n"
+        "• ответьте <code>/song &lt;стиль&gt;</code> на сообщение с текстом\n"
+        "• <code>/song &lt;стиль&gt;</code> без текста: инструментал\n"
+        "• голосовое или аудио с подписью <code>/song &lt;стиль&gt;</code> (или ответ на "
+        "такое сообщение): спой вот так\n"
+        "• <code>model:&lt;имя&gt;</code> и <code>ref: https://…</code> перед стилем выбирают "
+        "модель или ссылку на образец\n\n"
+        "В группах пишите <code>/song@{bot}</code>."
+    ),
+    "cmd_start": "Приветствие и первый пример",
+    "cmd_help": "Все способы заказать песню",
+    "cmd_song": "Сделать песню: /song <стиль> + текст",
+    "cmd_model": "Модель по умолчанию для этого чата",
+    "cmd_jobs": "Ваши песни: в работе и недавние",
+    "cmd_cancel": "Отменить песню в работе",
+    "cmd_language": "Язык бота",
+    "cancelled": (
+        "🚫 Отменено ({model}). Если музыкальный сервис уже начал работу, он всё равно может "
+        "взять за неё плату."
+    ),
+    "cancelled_short": "Отменено",
+    "nothing_to_cancel": "У вас здесь нет песен в работе.",
+    "not_your_job": "Это чужая песня.",
+    "too_late_to_cancel": "Поздно отменять: песня уже отправляется.",
+    # --- AI/ML API client ---
+    "error_prompt_missing": "Опишите стиль: {model} нужно короткое описание музыки.",
+    "error_prompt_too_short": (
+        "В описании стиля {length} симв.; этой модели нужно минимум {limit}."
+    ),
+    "error_prompt_too_long": (
+        "В описании стиля {length} симв.; эта модель принимает не больше {limit}."
+    ),
+    "error_lyrics_too_short": "В тексте {length} симв.; этой модели нужно минимум {limit}.",
+    "error_lyrics_too_long": "В тексте {length} симв.; эта модель принимает не больше {limit}.",
+    "error_instrumental_with_lyrics": (
+        "У инструментала не бывает слов. Уберите текст или закажите песню с вокалом."
+    ),
+    "error_reference_url_invalid": (
+        "Ссылка на образец должна быть полным адресом <code>http://</code> или "
+        "<code>https://</code>."
+    ),
+    "error_reference_base64_invalid": (
+        "Не получилось прочитать аудио образца. Пришлите файл MP3 или WAV."
+    ),
+    "error_reference_data_too_big": (
+        "Образец весит {size_mb} МБ; эта модель принимает не больше {limit_mb} МБ."
+    ),
+    "error_reference_both": "Пришлите образец либо ссылкой, либо файлом, но не обоими сразу.",
+    "error_refer_ids_missing": (
+        "{model} сначала нужен ваш образец. Отправьте запрос ещё раз вместе с ним."
+    ),
+    "error_reference_format": "Образец должен быть файлом MP3 или WAV.",
+    "error_duration_not_supported": "{model} не принимает длительность; уберите её.",
+    "error_duration_out_of_range": (
+        "Длительность должна быть от {minimum} до {maximum} с (вы указали {seconds})."
+    ),
+    "error_option_invalid": "Параметр <code>{name}</code> не подходит для {model}.",
+    "error_provider_key_invalid": (
+        "Музыкальный сервис не принимает API-ключ бота. Сообщите, пожалуйста, администратору бота."
+    ),
+    "error_provider_no_credits": (
+        "У бота закончились кредиты на музыку. Сообщите администратору бота или попробуйте позже."
+    ),
+    "error_provider_invalid_request": (
+        "Музыкальный сервис отклонил запрос. Измените стиль или текст и попробуйте снова."
+    ),
+    "error_provider_invalid_request_detail": "Музыкальный сервис отклонил запрос: {reason}",
+    "error_provider_rate_limited": (
+        "Музыкальный сервис сейчас перегружен. Попробуйте через минуту."
+    ),
+    "error_content_rejected": (
+        "Музыкальный сервис отказал по своим правилам о содержании. Попробуйте другой текст "
+        "или другой стиль."
+    ),
+    "error_unknown_generation": (
+        "Музыкальный сервис потерял эту песню. Отправьте запрос ещё раз."
+    ),
+    "error_submit_outcome_unknown": (
+        "Связь с музыкальным сервисом прервалась, пока песня запускалась, поэтому я проверяю, "
+        "началась ли она, прежде чем пробовать снова."
+    ),
+    "error_audio_download": "Песня готова, но скачать её не получилось. Попробуйте ещё раз.",
+    "error_audio_expired": (
+        "Ссылка на готовую песню истекла раньше, чем я успел её забрать. Отправьте запрос ещё раз."
+    ),
+    "error_audio_too_big": "Песня больше {limit_mb} МБ, поэтому я не могу её забрать.",
+    "error_audio_not_audio": (
+        "Музыкальный сервис прислал что-то, что не является аудио. Попробуйте ещё раз."
+    ),
+    # --- issue #7: commands, menus, buttons, /jobs ---
+    "help_forms": (
+        "<b>Как заказать песню</b> (нажмите на пример, чтобы скопировать)\n"
+        "• стиль в первой строке, текст ниже:\n"
+        "<code>/song dreamy synth-pop\n[Verse]\nNeon lights over the bay</code>\n"
+        "• всё в одной строке: <code>/song sea shanty | Yo ho, we sail at dawn</code>\n"
+        "• без текста, инструментал: <code>/song calm ambient piano</code>\n"
+        "• ответьте <code>/song acoustic folk</code> на сообщение с текстом песни\n"
+        "• голосовое или аудио с подписью <code>/song gospel choir</code> (или ответ ею на "
+        "такое сообщение): спой вот так\n"
+        "• модель для одной песни: <code>/song model:music-2.6 lo-fi hip hop</code>\n"
+        "• ссылка на образец: <code>/song ref: https://example.com/take.mp3 jazz cover</code>"
+    ),
+    "help_models": (
+        "<b>Модели</b> (<code>model:&lt;имя&gt;</code> в /song или /model для этого чата)\n"
+        "{lines_html}"
+    ),
+    "help_limits": (
+        "<b>Ограничения</b>\n"
+        "• стиль и текст вместе: до {max_chars} символов\n"
+        "• одновременно делается песен на человека: {per_user}; остальные ждут очереди\n"
+        "• я перестаю ждать песню через {minutes} мин"
+    ),
+    "help_daily_limit": "• песен в день на человека: {limit} (сброс в полночь по UTC)",
+    "help_buttons": (
+        "<b>Под каждой песней</b>\n"
+        "🔁 Ещё раз: тот же запрос снова · 📝 Текст · 🎲 Вариация: тот же текст с другой "
+        "моделью или стилем\n"
+        "/jobs — ваши песни, /cancel — отменить песню в работе, /language — сменить язык."
+    ),
+    "help_groups": (
+        "<b>В группах</b>\n"
+        "Пишите <code>/song@{bot}</code>. В режиме приватности Telegram (он включён по "
+        "умолчанию) я вижу только команды, адресованные мне, и ответы на мои сообщения, "
+        "поэтому, чтобы взять чужой текст, ответьте на сообщение с ним командой "
+        "<code>/song@{bot} &lt;стиль&gt;</code>. Модель чата (/model) меняют только "
+        "администраторы."
+    ),
+    "model_line": "{mark}<b>{title}</b> · <code>model:{alias}</code>\n    {facts}",
+    "model_lyrics_required": "нужен текст (до {limit} символов)",
+    "model_lyrics_optional": "текст по желанию (до {limit} символов)",
+    "model_lyrics_none": "без текста",
+    "model_instrumental": "умеет инструменталы",
+    "model_reference_required": "нужен образец: {kind}",
+    "model_reference_optional": "принимает образец: {kind}",
+    "model_ref_upload": "голосовое или аудиофайл",
+    "model_ref_url": "ссылка на аудио",
+    "model_ref_any": "ссылка на аудио или файл",
+    "model_length_seconds": "до {seconds} с",
+    "model_length_minutes": "до {minutes} мин",
+    "model_menu": (
+        "<b>Модель по умолчанию для этого чата</b>\n"
+        "Сейчас: {current}\n\n"
+        "{lines_html}\n\n"
+        "<code>model:</code> в /song всегда главнее — для этой одной песни."
+    ),
+    "model_now": "<b>{title}</b> (<code>{model}</code>)",
+    "model_now_auto": "автоматически: по тому, что вы присылаете (текст, инструментал, образец)",
+    "button_model_default": "Автоматически (по запросу)",
+    "answer_model_set": "Модель по умолчанию: {model}",
+    "answer_model_cleared": "Снова автоматический выбор модели",
+    "answer_admins_only": "Это могут менять только администраторы чата.",
+    "language_menu": (
+        "<b>Язык</b>\n"
+        "Сейчас: {current}\n\n"
+        "Я говорю на языке вашего Telegram, если вы не выберете другой здесь."
+    ),
+    "language_auto": "автоматически ({language})",
+    "button_language_auto": "🌐 Автоматически (как в Telegram)",
+    "answer_language_set": "Язык: {language}",
+    "jobs_title": "<b>Ваши песни</b>",
+    "jobs_line": "{n}. {icon} <b>{title}</b>\n{state} · <code>{model}</code> · {when}",
+    "jobs_empty": (
+        "Здесь у вас пока нет песен. Попробуйте:\n"
+        "<code>/song dreamy synth-pop | Neon lights over the bay</code>"
+    ),
+    "jobs_hint": "Нажмите ▶️, чтобы получить песню снова, или ❌, чтобы отменить ещё не готовую.",
+    "state_received": "в очереди",
+    "state_preparing": "готовлю образец",
+    "state_submitting": "создаётся",
+    "state_pending": "создаётся",
+    "state_fetching": "отправляется",
+    "state_delivering": "отправляется",
+    "state_delivered": "доставлена",
+    "state_failed": "не получилась",
+    "state_timed_out": "слишком долго",
+    "state_cancelled": "отменена",
+    "state_interrupted": "прервана",
+    "ago_now": "только что",
+    "ago_minutes": "{n} мин назад",
+    "ago_hours": "{n} ч назад",
+    "ago_days": "{n} дн. назад",
+    "button_resend": "▶️ {n}. {title}",
+    "button_cancel_job": "❌ {n}. {title}",
+    "answer_resend": "Вот она снова.",
+    "answer_no_file": "Эту песню не отправить снова: она не пришла файлом.",
+    "answer_not_found": "Не могу найти эту песню.",
+    "resend_failed": "У Telegram больше нет этого файла, поэтому отправить его снова не выйдет.",
+    "again_started": "🔁 <b>Ещё раз</b>: <i>{style}</i> · <code>{model}</code>",
+    "vary_model": (
+        "🎲 <b>Вариация</b>: тот же текст, теперь с {title} (<code>{model}</code>) вместо "
+        "<code>{previous}</code>."
+    ),
+    "vary_style": (
+        "🎲 <b>Вариация</b>: та же модель (<code>{model}</code>) с новым стилем: <i>{style}</i>"
+    ),
+    "vary_retake": (
+        "🎲 <b>Вариация</b>: ещё один дубль с <code>{model}</code> (она следует вашему образцу, "
+        "а не стилю)."
+    ),
+    "answer_again": "🔁 Новый дубль уже в пути.",
+    "answer_vary": "🎲 Вариация уже в пути.",
+    "answer_busy": "Уже в пути.",
+    "answer_refused": "Не могу это запустить — подробности в сообщении ниже.",
+    "answer_stale": "Эта кнопка больше не работает. Отправьте команду ещё раз.",
+    "answer_no_lyrics": "Это инструментал: у него нет текста.",
+    "lyrics_header": "📝 <b>{title}</b>",
+    "lyrics_truncated": "(остальное обрезано по ограничениям Telegram)",
+    "cancelled_not_started": "🚫 Отменено ({model}) до начала работы: плата не взята.",
+    # --- groups (shared board) and admin commands ---
+    "board": (
+        "🎵 <b>Песни в работе</b>: создаются — {working}, ждут — {waiting}, готовы — {done} "
+        "(всего {total})\n"
+        "Для: {names}\n"
+        "На каждый запрос я отвечу его песней."
+    ),
+    "board_finished": "✅ <b>Всё готово</b>: доставлено — {done}, без песни — {failed}.",
+    "error_operators_only": "Извините, это могут делать только операторы бота.",
+    "error_chat_admins_only": "Извините, настройки группы меняют только её администраторы.",
+    "error_group_only": "Эта настройка только для групп.",
+    "error_cannot_ban_operator": "Операторов бота нельзя заблокировать.",
+    "usage_ban": (
+        "Используйте <code>/ban &lt;id пользователя&gt;</code> (или ответьте так на его "
+        "сообщение)."
+    ),
+    "banned": "Пользователь <code>{user_id}</code> заблокирован: его запросы игнорируются.",
+    "unbanned": "Пользователь <code>{user_id}</code> снова может заказывать песни.",
+    "requests_usage": (
+        "Кто может заказывать песни здесь: <b>{current}</b>. Изменить: "
+        "<code>/requests everyone</code> или <code>/requests admins</code>."
+    ),
+    "requests_set": "Теперь песни здесь могут заказывать: <b>{who}</b>.",
+    "stats": (
+        "<b>Статистика songbot</b>\n"
+        "Задачи по состояниям: {states}\n"
+        "Сегодня: песен — {today}, кредитов — {credits_today}\n"
+        "Всего: песен — {total}, кредитов — {credits_total} (возвращено: {refunded})\n\n"
+        "<b>Самые активные</b>\n{top}\n\n"
+        "<b>Среднее время генерации</b>\n{models}"
+    ),
+    "stats_top_line": "• {name} (<code>{user_id}</code>): {count}",
+    "stats_model_line": "• <code>{model}</code>: {avg}",
+}

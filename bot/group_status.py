@@ -1,0 +1,126 @@
+"""One shared, rarely edited status message per burst of requests in a group.
+
+Why: a group allows about 20 bot messages a minute. A status reply plus edits per request would
+spend that budget on progress chatter and delay the songs themselves; 40 requests in a minute must
+all be acknowledged and delivered without a single 429. So the first request of a burst gets a
+status reply, later requests in the same minute join it, and the board is re-rendered from SQLite
+at most once every `MIN_EDIT_INTERVAL` seconds with who is waiting, generating and done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from telegram import Bot
+from telegram.error import BadRequest, TelegramError
+
+from bot.i18n import t
+from storage.db import Database
+from storage.states import ACTIVE, JobState
+
+log = logging.getLogger(__name__)
+
+BURST_WINDOW = 60.0  # a request joins the board of an active request made this recently
+MIN_EDIT_INTERVAL = 20.0  # seconds between edits of one board (group flood budget)
+MAX_NAMES = 12
+
+_ACTIVE_SQL = ", ".join(f"'{s.value}'" for s in ACTIVE)
+
+
+async def find_board(
+    db: Database, chat_id: int, now: float, *, topic_id: int | None = None
+) -> int | None:
+    """The status message of a recent, still active request in this group (and topic), if any."""
+    value = await db.fetchval(
+        "SELECT status_message_id FROM jobs WHERE chat_id = ? AND topic_id IS ? "
+        "AND status_message_id IS NOT NULL "
+        f"AND state IN ({_ACTIVE_SQL}) AND created_at >= ? ORDER BY id DESC LIMIT 1",
+        (chat_id, topic_id, now - BURST_WINDOW),
+    )
+    return value if isinstance(value, int) else None
+
+
+async def render_board(db: Database, chat_id: int, message_id: int, lang: str | None) -> str:
+    rows = await db.fetchall(
+        "SELECT user_name, state FROM jobs WHERE chat_id = ? AND status_message_id = ? "
+        "ORDER BY id",
+        (chat_id, message_id),
+    )
+    waiting = [r["user_name"] for r in rows if r["state"] == JobState.RECEIVED.value]
+    working = [
+        r["user_name"]
+        for r in rows
+        if r["state"] in {s.value for s in ACTIVE} and r["state"] != JobState.RECEIVED.value
+    ]
+    done = sum(r["state"] == JobState.DELIVERED.value for r in rows)
+    failed = len(rows) - len(waiting) - len(working) - done
+    if not waiting and not working:
+        return t("board_finished", lang, done=done, failed=failed)
+    return t(
+        "board",
+        lang,
+        total=len(rows),
+        working=len(working),
+        waiting=len(waiting),
+        done=done,
+        names=_names(waiting + working),
+    )
+
+
+def _names(names: list[str]) -> str:
+    unique: dict[str, int] = {}
+    for name in names:
+        unique[name or "?"] = unique.get(name or "?", 0) + 1
+    parts = [f"{n} ({c})" if c > 1 else n for n, c in list(unique.items())[:MAX_NAMES]]
+    if len(unique) > MAX_NAMES:
+        parts.append("…")
+    return ", ".join(parts)
+
+
+class GroupBoards:
+    """Coalesces board refreshes: many state changes, at most one edit per interval per board."""
+
+    def __init__(self, db: Database, bot: Bot, *, min_interval: float = MIN_EDIT_INTERVAL) -> None:
+        self._db = db
+        self._bot = bot
+        self._min_interval = min_interval
+        self._last_edit: dict[tuple[int, int], float] = {}
+        self._pending: dict[tuple[int, int], asyncio.Task[None]] = {}
+        self._lang: dict[tuple[int, int], str | None] = {}
+
+    def touch(self, chat_id: int, message_id: int, lang: str | None) -> None:
+        """Schedule a refresh of this board (coalesced with any already scheduled)."""
+        key = (chat_id, message_id)
+        self._lang[key] = lang
+        if key in self._pending:
+            return
+        self._pending[key] = asyncio.create_task(self._refresh(key))
+
+    async def _refresh(self, key: tuple[int, int]) -> None:
+        try:
+            wait = self._last_edit.get(key, 0.0) + self._min_interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._pending.pop(key, None)
+            self._last_edit[key] = time.monotonic()
+            text = await render_board(self._db, key[0], key[1], self._lang.get(key))
+            try:
+                await self._bot.edit_message_text(chat_id=key[0], message_id=key[1], text=text)
+            except BadRequest as exc:
+                if "not modified" not in str(exc).lower():
+                    log.info("group board edit skipped: %s", exc)
+            except TelegramError as exc:
+                log.warning("group board edit failed: %s", exc)
+        finally:
+            self._pending.pop(key, None)
+
+    async def close(self) -> None:
+        tasks = list(self._pending.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
