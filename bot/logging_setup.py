@@ -120,4 +120,5 @@ def setup_logging(
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     # PTB's Bot logger prints the API URL (with the token) at DEBUG.
     logging.getLogger("telegram.Bot").setLevel(max(logging.INFO, root.level))
+    logging.getLogger("telegram.ext.ExtBot").setLevel(max(logging.INFO, root.level))
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

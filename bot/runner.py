@@ -20,6 +20,7 @@ import contextlib
 import dataclasses
 import logging
 import random
+import sqlite3
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -56,6 +57,7 @@ from bot.references_runner import INLINE_OPTION, prepare_reference, reference_pu
 from bot.services import Services
 from bot.status import StatusEditor, cancel_keyboard, render_status
 from bot.telegram_utils import topic_kwargs
+from storage.db import StorageError
 from storage.jobs import Job
 from storage.states import JobState
 
@@ -65,6 +67,10 @@ MAX_TRANSIENT = 8  # consecutive transient failures of one step before giving up
 WAITING_RECHECK = 2.0  # seconds between checks of a job waiting for a free slot
 STATUS_GRACE = 60.0  # how long the handler's first status message may queue behind flood limits
 IDLE_MAX_SLEEP = 60.0
+TEMP_SWEEP_INTERVAL = 3600.0
+TEMP_MAX_AGE = 6 * 3600.0
+STORAGE_BACKOFF_MAX = 30.0  # seconds between attempts while the database refuses writes
+_STORAGE_ERRORS = (StorageError, sqlite3.Error)
 
 
 class JobRunner:
@@ -90,6 +96,7 @@ class JobRunner:
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._cap_lock = asyncio.Lock()
         self._last_renew = 0.0
+        self._last_sweep = time.time()
         self.last_tick = 0.0
         self.ticks = 0
 
@@ -131,20 +138,46 @@ class JobRunner:
             await self._send_missing_outcomes()
         except Exception:
             log.exception("could not repair missing outcome messages")
+        storage_failures = 0
         while not self._stopping:
             try:
                 await self._tick()
+            except _STORAGE_ERRORS as exc:
+                # Disk full, read-only, locked past the busy timeout: one clear line per
+                # attempt, with a growing pause, instead of a traceback every second.
+                storage_failures += 1
+                delay = min(STORAGE_BACKOFF_MAX, 2.0 ** (storage_failures - 1))
+                log.error("database unusable, jobs wait (retry in %.0fs): %s", delay, exc)
+                await self._pause(delay)
+                continue
             except Exception:
                 log.exception("runner tick failed")
                 await asyncio.sleep(1.0)
                 continue
+            if storage_failures:
+                log.warning("database usable again; jobs resume")
+                storage_failures = 0
             await self._sleep_until_due()
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but wake up for `stop()`."""
+        self._wake.clear()
+        if self._stopping:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
 
     async def _tick(self) -> None:
         now = time.time()
         self.last_tick = now
         self.ticks += 1
         self.s.metrics.runner_tick.set(now)
+        if now - self._last_sweep >= TEMP_SWEEP_INTERVAL:
+            # Bound leftovers of cancelled or crashed steps in a long-running process.
+            self._last_sweep = now
+            swept = await asyncio.to_thread(self.s.temp.sweep, TEMP_MAX_AGE)
+            if swept:
+                log.info("removed %d stale temporary files", swept)
         if self._workers and now - self._last_renew >= self.s.config.lease_seconds / 3:
             self._last_renew = now
             await self.s.jobs.renew_leases(
@@ -194,9 +227,15 @@ class JobRunner:
                 current = await self._step(current)
         except asyncio.CancelledError:
             raise
+        except _STORAGE_ERRORS as exc:
+            # Not the job's fault: it keeps its state and is picked up again after its lease.
+            log.error("job step could not use the database; it resumes later: %s", exc)
         except Exception as exc:
             log.exception("job step failed unexpectedly")
-            await self._transient(job, f"unexpected: {exc!r}")
+            try:
+                await self._transient(job, f"unexpected: {exc!r}")
+            except _STORAGE_ERRORS as again:
+                log.error("could not reschedule the job; it resumes later: %s", again)
         finally:
             current_job_key.reset(token)
             self._workers.pop(job.id, None)
@@ -274,6 +313,10 @@ class JobRunner:
             message_id = await self.status.show(job, text, keyboard=keyboard)
         except Forbidden:
             return
+        except BadRequest as exc:
+            if "chat not found" not in str(exc).lower():
+                log.warning("status update failed: %s", exc)
+            return  # a vanished chat is logged once, when the delivery finds it
         except TelegramError as exc:
             log.warning("status update failed: %s", exc)
             return
@@ -304,7 +347,11 @@ class JobRunner:
 
     async def _notify_outcome(self, job: Job, *, user_text: str | None = None) -> None:
         lang = job.user_lang
-        text = user_text or t(job.error_key or "error_generic", lang, **_error_params(job))
+        try:
+            text = user_text or t(job.error_key or "error_generic", lang, **_error_params(job))
+        except (KeyError, IndexError):
+            # A repaired outcome whose message needed parameters we no longer have.
+            text = t("error_generic", lang)
         message = render_status(job, lang=lang, error_text=text)
         try:
             await self.bot.send_message(
@@ -451,8 +498,8 @@ class JobRunner:
             prompt=job.prompt,
             lyrics=job.lyrics,
             instrumental=job.lyrics is None,
-            reference_base64=None,
-            reference_url=inline if isinstance(inline, str) else job.reference_url,
+            reference_url=job.reference_url,
+            reference_base64=inline if isinstance(inline, str) else None,
             refer_voice=job.refer_voice_id,
             refer_instrumental=job.refer_instrumental_id,
             options=options,
@@ -718,6 +765,10 @@ class JobRunner:
             )
             return None
         except FileNotFoundError as exc:
+            if job.audio_url:
+                # The temp dir vanished under the download: fetch again into a fresh one.
+                await self._transient(job, f"download: {exc!r}")
+                return None
             await self._fail(
                 job, JobState.FAILED, "error_internal", detail=repr(exc), refund=False
             )

@@ -9,6 +9,7 @@ token) reaches a chat.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 from telegram import ReplyParameters, Update
@@ -18,6 +19,7 @@ from telegram.ext import ContextTypes
 from bot.errors import SongbotError
 from bot.i18n import pick_language, t
 from bot.telegram_utils import thread_kwargs
+from storage.db import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,9 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if isinstance(error, SongbotError):
         log.info("user-facing error: %s", error)
+    elif isinstance(error, StorageError | sqlite3.Error):
+        # Disk full, read-only, locked: the message says what the operator must fix.
+        log.error("request not stored, the database is unusable: %s", error)
     else:
         log.error("unhandled error while processing an update", exc_info=error)
     if not isinstance(update, Update) or update.effective_message is None:

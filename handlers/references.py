@@ -21,10 +21,10 @@ from telegram import Message
 
 from bot.aimlapi.models import ModelSpec, ReferenceKind, utf16_len
 from bot.errors import ReferenceProblem
-from bot.i18n import t
+from bot.i18n import Raw, t
 
 # Telegram's getFile limit: PTB's FileSizeLimit.FILESIZE_DOWNLOAD, decimal megabytes.
-TELEGRAM_DOWNLOAD_LIMIT: Final = 20 * 1024 * 1024
+TELEGRAM_DOWNLOAD_LIMIT: Final = 20_000_000
 MB: Final = 1_000_000
 AUDIO_KINDS: Final = frozenset({"voice", "audio", "document", "video", "video_note"})
 # Kinds that are usually someone holding a phone: singing or (more often) talking.
@@ -67,7 +67,8 @@ class ReferenceRefused(ReferenceProblem):
         params = dict(self.params)
         kind = params.get("kind")
         if isinstance(kind, str):
-            params["kind"] = kind_label(kind, lang, mime_type=_str(params.pop("mime", None)))
+            label = kind_label(kind, lang, mime_type=_str(params.pop("mime", None)))
+            params["kind"] = Raw(label)  # rendered by `t()`, so already HTML-safe
         params.pop("mime", None)
         return t(self.key, lang, **params)
 

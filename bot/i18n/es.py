@@ -103,7 +103,7 @@ ES: Final[dict[str, str]] = {
     "error_admins_only_requests": "En este chat solo los administradores pueden pedir canciones.",
     "error_reference_type": (
         "Como referencia solo puedo usar una nota de voz, un archivo de audio o el sonido de un "
-        "vídeo, no un {kind}."
+        "vídeo (esto es: {kind})."
     ),
     "error_reference_too_big": (
         "Ese archivo pesa {size_mb} MB; puedo descargar como máximo {limit_mb} MB. Envía un "
@@ -402,4 +402,39 @@ ES: Final[dict[str, str]] = {
     ),
     "stats_top_line": "• {name} (<code>{user_id}</code>): {count}",
     "stats_model_line": "• <code>{model}</code>: {avg}",
+    # --- references ---
+    "ref_kind_voice": "nota de voz",
+    "ref_kind_audio": "archivo de audio",
+    "ref_kind_document": "archivo",
+    "ref_kind_file": "archivo",
+    "ref_kind_video": "vídeo",
+    "ref_kind_video_note": "videomensaje",
+    "ref_kind_photo": "foto",
+    "ref_kind_sticker": "sticker",
+    "ref_kind_image_file": "archivo de imagen",
+    "ref_kind_typed_file": "archivo {type}",
+    "reference_spoken_notice": (
+        "🎤 Aviso: el servicio de música aprende del <b>canto</b>, así que una nota de voz "
+        "hablada suele dar resultados raros. Lo intentaré igualmente. Si la cantaste, empieza el "
+        "comando con <code>voice:</code> (o <code>song:</code> si hay música detrás) y no lo "
+        "volveré a mencionar."
+    ),
+    "error_reference_unavailable": (
+        "Ya no puedo obtener de Telegram tu archivo ({kind}). Envíalo de nuevo, por favor."
+    ),
+    "error_reference_no_audio": (
+        "Tu archivo ({kind}) no tiene sonido, así que no hay nada que imitar. Envía uno con audio."
+    ),
+    "error_model_reference_file_only": (
+        "{model} necesita la referencia como nota de voz o archivo de audio enviado aquí, no como "
+        "enlace. Para un enlace, usa <code>model:cover</code> o <code>model:legacy</code>."
+    ),
+    "error_model_reference_link_only": (
+        "{model} solo acepta la referencia como enlace (<code>ref: https://…</code>). Para una "
+        "nota de voz o un archivo de audio, usa <code>model:01</code> o <code>model:cover</code>."
+    ),
+    "error_reference_lyrics_too_long": (
+        "Con una referencia, {model} canta como máximo {limit} caracteres de letra; la tuya tiene "
+        "{length}. Acórtala o envía la canción sin referencia (otros modelos aceptan hasta 3.000)."
+    ),
 }

@@ -380,4 +380,39 @@ RU: Final[dict[str, str]] = {
     ),
     "stats_top_line": "• {name} (<code>{user_id}</code>): {count}",
     "stats_model_line": "• <code>{model}</code>: {avg}",
+    # --- references ---
+    "ref_kind_voice": "голосовое",
+    "ref_kind_audio": "аудиофайл",
+    "ref_kind_document": "файл",
+    "ref_kind_file": "файл",
+    "ref_kind_video": "видео",
+    "ref_kind_video_note": "видеосообщение",
+    "ref_kind_photo": "фото",
+    "ref_kind_sticker": "стикер",
+    "ref_kind_image_file": "файл с картинкой",
+    "ref_kind_typed_file": "файл {type}",
+    "reference_spoken_notice": (
+        "🎤 Внимание: музыкальный сервис учится на <b>пении</b>, поэтому голосовое с обычной "
+        "речью обычно даёт странный результат. Я всё равно попробую. Если вы пели, начните "
+        "команду с <code>voice:</code> (или <code>song:</code>, если звучит и музыка), и я не "
+        "буду об этом напоминать."
+    ),
+    "error_reference_unavailable": (
+        "Telegram больше не отдаёт этот файл ({kind}). Пришлите его ещё раз."
+    ),
+    "error_reference_no_audio": (
+        "В этом файле ({kind}) нет звука, так что подражать нечему. Пришлите файл со звуком."
+    ),
+    "error_model_reference_file_only": (
+        "{model} нужен образец голосовым или аудиофайлом здесь, а не ссылкой. Для ссылки "
+        "используйте <code>model:cover</code> или <code>model:legacy</code>."
+    ),
+    "error_model_reference_link_only": (
+        "{model} принимает образец только ссылкой (<code>ref: https://…</code>). Для голосового "
+        "или аудиофайла используйте <code>model:01</code> или <code>model:cover</code>."
+    ),
+    "error_reference_lyrics_too_long": (
+        "С образцом {model} поёт не больше {limit} символов текста, а у вас {length}. Сократите "
+        "текст или отправьте песню без образца (другие модели принимают до 3 000)."
+    ),
 }
