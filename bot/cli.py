@@ -70,9 +70,15 @@ def check_db_path(path: Path) -> str | None:
     """A clear startup error for an unusable database path, before anything starts."""
     try:
         path.resolve().parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=5)
+        conn = sqlite3.connect(path, timeout=5, isolation_level=None)
         try:
-            conn.execute("PRAGMA user_version")
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            # A read-only file opens fine and fails at the first write: probe one (rolled back).
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(f"PRAGMA user_version = {version}")
+            finally:
+                conn.execute("ROLLBACK")
         finally:
             conn.close()
     except (OSError, sqlite3.Error) as exc:
@@ -110,6 +116,7 @@ def run_polling(config: Config) -> int:
 
     from bot.app import ALLOWED_UPDATES, build_application
     from handlers.errors import exit_code
+    from storage.db import StorageError
 
     log = logging.getLogger("songbot")
     app = build_application(config)
@@ -124,4 +131,8 @@ def run_polling(config: Config) -> int:
             "cannot reach the Telegram Bot API at %s: %s", config.telegram_api_base_url, exc
         )
         return 1
+    except StorageError as exc:
+        # e.g. the disk filled up or another process locked the file during the migration.
+        log.critical("%s", exc)
+        return 2
     return exit_code(app.bot_data)

@@ -181,7 +181,9 @@ class JobRunner:
         if self._workers and now - self._last_renew >= self.s.config.lease_seconds / 3:
             self._last_renew = now
             await self.s.jobs.renew_leases(
-                owner=self.owner, until=now + self.s.config.lease_seconds
+                owner=self.owner,
+                until=now + self.s.config.lease_seconds,
+                job_ids=list(self._workers),  # not a job whose worker died on a DB error
             )
         free = self.concurrency - len(self._workers)
         if free <= 0:
@@ -809,7 +811,6 @@ class JobRunner:
             duration=job.result_duration,
             format=job.result_format or "mp3",
         )
-        started = time.monotonic()
         try:
             if audio.size > TELEGRAM_UPLOAD_LIMIT and job.audio_url:
                 message = await send_link(
@@ -822,13 +823,11 @@ class JobRunner:
                 )
                 file_id = message.audio.file_id if message.audio else None
         except RetryAfter as exc:
-            self.s.metrics.telegram_errors.labels("sendAudio", "429").inc()
             await self._transient(
                 job, "telegram flood control", retry_after=_seconds(exc.retry_after)
             )
             return None
         except Forbidden as exc:
-            self.s.metrics.telegram_errors.labels("sendAudio", "forbidden").inc()
             log.warning("chat %s is undeliverable (%s); job ends", job.chat_id, exc)
             await self._move(
                 job,
@@ -840,7 +839,6 @@ class JobRunner:
             self.s.temp.cleanup_job(job.key)
             return None
         except BadRequest as exc:
-            self.s.metrics.telegram_errors.labels("sendAudio", "bad_request").inc()
             lowered = str(exc).lower()
             if "chat not found" in lowered:
                 log.warning("chat %s not found; job ends", job.chat_id)
@@ -860,11 +858,8 @@ class JobRunner:
             await self._transient(job, f"sendAudio rejected: {exc}")
             return None
         except TelegramError as exc:
-            self.s.metrics.telegram_errors.labels("sendAudio", type(exc).__name__).inc()
             await self._transient(job, f"sendAudio: {exc!r}")
             return None
-        finally:
-            self.s.metrics.telegram_latency.labels("sendAudio").observe(time.monotonic() - started)
         now = time.time()
         moved = await self._move(
             job,

@@ -234,7 +234,13 @@ async def store_job(
             "duplicate request in chat %s message %s ignored", job.chat_id, job.request_message_id
         )
         return None
-    log.info("job %s accepted: model=%s chat=%s", job.key, job.model, job.chat_id)
+    log.info(
+        "job %s accepted: model=%s chat=%s",
+        job.key,
+        job.model,
+        job.chat_id,
+        extra={"job": job.key},
+    )
     if origin.chat_type == "private":
         status_id = await _private_status(bot, origin, job, now)
     else:

@@ -392,7 +392,7 @@ def test_never_crashes_on_hostile_text(prefix: str, body: str, reply: str | None
 @settings(max_examples=200)
 @given(st.text(max_size=200), st.text(max_size=200))
 def test_roundtrip_newline_form(style_words: str, lyric_text: str) -> None:
-    style = " ".join(style_words.split()).replace("|", "")
+    style = " ".join(style_words.replace("|", " ").split())
     lyrics = lyric_text.replace("\r", "")
     text = f"/song {style}\n{lyrics}"
     optionish = style.lower().startswith(("model", "ref:", "voice:", "song:", "instrumental:"))
