@@ -15,7 +15,6 @@ from typing import Any
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     Defaults,
@@ -26,6 +25,7 @@ from telegram.ext import (
 from bot.config import Config
 from bot.media import find_ffmpeg
 from bot.metrics import Metrics
+from bot.rate_limit import MessageRateLimiter
 from bot.runner import JobRunner
 from bot.services import SERVICES_KEY, Services, get_services
 from bot.telegram_request import make_requests
@@ -54,12 +54,13 @@ def build_application(
             parse_mode=ParseMode.HTML,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
         ),
-        # Telegram's flood limits (30/s overall, 20/min per group), waiting client-side so
+        # Telegram's flood limits (30/s overall, 20/min per group) on message-sending methods
+        # (bot/rate_limit.py), waiting client-side so
         # Telegram never has to say 429; a 429 that still comes is retried after retry_after.
         # Capacity 1 per limiter: aiolimiter is a leaky bucket, and a bucket of 20 would let
         # 40 messages through in the first minute; one per 3.5 s stays under 20 in any minute,
         # with room for network jitter.
-        rate_limiter=AIORateLimiter(
+        rate_limiter=MessageRateLimiter(
             overall_max_rate=1,
             overall_time_period=(1.0 / 29) / config.telegram_rate_scale,
             group_max_rate=1,

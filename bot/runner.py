@@ -57,6 +57,7 @@ from bot.references_runner import INLINE_OPTION, prepare_reference, reference_pu
 from bot.services import Services
 from bot.status import StatusEditor, cancel_keyboard, render_status
 from bot.telegram_utils import topic_kwargs
+from bot.textutil import truncate_utf16
 from storage.db import StorageError
 from storage.jobs import Job
 from storage.states import JobState
@@ -307,6 +308,9 @@ class JobRunner:
             if self.s.boards is not None and job.status_message_id is not None:
                 self.s.boards.touch(job.chat_id, job.status_message_id, job.user_lang)
             return
+        current = await self.s.jobs.get(job.id)
+        if current is None or current.state != job.state:
+            return  # cancelled (or moved on) meanwhile: never paint a stale state over it
         keyboard = None
         if JobState(job.state) in _CANCELLABLE:
             keyboard = cancel_keyboard(job, job.user_lang)
@@ -700,7 +704,9 @@ class JobRunner:
         polls = job.poll_count + 1
         spec = MODELS[job.model]
         if result.is_failed:
-            text = result.error_text
+            # The provider's words, bounded: the whole message must stay under Telegram's
+            # 4096 characters, or the user would never hear about the failure.
+            text = truncate_utf16(result.error_text, 1000) if result.error_text else None
             await self._fail(
                 job,
                 JobState.FAILED,

@@ -65,7 +65,13 @@ def render_status(
         return t("status_done", lang, model=model, elapsed=took)
     if state is JobState.CANCELLED:
         return t("status_cancelled", lang, model=model)
-    reason = error_text or t(job.error_key or "error_generic", lang)
+    if error_text is None:
+        try:
+            error_text = t(job.error_key or "error_generic", lang)
+        except (KeyError, IndexError):
+            # The failure's parameters (limits, sizes) are not stored with the job.
+            error_text = t("error_generic", lang)
+    reason = error_text
     return t("status_failed", lang, model=model, reason_html=_raw(reason))
 
 

@@ -382,3 +382,17 @@ def test_client_is_never_looser_than_the_strict_fake_at_any_limit(model: str) ->
                 accepted += 1
                 assert validate_body(model, body, strict=True) == [], (field_name, n, tail)
     assert accepted and rejected
+
+
+def test_every_catalogue_key_the_client_uses_exists_in_english() -> None:
+    import re
+    from pathlib import Path
+
+    import bot.aimlapi
+    from bot.i18n.en import EN
+
+    package = Path(bot.aimlapi.__file__).parent
+    source = "".join(p.read_text(encoding="utf-8") for p in package.glob("*.py"))
+    keys = set(re.findall(r'"(error_[a-z0-9_]+)"', source))
+    assert len(keys) > 20
+    assert sorted(k for k in keys if k not in EN) == []

@@ -16,6 +16,8 @@ from typing import Final
 
 import httpx
 
+from bot.media import sniff_format
+
 AUDIO_MIME: Final[dict[str, str]] = {
     "mp3": "audio/mpeg",
     "wav": "audio/wav",
@@ -41,31 +43,9 @@ class AudioTooLarge(Exception):
         self.seen = seen
 
 
-def _is_mpeg_frame(head: bytes) -> bool:
-    """An MPEG audio frame header: 11 sync bits, a real version, and a layer that is not 0.
-
-    Layer bits 00 are ADTS AAC, which shares the sync word; MP3 (layer III) is 01.
-    """
-    if len(head) < 2 or head[0] != 0xFF or (head[1] & 0xE0) != 0xE0:
-        return False
-    version = (head[1] >> 3) & 0b11
-    layer = (head[1] >> 1) & 0b11
-    return version != 0b01 and layer != 0b00
-
-
 def sniff_audio_format(head: bytes) -> str | None:
-    """The container of `head` (the first dozen bytes are enough): mp3, wav, ogg, flac, m4a."""
-    if head.startswith(b"ID3") or _is_mpeg_frame(head):
-        return "mp3"
-    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return "wav"
-    if head.startswith(b"OggS"):
-        return "ogg"
-    if head.startswith(b"fLaC"):
-        return "flac"
-    if len(head) >= 8 and head[4:8] == b"ftyp":
-        return "m4a"
-    return None
+    """The container of `head` (mp3, wav, ogg, flac, m4a): one sniffer for the whole bot."""
+    return sniff_format(head)
 
 
 def decode_hex_audio(text: str) -> bytes:

@@ -85,7 +85,6 @@ EN: Final[dict[str, str]] = {
     "error_provider_unavailable": "The music service is having trouble right now. Please try again in a few minutes.",
     "error_undeliverable": "I couldn't deliver the song to this chat.",
     "start": "👋 Hi! I turn your lyrics into real songs.\n\nSend a style on the first line and lyrics below it:\n<code>/song dreamy synth-pop\n[Verse]\nNeon lights over the bay\n[Chorus]\nStay, stay, stay</code>\n\n/help shows every way to ask.",
-    "help": "<b>How to ask for a song</b>\n• <code>/song &lt;style&gt;</code> with lyrics on the next lines\n• <code>/song &lt;style&gt; | &lt;lyrics&gt;</code> on one line\n• reply <code>/song &lt;style&gt;</code> to a message with lyrics\n• <code>/song &lt;style&gt;</code> alone: an instrumental\n• a voice note or audio with the caption <code>/song &lt;style&gt;</code> (or reply to one): sing it like this\n• <code>model:&lt;name&gt;</code> and <code>ref: https://…</code> before the style pick a model or a reference URL\n\nIn groups write <code>/song@{bot}</code>.",
     "cmd_start": "Welcome and a first example",
     "cmd_help": "Every way to ask for a song",
     "cmd_song": "Make a song: /song <style> + lyrics",

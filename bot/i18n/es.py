@@ -140,18 +140,6 @@ ES: Final[dict[str, str]] = {
         "Stay, stay, stay</code>\n\n"
         "/help muestra todas las formas de pedirla."
     ),
-    "help": (
-        "<b>Cómo pedir una canción</b>\n"
-        "• <code>/song &lt;estilo&gt;</code> con la letra en las líneas siguientes\n"
-        "• <code>/song &lt;estilo&gt; | &lt;letra&gt;</code> en una línea\n"
-        "• responde <code>/song &lt;estilo&gt;</code> a un mensaje con la letra\n"
-        "• <code>/song &lt;estilo&gt;</code> solo: un instrumental\n"
-        "• una nota de voz o un audio con el pie <code>/song &lt;estilo&gt;</code> (o "
-        "respondiendo a uno): cántala así\n"
-        "• <code>model:&lt;nombre&gt;</code> y <code>ref: https://…</code> antes del estilo "
-        "eligen un modelo o una URL de referencia\n\n"
-        "En grupos escribe <code>/song@{bot}</code>."
-    ),
     "cmd_start": "Bienvenida y un primer ejemplo",
     "cmd_help": "Todas las formas de pedir una canción",
     "cmd_song": "Crear una canción: /song <estilo> + letra",

@@ -1,0 +1,270 @@
+"""End to end: the command menu, /start, /help, /model, /language, /jobs and /cancel against the
+fake Bot API, in every catalogue language."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from bot.aimlapi.models import MODELS
+from bot.fakes.telegram import ApiCall
+from bot.fakes.telegram_html import utf16_len
+from bot.i18n import t
+from handlers.commands import GROUP_COMMANDS, PRIVATE_COMMANDS
+from handlers.settings import MODEL_ORDER, model_alias
+from storage.states import JobState
+from tests.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.test_ux_support import (
+    BOT,
+    GROUP,
+    LYRICS,
+    button_data,
+    deliver,
+    edited,
+    ok_reply_to,
+    press,
+    shown,
+    submits,
+)
+
+
+async def ask(h: BotHarness, chat_id: int, user_id: int, text: str) -> ApiCall:
+    """Send `text` and wait for the bot's reply to it."""
+    sent = h.tg.send_text(chat_id, user_id, text)
+    return await h.tg.wait_for_call(
+        "sendMessage", ok_reply_to(chat_id, sent["message_id"]), timeout=15
+    )
+
+
+def entities_of(message: dict[str, Any], kind: str) -> list[str]:
+    text = message["text"].encode("utf-16-le")
+    return [
+        text[e["offset"] * 2 : (e["offset"] + e["length"]) * 2].decode("utf-16-le")
+        for e in message.get("entities", [])
+        if e["type"] == kind
+    ]
+
+
+async def test_command_menus_are_registered_per_scope_and_language(harness: BotHarness) -> None:
+    tg = harness.tg
+    private = {"type": "all_private_chats"}
+    groups = {"type": "all_group_chats"}
+    assert [c["command"] for c in tg.commands(private)] == list(PRIVATE_COMMANDS)
+    assert [c["command"] for c in tg.commands(groups)] == list(GROUP_COMMANDS)
+    english = {c["command"]: c["description"] for c in tg.commands(private)}
+    assert english["song"] == "Make a song: /song <style> + lyrics"  # plain text, not HTML
+    for lang, word in (("ru", "песню"), ("es", "canción")):
+        translated = {c["command"]: c["description"] for c in tg.commands(private, lang)}
+        assert list(translated) == list(PRIVATE_COMMANDS)
+        assert word in translated["help"]
+        assert [c["command"] for c in tg.commands(groups, lang)] == list(GROUP_COMMANDS)
+
+
+async def test_start_welcomes_with_an_example_to_tap(harness: BotHarness) -> None:
+    reply = (await ask(harness, PRIVATE_CHAT, USER, "/start")).result
+    codes = entities_of(reply, "code")
+    assert codes and codes[0].startswith("/song ")
+    assert "\n" in codes[0]  # style line plus lyrics: the whole example copies in one tap
+    assert "/help" in reply["text"]
+
+
+async def test_help_lists_forms_models_limits_and_groups(harness: BotHarness) -> None:
+    await harness.restart(SONGBOT_USER_DAILY_LIMIT="5")
+    reply = (await ask(harness, PRIVATE_CHAT, USER, "/help")).result
+    text = reply["text"]
+    assert utf16_len(text) <= 4096
+    for spec in MODELS.values():
+        assert spec.title in text
+        assert f"model:{model_alias(spec)}" in text
+    assert "10,000 characters" in text
+    assert "5 songs per person per day" in text
+    assert "privacy mode" in text and f"/song@{BOT}" in text
+    codes = entities_of(reply, "code")
+    assert any(code.startswith("/song model:") for code in codes)
+    assert any("|" in code for code in codes)
+
+
+async def test_song_can_name_a_model_inline(harness: BotHarness) -> None:
+    harness.tg.send_text(PRIVATE_CHAT, USER, "/song model:lyria calm ambient piano")
+    job = await harness.wait_for_job(lambda j: j.state == "delivered", timeout=30)
+    assert job.model == "google/lyria2"
+    assert submits(harness)[0]["model"] == "google/lyria2"
+
+
+async def test_model_menu_choice_is_saved_per_chat_and_used(harness: BotHarness) -> None:
+    menu = (await ask(harness, PRIVATE_CHAT, USER, "/model")).result
+    data = button_data(menu)
+    assert data == [f"v1:model:{i}" for i in range(len(MODELS))] + ["v1:model:default"]
+    assert "✅" in menu["reply_markup"]["inline_keyboard"][-1][0]["text"]  # automatic now
+    assert "lyrics required (up to 3,000 characters)" in menu["text"]
+
+    index = MODEL_ORDER.index("minimax/music-2.6")
+    answer = await press(harness, PRIVATE_CHAT, USER, menu["message_id"], f"v1:model:{index}")
+    assert answer.params["text"] == "Default model: MiniMax Music 2.6"
+    settings = await harness.services.chat_settings.get(PRIVATE_CHAT)
+    assert settings.model == "minimax/music-2.6"
+    after = await edited(harness, PRIVATE_CHAT, menu["message_id"])
+    marked = [b["text"] for row in after["reply_markup"]["inline_keyboard"] for b in row]
+    assert "✅ MiniMax Music 2.6" in marked
+    assert "Now: MiniMax Music 2.6" in after["text"]
+
+    # The chat's default now makes songs with lyrics; the menu survives a restart.
+    await harness.restart()
+    job, _ = await deliver(harness, f"/song indie folk\n{LYRICS}")
+    assert job.model == "minimax/music-2.6"
+    await press(harness, PRIVATE_CHAT, USER, menu["message_id"], "v1:model:default")
+    assert (await harness.services.chat_settings.get(PRIVATE_CHAT)).model is None
+
+
+async def test_model_choice_in_a_group_is_for_admins(harness: BotHarness) -> None:
+    await harness.restart(SONGBOT_TG_RATE_SCALE="20")  # the per-group pacing, sped up
+    tg = harness.tg
+    admin, member = 7001, 7002
+    tg.add_chat(GROUP, type="supergroup", admins=[admin])
+    tg.add_user(member, language_code="en")
+    menu = (await ask(harness, GROUP, member, f"/model@{BOT}")).result
+    index = MODEL_ORDER.index("elevenlabs/eleven_music")
+
+    refused = await press(harness, GROUP, member, menu["message_id"], f"v1:model:{index}")
+    assert refused.params["text"] == t("answer_admins_only", "en")
+    assert refused.params.get("show_alert") is True
+    assert (await harness.services.chat_settings.get(GROUP)).model is None
+
+    accepted = await press(harness, GROUP, admin, menu["message_id"], f"v1:model:{index}")
+    assert accepted.params["text"] == "Default model: ElevenLabs Music"
+    assert (await harness.services.chat_settings.get(GROUP)).model == "elevenlabs/eleven_music"
+    assert tg.calls_to("getChatMember")
+
+
+@pytest.mark.parametrize(
+    ("language_code", "lang"), [("ru", "ru"), ("es-419", "es"), ("en-GB", "en"), ("de", "en")]
+)
+async def test_language_follows_telegram_language_code(
+    harness: BotHarness, language_code: str, lang: str
+) -> None:
+    tg = harness.tg
+    user = 8000 + len(language_code)
+    tg.add_user(user, language_code=language_code)
+    reply = (await ask(harness, user, user, "/start")).result
+    username = tg.bot_user["username"]
+    assert reply["text"] == shown(t("start", lang, bot=username))
+    helped = (await ask(harness, user, user, "/help")).result
+    assert helped["text"].startswith(shown(t("help_forms", lang, bot=username)).split("\n")[0])
+
+
+async def test_song_flow_speaks_the_users_language(harness: BotHarness) -> None:
+    tg = harness.tg
+    user = 8100
+    tg.add_user(user, language_code="es")
+    tg.send_text(user, user, f"/song bolero\n{LYRICS}")
+    job = await harness.wait_for_job(lambda j: j.user_id == user and j.state == "delivered")
+    assert job.user_lang == "es"
+    first = next(c for c in tg.calls_to("sendMessage") if c.params.get("chat_id") == user)
+    assert first.result["text"].startswith("⏳ En cola")
+    audio = tg.message(user, job.delivered_message_id or 0)
+    assert [b["text"] for b in audio["reply_markup"]["inline_keyboard"][0]] == [
+        "🔁 Otra vez",
+        "📝 Letra",
+        "🎲 Variación",
+    ]
+
+
+async def test_language_override_with_the_menu(harness: BotHarness) -> None:
+    menu = (await ask(harness, PRIVATE_CHAT, USER, "/language")).result
+    assert button_data(menu) == ["v1:lang:en", "v1:lang:ru", "v1:lang:es", "v1:lang:auto"]
+    answer = await press(harness, PRIVATE_CHAT, USER, menu["message_id"], "v1:lang:ru")
+    assert answer.params["text"] == "Язык: Русский"
+    record = await harness.services.users.get(USER)
+    assert record is not None and record.language == "ru"
+    assert "Сейчас: Русский" in (await edited(harness, PRIVATE_CHAT, menu["message_id"]))["text"]
+    reply = (await ask(harness, PRIVATE_CHAT, USER, "/jobs")).result
+    assert reply["text"] == shown(t("jobs_empty", "ru"))
+
+    await press(harness, PRIVATE_CHAT, USER, menu["message_id"], "v1:lang:auto")
+    record = await harness.services.users.get(USER)
+    assert record is not None and record.language is None
+    reply = (await ask(harness, PRIVATE_CHAT, USER, "/jobs")).result
+    assert reply["text"] == shown(t("jobs_empty", "en"))
+
+
+async def test_jobs_lists_songs_and_resends_by_file_id(harness: BotHarness) -> None:
+    tg = harness.tg
+    job, _ = await deliver(harness)
+    uploads = len(tg.uploaded_audio)
+    listing = (await ask(harness, PRIVATE_CHAT, USER, "/jobs")).result
+    assert "1. ✅ dreamy synth-pop with female vocals" in listing["text"]
+    assert "delivered · minimax/music-2.0 · just now" in listing["text"]
+    assert button_data(listing) == [f"v1:resend:{job.id}"]
+
+    answer = await press(harness, PRIVATE_CHAT, USER, listing["message_id"], f"v1:resend:{job.id}")
+    assert answer.params["text"] == t("answer_resend", "en")
+    call = await tg.wait_for_call("sendAudio", lambda c: c.ok, count=2)
+    assert call.params["audio"] == job.delivered_file_id  # by file_id: nothing uploaded
+    assert not call.files
+    assert len(tg.uploaded_audio) == uploads
+    assert (
+        call.result["audio"]["file_unique_id"]
+        == (tg.message(PRIVATE_CHAT, job.delivered_message_id or 0)["audio"]["file_unique_id"])
+    )
+    assert button_data(call.result) == [
+        f"v1:again:{job.id}",
+        f"v1:lyrics:{job.id}",
+        f"v1:vary:{job.id}",
+    ]
+
+
+async def test_jobs_in_a_group_shows_only_that_groups_songs(harness: BotHarness) -> None:
+    tg = harness.tg
+    await deliver(harness)  # a private song
+    tg.add_chat(GROUP, type="supergroup")
+    reply = (await ask(harness, GROUP, USER, f"/jobs@{BOT}")).result
+    assert reply["text"] == shown(t("jobs_empty", "en"))
+
+
+async def test_cancel_command_and_jobs_for_a_pending_song(harness: BotHarness) -> None:
+    tg, api = harness.tg, harness.api
+    api.set_outcome(never_complete=True)
+    tg.send_text(PRIVATE_CHAT, USER, f"/song slow jazz\n{LYRICS}")
+    job = await harness.wait_for_job(lambda j: j.state == "pending")
+    await tg.wait_for_call(
+        "editMessageText", lambda c: c.ok and "Generating" in str(c.params.get("text"))
+    )
+
+    listing = (await ask(harness, PRIVATE_CHAT, USER, "/jobs")).result
+    assert "generating" in listing["text"]
+    assert button_data(listing) == [f"v1:cancel:{job.id}"]
+
+    reply = (await ask(harness, PRIVATE_CHAT, USER, "/cancel")).result
+    assert reply["text"] == shown(t("cancelled", "en", model=job.model))
+    done = await harness.wait_state(job.id, "cancelled")
+    assert done.state == JobState.CANCELLED
+    status = await edited(harness, PRIVATE_CHAT, job.status_message_id or 0, count=2)
+    assert status["text"] == shown(t("status_cancelled", "en", model=job.model))
+    assert button_data(status) == []
+
+    again = (await ask(harness, PRIVATE_CHAT, USER, "/cancel")).result
+    assert again["text"] == t("nothing_to_cancel", "en")
+    await asyncio.sleep(0.3)
+    assert not tg.calls_to("sendAudio")
+
+
+async def test_cancel_before_the_paid_call_says_nothing_was_charged(harness: BotHarness) -> None:
+    await harness.restart(SONGBOT_MAX_JOBS_PER_USER="1")
+    tg, api = harness.tg, harness.api
+    api.set_outcome(never_complete=True)
+    tg.send_text(PRIVATE_CHAT, USER, f"/song slow jazz\n{LYRICS}")
+    await harness.wait_for_job(lambda j: j.state == "pending")
+    tg.send_text(PRIVATE_CHAT, USER, f"/song fast punk\n{LYRICS}")
+    waiting = await harness.wait_for_job(lambda j: j.state == "received")
+    listing = (await ask(harness, PRIVATE_CHAT, USER, "/jobs")).result
+    assert button_data(listing)[0] == f"v1:cancel:{waiting.id}"  # newest first
+    answer = await press(
+        harness, PRIVATE_CHAT, USER, listing["message_id"], f"v1:cancel:{waiting.id}"
+    )
+    assert answer.params["text"] == t("cancelled_short", "en")
+    await harness.wait_state(waiting.id, "cancelled")
+    note = await tg.wait_for_call("sendMessage", ok_reply_to(PRIVATE_CHAT, listing["message_id"]))
+    assert "nothing was charged" in note.result["text"]
+    assert len(submits(harness)) == 1
