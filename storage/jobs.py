@@ -337,10 +337,24 @@ class JobStore:
         )
         return rows == 1
 
-    async def renew_leases(self, *, owner: str, until: float) -> int:
-        """Extend every lease `owner` holds (the runner's heartbeat); returns how many."""
+    async def renew_leases(
+        self, *, owner: str, until: float, job_ids: Collection[int] | None = None
+    ) -> int:
+        """Extend the leases `owner` holds (the runner's heartbeat); returns how many.
+
+        With `job_ids`, only those: a job whose worker died must not be kept leased forever.
+        """
+        if job_ids is None:
+            return await self.db.execute_write(
+                "UPDATE jobs SET lease_until = ? WHERE lease_owner = ?", (until, owner)
+            )
+        ids = list(job_ids)
+        if not ids:
+            return 0
         return await self.db.execute_write(
-            "UPDATE jobs SET lease_until = ? WHERE lease_owner = ?", (until, owner)
+            "UPDATE jobs SET lease_until = ? WHERE lease_owner = ? "
+            f"AND id IN ({_placeholders(ids)})",
+            [until, owner, *ids],
         )
 
     async def renew_lease(self, job_id: int, *, owner: str, until: float) -> bool:

@@ -1,0 +1,230 @@
+"""The AI/ML API misbehaving: a bad key, no credits, 429/5xx/timeouts/garbage on polls, failed or
+strangely-named statuses, dead audio links, and jobs that never finish.
+
+The real bot runs in-process against the fakes. Where the production client's timeouts and
+backoff (seconds) would make a test slow, the bot's `services.client` is swapped for the same
+client class with test timings (`make_aimlapi_client`), before any job exists.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.aimlapi.client import Timeouts
+from bot.i18n import t
+from tests.conftest_aimlapi import make_aimlapi_client
+from tests.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.subprocess_bot import outcome_messages
+
+LYRICS = "[Verse]\nNeon lights over the bay\nWe dance until the day\n[Chorus]\nStay, stay, stay"
+SONG = f"/song dreamy synth-pop with female vocals\n{LYRICS}"
+SUBMIT = "POST /v2/generate/audio"
+POLL = "GET /v2/generate/audio"
+FILES = "GET /files"
+
+
+async def fast_client(harness: BotHarness, *, poll_timeout: float = 2.0) -> None:
+    old = harness.services.client
+    harness.services.client = make_aimlapi_client(
+        harness.api,
+        timeouts=Timeouts(connect=2.0, poll=poll_timeout, submit=2.0, logs=2.0, download=5.0),
+    )
+    await old.aclose()
+
+
+async def one_outcome(harness: BotHarness, request_id: int) -> tuple[int, list[str]]:
+    """Wait until the job's outcome went out; return (audios, failure texts) for the request."""
+    job = await harness.wait_for_job(
+        lambda j: j.request_message_id == request_id and j.outcome_sent_at is not None,
+        timeout=25,
+    )
+    audios, failures = outcome_messages(harness.tg, job.chat_id, request_id)
+    assert audios + len(failures) == 1, (audios, failures)
+    return audios, failures
+
+
+def polls(harness: BotHarness) -> int:
+    return len(harness.api.requests_to(POLL))
+
+
+# ---- account problems: one operator line, a reply that does not blame the user ---------------
+
+
+@pytest.mark.parametrize(
+    ("problem", "key"),
+    [("bad key", "error_provider_key_invalid"), ("no credits", "error_provider_no_credits")],
+)
+async def test_account_problem_tells_operator_and_user_and_bot_keeps_serving(
+    harness: BotHarness, caplog: pytest.LogCaptureFixture, problem: str, key: str
+) -> None:
+    caplog.set_level(logging.INFO)
+    if problem == "bad key":
+        await harness.restart(AIMLAPI_KEY="sk-revoked-key")
+    else:
+        harness.api.no_credit_keys = frozenset({harness.api.api_key})
+    tg = harness.tg
+    for number in range(2):
+        request = tg.send_text(PRIVATE_CHAT, USER, SONG)
+        audios, failures = await one_outcome(harness, request["message_id"])
+        assert audios == 0
+        assert failures and t(key, "en") in failures[0]
+        assert "operator" in failures[0]  # the user is pointed elsewhere, not blamed
+        operator = [r for r in caplog.records if "OPERATOR" in r.getMessage()]
+        assert len(operator) == number + 1  # exactly one line per refused request
+        assert operator[-1].levelno == logging.ERROR
+    # Nothing was retried (a refused key or balance does not fix itself in seconds) …
+    assert len(harness.api.requests_to(SUBMIT)) == 2
+    assert not harness.api.paid_submissions()
+    # … and everything else keeps working.
+    probe = tg.send_text(PRIVATE_CHAT, USER, "/help")
+    await tg.wait_for_call(
+        "sendMessage",
+        lambda c: c.params.get("reply_parameters", {}).get("message_id") == probe["message_id"],
+    )
+    jobs = await harness.jobs()
+    assert {j.state for j in jobs} == {"failed"} and {j.error_key for j in jobs} == {key}
+
+
+# ---- transient trouble on polls: retried, the song still arrives once -------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "times"),
+    # 3 are absorbed by the client's own retries; 6 also need the runner's backoff.
+    [(429, 3), (500, 3), (502, 6), (503, 3), (504, 3)],
+)
+async def test_poll_errors_are_retried(harness: BotHarness, status: int, times: int) -> None:
+    await fast_client(harness)
+    harness.api.script(POLL, status=status, times=times)
+    request = harness.tg.send_text(PRIVATE_CHAT, USER, SONG)
+    assert await one_outcome(harness, request["message_id"]) == (1, [])
+    assert polls(harness) >= times + 1
+    assert len(harness.api.paid_submissions()) == 1
+
+
+async def test_poll_429_retry_after_is_honoured(harness: BotHarness) -> None:
+    await fast_client(harness)
+    harness.api.script(POLL, status=429, retry_after=0.6, times=1)
+    request = harness.tg.send_text(PRIVATE_CHAT, USER, SONG)
+    assert await one_outcome(harness, request["message_id"]) == (1, [])
+    first, second = harness.api.requests_to(POLL)[:2]
+    assert second.time - first.time >= 0.55
+
+
+@pytest.mark.parametrize("how", ["timeout", "dropped"])
+async def test_poll_timeouts_and_dropped_connections_are_retried(
+    harness: BotHarness, how: str
+) -> None:
+    await fast_client(harness, poll_timeout=0.3)
+    if how == "timeout":
+        harness.api.script(POLL, delay=1.0, times=3)
+    else:
+        harness.api.script(POLL, drop_connection=True, times=3)
+    request = harness.tg.send_text(PRIVATE_CHAT, USER, SONG)
+    assert await one_outcome(harness, request["message_id"]) == (1, [])
+    assert polls(harness) >= 4
+
+
+async def test_malformed_poll_json_is_transient(harness: BotHarness) -> None:
+    await fast_client(harness)
+    harness.api.script(POLL, status=200, body="{not json", times=2)
+    harness.api.script(POLL, status=200, body=b"\xff\xfe garbage", times=1)
+    request = harness.tg.send_text(PRIVATE_CHAT, USER, SONG)
+    assert await one_outcome(harness, request["message_id"]) == (1, [])
+
+
+async def test_malformed_poll_json_forever_is_bounded(harness: BotHarness) -> None:
+    await harness.restart(SONGBOT_JOB_TIMEOUT="2")
+    await fast_client(harness)
+    harness.api.script(POLL, status=200, body="<html>502 from a proxy</html>", times=None)
+    request = harness.tg.send_text(PRIVATE_CHAT, USER, SONG)
+    audios, failures = await one_outcome(harness, request["message_id"])
+    assert failures and audios == 0
+    assert polls(harness) < 30  # backed off, did not spin
+    job = (await harness.jobs())[0]
+    assert job.state in ("failed", "timed_out")
+
+
+# ---- what the generation itself says ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("detail_shape", [False, True])
+async def test_status_error_is_reported_with_its_reason(
+    harness: BotHarness, detail_shape: bool
+) -> None:
+    harness.api.set_outcome(fail="Lyrics flagged by moderation", fail_detail=detail_shape)
+    request = harness.tg.send_text(PRIVATE_CHAT, USER, SONG)
+    audios, failures = await one_outcome(harness, request["message_id"])
+    assert audios == 0
+    assert "Lyrics flagged by moderation" in failures[0]
+
+
+async def test_unknown_status_means_still_pending(harness: BotHarness) -> None:
+    harness.api.set_outcome(unknown_status="processing", generation_seconds=1.0)
+    request = harness.tg.send_text(PRIVATE_CHAT, USER, SONG)
+    assert await one_outcome(harness, request["message_id"]) == (1, [])
+    assert polls(harness) >= 2  # it saw "processing" and kept asking
+
+
+async def test_unknown_status_forever_ends_in_timeout(harness: BotHarness) -> None:
+    await harness.restart(SONGBOT_JOB_TIMEOUT="1.5")
+    harness.api.set_outcome(unknown_status="warming_up", never_complete=True)
+    request = harness.tg.send_text(PRIVATE_CHAT, USER, SONG)
+    audios, failures = await one_outcome(harness, request["message_id"])
+    assert audios == 0
+    assert "took too long" in failures[0]
+    job = (await harness.jobs())[0]
+    assert job.state == "timed_out" and job.error_key == "error_timeout"
+
+
+# ---- the audio link ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["expired", "404"])
+async def test_dead_audio_link_fails_with_a_message(harness: BotHarness, how: str) -> None:
+    if how == "expired":
+        harness.api.set_outcome(expire_audio=True)
+    else:
+        harness.api.script(FILES, status=404, times=None)
+    request = harness.tg.send_text(PRIVATE_CHAT, USER, SONG)
+    audios, failures = await one_outcome(harness, request["message_id"])
+    assert audios == 0
+    assert "expired" in failures[0] and "send the request again" in failures[0]
+    assert len(harness.api.requests_to(FILES)) == 1  # a dead link is not hammered
+    job = (await harness.jobs())[0]
+    assert job.state == "failed" and job.error_key == "error_audio_expired"
+
+
+# ---- the paid POST with an unknown outcome ----------------------------------------------------
+
+
+@pytest.mark.parametrize("reached", [True, False])
+async def test_submit_timeout_is_reconciled_never_resubmitted(
+    harness: BotHarness, reached: bool
+) -> None:
+    """A timed-out submit is looked up in GET /v2/logs by its X-Client-Request-Id: found, the
+    job resumes polling that generation; not found after the grace period, the user is told to
+    send it again. Either way exactly one POST was made."""
+    old = harness.services.client
+    harness.services.client = make_aimlapi_client(
+        harness.api, timeouts=Timeouts(connect=2.0, poll=2.0, submit=0.3, logs=2.0)
+    )
+    await old.aclose()
+    harness.api.script(SUBMIT, process=reached, delay=1.0, times=1)
+    request = harness.tg.send_text(PRIVATE_CHAT, USER, SONG)
+    audios, failures = await one_outcome(harness, request["message_id"])
+    job = (await harness.jobs())[0]
+    posts = harness.api.requests_to(SUBMIT)
+    assert len(posts) == 1 and posts[0].header("x-client-request-id") == job.key
+    logs = harness.api.requests_to("GET /v2/logs")
+    assert logs, "the outcome must be looked up in the request log"
+    if reached:
+        assert (audios, failures) == (1, [])
+        assert job.generation_id in harness.api.generations
+        assert len(harness.api.paid_submissions(job.key)) == 1
+    else:
+        assert audios == 0 and "send the request again" in failures[0]
+        assert job.state == "interrupted"
+        assert not harness.api.paid_submissions()
