@@ -88,7 +88,7 @@ def build_application(
 
 # How long a getUpdates waits for the updates it would confirm to be handled (a slow reply under
 # flood control must not stall intake for long).
-CONFIRM_WAIT = 10.0
+CONFIRM_WAIT = 5.0
 
 
 class ConfirmAfterHandlingBot(ExtBot[Any]):

@@ -65,7 +65,8 @@ from storage.states import JobState
 log = logging.getLogger(__name__)
 
 MAX_TRANSIENT = 8  # consecutive transient failures of one step before giving up
-WAITING_RECHECK = 2.0  # seconds between checks of a job waiting for a free slot
+WAITING_RECHECK = 2.0  # seconds between checks of a job waiting for a free slot (at the front)
+WAITING_MAX = 30.0  # … and at most this far back in a long line
 STATUS_GRACE = 60.0  # how long the handler's first status message may queue behind flood limits
 IDLE_MAX_SLEEP = 60.0
 TEMP_SWEEP_INTERVAL = 3600.0
@@ -405,25 +406,34 @@ class JobRunner:
         if now > job.deadline_at:
             await self._fail(job, JobState.TIMED_OUT, "error_timeout", refund=False)
             return None
+        moved: Job | None = None
         async with self._cap_lock:
             position = await self._queue_position(job)
-            if position > 0:
+            if position == 0:
+                needs_reference = (
+                    job.reference_file_id is not None
+                    and not job.refer_voice_id
+                    and not job.refer_instrumental_id
+                )
+                if needs_reference:
+                    return await self._move(job, JobState.PREPARING)
+                moved = await self._move(
+                    job,
+                    JobState.SUBMITTING,
+                    submit_started_at=now,
+                    submit_attempts=job.submit_attempts + 1,
+                )
+        if position > 0:
+            # Outside the lock (an edit can wait seconds behind Telegram's flood limits, and no
+            # job could start meanwhile), and throttled: in a long line every start moves
+            # everyone's position. Far back in line, look again less often (bench_updates.py).
+            if self.status.due(job, now):
                 await self._update_status(job, position=position)
-                await self._release(job, WAITING_RECHECK)
-                return None
-            needs_reference = (
-                job.reference_file_id is not None
-                and not job.refer_voice_id
-                and not job.refer_instrumental_id
+            per_slot = max(1, self.s.config.max_jobs_total)
+            await self._release(
+                job, min(WAITING_MAX, WAITING_RECHECK * (1 + (position - 1) // per_slot))
             )
-            if needs_reference:
-                return await self._move(job, JobState.PREPARING)
-            moved = await self._move(
-                job,
-                JobState.SUBMITTING,
-                submit_started_at=now,
-                submit_attempts=job.submit_attempts + 1,
-            )
+            return None
         if moved is None:
             return None
         return await self._submit(moved)
@@ -743,7 +753,20 @@ class JobRunner:
 
     async def _fetch(self, job: Job) -> Job | None:
         """FETCHING: download now (links expire), convert to MP3 if needed."""
-        await self._update_status(job)
+        # The "sending" edit can queue behind Telegram's flood limits; the download must not (the
+        # link expires, and this lag is what the user waits for), so both run at once.
+        status = asyncio.create_task(self._update_status(job))
+        try:
+            moved = await self._fetch_audio(job)
+        finally:
+            await status  # cancelled with us if we are cancelled
+        if moved is not None:
+            # The status edit may have replaced a deleted status message after `moved` was
+            # read: carry the new message id on, or delivery would edit/delete the old one.
+            moved = await self.s.jobs.get(moved.id)
+        return moved
+
+    async def _fetch_audio(self, job: Job) -> Job | None:
         try:
             if job.result_path and not job.audio_url:
                 from pathlib import Path

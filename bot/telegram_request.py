@@ -4,15 +4,26 @@ Why wrap the transport and not the call sites: the runner, the handlers, the sta
 itself (getUpdates, getMe, setMyCommands) all talk to Telegram; measuring at `do_request` sees each
 HTTP exchange exactly once, including the 429s that the rate limiter then retries. Labels are the
 method name only — never the URL, which carries the bot token.
+
+It also streams uploads from disk: PTB's `HTTPXRequest` hands httpx the whole file (or a file
+handle that httpx then reads on the event loop), so 20 songs of 10 MB going out at once would hold
+200 MB. A part given as an open file (`InputFile(handle, read_file_handle=False)`) is instead read
+in 256 KiB chunks on a worker thread while it is sent (bench/bench_delivery.py measures this).
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
+import secrets
 import time
-from typing import Any, Final
+from collections.abc import AsyncIterator
+from typing import IO, Any, Final
 
-from telegram.error import TimedOut
+import httpx
+from telegram._utils.defaultvalue import DefaultValue
+from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from bot.metrics import Metrics
@@ -20,6 +31,12 @@ from bot.metrics import Metrics
 FILE_DOWNLOAD: Final = "file_download"
 OTHER: Final = "other"
 _METHOD: Final = re.compile(r"[A-Za-z]{1,64}")
+UPLOAD_CHUNK: Final = 256 * 1024
+# Multipart parameter quoting as httpx (and browsers, per HTML5) do it.
+_FORM_ESCAPES: Final = {'"': "%22", "\\": "\\\\"} | {
+    chr(c): f"%{c:02X}" for c in range(0x20) if c != 0x1B
+}
+_FORM_ESCAPE_RE: Final = re.compile("|".join(re.escape(c) for c in _FORM_ESCAPES))
 
 # PTB's `ODVInput[float]` (a float, None, or its DEFAULT_NONE marker) lives in a private module.
 _Timeout = Any
@@ -76,15 +93,26 @@ class MeteredRequest(HTTPXRequest):
         label = method_label(url)
         started = time.monotonic()
         try:
-            status, payload = await super().do_request(
-                url,
-                method,
-                request_data=request_data,
-                read_timeout=read_timeout,
-                write_timeout=write_timeout,
-                connect_timeout=connect_timeout,
-                pool_timeout=pool_timeout,
-            )
+            if request_data is not None and _has_stream(request_data):
+                status, payload = await self._streamed(
+                    url,
+                    method,
+                    request_data,
+                    read_timeout=read_timeout,
+                    write_timeout=write_timeout,
+                    connect_timeout=connect_timeout,
+                    pool_timeout=pool_timeout,
+                )
+            else:
+                status, payload = await super().do_request(
+                    url,
+                    method,
+                    request_data=request_data,
+                    read_timeout=read_timeout,
+                    write_timeout=write_timeout,
+                    connect_timeout=connect_timeout,
+                    pool_timeout=pool_timeout,
+                )
         except TimedOut:
             self._observe(label, started, "timeout")
             raise
@@ -96,10 +124,112 @@ class MeteredRequest(HTTPXRequest):
             self.metrics.last_update.set(time.time())
         return status, payload
 
+    async def _streamed(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData,
+        *,
+        read_timeout: _Timeout,
+        write_timeout: _Timeout,
+        connect_timeout: _Timeout,
+        pool_timeout: _Timeout,
+    ) -> tuple[int, bytes]:
+        """A multipart request whose file parts are read from disk while they are sent.
+
+        Same timeouts and error mapping as `HTTPXRequest.do_request`; the body has a
+        Content-Length, and a retry (after a 429) rewinds the files and streams them again.
+        """
+        boundary = secrets.token_hex(16)
+        segments = await _multipart(boundary, request_data)
+        length = sum(len(s) if isinstance(s, bytes) else s[1] for s in segments)
+        client = self._client
+        timeout = httpx.Timeout(
+            connect=_pick(connect_timeout, client.timeout.connect),
+            read=_pick(read_timeout, client.timeout.read),
+            write=_pick(write_timeout, self._media_write_timeout),
+            pool=_pick(pool_timeout, client.timeout.pool),
+        )
+        headers = {
+            "User-Agent": self.USER_AGENT,
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Content-Length": str(length),
+        }
+        try:
+            response = await client.request(
+                method, url, headers=headers, content=_stream(segments), timeout=timeout
+            )
+        except httpx.TimeoutException as err:
+            raise TimedOut from err
+        except httpx.HTTPError as err:
+            raise NetworkError(f"httpx.{err.__class__.__name__}: {err}") from err
+        return response.status_code, response.content
+
     def _observe(self, label: str, started: float, error: str | None) -> None:
         self.metrics.telegram_latency.labels(label).observe(time.monotonic() - started)
         if error is not None:
             self.metrics.telegram_errors.labels(label, error).inc()
+
+
+# A multipart body: literal bytes, and open files streamed as (handle, size).
+_Segment = bytes | tuple[IO[bytes], int]
+
+
+def _has_stream(request_data: RequestData) -> bool:
+    return any(not isinstance(part[1], bytes) for part in request_data.multipart_data.values())
+
+
+def _pick(value: _Timeout, default: float | None) -> float | None:
+    return default if isinstance(value, DefaultValue) else value
+
+
+def _form_param(name: str, value: str) -> bytes:
+    escaped = _FORM_ESCAPE_RE.sub(lambda m: _FORM_ESCAPES[m.group(0)], value)
+    return f'{name}="{escaped}"'.encode()
+
+
+async def _multipart(boundary: str, request_data: RequestData) -> list[_Segment]:
+    """The body as httpx would encode `data=` fields and `files=` parts, files left unread."""
+    dash = f"--{boundary}\r\n".encode()
+    segments: list[_Segment] = []
+    for name, value in request_data.json_parameters.items():
+        segments += [dash, b"Content-Disposition: form-data; ", _form_param("name", name)]
+        segments += [b"\r\n\r\n", value.encode(), b"\r\n"]
+    for name, (filename, content, mimetype) in request_data.multipart_data.items():
+        segments += [dash, b"Content-Disposition: form-data; ", _form_param("name", name)]
+        if filename:
+            segments += [b"; ", _form_param("filename", filename)]
+        segments.append(f"\r\nContent-Type: {mimetype}\r\n\r\n".encode())
+        if isinstance(content, bytes):
+            segments.append(content)
+        else:
+            size = (await asyncio.to_thread(os.fstat, content.fileno())).st_size
+            segments.append((content, size))
+        segments.append(b"\r\n")
+    segments.append(f"--{boundary}--\r\n".encode())
+    # Adjacent literals go out as one write: every yielded piece costs a send() of its own.
+    merged: list[_Segment] = []
+    for segment in segments:
+        if isinstance(segment, bytes) and merged and isinstance(merged[-1], bytes):
+            merged[-1] += segment
+        else:
+            merged.append(segment)
+    return merged
+
+
+async def _stream(segments: list[_Segment]) -> AsyncIterator[bytes]:
+    for segment in segments:
+        if isinstance(segment, bytes):
+            yield segment
+            continue
+        handle, left = segment
+        await asyncio.to_thread(handle.seek, 0)
+        while left > 0:
+            chunk = await asyncio.to_thread(handle.read, min(UPLOAD_CHUNK, left))
+            if not chunk:
+                raise httpx.ReadError("upload file shrank while it was being sent")
+            left -= len(chunk)
+            yield chunk
 
 
 def make_requests(metrics: Metrics) -> tuple[MeteredRequest, MeteredRequest]:

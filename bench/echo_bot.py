@@ -1,0 +1,52 @@
+"""The floor for bench_updates.py: a minimal python-telegram-bot echo bot.
+
+Run: .venv/bin/python bench/echo_bot.py [--like-songbot]
+Reads TELEGRAM_BOT_TOKEN and TELEGRAM_API_BASE_URL. Without flags it is PTB's textbook echo bot
+(one update at a time, no rate limiter); `--like-songbot` adds what songbot's Application uses
+for throughput and Telegram's flood limits (AIORateLimiter, 64 concurrent updates), so the ratio
+shows songbot's own work rather than those choices.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from telegram import Update
+from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, MessageHandler, filters
+
+
+async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is not None and message.text:
+        await message.reply_text(message.text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--like-songbot", action="store_true")
+    args = parser.parse_args()
+    base = os.environ["TELEGRAM_API_BASE_URL"].rstrip("/")
+    builder = (
+        ApplicationBuilder()
+        .token(os.environ["TELEGRAM_BOT_TOKEN"])
+        .base_url(f"{base}/bot")
+        .base_file_url(f"{base}/file/bot")
+    )
+    if args.like_songbot:
+        # The same limiter settings as bot/app.py: 29/s overall, 1 per 3.5 s per group.
+        limiter = AIORateLimiter(
+            overall_max_rate=1,
+            overall_time_period=1.0 / 29,
+            group_max_rate=1,
+            group_time_period=3.5,
+            max_retries=3,
+        )
+        builder = builder.rate_limiter(limiter).concurrent_updates(64)
+    app = builder.build()
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    app.run_polling(allowed_updates=[Update.MESSAGE])
+
+
+if __name__ == "__main__":
+    main()
