@@ -12,12 +12,13 @@ it never configures logging and never reads the operator's environment or `.env`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -273,6 +274,43 @@ class _Demo:
         return label + f"{format_size(upload.size)}]"
 
 
+@contextlib.asynccontextmanager
+async def bot_against_fakes(tg: FakeTelegram, api: FakeAimlApi, work: Path) -> AsyncIterator[Any]:
+    """Start both fakes and the real bot on them, then stop everything in reverse order.
+
+    The same path as `songbot run` (build, initialize with getMe, services, long polling), so the
+    demo and the README transcript exercise production code, not a shortcut.
+    """
+    app: Any = None
+    services_started = False
+    try:
+        await tg.start()
+        await api.start()
+        config = Config.from_env(demo_env(tg, api, work), env_file=None)
+        app = build_application(config)
+        await app.initialize()
+        await start_services(app)
+        services_started = True
+        await app.updater.start_polling(
+            allowed_updates=ALLOWED_UPDATES, timeout=1, poll_interval=0.0
+        )
+        await app.start()
+        yield app
+    finally:
+        if app is not None:
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+            if services_started:
+                await stop_runner(app)
+            await app.shutdown()
+            if services_started:
+                await stop_services(app)
+        await api.stop()
+        await tg.stop()
+
+
 async def run_demo(
     out_dir: Path | None = None,
     *,
@@ -293,42 +331,17 @@ async def run_demo(
     tg = FakeTelegram(flood_limits=False)
     tg.add_user(CHAT_ID, first_name=USER_NAME, language_code="en")
     api = FakeAimlApi(generation_seconds=generation_seconds)
-    app: Any = None
-    services_started = False
     try:
-        await tg.start()
-        await api.start()
-        config = Config.from_env(demo_env(tg, api, work), env_file=None)
-        # The same path as `songbot run`: build, initialize (getMe), services, long polling.
-        app = build_application(config)
-        await app.initialize()
-        await start_services(app)
-        services_started = True
-        await app.updater.start_polling(
-            allowed_updates=ALLOWED_UPDATES, timeout=1, poll_interval=0.0
-        )
-        await app.start()
-        demo = _Demo(tg, app, out_dir, echo, step_timeout)
-        demo.say(
-            f"songbot demo: the real bot against local fakes of Telegram and the AI/ML API "
-            f"(@{app.bot.username}, nothing leaves this machine)"
-        )
-        for number, step in enumerate(script, start=1):
-            await demo.play(number, step)
-        result = demo.result
+        async with bot_against_fakes(tg, api, work) as app:
+            demo = _Demo(tg, app, out_dir, echo, step_timeout)
+            demo.say(
+                f"songbot demo: the real bot against local fakes of Telegram and the AI/ML API "
+                f"(@{app.bot.username}, nothing leaves this machine)"
+            )
+            for number, step in enumerate(script, start=1):
+                await demo.play(number, step)
+            result = demo.result
     finally:
-        if app is not None:
-            if app.updater is not None and app.updater.running:
-                await app.updater.stop()
-            if app.running:
-                await app.stop()
-            if services_started:
-                await stop_runner(app)
-            await app.shutdown()
-            if services_started:
-                await stop_services(app)
-        await api.stop()
-        await tg.stop()
         await asyncio.to_thread(shutil.rmtree, work, True)
     result.seconds = time.monotonic() - started
     return result

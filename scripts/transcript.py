@@ -26,15 +26,7 @@ from typing import Any, Final
 ROOT: Final = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.app import (  # noqa: E402
-    ALLOWED_UPDATES,
-    build_application,
-    start_services,
-    stop_runner,
-    stop_services,
-)
-from bot.config import Config  # noqa: E402
-from bot.demo import demo_env, format_duration  # noqa: E402
+from bot.demo import bot_against_fakes, format_duration  # noqa: E402
 from bot.fakes.aimlapi import FakeAimlApi  # noqa: E402
 from bot.fakes.telegram import FakeTelegram  # noqa: E402
 from bot.services import get_services  # noqa: E402
@@ -229,36 +221,12 @@ async def record() -> str:
     tg = FakeTelegram(flood_limits=False)
     tg.add_user(CHAT, first_name=USER_NAME, language_code="en")
     api = FakeAimlApi(generation_seconds=0.5)
-    app: Any = None
-    started = False
     try:
-        await tg.start()
-        await api.start()
-        config = Config.from_env(demo_env(tg, api, work), env_file=None)
-        app = build_application(config)
-        await app.initialize()
-        await start_services(app)
-        started = True
-        await app.updater.start_polling(
-            allowed_updates=ALLOWED_UPDATES, timeout=1, poll_interval=0.0
-        )
-        await app.start()
-        session = Session(tg, app)
-        await play(session)
-        return "\n".join(session.lines)
+        async with bot_against_fakes(tg, api, work) as app:
+            session = Session(tg, app)
+            await play(session)
+            return "\n".join(session.lines)
     finally:
-        if app is not None:
-            if app.updater is not None and app.updater.running:
-                await app.updater.stop()
-            if app.running:
-                await app.stop()
-            if started:
-                await stop_runner(app)
-            await app.shutdown()
-            if started:
-                await stop_services(app)
-        await api.stop()
-        await tg.stop()
         await asyncio.to_thread(shutil.rmtree, work, True)
 
 
