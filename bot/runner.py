@@ -352,6 +352,17 @@ class JobRunner:
             await self.s.usage.refund(job.id)
         await self._notify_outcome(moved, user_text=user_text)
 
+    async def _fail_with(self, job: Job, exc: SongbotError, *, detail: str) -> None:
+        """End the job with the error's own user message; nothing was charged for it."""
+        await self._fail(
+            job,
+            JobState.FAILED,
+            exc.key,
+            detail=detail,
+            user_text=exc.user_message(job.user_lang),
+            refund=False,
+        )
+
     async def _notify_outcome(self, job: Job, *, user_text: str | None = None) -> None:
         lang = job.user_lang
         try:
@@ -456,14 +467,7 @@ class JobRunner:
         try:
             prepared = await prepare_reference(self.s, self.bot, job)
         except UserInputError as exc:
-            await self._fail(
-                job,
-                JobState.FAILED,
-                exc.key,
-                detail=exc.detail,
-                user_text=exc.user_message(job.user_lang),
-                refund=False,
-            )
+            await self._fail_with(job, exc, detail=exc.detail)
             return None
         except (RateLimited, ProviderError) as exc:
             if getattr(exc, "retryable", False):
@@ -473,14 +477,7 @@ class JobRunner:
                     retry_after=getattr(exc, "retry_after", None),
                 )
                 return None
-            await self._fail(
-                job,
-                JobState.FAILED,
-                exc.key,
-                detail=exc.detail,
-                user_text=exc.user_message(job.user_lang),
-                refund=False,
-            )
+            await self._fail_with(job, exc, detail=exc.detail)
             return None
         except LocalFailure as exc:
             await self._fail(job, JobState.FAILED, exc.key, detail=exc.detail, refund=False)
@@ -621,14 +618,7 @@ class JobRunner:
                 if isinstance(exc, InvalidApiKey)
                 else "account is out of credits",
             )
-        await self._fail(
-            job,
-            JobState.FAILED,
-            exc.key,
-            detail=exc.detail or repr(exc),
-            user_text=exc.user_message(job.user_lang),
-            refund=False,
-        )
+        await self._fail_with(job, exc, detail=exc.detail or repr(exc))
         return None
 
     async def _reconcile(self, job: Job) -> Job | None:
@@ -781,14 +771,7 @@ class JobRunner:
             if getattr(exc, "retryable", False):
                 await self._transient(job, f"download: {exc!r}")
                 return None
-            await self._fail(
-                job,
-                JobState.FAILED,
-                exc.key,
-                detail=repr(exc),
-                user_text=exc.user_message(job.user_lang),
-                refund=False,
-            )
+            await self._fail_with(job, exc, detail=repr(exc))
             return None
         except LocalFailure as exc:
             await self._fail(

@@ -225,7 +225,7 @@ async def test_second_poller_conflict_exits_non_zero_without_spinning(
             for c in tg.calls_to("getUpdates")
             if c.http_status == 409 and c.params.get("limit") != 7
         ]
-        assert 1 <= len(conflicts) <= 3, len(conflicts)  # stopped instead of fighting
+        assert len(conflicts) in (1, 2, 3), len(conflicts)  # stopped instead of fighting
     finally:
         await bot.stop()
 

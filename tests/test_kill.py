@@ -257,7 +257,7 @@ def check_round(world: World, rnd: Round) -> None:
     rnd.audios, rnd.failures = outcome_messages(world.tg, rnd.chat, rnd.request_id)
     outcomes = rnd.audios + len(rnd.failures)
     if rnd.moment == MAY_DUPLICATE:
-        assert 1 <= rnd.audios <= 2 and not rnd.failures, f"{where}: {rnd}"
+        assert rnd.audios in (1, 2) and not rnd.failures, f"{where}: {rnd}"
     else:
         assert outcomes == 1, f"{where}: expected exactly one outcome, got {rnd}"
     if rnd.moment == INTERRUPTED or (rnd.failures and rnd.moment in MAY_INTERRUPT):

@@ -169,11 +169,11 @@ async def test_metrics_count_telegram_429s(ops_bot: BotHarness) -> None:
 @pytest.mark.parametrize(
     ("url", "label"),
     [
-        ("https://api.telegram.org/bot123:ABC-def/sendMessage", "sendMessage"),
+        ("http://127.0.0.1:8081/bot123:ABC-def/sendMessage", "sendMessage"),
         ("http://127.0.0.1:9/bot123:ABC/getUpdates?offset=3", "getUpdates"),
-        ("https://api.telegram.org/file/bot123:ABC/voice/file_1.oga", FILE_DOWNLOAD),
-        ("https://api.telegram.org/bot123:ABC/", OTHER),
-        ("https://api.telegram.org/bot123:ABC/send-Message", OTHER),
+        ("http://127.0.0.1:8081/file/bot123:ABC/voice/file_1.oga", FILE_DOWNLOAD),
+        ("http://127.0.0.1:8081/bot123:ABC/", OTHER),
+        ("http://127.0.0.1:8081/bot123:ABC/send-Message", OTHER),
     ],
 )
 def test_method_label_never_contains_the_token(url: str, label: str) -> None:
