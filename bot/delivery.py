@@ -25,8 +25,9 @@ from telegram import (
 from telegram.constants import ChatAction
 
 from bot.aimlapi.client import AimlApiClient
+from bot.cover_art import render_cover
 from bot.i18n import Raw, t
-from bot.media import TempFiles, probe, render_cover, sniff_format, to_mp3
+from bot.media import TempFiles, probe, sniff_format, to_mp3
 from bot.telegram_utils import mention_html, topic_kwargs
 from bot.textutil import safe_title, truncate_utf16
 from storage.jobs import Job
@@ -144,11 +145,10 @@ _COVER_SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semap
 
 
 def _cover_slot() -> asyncio.Semaphore:
-    """One cover at a time per core: drawing one decodes the whole song (ffmpeg) and analyses
-    its PCM in Python (about 1.7 s of CPU and 4 MB per 4-minute song at 320 kbit/s), so when
-    20 songs finish together, running all at once makes every song late and holds 20 PCM
-    buffers; taking turns, the first songs go out while the later covers are drawn
-    (bench/bench_delivery.py)."""
+    """One cover at a time per core. An MP3 cover costs about 50 ms of CPU (bot/audio_levels.py
+    samples 72 short stretches of the song); other formats are decoded whole by ffmpeg, which
+    takes seconds for a long song, so when 20 songs finish together, taking turns lets the
+    first songs go out while the later covers are drawn (bench/bench_delivery.py)."""
     loop = asyncio.get_running_loop()
     slot = _COVER_SLOTS.get(loop)
     if slot is None:
