@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import platform
+import shutil
 import signal
 import statistics
 import subprocess
@@ -44,6 +45,68 @@ def cpu_seconds(pid: int) -> float:
     fields = raw[raw.rindex(")") + 2 :].split()
     # After "pid (comm) ": state is field 3, so utime (14) and stime (15) are at 11 and 12.
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+class InstructionCounter:
+    """Instructions a process retires over a span, from `perf stat -p` (user + kernel, all its
+    threads), or None where perf is missing or not allowed.
+
+    Why next to CPU seconds: on a shared VM the same work costs ±20 % CPU time from run to run
+    (clock, caches, neighbours); the instruction count moves by about 1 %, so it shows whether a
+    change did less work. It does not see stalls: CPU time remains the figure of record.
+    """
+
+    PERF = shutil.which("perf") or "perf"
+
+    def __init__(self, pid: int, out: Path) -> None:
+        self.pid = pid
+        self.out = out
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def available() -> bool:
+        if shutil.which("perf") is None:
+            return False
+        probe = subprocess.run(
+            [InstructionCounter.PERF, "stat", "-x,", "-e", "instructions", "true"],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+        return probe.returncode == 0 and b"not supported" not in probe.stderr
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [
+                self.PERF,
+                "stat",
+                "-x,",
+                "-e",
+                "instructions",
+                "-p",
+                str(self.pid),
+                "-o",
+                str(self.out),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def stop(self) -> float | None:
+        """Instructions since start(), or None if perf could not count them."""
+        if self.proc is None:
+            return None
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return None
+        for line in self.out.read_text().splitlines():
+            fields = line.split(",")
+            if len(fields) > 2 and fields[2].startswith("instructions") and fields[0].isdigit():
+                return float(fields[0])
+        return None
 
 
 def memory_mb(pid: int) -> dict[str, float]:

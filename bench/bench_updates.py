@@ -11,7 +11,7 @@ own, and all requests are queued at once, so they arrive as fast as getUpdates h
   every song has been delivered (sendAudio answered);
 - the bot process's CPU seconds over the same spans (utime+stime from /proc, startup excluded),
   and, for songbot, its children's (ffmpeg drawing covers).
-The echo bot runs twice: PTB's textbook echo bot, and the same with songbot's AIORateLimiter and
+The echo bot runs twice: PTB's textbook echo bot, and the same with songbot's rate limiter and
 64 concurrent updates. Target: acknowledging the requests costs at most 1.5x the echo bot's CPU.
 """
 
@@ -33,6 +33,7 @@ from _common import (
     PYTHON,
     ROOT,
     Child,
+    InstructionCounter,
     bot_env,
     header,
     loadavg,
@@ -62,6 +63,7 @@ LINES = [
     "Lost my way inside the crowd",
 ]
 FIRST_USER = 500_000
+COUNT_INSTRUCTIONS = InstructionCounter.available()
 _RUN_NUMBER = itertools.count(1)
 
 
@@ -82,6 +84,7 @@ class Run:
     done_children_cpu: float | None = None
     startup_cpu: float = 0.0
     ack_split: dict[str, float] | None = None
+    ack_instructions: float | None = None
 
 
 def children_cpu(pid: int) -> float:
@@ -136,6 +139,11 @@ async def measure(
     startup = child.cpu()
     chats = {FIRST_USER + i for i in range(len(texts))}
     tracker = Tracker(tg, chats)
+    counter = None
+    if COUNT_INSTRUCTIONS:
+        counter = InstructionCounter(child.pid, child.log_path.with_suffix(".perf"))
+        counter.start()
+        await asyncio.sleep(0.3)  # perf attaches to every thread before the span starts
     cpu0 = child.cpu()
     split0 = thread_cpu(child.pid)
     kids0 = children_cpu(child.pid)
@@ -153,6 +161,8 @@ async def measure(
         all_acked, timeout=60 + 0.2 * len(texts), interval=0.01, what="acks", child=child
     )
     run = Run(name, t_ack - t0, child.cpu() - cpu0, startup_cpu=startup)
+    if counter is not None:
+        run.ack_instructions = counter.stop()
     split = thread_cpu(child.pid)
     run.ack_split = {k: split[k] - split0[k] for k in split}
     if profile and not deliveries:
@@ -247,13 +257,18 @@ async def run_echo(
             argv[1:1] = [str(ROOT / "bench" / "profiled.py"), str(tmp / f"{stem}.prof")]
         if like_songbot:
             argv.append("--like-songbot")
-        name = "echo bot + AIORateLimiter, 64 concurrent" if like_songbot else "echo bot (plain)"
+        name = "echo bot + limiter, 64 concurrent" if like_songbot else "echo bot (plain)"
         child = Child(argv, env, tmp, tmp / f"{stem}.log")
         child.start()
         try:
             return await measure(tg, child, texts, deliveries=False, name=name, profile=profile)
         finally:
             await child.stop()
+
+
+def _instructions_per_request(group: list[Run], n: int) -> str:
+    counts = [r.ack_instructions for r in group if r.ack_instructions]
+    return f"{statistics.median(counts) / n / 1e6:.2f} M" if counts else "–"
 
 
 def fmt(value: float | None, unit: str = "s") -> str:
@@ -291,9 +306,14 @@ async def main() -> None:
                     texts, tmp, like_songbot=kind == "matched", profile=args.profile
                 )
             runs[kind].append(run)
+            instructions = (
+                f", {run.ack_instructions / 1e9:.2f} G instructions"
+                if run.ack_instructions
+                else ""
+            )
             print(
                 f"  {run.name}: ack {run.ack_wall:.2f} s, CPU {run.ack_cpu:.2f} s "
-                f"({run.ack_split}), load {loadavg()}",
+                f"({run.ack_split}){instructions}, load {loadavg()}",
                 flush=True,
             )
 
@@ -307,6 +327,10 @@ async def main() -> None:
                 if group:
                     cpu = statistics.median(r.ack_cpu for r in group)
                     print(f"{kind}: median CPU {cpu:.2f} s, {1000 * cpu / n:.2f} ms/request")
+                    counts = [r.ack_instructions for r in group if r.ack_instructions]
+                    if counts:
+                        per = statistics.median(counts) / n / 1e6
+                        print(f"{kind}: median {per:.2f} M instructions/request")
             return
         song, extra = await run_songbot(
             n, texts, tmp, stalled=False, profile=args.profile, env=extra_env
@@ -326,6 +350,7 @@ async def main() -> None:
                 fmt(statistics.median(cpu))
                 + (f" ({min(cpu):.2f}-{max(cpu):.2f})" if len(cpu) > 1 else ""),
                 f"{1000 * statistics.median(cpu) / n:.2f} ms",
+                _instructions_per_request(group, n),
                 fmt(group[0].done_wall),
                 fmt(group[0].done_cpu),
                 fmt(group[0].done_children_cpu),
@@ -341,6 +366,7 @@ async def main() -> None:
                 "all acknowledged",
                 "CPU to acknowledge",
                 "CPU/request",
+                "instructions/request",
                 "all delivered",
                 "CPU to deliver",
                 "ffmpeg CPU",
@@ -356,6 +382,14 @@ async def main() -> None:
             x.ack_cpu / y.ack_cpu for x, y in zip(runs[a], runs[b], strict=True)
         )
 
+    def paired_instructions(a: str, b: str) -> float | None:
+        pairs = [
+            x.ack_instructions / y.ack_instructions
+            for x, y in zip(runs[a], runs[b], strict=True)
+            if x.ack_instructions and y.ack_instructions
+        ]
+        return statistics.median(pairs) if pairs else None
+
     matched_cpu = statistics.median(r.ack_cpu for r in runs["matched"])
     matched_wall = statistics.median(r.ack_wall for r in runs["matched"])
     intake_wall = statistics.median(r.ack_wall for r in runs["intake"])
@@ -369,6 +403,13 @@ async def main() -> None:
             song.ack_wall / matched_wall,
         ),
     ]
+    for label, a, b in (
+        ("intake / echo bot + limiter: instructions to acknowledge", "intake", "matched"),
+        ("intake / echo bot (plain): instructions to acknowledge", "intake", "plain"),
+    ):
+        value = paired_instructions(a, b)
+        if value is not None:
+            ratios.append((label, value))
     print(
         table(
             "ratios (per-round pairs, median; target: CPU to acknowledge <= 1.5x)",

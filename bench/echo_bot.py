@@ -3,8 +3,8 @@
 Run: .venv/bin/python bench/echo_bot.py [--like-songbot]
 Reads TELEGRAM_BOT_TOKEN and TELEGRAM_API_BASE_URL. Without flags it is PTB's textbook echo bot
 (one update at a time, no rate limiter); `--like-songbot` adds what songbot's Application uses
-for throughput and Telegram's flood limits (AIORateLimiter, 64 concurrent updates), so the ratio
-shows songbot's own work rather than those choices.
+for throughput and Telegram's flood limits (its MessageRateLimiter, 64 concurrent updates), so the
+ratio shows songbot's own work rather than those choices.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ import argparse
 import os
 
 from telegram import Update
-from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, MessageHandler, filters
+from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
+
+from bot.rate_limit import MessageRateLimiter
 
 
 async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -34,13 +36,9 @@ def main() -> None:
         .base_file_url(f"{base}/file/bot")
     )
     if args.like_songbot:
-        # The same limiter settings as bot/app.py: 29/s overall, 1 per 3.5 s per group.
-        limiter = AIORateLimiter(
-            overall_max_rate=1,
-            overall_time_period=1.0 / 29,
-            group_max_rate=1,
-            group_time_period=3.5,
-            max_retries=3,
+        # The same limiter as bot/app.py: 29 per second overall, 1 per 3.5 s per group.
+        limiter = MessageRateLimiter(
+            overall_limit=29, overall_period=1.0, group_limit=1, group_period=3.5, max_retries=3
         )
         builder = builder.rate_limiter(limiter).concurrent_updates(64)
     app = builder.build()

@@ -54,17 +54,16 @@ def build_application(
             parse_mode=ParseMode.HTML,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
         ),
-        # Telegram's flood limits (30/s overall, 20/min per group) on message-sending methods
-        # (bot/rate_limit.py), waiting client-side so
-        # Telegram never has to say 429; a 429 that still comes is retried after retry_after.
-        # Capacity 1 per limiter: aiolimiter is a leaky bucket, and a bucket of 20 would let
-        # 40 messages through in the first minute; one per 3.5 s stays under 20 in any minute,
-        # with room for network jitter.
+        # Telegram's flood limits on message-sending methods only (bot/rate_limit.py), waited
+        # out client-side so Telegram never has to say 429 (one that still comes is retried after
+        # retry_after): at most 29 messages in any second overall, sent in blocks (a burst of
+        # acknowledgements costs less CPU than 29 wake-ups), and one per 3.5 s in each group,
+        # which stays under 20 in any sliding minute with room for network jitter.
         rate_limiter=MessageRateLimiter(
-            overall_max_rate=1,
-            overall_time_period=(1.0 / 29) / config.telegram_rate_scale,
-            group_max_rate=1,
-            group_time_period=3.5 / config.telegram_rate_scale,
+            overall_limit=29,
+            overall_period=1.0 / config.telegram_rate_scale,
+            group_limit=1,
+            group_period=3.5 / config.telegram_rate_scale,
             max_retries=3,
         ),
     )

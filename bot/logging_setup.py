@@ -105,6 +105,12 @@ def setup_logging(
 ) -> None:
     """Configure the root logger once; safe to call again (tests, `songbot demo`)."""
     REDACTOR.add(*secrets)
+    # Neither format prints source lines, threads or processes; not collecting them saves a
+    # stack walk per record (the logging HOWTO's "Optimization" section).
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_songbot", False):

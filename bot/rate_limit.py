@@ -1,18 +1,30 @@
 """Telegram's flood limits applied to what Telegram actually counts: messages, not look-ups.
 
-Why a subclass: PTB's AIORateLimiter throttles every request that carries a `chat_id`, so an admin
-check (`getChatMember`) or a chat action in a busy group would queue behind the songs for seconds.
-Only sending and editing messages spend the per-group and global budgets; everything else goes
-straight through (and a 429 on it is still raised to the caller).
+Why our own limiter rather than PTB's AIORateLimiter:
+- It throttles every request that carries a `chat_id`, so an admin check (`getChatMember`) or a
+  chat action in a busy group would queue behind the songs for seconds. Here only sending and
+  editing messages spend the budgets; everything else goes straight through (and a 429 on it is
+  still raised to the caller).
+- Its leaky buckets need capacity 1 to never exceed a limit (a bucket of 20 lets 40 messages into
+  a group's first minute), and then every waiting sender wakes up to re-check the bucket. Here
+  each message reserves the next free slot when it arrives and sleeps once, until that slot:
+  first come, first served, one timer per message (bench/bench_updates.py measures the cost).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any, Final
 
 from telegram._utils.types import JSONDict
-from telegram.ext import AIORateLimiter
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+log = logging.getLogger(__name__)
 
 COUNTED_METHODS: Final = frozenset(
     {
@@ -31,10 +43,96 @@ COUNTED_METHODS: Final = frozenset(
         "editMessageMedia",
     }
 )
+_IDLE_SWEEP: Final = 512  # group paces kept before the idle ones are dropped
 
 
-class MessageRateLimiter(AIORateLimiter):
-    """AIORateLimiter for message-sending methods only."""
+class Pace:
+    """At most `limit` messages in any `period` seconds, granted in the order they ask.
+
+    A sliding log of the last `limit` slots handed out: the next slot is now, or `period` after
+    the oldest of them. So a burst goes out at once up to the limit and then in blocks, one
+    block per period, never more than `limit` in any window of `period`.
+    """
+
+    __slots__ = ("_slots", "limit", "period")
+
+    def __init__(self, limit: int, period: float) -> None:
+        if limit < 1 or period < 0:
+            raise ValueError(f"a pace needs limit >= 1 and period >= 0, got {limit}, {period}")
+        self.limit = limit
+        self.period = period
+        self._slots: deque[float] = deque(maxlen=limit)
+
+    def reserve(self, now: float) -> float:
+        """Take the next free slot; returns how long to wait for it (0 when it is free now)."""
+        slot = now
+        if len(self._slots) == self.limit:
+            slot = max(now, self._slots[0] + self.period)
+        if self._slots:
+            slot = max(slot, self._slots[-1])  # first come, first served
+        self._slots.append(slot)
+        return slot - now
+
+    def pause_until(self, when: float) -> None:
+        """No slot before `when` (Telegram said retry_after), and then one message, the rest a
+        period later: easing back in rather than bursting into the same limit again."""
+        if self._slots and self._slots[-1] >= when:
+            return
+        self._slots.clear()
+        self._slots.extend([when - self.period] + [when] * (self.limit - 1))
+
+    def idle(self, now: float) -> bool:
+        return not self._slots or self._slots[-1] + self.period <= now
+
+
+async def _wait(delay: float) -> None:
+    if delay > 0:
+        await asyncio.sleep(delay)
+
+
+class MessageRateLimiter(BaseRateLimiter[int]):
+    """At most `overall_limit` messages per `overall_period` across all chats (Telegram: about 30
+    a second) and `group_limit` per `group_period` in each group or channel (20 a minute).
+
+    `rate_limit_args` on a Bot call overrides `max_retries` for that call, as in PTB's own
+    limiter. A 429 pauses every counted method for `retry_after` before the request is retried.
+    """
+
+    def __init__(
+        self,
+        *,
+        overall_limit: int,
+        overall_period: float,
+        group_limit: int,
+        group_period: float,
+        max_retries: int = 3,
+    ) -> None:
+        self.overall = Pace(overall_limit, overall_period)
+        self.group_limit = group_limit
+        self.group_period = group_period
+        self.max_retries = max_retries
+        self._groups: dict[int | str, Pace] = {}
+
+    async def initialize(self) -> None:
+        """Nothing to open: paces are plain numbers."""
+
+    async def shutdown(self) -> None:
+        """Nothing to close."""
+
+    def _group_pace(self, chat_id: int | str, now: float) -> Pace:
+        if len(self._groups) > _IDLE_SWEEP:
+            for key in [k for k, pace in self._groups.items() if pace.idle(now)]:
+                del self._groups[key]
+        pace = self._groups.get(chat_id)
+        if pace is None:
+            pace = self._groups[chat_id] = Pace(self.group_limit, self.group_period)
+        return pace
+
+    async def _take_slots(self, group: int | str | None) -> None:
+        loop = asyncio.get_running_loop()
+        if group is not None:
+            await _wait(self._group_pace(group, loop.time()).reserve(loop.time()))
+        await _wait(self.overall.reserve(loop.time()))
 
     async def process_request(
         self,
@@ -47,6 +145,28 @@ class MessageRateLimiter(AIORateLimiter):
     ) -> bool | JSONDict | list[JSONDict]:
         if endpoint not in COUNTED_METHODS:
             return await callback(*args, **kwargs)
-        return await super().process_request(
-            callback, args, kwargs, endpoint, data, rate_limit_args
-        )
+        max_retries = rate_limit_args or self.max_retries
+        group = _group_of(data.get("chat_id"))
+        for attempt in range(max_retries + 1):
+            await self._take_slots(group)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                if attempt == max_retries:
+                    log.warning("%s: still flood-limited after %d retries", endpoint, attempt)
+                    raise
+                delay = exc.retry_after
+                seconds = delay if isinstance(delay, int | float) else delay.total_seconds()
+                log.info("%s: flood-limited; retrying in %.1f s", endpoint, seconds + 0.1)
+                self.overall.pause_until(asyncio.get_running_loop().time() + seconds + 0.1)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _group_of(chat_id: object) -> int | str | None:
+    """Groups and channels have negative ids (or an @username); private chats are positive."""
+    if isinstance(chat_id, str):
+        with contextlib.suppress(ValueError):
+            chat_id = int(chat_id)
+    if isinstance(chat_id, int):
+        return chat_id if chat_id < 0 else None
+    return chat_id if isinstance(chat_id, str) else None

@@ -10,6 +10,7 @@ from telegram import Message
 
 from bot.errors import NotAllowed, SongbotError
 from bot.services import Services
+from storage.settings import Requester, load_requester
 
 
 class Silent(SongbotError):
@@ -18,8 +19,13 @@ class Silent(SongbotError):
     key = "error_generic"
 
 
-async def check_access(services: Services, message: Message) -> None:
-    """Raise `NotAllowed` (first time) or `Silent` (later) for chats and users we don't serve."""
+async def check_access(
+    services: Services, message: Message, requester: Requester | None = None
+) -> None:
+    """Raise `NotAllowed` (first time) or `Silent` (later) for chats and users we don't serve.
+
+    `requester`: the rows the caller already loaded for this update (else they are read here).
+    """
     config = services.config
     user_id = message.from_user.id if message.from_user else 0
     if user_id in config.admin_ids:
@@ -31,14 +37,15 @@ async def check_access(services: Services, message: Message) -> None:
             raise Silent()
         notified.add(marker)
         raise NotAllowed("error_chat_not_allowed")
-    if await services.users.is_banned(user_id):
+    if requester is None:
+        requester = await load_requester(services.db, user_id, message.chat_id)
+    if requester.user is not None and requester.user.banned:
         marker = f"user:{user_id}"
         if marker in notified:
             raise Silent()
         notified.add(marker)
         raise NotAllowed("error_user_banned")
-    settings = await services.chat_settings.get(message.chat_id)
-    if settings.who_may_request == "admins" and message.chat.type != "private":
+    if requester.chat.who_may_request == "admins" and message.chat.type != "private":
         from handlers.chat_admins import is_chat_admin
 
         if not await is_chat_admin(services, message.get_bot(), message.chat_id, user_id):

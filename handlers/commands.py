@@ -71,7 +71,8 @@ _NOT_STARTED: Final = frozenset({JobState.RECEIVED, JobState.PREPARING})
 
 
 def observers() -> list[BaseHandler[Update, Any, Any]]:
-    return [TypeHandler(Update, _seen, block=False)]
+    # block=True: the observer is two attribute writes; a task of its own per update cost more.
+    return [TypeHandler(Update, _seen)]
 
 
 async def _seen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -25,7 +25,13 @@ from bot.i18n import t
 from bot.requests import ReferenceInfo, build_request, choose_model
 from bot.services import Services, get_services
 from bot.status import cancel_keyboard, render_status
-from bot.telegram_utils import chat_language, display_name, thread_kwargs, topic_kwargs
+from bot.telegram_utils import (
+    display_name,
+    language_for,
+    send_text_id,
+    thread_kwargs,
+    topic_kwargs,
+)
 from handlers.access import check_access
 from handlers.references import (
     TelegramReference,
@@ -36,6 +42,7 @@ from handlers.references import (
 )
 from handlers.song_parser import SongCommand, UsageError, parse_song_command
 from storage.jobs import Job, NewJob
+from storage.settings import ChatSettings, load_requester
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +79,8 @@ async def on_song(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     services = get_services(context)
     services.metrics.updates.inc()
-    lang = await chat_language(services, message)
+    requester = await load_requester(services.db, message.from_user.id, message.chat_id)
+    lang = language_for(message, requester)
     text = message.text if message.text is not None else (message.caption or "")
     reply_text = None
     replied = message.reply_to_message
@@ -88,13 +96,15 @@ async def on_song(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if command is None:
         return  # addressed to another bot
     try:
-        await check_access(services, message)
-        await _accept(services, message, command, lang)
+        await check_access(services, message, requester)
+        await _accept(services, message, command, lang, requester.chat)
     except SongbotError as exc:
         await _reply(message, exc.user_message(lang))
 
 
-async def _accept(services: Services, message: Message, command: SongCommand, lang: str) -> None:
+async def _accept(
+    services: Services, message: Message, command: SongCommand, lang: str, settings: ChatSettings
+) -> None:
     assert message.from_user is not None
     reference = pick_reference(message, command.reference_url)
     ref_info: ReferenceInfo | None = None
@@ -102,7 +112,6 @@ async def _accept(services: Services, message: Message, command: SongCommand, la
         ref_info = ReferenceInfo(kind="url", url=command.reference_url)
     elif reference is not None:
         ref_info = ReferenceInfo(kind="telegram")
-    settings = await services.chat_settings.get(message.chat_id)
     spec = choose_model(
         explicit=command.model,
         chat_default=settings.model,
@@ -253,7 +262,8 @@ async def store_job(
 
 async def _private_status(bot: Bot, origin: Origin, job: Job, now: float) -> int:
     """Private chats: a status reply of its own, edited as the job advances, with ❌ Cancel."""
-    status = await bot.send_message(
+    return await send_text_id(
+        bot,
         chat_id=origin.chat_id,
         text=render_status(job, lang=origin.lang, now=now),
         reply_markup=cancel_keyboard(job, origin.lang),
@@ -262,7 +272,6 @@ async def _private_status(bot: Bot, origin: Origin, job: Job, now: float) -> int
         ),
         **topic_kwargs(origin.topic_id),
     )
-    return status.message_id
 
 
 async def _group_status(services: Services, bot: Bot, origin: Origin, job: Job, now: float) -> int:
@@ -327,14 +336,8 @@ async def _check_daily_limit(services: Services, user_id: int) -> None:
     limit = services.config.user_daily_limit
     if limit <= 0 or user_id in services.config.admin_ids:
         return
-    used = await services.usage.count_today(user_id, now=time.time())
-    # Accepted but not yet charged (charged ones are already in the ledger's count).
-    pending = await services.db.fetchval(
-        "SELECT count(*) FROM jobs WHERE user_id = ? "
-        "AND state IN ('received', 'preparing', 'submitting')",
-        (user_id,),
-    )
-    if used + (pending if isinstance(pending, int) else 0) >= limit:
+    used = await services.usage.count_today_with_pending(user_id, now=time.time())
+    if used >= limit:
         raise NotAllowed("error_daily_limit", limit=limit)
 
 

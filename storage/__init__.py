@@ -15,8 +15,10 @@ from storage.settings import (
     WHO_MAY_REQUEST,
     ChatSettings,
     ChatSettingsStore,
+    Requester,
     UserRecord,
     UserStore,
+    load_requester,
 )
 from storage.states import (
     ACTIVE,
@@ -52,6 +54,7 @@ __all__ = [
     "Migration",
     "NewJob",
     "ReferenceCache",
+    "Requester",
     "StorageError",
     "UsageLedger",
     "UsageStats",
@@ -60,6 +63,7 @@ __all__ = [
     "can_transition",
     "check_transition",
     "load_migrations",
+    "load_requester",
     "new_job_key",
     "utc_day_bounds",
 ]

@@ -229,8 +229,10 @@ class Database:
         async with self._lock:
             self._check_open()
             try:
-                async with self.conn.execute(sql, params) as cursor:
-                    return cursor.rowcount
+                # No `async with`: closing the cursor would be a second round trip to aiosqlite's
+                # thread, and a finished write's cursor holds nothing (it is freed with it).
+                cursor = await self.conn.execute(sql, params)
+                return cursor.rowcount
             except sqlite3.OperationalError as exc:
                 raise self._error("write failed", exc) from exc
 

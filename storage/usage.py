@@ -77,6 +77,19 @@ class UsageLedger:
         )
         return int(str(value))
 
+    async def count_today_with_pending(self, user_id: int, now: float) -> int:
+        """`count_today` plus the user's jobs accepted but not charged yet, in one query: what a
+        daily limit must count so a burst of requests cannot overrun it before any is charged."""
+        start, end = utc_day_bounds(now)
+        value = await self.db.fetchval(
+            "SELECT (SELECT COUNT(*) FROM usage "
+            "WHERE user_id = ? AND refunded = 0 AND created_at >= ? AND created_at < ?) + "
+            "(SELECT COUNT(*) FROM jobs "
+            "WHERE user_id = ? AND state IN ('received', 'preparing', 'submitting'))",
+            (user_id, start, end, user_id),
+        )
+        return int(str(value))
+
     async def stats(self, now: float, *, top: int = 5) -> UsageStats:
         start, end = utc_day_bounds(now)
         row = await self.db.fetchone(

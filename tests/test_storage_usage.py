@@ -15,6 +15,7 @@ from storage import (
     ReferenceCache,
     UsageLedger,
     UserStore,
+    load_requester,
     utc_day_bounds,
 )
 from tests.test_storage_jobs import make_new_job
@@ -67,6 +68,24 @@ async def test_count_today_is_per_user_per_utc_day_without_refunds(db: Database)
     assert await ledger.refund(ids[2])
     assert not await ledger.refund(ids[2])  # already refunded
     assert await ledger.count_today(7, MIDNIGHT + 5) == 2
+
+
+async def test_daily_count_includes_accepted_but_uncharged_jobs(db: Database) -> None:
+    ledger = UsageLedger(db)
+    charged = await _job(db, user_id=7)
+    await db.execute_write("UPDATE jobs SET state = 'pending' WHERE id = ?", (charged,))
+    assert await ledger.record(charged, 7, -5, "minimax/music-2.0", 1, MIDNIGHT + 10)
+    for state in ("received", "preparing", "submitting", "pending", "delivered", "failed"):
+        job = await _job(db, user_id=7)
+        done = state in ("delivered", "failed")  # finished jobs have no next check
+        sql = "UPDATE jobs SET state = ?, next_check_at = CASE WHEN ? THEN NULL ELSE 0 END "
+        assert await db.execute_write(sql + "WHERE id = ?", (state, done, job)) == 1
+    await _job(db, user_id=8)  # someone else's accepted job
+    assert await ledger.count_today(7, MIDNIGHT + 20) == 1
+    # The charged one, plus received, preparing and submitting (not yet charged).
+    assert await ledger.count_today_with_pending(7, MIDNIGHT + 20) == 4
+    assert await ledger.count_today_with_pending(8, MIDNIGHT + 20) == 1
+    assert await ledger.count_today_with_pending(9, MIDNIGHT + 20) == 0
 
 
 async def test_record_is_idempotent_per_job(db: Database) -> None:
@@ -201,3 +220,22 @@ async def test_users(db: Database) -> None:
     eve = await users.get(5)
     assert eve is not None and eve.language is None
     assert await users.list_banned() == []
+
+
+async def test_load_requester_reads_user_and_chat_in_one_query(db: Database) -> None:
+    users, chats = UserStore(db), ChatSettingsStore(db)
+    nobody = await load_requester(db, 5, -100)
+    assert nobody.user is None and nobody.chat == ChatSettings(chat_id=-100)
+    await users.set_banned(5, True, now=MIDNIGHT)
+    await users.set_language(5, "es", now=MIDNIGHT)
+    await chats.set_model(-100, "music-01", now=MIDNIGHT)
+    await chats.set_who_may_request(-100, "admins", now=MIDNIGHT)
+    both = await load_requester(db, 5, -100)
+    assert both.user == await users.get(5)
+    assert both.user is not None and both.user.banned and both.user.language == "es"
+    assert both.chat == await chats.get(-100)
+    assert both.chat.model == "music-01" and both.chat.who_may_request == "admins"
+    # Each side is looked up on its own: a known user in an unknown chat, and the reverse.
+    assert (await load_requester(db, 5, -200)).chat == ChatSettings(chat_id=-200)
+    other = await load_requester(db, 6, -100)
+    assert other.user is None and other.chat.model == "music-01"
