@@ -63,7 +63,7 @@ LINES = [
     "Lost my way inside the crowd",
 ]
 FIRST_USER = 500_000
-COUNT_INSTRUCTIONS = InstructionCounter.available()
+COUNT_INSTRUCTIONS = False  # --instructions: perf stat attached (it adds ~40 % to CPU seconds)
 _RUN_NUMBER = itertools.count(1)
 
 
@@ -285,9 +285,19 @@ async def main() -> None:
     parser.add_argument("--intake-only", action="store_true", help="only the stalled-provider run")
     parser.add_argument("--skip-full", action="store_true", help="no full run (with deliveries)")
     parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count instructions with perf stat (stable across runs, but perf's own "
+        "overhead inflates the CPU seconds of that run)",
+    )
+    parser.add_argument(
         "--env", action="append", default=[], metavar="NAME=VALUE", help="extra bot setting"
     )
     args = parser.parse_args()
+    global COUNT_INSTRUCTIONS
+    COUNT_INSTRUCTIONS = args.instructions and InstructionCounter.available()
+    if args.instructions and not COUNT_INSTRUCTIONS:
+        print("perf stat cannot count instructions here; --instructions ignored")
     n = args.requests
     rng = random.Random(args.seed)
     texts = [request_text(rng) for _ in range(n)]
