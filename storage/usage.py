@@ -35,6 +35,13 @@ class UsageStats:
     jobs_by_state: dict[str, int]
 
 
+# A user's charged, unrefunded generations in [start, end): (user_id, start, end).
+_CHARGED_IN_SPAN: Final = (
+    "SELECT COUNT(*) FROM usage "
+    "WHERE user_id = ? AND refunded = 0 AND created_at >= ? AND created_at < ?"
+)
+
+
 class UsageLedger:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -70,11 +77,7 @@ class UsageLedger:
     async def count_today(self, user_id: int, now: float) -> int:
         """Charged, unrefunded generations of this user in the current UTC day."""
         start, end = utc_day_bounds(now)
-        value = await self.db.fetchval(
-            "SELECT COUNT(*) FROM usage "
-            "WHERE user_id = ? AND refunded = 0 AND created_at >= ? AND created_at < ?",
-            (user_id, start, end),
-        )
+        value = await self.db.fetchval(_CHARGED_IN_SPAN, (user_id, start, end))
         return int(str(value))
 
     async def count_today_with_pending(self, user_id: int, now: float) -> int:
@@ -82,9 +85,7 @@ class UsageLedger:
         daily limit must count so a burst of requests cannot overrun it before any is charged."""
         start, end = utc_day_bounds(now)
         value = await self.db.fetchval(
-            "SELECT (SELECT COUNT(*) FROM usage "
-            "WHERE user_id = ? AND refunded = 0 AND created_at >= ? AND created_at < ?) + "
-            "(SELECT COUNT(*) FROM jobs "
+            f"SELECT ({_CHARGED_IN_SPAN}) + (SELECT COUNT(*) FROM jobs "
             "WHERE user_id = ? AND state IN ('received', 'preparing', 'submitting'))",
             (user_id, start, end, user_id),
         )
