@@ -114,7 +114,7 @@ def run_polling(config: Config) -> int:
 
     from telegram.error import InvalidToken, NetworkError
 
-    from bot.app import ALLOWED_UPDATES, build_application
+    from bot.app import ALLOWED_UPDATES, build_application, report_telegram_failure
     from handlers.errors import exit_code
     from storage.db import StorageError
 
@@ -123,14 +123,8 @@ def run_polling(config: Config) -> int:
     try:
         # Never drop pending updates: requests sent while the bot was down still count.
         app.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
-    except InvalidToken:
-        log.critical("Telegram rejected the bot token; check TELEGRAM_BOT_TOKEN")
-        return 1
-    except NetworkError as exc:
-        log.critical(
-            "cannot reach the Telegram Bot API at %s: %s", config.telegram_api_base_url, exc
-        )
-        return 1
+    except (InvalidToken, NetworkError) as exc:
+        return report_telegram_failure(config, exc)
     except StorageError as exc:
         # e.g. the disk filled up or another process locked the file during the migration.
         log.critical("%s", exc)

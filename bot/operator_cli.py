@@ -16,7 +16,8 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -397,8 +398,10 @@ async def _open_unmigrated(path: Path, version: int) -> Database:
     return await Database.open(path, migrate_to=version)
 
 
-async def open_existing(path: Path) -> Database:
-    """An existing songbot database at its current schema, opened without migrating it."""
+@asynccontextmanager
+async def open_existing(path: Path) -> AsyncIterator[Database]:
+    """An existing songbot database at its current schema, opened without migrating it, and
+    closed when the block ends."""
     from storage.db import StorageError, load_migrations
 
     if not await asyncio.to_thread(path.is_file):
@@ -415,9 +418,13 @@ async def open_existing(path: Path) -> Database:
             "use the songbot version that runs the bot"
         )
     try:
-        return await _open_unmigrated(path, version)
+        db = await _open_unmigrated(path, version)
     except StorageError as exc:
         raise OperatorError(str(exc)) from None
+    try:
+        yield db
+    finally:
+        await db.close()
 
 
 # -------------------------------------------------------------------------------------- jobs
@@ -442,13 +449,10 @@ async def list_jobs(
     from storage.jobs import JobStore
     from storage.states import JobState
 
-    db = await open_existing(path)
-    try:
+    async with open_existing(path) as db:
         return await JobStore(db).list_jobs(
             state=JobState(state) if state else None, chat_id=chat_id, limit=limit
         )
-    finally:
-        await db.close()
 
 
 def job_summary(job: Job) -> dict[str, Any]:
@@ -526,11 +530,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
 async def read_stats(path: Path) -> UsageStats:
     from storage.usage import UsageLedger
 
-    db = await open_existing(path)
-    try:
+    async with open_existing(path) as db:
         return await UsageLedger(db).stats(time.time())
-    finally:
-        await db.close()
 
 
 def stats_dict(stats: UsageStats) -> dict[str, Any]:
@@ -594,13 +595,11 @@ async def backup_database(source: Path, dest: Path) -> BackupInfo:
         dest = dest / f"{source.stem}-{stamp}.db"
     if await asyncio.to_thread(_same_file, source, dest):
         raise OperatorError(f"refusing to back up {source} onto itself")
-    db = await open_existing(source)
-    try:
-        await db.backup(dest)
-    except StorageError as exc:
-        raise OperatorError(str(exc)) from None
-    finally:
-        await db.close()
+    async with open_existing(source) as db:
+        try:
+            await db.backup(dest)
+        except StorageError as exc:
+            raise OperatorError(str(exc)) from None
     return await asyncio.to_thread(_inspect_backup, dest)
 
 

@@ -277,6 +277,18 @@ class JobRunner:
             job.id, owner=self.owner, next_check_at=now + max(0.0, delay), now=now, **fields
         )
 
+    async def _undeliverable(self, job: Job, exc: TelegramError) -> None:
+        """The chat cannot receive the song (bot blocked or removed, chat gone): the job ends
+        with nobody left to tell, and its files go."""
+        await self._move(
+            job,
+            JobState.FAILED,
+            error_key="error_undeliverable",
+            error_detail=str(exc),
+            outcome_sent_at=time.time(),
+        )
+        self.s.temp.cleanup_job(job.key)
+
     async def _transient(self, job: Job, detail: str, *, retry_after: float | None = None) -> None:
         """A step failed for a reason that may pass: back off, and give up after a while."""
         fresh = await self.s.jobs.get(job.id)
@@ -841,27 +853,13 @@ class JobRunner:
             return None
         except Forbidden as exc:
             log.warning("chat %s is undeliverable (%s); job ends", job.chat_id, exc)
-            await self._move(
-                job,
-                JobState.FAILED,
-                error_key="error_undeliverable",
-                error_detail=str(exc),
-                outcome_sent_at=time.time(),
-            )
-            self.s.temp.cleanup_job(job.key)
+            await self._undeliverable(job, exc)
             return None
         except BadRequest as exc:
             lowered = str(exc).lower()
             if "chat not found" in lowered:
                 log.warning("chat %s not found; job ends", job.chat_id)
-                await self._move(
-                    job,
-                    JobState.FAILED,
-                    error_key="error_undeliverable",
-                    error_detail=str(exc),
-                    outcome_sent_at=time.time(),
-                )
-                self.s.temp.cleanup_job(job.key)
+                await self._undeliverable(job, exc)
                 return None
             if "thread not found" in lowered and job.topic_id is not None:
                 log.warning("topic %s is gone; delivering to the chat itself", job.topic_id)

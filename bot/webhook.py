@@ -18,7 +18,14 @@ from urllib.parse import urlsplit
 
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
-from bot.app import ALLOWED_UPDATES, build_application, start_services, stop_runner, stop_services
+from bot.app import (
+    ALLOWED_UPDATES,
+    build_application,
+    report_telegram_failure,
+    start_services,
+    stop_runner,
+    stop_services,
+)
 from bot.config import Config
 from bot.metrics import Metrics
 from bot.web import WebServer
@@ -201,15 +208,8 @@ def run_webhook(config: Config) -> int:
         return 2
     try:
         return asyncio.run(serve_webhook(config))
-    except InvalidToken:
-        # PTB's own message for this error contains the token: never print it.
-        log.critical("Telegram rejected the bot token; check TELEGRAM_BOT_TOKEN")
-        return 1
-    except NetworkError as exc:
-        log.critical(
-            "cannot reach the Telegram Bot API at %s: %s", config.telegram_api_base_url, exc
-        )
-        return 1
+    except (InvalidToken, NetworkError) as exc:
+        return report_telegram_failure(config, exc)
     except OSError as exc:
         log.critical("cannot serve the webhook on %s: %s", config.webhook_listen, exc)
         return 1

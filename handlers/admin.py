@@ -16,7 +16,7 @@ from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 from bot.errors import NotAllowed, UserInputError
 from bot.i18n import t
 from bot.services import Services, get_services
-from bot.telegram_utils import chat_language
+from bot.telegram_utils import chat_language, language_for, load_message_requester
 from bot.textutil import human_duration
 from handlers.chat_admins import is_chat_admin
 
@@ -127,14 +127,15 @@ async def on_requests(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if message is None or message.from_user is None:
         return
     services = get_services(context)
-    lang = await chat_language(services, message)
+    requester = await load_message_requester(services, message)
+    lang = language_for(message, requester)
     if message.chat.type == "private":
         raise UserInputError("error_group_only")
     if not await is_chat_admin(services, context.bot, message.chat_id, message.from_user.id):
         raise NotAllowed("error_chat_admins_only")
     args = [a.lower() for a in (context.args or [])]
     if not args or args[0] not in ("everyone", "admins"):
-        current = (await services.chat_settings.get(message.chat_id)).who_may_request
+        current = requester.chat.who_may_request
         await message.reply_text(t("requests_usage", lang, current=current), do_quote=True)
         return
     await services.chat_settings.set_who_may_request(message.chat_id, args[0])

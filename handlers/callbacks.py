@@ -41,7 +41,7 @@ from bot.errors import SongbotError
 from bot.i18n import LANGUAGES, t
 from bot.requests import build_request
 from bot.services import Services, get_services
-from bot.telegram_utils import display_name, topic_kwargs
+from bot.telegram_utils import display_name, resolve_language, topic_kwargs, user_language
 from bot.textutil import safe_title, truncate_utf16, utf16_len
 from handlers.access import Silent, check_access
 from handlers.chat_admins import is_chat_admin
@@ -54,10 +54,10 @@ from handlers.settings import (
     model_keyboard,
     model_menu,
     plain,
-    user_language,
 )
 from handlers.song import Draft, Origin, check_request, store_job
 from storage.jobs import Job
+from storage.settings import Requester, load_requester
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +115,7 @@ class Press:
     user: User
     chat: Chat
     message: Message | None  # the pressed message, if Telegram still lets us see it
+    requester: Requester  # the presser's record and this chat's settings, read once per press
     lang: str
     arg: str
 
@@ -150,7 +151,7 @@ async def _press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Press | 
         return None
     services = get_services(context)
     chat = query.message.chat
-    lang = await user_language(services, query.from_user, chat)
+    requester = await load_requester(services.db, query.from_user.id, chat.id)
     pressed = query.message if isinstance(query.message, Message) else None
     return Press(
         query=query,
@@ -159,7 +160,10 @@ async def _press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Press | 
         user=query.from_user,
         chat=chat,
         message=pressed,
-        lang=lang,
+        requester=requester,
+        lang=resolve_language(
+            requester, chat_type=chat.type, language_code=query.from_user.language_code
+        ),
         arg=query.data.rsplit(":", 1)[1],
     )
 
@@ -237,38 +241,46 @@ async def _job(press: Press) -> Job | None:
     return job
 
 
+async def _job_press(
+    update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> tuple[Press, Job] | None:
+    """A press on a song's button and its job, or None once the press has been answered."""
+    press = await _press(update, context)
+    if press is None:
+        return None
+    job = await _job(press)
+    return None if job is None else (press, job)
+
+
 # ---- 🔁 Again and 🎲 Variation -------------------------------------------------------------
 
 
 async def on_again(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    press = await _press(update, context)
-    if press is None:
-        return
-    job = await _job(press)
-    if job is None:
-        return
-    spec = MODELS.get(job.model)
-    if spec is None:
-        await answer(press.query, plain("answer_stale", press.lang))
-        return
-    draft = _same_as(job, spec)
-    anchor = t("again_started", press.lang, style=_short(job.prompt), model=spec.id)
-    await _remake(press, job, "again", draft, anchor, plain("answer_again", press.lang))
+    await _remake_from(update, context, "again")
 
 
 async def on_vary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    press = await _press(update, context)
-    if press is None:
+    await _remake_from(update, context, "vary")
+
+
+async def _remake_from(update: Update, context: ContextTypes.DEFAULT_TYPE, action: str) -> None:
+    """🔁 Again (the same request) or 🎲 Variation (another model or a style twist)."""
+    found = await _job_press(update, context)
+    if found is None:
         return
-    job = await _job(press)
-    if job is None:
-        return
+    press, job = found
     spec = MODELS.get(job.model)
     if spec is None:
         await answer(press.query, plain("answer_stale", press.lang))
         return
-    draft, anchor = variation(job, spec, press.lang)
-    await _remake(press, job, "vary", draft, anchor, plain("answer_vary", press.lang))
+    if action == "again":
+        draft = _same_as(job, spec)
+        anchor = t("again_started", press.lang, style=_short(job.prompt), model=spec.id)
+        answer_text = plain("answer_again", press.lang)
+    else:
+        draft, anchor = variation(job, spec, press.lang)
+        answer_text = plain("answer_vary", press.lang)
+    await _remake(press, job, action, draft, anchor, answer_text)
 
 
 async def _remake(
@@ -279,7 +291,7 @@ async def _remake(
         await answer(press.query, plain("answer_busy", press.lang))
         return
     try:
-        await check_access(press.services, press.stand_in())
+        await check_access(press.services, press.stand_in(), press.requester)
         request = await check_request(press.services, press.user.id, draft)
     except SongbotError as exc:
         await refuse(press, exc)
@@ -422,12 +434,10 @@ def lyrics_messages(title: str, lyrics: str, lang: str | None) -> list[str]:
 
 
 async def on_lyrics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    press = await _press(update, context)
-    if press is None:
+    found = await _job_press(update, context)
+    if found is None:
         return
-    job = await _job(press)
-    if job is None:
-        return
+    press, job = found
     if not job.lyrics:
         await answer(press.query, plain("answer_no_lyrics", press.lang))
         return
@@ -445,12 +455,10 @@ async def on_lyrics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_resend(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send a delivered song again by its Telegram file_id: no download, no upload, no charge."""
-    press = await _press(update, context)
-    if press is None:
+    found = await _job_press(update, context)
+    if found is None:
         return
-    job = await _job(press)
-    if job is None:
-        return
+    press, job = found
     if not job.delivered_file_id:
         await answer(press.query, plain("answer_no_file", press.lang))
         return

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any, Final
 
-from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 
 from bot.aimlapi.models import MODELS, ModelSpec, ReferenceKind
-from bot.i18n import LANGUAGES, Raw, pick_language, t
+from bot.i18n import LANGUAGES, Raw, t
 from bot.requests import ALIASES
-from bot.services import Services, get_services
-from bot.telegram_utils import chat_language
+from bot.services import get_services
+from bot.telegram_utils import language_for, load_message_requester
 
 # Button order and callback index of every model; new models go at the end to keep old menus valid.
 MODEL_ORDER: Final[tuple[str, ...]] = tuple(MODELS)
@@ -48,22 +47,6 @@ def plain(key: str, lang: str | None, /, **params: object) -> str:
 
 
 # ---- languages -----------------------------------------------------------------------------
-
-
-async def user_language(services: Services, user: User | None, chat: Chat | None) -> str:
-    """The language for `user` in `chat`: the /language choice, else the chat's, else Telegram's.
-
-    Same order as `bot.telegram_utils.chat_language`, for updates that carry no user message
-    (button presses, whose message is the bot's own).
-    """
-    if user is None:
-        return pick_language(None)
-    stand_in = Message(message_id=0, date=_EPOCH, chat=chat or _private(user), from_user=user)
-    return await chat_language(services, stand_in)
-
-
-def _private(user: User) -> Chat:
-    return Chat(id=user.id, type=Chat.PRIVATE)
 
 
 def language_keyboard(current: str | None) -> InlineKeyboardMarkup:
@@ -100,10 +83,9 @@ async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     message = update.effective_message
     if message is None or message.from_user is None:
         return
-    services = get_services(context)
-    lang = await chat_language(services, message)
-    record = await services.users.get(message.from_user.id)
-    chosen = record.language if record is not None else None
+    requester = await load_message_requester(get_services(context), message)
+    lang = language_for(message, requester)
+    chosen = requester.user.language if requester.user is not None else None
     await message.reply_text(
         language_menu(chosen, lang),
         reply_markup=language_keyboard(chosen),
@@ -213,14 +195,11 @@ async def on_model(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message is None:
         return
-    services = get_services(context)
-    lang = await chat_language(services, message)
-    settings = await services.chat_settings.get(message.chat_id)
+    requester = await load_message_requester(get_services(context), message)
+    lang = language_for(message, requester)
+    settings = requester.chat
     await message.reply_text(
         model_menu(settings.model, lang),
         reply_markup=model_keyboard(settings.model, lang),
         do_quote=True,
     )
-
-
-_EPOCH: Final = datetime.fromtimestamp(0, tz=UTC)
