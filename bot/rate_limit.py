@@ -155,11 +155,16 @@ class MessageRateLimiter(BaseRateLimiter[int]):
                 if attempt == max_retries:
                     log.warning("%s: still flood-limited after %d retries", endpoint, attempt)
                     raise
-                delay = exc.retry_after
-                seconds = delay if isinstance(delay, int | float) else delay.total_seconds()
+                seconds = retry_after_seconds(exc)
                 log.info("%s: flood-limited; retrying in %.1f s", endpoint, seconds + 0.1)
                 self.overall.pause_until(asyncio.get_running_loop().time() + seconds + 0.1)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """`retry_after` in seconds: PTB gives a timedelta with PTB_TIMEDELTA=1, else a number."""
+    delay = exc.retry_after
+    return float(delay) if isinstance(delay, int | float) else delay.total_seconds()
 
 
 def _group_of(chat_id: object) -> int | str | None:

@@ -53,6 +53,7 @@ from bot.estimates import Estimator
 from bot.i18n import t
 from bot.logging_setup import current_job_key
 from bot.poll_policy import next_poll_delay
+from bot.rate_limit import retry_after_seconds
 from bot.references_runner import INLINE_OPTION, prepare_reference, reference_purpose
 from bot.services import Services
 from bot.status import StatusEditor, cancel_keyboard, render_status
@@ -848,7 +849,7 @@ class JobRunner:
                 file_id = message.audio.file_id if message.audio else None
         except RetryAfter as exc:
             await self._transient(
-                job, "telegram flood control", retry_after=_seconds(exc.retry_after)
+                job, "telegram flood control", retry_after=retry_after_seconds(exc)
             )
             return None
         except Forbidden as exc:
@@ -901,11 +902,6 @@ _TERMINAL = frozenset(
 _CANCELLABLE = frozenset(
     {JobState.RECEIVED, JobState.PREPARING, JobState.SUBMITTING, JobState.PENDING}
 )
-
-
-def _seconds(value: Any) -> float:
-    total = getattr(value, "total_seconds", None)
-    return float(total()) if callable(total) else float(value)
 
 
 def _error_params(job: Job) -> dict[str, Any]:
