@@ -309,7 +309,10 @@ async def _remake(
         lang=press.lang,
         request_message_id=anchor.message_id,
     )
-    await store_job(press.services, press.bot, origin, draft, request)
+    try:
+        await store_job(press.services, press.bot, origin, draft, request)
+    except SongbotError as exc:  # the daily limit, taken by a parallel request meanwhile
+        await _reply(press, exc.user_message(press.lang), job)
 
 
 def _reference_of(job: Job) -> TelegramReference | None:

@@ -327,6 +327,8 @@ async def _cancel(services: Services, job: Job) -> bool:
         error_key="status_cancelled",
         outcome_sent_at=now,
     )
-    if won:
+    # Only a cancel before the paid POST gives the generation back: from `submitting` on, the
+    # provider may have charged, so it keeps counting against the daily limit.
+    if won and JobState(job.state) in _NOT_STARTED:
         await services.usage.refund(job.id)
     return won

@@ -42,6 +42,7 @@ from handlers.references import (
 )
 from handlers.song_parser import SongCommand, UsageError, parse_song_command
 from storage.jobs import Job, NewJob
+from storage.quota import DailyQuota, QuotaExceeded
 from storage.settings import ChatSettings, load_requester
 
 log = logging.getLogger(__name__)
@@ -237,7 +238,10 @@ async def store_job(
         next_check_at=now,
         created_at=now,
     )
-    job, created = await services.jobs.create(new)
+    try:
+        job, created = await services.jobs.create(new, quota=_daily_quota(services, origin, now))
+    except QuotaExceeded as exc:  # a parallel request took the last one since check_request
+        raise NotAllowed("error_daily_limit", limit=exc.quota.limit) from None
     if not created:
         log.info(
             "duplicate request in chat %s message %s ignored", job.chat_id, job.request_message_id
@@ -330,6 +334,14 @@ def _without_reference(request: Any, spec: ModelSpec) -> Any:
     if spec.reference_field is not None:
         return replace(request, reference_url="https://reference.invalid/pending.mp3")
     return request
+
+
+def _daily_quota(services: Services, origin: Origin, now: float) -> DailyQuota | None:
+    """The limit the INSERT itself enforces: the early check alone can be raced by a burst."""
+    limit = services.config.user_daily_limit
+    if limit <= 0 or origin.user_id in services.config.admin_ids:
+        return None
+    return services.usage.daily_quota(origin.user_id, limit, now)
 
 
 async def _check_daily_limit(services: Services, user_id: int) -> None:

@@ -21,6 +21,7 @@ from typing import Any, Final
 import aiosqlite
 
 from storage.db import Database
+from storage.quota import USED_WITH_PENDING, DailyQuota, QuotaExceeded
 from storage.states import ACTIVE, RUNNING, TERMINAL, WORKING, JobState, check_transition
 
 KEY_PATTERN: Final = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -248,25 +249,38 @@ class JobStore:
 
     # --- intake --------------------------------------------------------------------------------
 
-    async def create(self, new: NewJob) -> tuple[Job, bool]:
-        """Insert, or return the existing job for the same (chat, request message) and False."""
+    async def create(self, new: NewJob, *, quota: DailyQuota | None = None) -> tuple[Job, bool]:
+        """Insert, or return the existing job for the same (chat, request message) and False.
+
+        With a `quota`, the limit is checked inside the INSERT itself (one statement, so one
+        atomic step on every engine): of many concurrent requests against a limit of N, at most N
+        are written, and `QuotaExceeded` is raised for the rest.
+        """
         values: dict[str, object] = {
             name: _sql_value(name, getattr(new, name)) for name in _NEW_JOB_COLUMNS
         }
         values["state"] = JobState.RECEIVED.value
         values["updated_at"] = new.created_at
         columns = list(values)
+        params: list[object] = list(values.values())
+        # INSERT ... SELECT needs a WHERE before ON CONFLICT, even an always-true one.
+        guard = " WHERE 1"
+        if quota is not None:
+            guard = f" WHERE {USED_WITH_PENDING} < ?"
+            params.extend(quota.params())
         rows = await self.db.write_returning(
-            f"INSERT INTO jobs ({', '.join(columns)}) VALUES ({_placeholders(columns)}) "
+            f"INSERT INTO jobs ({', '.join(columns)}) SELECT {_placeholders(columns)}{guard} "
             f"ON CONFLICT (chat_id, request_message_id) DO NOTHING {_RETURNING}",
-            list(values.values()),
+            params,
         )
         if rows:
             return Job.from_row(rows[0]), True
         existing = await self.get_by_request(new.chat_id, new.request_message_id)
-        if existing is None:  # deleted between the two statements; vanishingly rare
-            raise RuntimeError("duplicate job disappeared during intake")
-        return existing, False
+        if existing is not None:
+            return existing, False
+        if quota is not None:
+            raise QuotaExceeded(quota)
+        raise RuntimeError("duplicate job disappeared during intake")  # deleted in between
 
     # --- lookups -------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from typing import Final
 
 from storage.db import Database
 from storage.jobs import JobStore
+from storage.quota import CHARGED_IN_SPAN, USED_WITH_PENDING, DailyQuota
 
 DAY_SECONDS: Final = 86_400.0
 
@@ -33,13 +34,6 @@ class UsageStats:
     top_users: list[tuple[int, str, int]]  # (user_id, display name, generations), most first
     avg_seconds_by_model: dict[str, float]  # completed_at - submitted_at, all completed jobs
     jobs_by_state: dict[str, int]
-
-
-# A user's charged, unrefunded generations in [start, end): (user_id, start, end).
-_CHARGED_IN_SPAN: Final = (
-    "SELECT COUNT(*) FROM usage "
-    "WHERE user_id = ? AND refunded = 0 AND created_at >= ? AND created_at < ?"
-)
 
 
 class UsageLedger:
@@ -77,7 +71,7 @@ class UsageLedger:
     async def count_today(self, user_id: int, now: float) -> int:
         """Charged, unrefunded generations of this user in the current UTC day."""
         start, end = utc_day_bounds(now)
-        value = await self.db.fetchval(_CHARGED_IN_SPAN, (user_id, start, end))
+        value = await self.db.fetchval(CHARGED_IN_SPAN, (user_id, start, end))
         return int(str(value))
 
     async def count_today_with_pending(self, user_id: int, now: float) -> int:
@@ -85,11 +79,15 @@ class UsageLedger:
         daily limit must count so a burst of requests cannot overrun it before any is charged."""
         start, end = utc_day_bounds(now)
         value = await self.db.fetchval(
-            f"SELECT ({_CHARGED_IN_SPAN}) + (SELECT COUNT(*) FROM jobs "
-            "WHERE user_id = ? AND state IN ('received', 'preparing', 'submitting'))",
-            (user_id, start, end, user_id),
+            f"SELECT {USED_WITH_PENDING}", (user_id, start, end, user_id)
         )
         return int(str(value))
+
+    @staticmethod
+    def daily_quota(user_id: int, limit: int, now: float) -> DailyQuota:
+        """The guard `JobStore.create` enforces atomically for this user's limit today."""
+        start, end = utc_day_bounds(now)
+        return DailyQuota(user_id=user_id, limit=limit, day_start=start, day_end=end)
 
     async def stats(self, now: float, *, top: int = 5) -> UsageStats:
         start, end = utc_day_bounds(now)

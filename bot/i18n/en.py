@@ -92,7 +92,7 @@ EN: Final[dict[str, str]] = {
     "cmd_jobs": "Your pending and recent songs",
     "cmd_cancel": "Cancel your pending song",
     "cmd_language": "Choose the bot's language",
-    "cancelled": "🚫 Cancelled ({model}). If the music service had already started, it may still charge for it.",
+    "cancelled": "🚫 Cancelled ({model}). If the music service had already started, it may still charge for it, and it counts toward your daily limit.",
     "cancelled_short": "Cancelled",
     "nothing_to_cancel": "You have no pending song here.",
     "not_your_job": "That's someone else's song.",

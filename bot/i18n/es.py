@@ -149,7 +149,7 @@ ES: Final[dict[str, str]] = {
     "cmd_language": "Elegir el idioma del bot",
     "cancelled": (
         "🚫 Cancelada ({model}). Si el servicio de música ya había empezado, puede que la "
-        "cobre igualmente."
+        "cobre igualmente, y cuenta para tu límite diario."
     ),
     "cancelled_short": "Cancelada",
     "nothing_to_cancel": "No tienes ninguna canción pendiente aquí.",

@@ -1,0 +1,52 @@
+"""What a daily limit counts, written once for the check and for the atomic intake.
+
+Why one place: the friendly early check (`count_today_with_pending`) and the guard inside the job
+INSERT must count exactly the same things, or a request could pass one and fail the other. A
+generation counts once it is charged (a `usage` row that is not refunded) or while it could still
+be charged (a job accepted but not yet past the paid submit).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from storage.states import JobState
+
+# Jobs that may still be charged but have no usage row yet.
+UNCHARGED_STATES: Final = (JobState.RECEIVED, JobState.PREPARING, JobState.SUBMITTING)
+
+# A user's charged, unrefunded generations in [start, end): (user_id, start, end).
+CHARGED_IN_SPAN: Final = (
+    "SELECT COUNT(*) FROM usage "
+    "WHERE user_id = ? AND refunded = 0 AND created_at >= ? AND created_at < ?"
+)
+# A user's accepted jobs not charged yet: (user_id,).
+UNCHARGED_JOBS: Final = (
+    "SELECT COUNT(*) FROM jobs WHERE user_id = ? "
+    f"AND state IN ({', '.join(repr(s.value) for s in UNCHARGED_STATES)})"
+)
+# Both, as one number: (user_id, start, end, user_id).
+USED_WITH_PENDING: Final = f"({CHARGED_IN_SPAN}) + ({UNCHARGED_JOBS})"
+
+
+@dataclass(frozen=True, slots=True)
+class DailyQuota:
+    """A limit the intake INSERT enforces in the same statement that writes the job."""
+
+    user_id: int
+    limit: int
+    day_start: float
+    day_end: float
+
+    def params(self) -> tuple[object, ...]:
+        """The parameters of `USED_WITH_PENDING < limit`, in order."""
+        return (self.user_id, self.day_start, self.day_end, self.user_id, self.limit)
+
+
+class QuotaExceeded(Exception):
+    """The intake INSERT found the user's daily limit used up; nothing was written."""
+
+    def __init__(self, quota: DailyQuota) -> None:
+        super().__init__(f"user {quota.user_id} reached the daily limit of {quota.limit}")
+        self.quota = quota
