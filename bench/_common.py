@@ -271,7 +271,7 @@ class Child:
 
 
 def songbot(env: Mapping[str, str], cwd: Path, log: Path, *, profile: Path | None = None) -> Child:
-    """The real `songbot run` (the console script is `bot.cli:main`; `python -m bot` is it).
+    """The real `songbot run` (the console script is `bot.ops.cli:main`; `python -m bot` is it).
 
     `profile` runs it under bench/profiled.py: SIGUSR1/SIGUSR2 bracket the span to profile.
     """

@@ -142,8 +142,8 @@ async def one_plain_copy(spec_path: Path, tmp: Path, attempt: int) -> tuple[floa
 
 
 async def run(args: argparse.Namespace, tmp: Path) -> list[tuple[str, str]]:
-    from bot.fakes.aimlapi import FakeAimlApi
-    from bot.fakes.telegram import FakeTelegram
+    from songbot_fakes.aimlapi import FakeAimlApi
+    from songbot_fakes.telegram import FakeTelegram
 
     song = make_song(tmp.parent / f"songbot-bench-song-{args.mb:g}mb.mp3", args.mb)
     rows: list[tuple[str, str]] = []

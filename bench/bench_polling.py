@@ -8,11 +8,11 @@ Workload (music-2.0): lyrics of L characters, L uniform in 300..2,900; the provi
 (longer lyrics make longer songs and longer generations; 60-150 s is the spread the provider's
 docs report). Requests arrive as a Poisson process, one every 15 s on average.
 
-(a) A discrete-event simulation drives the real policy (`bot.poll_policy.fit_estimate` and
-    `next_poll_delay`) exactly as `bot/runner.py` calls it: first check at submit +
+(a) A discrete-event simulation drives the real policy (`bot.engine.poll_policy.fit_estimate` and
+    `next_poll_delay`) exactly as `bot/engine/runner.py` calls it: first check at submit +
     next_poll_delay(0, …), then after each unfinished poll next_poll_delay(elapsed, …); the
     estimate comes from the history the bot keeps (lyrics length, seconds from submit to the poll
-    that saw `completed`, the most recent 200, as `bot/estimates.py` reads it). 130 jobs: the
+    that saw `completed`, the most recent 200, as the estimator reads it). 130 jobs: the
     first 30 seed the history (they start from the model's prior, 85 s ± 30 %), statistics are
     over the last 100. Lag = the poll that saw `completed` minus the provider's completion.
     Compared with fixed polling every 15 s (the provider's examples) and every 5 s.
@@ -52,11 +52,11 @@ from _common import (
 )
 
 from bot.aimlapi.models import MODELS
-from bot.poll_policy import fit_estimate, next_poll_delay
+from bot.engine.poll_policy import fit_estimate, next_poll_delay
 
 MODEL = "minimax/music-2.0"
 TYPICAL = MODELS[MODEL].typical_seconds
-HISTORY = 200  # as bot/estimates.py
+HISTORY = 200  # as bot/engine/estimates.py
 SEED_JOBS = 30
 MEASURED_JOBS = 100
 MEAN_GAP = 15.0
@@ -216,8 +216,8 @@ def lyrics_of(index: int, length: int, rng: random.Random) -> str:
 
 
 async def run_real(seed: int, scale: float, tmp: Path) -> tuple[list[SimJob], list[SimJob], str]:
-    from bot.fakes.aimlapi import FakeAimlApi
-    from bot.fakes.telegram import FakeTelegram
+    from songbot_fakes.aimlapi import FakeAimlApi
+    from songbot_fakes.telegram import FakeTelegram
 
     rng = random.Random(seed)
     base = 5.0 / scale

@@ -37,8 +37,8 @@ from _common import (
     workdir,
 )
 
-from bot.fakes.aimlapi import FakeAimlApi, FakeGeneration, Outcome
-from bot.fakes.telegram import FakeTelegram
+from songbot_fakes.aimlapi import FakeAimlApi, FakeGeneration, Outcome
+from songbot_fakes.telegram import FakeTelegram
 
 MODEL = "minimax/music-2.0"
 LYRICS = "[Verse]\n" + "we ride the night until the morning light\n" * 12
@@ -115,8 +115,8 @@ async def tick_cost(db_path: Path, env: dict[str, str], ticks: int) -> tuple[flo
     from telegram import Bot
 
     from bot.config import Config
-    from bot.metrics import Metrics
-    from bot.runner import JobRunner
+    from bot.engine.runner import JobRunner
+    from bot.ops.metrics import Metrics
     from bot.services import Services
 
     copy = db_path.with_name("tick-copy.db")

@@ -44,8 +44,8 @@ from _common import (
     workdir,
 )
 
-from bot.fakes.aimlapi import FakeAimlApi
-from bot.fakes.telegram import FakeTelegram
+from songbot_fakes.aimlapi import FakeAimlApi
+from songbot_fakes.telegram import FakeTelegram
 
 STYLES = [
     "dreamy synth-pop with female vocals",

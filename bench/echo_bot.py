@@ -15,7 +15,7 @@ import os
 from telegram import Update
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
-from bot.rate_limit import MessageRateLimiter
+from bot.telegram.flood import MessageRateLimiter
 
 
 async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

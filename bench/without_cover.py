@@ -15,15 +15,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import bot.delivery
-from bot.cli import main
+import bot.delivery.send
+from bot.ops.cli import main
 
 
 async def _no_cover(*args: Any, **kwargs: Any) -> Path:
     raise RuntimeError("cover art switched off for this benchmark")
 
 
-bot.delivery.render_cover = _no_cover  # type: ignore[assignment]
+bot.delivery.send.render_cover = _no_cover  # type: ignore[assignment]
 
 if __name__ == "__main__":
     raise SystemExit(main(["run"]))

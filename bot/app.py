@@ -24,12 +24,12 @@ from telegram.ext import (
 )
 
 from bot.config import Config
-from bot.media import find_ffmpeg
-from bot.metrics import Metrics
-from bot.rate_limit import MessageRateLimiter
-from bot.runner import JobRunner
+from bot.delivery.media import find_ffmpeg
+from bot.engine.runner import JobRunner
+from bot.ops.metrics import Metrics
 from bot.services import SERVICES_KEY, Services, get_services
-from bot.telegram_request import make_requests
+from bot.telegram.flood import MessageRateLimiter
+from bot.telegram.transport import make_requests
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def build_application(
             parse_mode=ParseMode.HTML,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
         ),
-        # Telegram's flood limits on message-sending methods only (bot/rate_limit.py), waited
+        # Telegram's flood limits on message-sending methods only (bot/telegram/flood.py), waited
         # out client-side so Telegram never has to say 429 (one that still comes is retried after
         # retry_after): at most 29 messages in any second overall, sent in blocks (a burst of
         # acknowledgements costs less CPU than 29 wake-ups), and one per 3.5 s in each group,
@@ -78,7 +78,7 @@ def build_application(
         .post_shutdown(stop_services)
     )
     if not polling:
-        builder = builder.updater(None)  # webhook mode: bot/web.py feeds the update queue
+        builder = builder.updater(None)  # webhook mode: bot/ops/web.py feeds the update queue
     app = builder.build()
     app.bot_data["config"] = config
     app.bot_data["metrics"] = metrics
@@ -198,14 +198,14 @@ async def start_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None
     from handlers.commands import register_commands
 
     await register_commands(app.bot)
-    from bot.group_status import GroupBoards
+    from bot.progress.boards import GroupBoards
 
     services.boards = GroupBoards(services.db, app.bot)
     services.runner = JobRunner(services, app.bot)
     services.runner.start()
     if config.http_port is not None and app.updater is not None:
         # Polling mode with health/metrics switched on (webhook mode serves them itself).
-        from bot.web import WebServer
+        from bot.ops.web import WebServer
 
         server = WebServer(app, host=config.webhook_listen, port=config.http_port)
         await server.start()

@@ -1,7 +1,7 @@
 """The typed error hierarchy: every failure a user can cause or meet, with its friendly message.
 
 Why: handlers and the runner raise these; exactly one place (`handlers/errors.py` for updates,
-`bot/runner.py` for jobs) turns them into a reply, rendered from the catalogue in the user's
+`bot/engine/runner.py` for jobs) turns them into a reply, rendered from the catalogue in the user's
 language. Internal detail (`detail`) is for logs only and never shown to users.
 """
 

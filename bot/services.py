@@ -13,7 +13,7 @@ from telegram.ext import Application, CallbackContext
 
 from bot.aimlapi.client import AimlApiClient
 from bot.config import Config
-from bot.media import TempFiles
+from bot.delivery.media import TempFiles
 from storage.db import Database
 from storage.jobs import JobStore
 from storage.references import ReferenceCache
@@ -21,9 +21,9 @@ from storage.settings import ChatSettingsStore, UserStore
 from storage.usage import UsageLedger
 
 if TYPE_CHECKING:
-    from bot.group_status import GroupBoards
-    from bot.metrics import Metrics
-    from bot.runner import JobRunner
+    from bot.engine.runner import JobRunner
+    from bot.ops.metrics import Metrics
+    from bot.progress.boards import GroupBoards
 
 SERVICES_KEY = "songbot.services"
 

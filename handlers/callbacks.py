@@ -36,16 +36,16 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes
 
 from bot.aimlapi.client import validate_request
 from bot.aimlapi.models import MODELS, ModelSpec
-from bot.delivery import song_caption, song_keyboard
+from bot.delivery.send import song_caption, song_keyboard
 from bot.errors import SongbotError
 from bot.i18n import LANGUAGES, t
-from bot.requests import build_request
+from bot.intake.access import Silent, check_access
+from bot.intake.chat_admins import is_chat_admin
+from bot.intake.references import TelegramReference
+from bot.intake.requests import build_request
 from bot.services import Services, get_services
-from bot.telegram_utils import display_name, resolve_language, topic_kwargs, user_language
+from bot.telegram.helpers import display_name, resolve_language, topic_kwargs, user_language
 from bot.textutil import safe_title, truncate_utf16, utf16_len
-from handlers.access import Silent, check_access
-from handlers.chat_admins import is_chat_admin
-from handlers.references import TelegramReference
 from handlers.settings import (
     LANGUAGE_NAMES,
     language_keyboard,

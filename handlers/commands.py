@@ -31,14 +31,14 @@ from telegram.ext import (
 )
 
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, Raw, t
+from bot.intake.parser import MAX_TOTAL_LENGTH
+from bot.progress.status import render_status
 from bot.services import Services, get_services
-from bot.status import render_status
-from bot.telegram_utils import chat_language, topic_kwargs, user_language
+from bot.telegram.helpers import chat_language, topic_kwargs, user_language
 from bot.textutil import safe_title, truncate_utf16
 from handlers import callbacks
 from handlers.callbacks import answer
 from handlers.settings import model_lines, plain
-from handlers.song_parser import MAX_TOTAL_LENGTH
 from storage.jobs import Job
 from storage.states import JobState
 

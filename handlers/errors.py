@@ -18,7 +18,7 @@ from telegram.ext import ContextTypes
 
 from bot.errors import SongbotError
 from bot.i18n import pick_language, t
-from bot.telegram_utils import thread_kwargs
+from bot.telegram.helpers import thread_kwargs
 from storage.db import StorageError
 
 log = logging.getLogger(__name__)

@@ -20,27 +20,27 @@ from telegram.ext import BaseHandler, CommandHandler, ContextTypes, MessageHandl
 from bot.aimlapi.models import ModelSpec
 from bot.aimlapi.types import GenerationRequest
 from bot.errors import NotAllowed, SongbotError
-from bot.group_status import find_board
 from bot.i18n import t
-from bot.requests import ReferenceInfo, build_request, choose_model
-from bot.services import Services, get_services
-from bot.status import cancel_keyboard, render_status
-from bot.telegram_utils import (
-    display_name,
-    language_for,
-    send_text_id,
-    thread_kwargs,
-    topic_kwargs,
-)
-from handlers.access import check_access
-from handlers.references import (
+from bot.intake.access import check_access
+from bot.intake.parser import SongCommand, UsageError, parse_song_command
+from bot.intake.references import (
     TelegramReference,
     check_reference_request,
     intake_purpose,
     needs_spoken_notice,
     pick_reference,
 )
-from handlers.song_parser import SongCommand, UsageError, parse_song_command
+from bot.intake.requests import ReferenceInfo, build_request, choose_model
+from bot.progress.boards import find_board
+from bot.progress.status import cancel_keyboard, render_status
+from bot.services import Services, get_services
+from bot.telegram.helpers import (
+    display_name,
+    language_for,
+    send_text_id,
+    thread_kwargs,
+    topic_kwargs,
+)
 from storage.jobs import Job, NewJob
 from storage.quota import DailyQuota, QuotaExceeded
 from storage.settings import ChatSettings, load_requester

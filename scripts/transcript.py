@@ -26,10 +26,10 @@ from typing import Any, Final
 ROOT: Final = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.demo import bot_against_fakes, format_duration  # noqa: E402
-from bot.fakes.aimlapi import FakeAimlApi  # noqa: E402
-from bot.fakes.telegram import FakeTelegram  # noqa: E402
+from bot.ops.demo import bot_against_fakes, format_duration  # noqa: E402
 from bot.services import get_services  # noqa: E402
+from songbot_fakes.aimlapi import FakeAimlApi  # noqa: E402
+from songbot_fakes.telegram import FakeTelegram  # noqa: E402
 
 README: Final = ROOT / "README.md"
 START: Final = "<!-- transcript:start -->"

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.aimlapi.client import AimlApiClient, Timeouts
-from bot.fakes.aimlapi import FakeAimlApi
+from songbot_fakes.aimlapi import FakeAimlApi
 
 __all__ = ["aimlapi_client", "fake_aimlapi", "make_aimlapi_client", "strict_fake_aimlapi"]
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.fakes.aimlapi import FakeAimlApi
-from bot.fakes.telegram import FakeTelegram
+from songbot_fakes.aimlapi import FakeAimlApi
+from songbot_fakes.telegram import FakeTelegram
 from tests.harness import BotHarness
 
 

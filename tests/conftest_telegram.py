@@ -1,4 +1,4 @@
-"""The `fake_telegram` fixture: a fresh local Bot API server per test (see bot/fakes/telegram.py).
+"""The `fake_telegram` fixture: a fresh local Bot API server per test (songbot_fakes.telegram).
 
 Why the environment tweaks live here: PTB's `RetryAfter.retry_after` warns (an error under
 `filterwarnings=error`) unless PTB_TIMEDELTA=1, and httpx honours proxy variables even for
@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.fakes.telegram import FakeTelegram
+from songbot_fakes.telegram import FakeTelegram
 
 os.environ["PTB_TIMEDELTA"] = "1"
 _no_proxy = [p for p in os.environ.get("NO_PROXY", "").split(",") if p]

@@ -15,9 +15,9 @@ from typing import Any
 
 from bot.app import ALLOWED_UPDATES, build_application, start_services, stop_runner, stop_services
 from bot.config import Config
-from bot.fakes.aimlapi import FakeAimlApi
-from bot.fakes.telegram import FakeTelegram
 from bot.services import Services, get_services
+from songbot_fakes.aimlapi import FakeAimlApi
+from songbot_fakes.telegram import FakeTelegram
 from storage.jobs import Job
 
 PRIVATE_CHAT = 1001

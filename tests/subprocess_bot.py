@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.fakes.aimlapi import FakeAimlApi
-from bot.fakes.telegram import FakeTelegram
+from songbot_fakes.aimlapi import FakeAimlApi
+from songbot_fakes.telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
 

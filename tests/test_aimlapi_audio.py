@@ -16,8 +16,8 @@ from bot.aimlapi.audio import HexDecodeError, decode_hex_audio, sniff_audio_form
 from bot.aimlapi.client import AimlApiClient
 from bot.aimlapi.errors import AudioDownloadError, GenerationFailed
 from bot.aimlapi.types import GenerationRequest
-from bot.fakes.aimlapi import FakeAimlApi
-from bot.fakes.audio_fixtures import make_m4a, make_mp3, make_ogg_opus, make_wav
+from songbot_fakes.aimlapi import FakeAimlApi
+from songbot_fakes.audio_fixtures import make_m4a, make_mp3, make_ogg_opus, make_wav
 from tests.conftest_aimlapi import make_aimlapi_client
 
 MUSIC_01 = GenerationRequest("music-01", "", "la la la", refer_voice="vocal-1")

@@ -24,8 +24,8 @@ from bot.aimlapi.errors import (
 from bot.aimlapi.models import MODELS, Endpoint
 from bot.aimlapi.types import GenerationRequest, GenerationStatus, PollResult
 from bot.errors import SongbotError
-from bot.fakes.aimlapi import MSG_401, FakeAimlApi, LogRow, nanoid
-from bot.fakes.audio_fixtures import make_mp3, make_ogg_opus, make_wav
+from songbot_fakes.aimlapi import MSG_401, FakeAimlApi, LogRow, nanoid
+from songbot_fakes.audio_fixtures import make_mp3, make_ogg_opus, make_wav
 from tests.conftest_aimlapi import make_aimlapi_client
 
 LYRICS = "[Verse]\nStreetlights flicker, the night breeze sighs\n[Chorus]\nStay with me"

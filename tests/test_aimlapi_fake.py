@@ -10,8 +10,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from bot.fakes.aimlapi import MSG_401, FakeAimlApi
-from bot.fakes.audio_fixtures import make_mp3, make_ogg_opus, make_wav
+from songbot_fakes.aimlapi import MSG_401, FakeAimlApi
+from songbot_fakes.audio_fixtures import make_mp3, make_ogg_opus, make_wav
 
 LYRICS = "[Verse]\nStreetlights flicker, the night breeze sighs"
 STYLE = "calm piano and soft strings"

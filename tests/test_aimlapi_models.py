@@ -15,8 +15,8 @@ from bot.aimlapi.models import MODELS, Endpoint, ReferenceKind, get_model, utf16
 from bot.aimlapi.types import GenerationRequest
 from bot.config import Config
 from bot.errors import ValidationError
-from bot.fakes.aimlapi import validate_body
-from bot.fakes.audio_fixtures import make_mp3, make_wav
+from songbot_fakes.aimlapi import validate_body
+from songbot_fakes.audio_fixtures import make_mp3, make_wav
 
 LYRICS = "[Verse]\nStreetlights flicker, the night breeze sighs\n[Chorus]\nStay with me"
 STYLE = "dreamy synth-pop with female vocals"
@@ -160,7 +160,7 @@ def test_cover_bare_base64_becomes_a_data_uri() -> None:
 
 
 def test_cover_without_lyrics_but_flagged_instrumental_is_allowed() -> None:
-    # bot/requests.py marks every lyric-less request instrumental; cover's lyrics are optional.
+    # The intake marks every lyric-less request instrumental; cover's lyrics are optional.
     _, body = build_body(
         req("minimax/music-cover", instrumental=True, reference_url="https://x.example/a.mp3")
     )

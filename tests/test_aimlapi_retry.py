@@ -24,8 +24,8 @@ from bot.aimlapi.errors import (
 )
 from bot.aimlapi.types import GenerationRequest
 from bot.errors import LocalFailure
-from bot.fakes.aimlapi import FakeAimlApi
-from bot.fakes.audio_fixtures import make_mp3
+from songbot_fakes.aimlapi import FakeAimlApi
+from songbot_fakes.audio_fixtures import make_mp3
 from tests.conftest_aimlapi import make_aimlapi_client
 
 REQUEST = GenerationRequest(

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.audio_levels import MEASURED_SAMPLES, mp3_levels, pcm_levels
-from bot.cover_art import BARS, _bar, _zero_crossing_rate
-from bot.media import decode_pcm, run_ffmpeg
+from bot.delivery.audio_levels import MEASURED_SAMPLES, mp3_levels, pcm_levels
+from bot.delivery.cover_art import BARS, _bar, _zero_crossing_rate
+from bot.delivery.media import decode_pcm, run_ffmpeg
 
 
 async def encode(

@@ -14,10 +14,10 @@ import string
 
 import pytest
 
-from bot.fakes.telegram_html import parse_html, strip_text, utf16_len
 from bot.i18n import CATALOGUE, Raw, t
 from bot.i18n.en import EN
 from handlers.settings import plain
+from songbot_fakes.telegram_html import parse_html, strip_text, utf16_len
 
 LANGS = sorted(CATALOGUE)
 HOSTILE = "<b>&amp; \"x\" 'y' </i> &"

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageStat
 
-from bot import cover_art
-from bot.cover_art import render_cover
-from bot.fakes.audio_fixtures import make_mp3, make_ogg_opus, make_wav
-from bot.media import MediaError, run_ffmpeg
+from bot.delivery import cover_art
+from bot.delivery.cover_art import render_cover
+from bot.delivery.media import MediaError, run_ffmpeg
+from songbot_fakes.audio_fixtures import make_mp3, make_ogg_opus, make_wav
 
 
 def write(tmp_path: Path, name: str, data: bytes) -> Path:

@@ -6,7 +6,7 @@ import io
 
 import mutagen
 
-from bot.fakes.aimlapi import FakeAimlApi
+from songbot_fakes.aimlapi import FakeAimlApi
 from tests.harness import PRIVATE_CHAT, USER, BotHarness
 
 LYRICS = "[Verse]\nNeon lights over the bay\nWe dance until the day\n\n[Chorus]\nStay, stay, stay"

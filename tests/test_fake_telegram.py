@@ -54,10 +54,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot.fakes.audio_fixtures import make_mp3, make_ogg_opus
-from bot.fakes.telegram import FakeTelegram
-from bot.fakes.telegram_html import HtmlParseError, parse_html, utf16_len
-from bot.fakes.telegram_spec import FAKE_METHODS, load_spec, parse_extract, render_extract
+from songbot_fakes.audio_fixtures import make_mp3, make_ogg_opus
+from songbot_fakes.telegram import FakeTelegram
+from songbot_fakes.telegram_html import HtmlParseError, parse_html, utf16_len
+from songbot_fakes.telegram_spec import FAKE_METHODS, load_spec, parse_extract, render_extract
 
 USER = 501
 PRIVATE = 501

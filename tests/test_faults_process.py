@@ -20,8 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.fakes.aimlapi import FakeAimlApi
-from bot.fakes.telegram import FakeTelegram
+from songbot_fakes.aimlapi import FakeAimlApi
+from songbot_fakes.telegram import FakeTelegram
 from storage.db import Database
 from storage.jobs import JobStore, NewJob
 from tests.subprocess_bot import (

@@ -13,7 +13,7 @@ import logging
 import httpx
 import pytest
 
-from bot.fakes.telegram import ApiCall
+from songbot_fakes.telegram import ApiCall
 from tests.harness import PRIVATE_CHAT, USER, BotHarness
 from tests.subprocess_bot import outcome_messages
 
@@ -92,10 +92,11 @@ async def _ends_undeliverable(
         r for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("bot")
     ]
     ends = [r for r in warnings if "job ends" in r.getMessage()]
-    assert len(ends) == 1 and ends[0].name == "bot.runner", [r.getMessage() for r in warnings]
+    assert len(ends) == 1, [r.getMessage() for r in warnings]
+    assert ends[0].name == "bot.engine.runner"
     per_logger = {r.name: sum(w.name == r.name for w in warnings) for r in warnings}
     assert max(per_logger.values()) == 1, [r.getMessage() for r in warnings]
-    assert set(per_logger) <= {"bot.runner", "bot.group_status"}, per_logger
+    assert set(per_logger) <= {"bot.engine.runner", "bot.progress.boards"}, per_logger
     assert paid(harness) == 1
 
 

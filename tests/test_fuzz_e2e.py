@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from bot.fakes.telegram_html import utf16_len
+from songbot_fakes.telegram_html import utf16_len
 from tests.harness import BotHarness
 
 SEED = int(os.environ.get("FUZZ_SEED", str(random.SystemRandom().randrange(10**6))))

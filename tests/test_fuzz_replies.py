@@ -2,9 +2,9 @@
 
 Random user-controlled values (styles, lyrics, names, provider error texts, model ids) go through
 the real formatting code: every catalogue template via `bot.i18n.t`, the status texts
-(`bot.status.render_status`, failure texts included), song captions
-(`bot.delivery.song_caption`) and error replies (`SongbotError.user_message`). The fake's
-strict parser (`bot/fakes/telegram_html.py`) stands in for Telegram: it raises exactly where
+(`bot.progress.status.render_status`, failure texts included), song captions
+(`bot.delivery.send.song_caption`) and error replies (`SongbotError.user_message`). The fake's
+strict parser (`songbot_fakes.telegram_html`) stands in for Telegram: it raises exactly where
 Telegram answers 400 "can't parse entities".
 """
 
@@ -18,12 +18,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.aimlapi.models import MODELS
-from bot.delivery import song_caption
+from bot.delivery.send import song_caption
 from bot.errors import SongbotError
-from bot.fakes.telegram_html import parse_html, strip_text, utf16_len
 from bot.i18n import LANGUAGES, Raw, t
 from bot.i18n.en import EN
-from bot.status import render_status
+from bot.progress.status import render_status
+from songbot_fakes.telegram_html import parse_html, strip_text, utf16_len
 from storage.jobs import JOB_COLUMNS, Job
 from storage.states import JobState
 

@@ -20,12 +20,12 @@ from bot.aimlapi.client import build_body, validate_request
 from bot.aimlapi.models import MODELS, Endpoint
 from bot.config import Config
 from bot.errors import SongbotError
-from bot.fakes.aimlapi import validate_body
-from bot.fakes.telegram_html import parse_html, strip_text, utf16_len
 from bot.i18n import LANGUAGES
-from bot.requests import ReferenceInfo, choose_model
+from bot.intake.parser import SongCommand, UsageError, parse_song_command
+from bot.intake.requests import ReferenceInfo, choose_model
 from handlers.song import Draft, check_request
-from handlers.song_parser import SongCommand, UsageError, parse_song_command
+from songbot_fakes.aimlapi import validate_body
+from songbot_fakes.telegram_html import parse_html, strip_text, utf16_len
 
 BOT = "SongTestBot"
 CONFIG = Config.from_env(

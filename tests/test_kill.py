@@ -28,8 +28,8 @@ from typing import Any
 
 import pytest
 
-from bot.fakes.aimlapi import FakeAimlApi
-from bot.fakes.telegram import FakeTelegram
+from songbot_fakes.aimlapi import FakeAimlApi
+from songbot_fakes.telegram import FakeTelegram
 from tests.subprocess_bot import (
     BotProcess,
     integrity_check,

@@ -12,10 +12,8 @@ import imageio_ffmpeg
 import mutagen
 import pytest
 
-from bot import media
-from bot.fakes.audio_fixtures import make_audio, make_m4a, make_mp3, make_ogg_opus, make_wav
-from bot.i18n import t
-from bot.media import (
+from bot.delivery import media
+from bot.delivery.media import (
     AudioInfo,
     FfmpegMissing,
     MediaError,
@@ -28,6 +26,8 @@ from bot.media import (
     to_mp3,
     to_wav,
 )
+from bot.i18n import t
+from songbot_fakes.audio_fixtures import make_audio, make_m4a, make_mp3, make_ogg_opus, make_wav
 
 
 def write(tmp_path: Path, name: str, data: bytes) -> Path:

@@ -1,4 +1,4 @@
-"""The operator commands `songbot check`, `jobs`, `stats` and `backup`, through `bot.cli.main`.
+"""The operator commands `songbot check`, `jobs`, `stats` and `backup`, through `bot.ops.cli.main`.
 
 `main` calls `asyncio.run`, so tests that also serve the fakes run it in a worker thread.
 """
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.fakes.aimlapi import FakeAimlApi
-from bot.fakes.telegram import FakeTelegram
+from bot.ops.cli import main
+from songbot_fakes.aimlapi import FakeAimlApi
+from songbot_fakes.telegram import FakeTelegram
 from storage.db import Database
 from storage.jobs import JobStore, NewJob
 from storage.states import JobState

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import mutagen
 
-from bot.demo import (
+from bot.ops.demo import (
     DemoStep,
     TranscriptLine,
     format_duration,

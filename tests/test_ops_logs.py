@@ -17,10 +17,10 @@ from urllib.parse import quote
 import pytest
 from telegram.error import InvalidToken
 
-from bot.fakes.aimlapi import FakeAimlApi
-from bot.fakes.audio_fixtures import make_ogg_opus
-from bot.fakes.telegram import FakeTelegram
-from bot.logging_setup import current_job_key, setup_logging
+from bot.ops.logging_setup import current_job_key, setup_logging
+from songbot_fakes.aimlapi import FakeAimlApi
+from songbot_fakes.audio_fixtures import make_ogg_opus
+from songbot_fakes.telegram import FakeTelegram
 from tests.harness import PRIVATE_CHAT, USER, BotHarness
 from tests.test_ops_support import LYRICS, restore_logging, secret_forms
 
@@ -94,7 +94,7 @@ async def test_json_logs_of_a_real_run_carry_job_keys_and_no_secrets(
 def test_text_logs_are_human_readable_with_the_job_key(restore_logging: None) -> None:
     stream = io.StringIO()
     setup_logging("INFO", "text", ("hunter2-secret",), stream=stream)
-    log = logging.getLogger("bot.runner")
+    log = logging.getLogger("bot.engine.runner")
     token = current_job_key.set("sb-123-abc")
     try:
         log.info("submitted: generation %s with key %s", "gen-1", "hunter2-secret")
@@ -103,7 +103,7 @@ def test_text_logs_are_human_readable_with_the_job_key(restore_logging: None) ->
     log.info("not about a job")
     first, second = stream.getvalue().splitlines()
     assert first.endswith(
-        "INFO    bot.runner: [sb-123-abc] submitted: generation gen-1 with key ***"
+        "INFO    bot.engine.runner: [sb-123-abc] submitted: generation gen-1 with key ***"
     )
-    assert second.endswith("INFO    bot.runner: not about a job")
+    assert second.endswith("INFO    bot.engine.runner: not about a job")
     assert not first.startswith("{")

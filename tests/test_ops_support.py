@@ -18,9 +18,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.fakes.aimlapi import FakeAimlApi
-from bot.fakes.telegram import FakeTelegram
-from bot.web import WebServer
+from bot.ops.web import WebServer
+from songbot_fakes.aimlapi import FakeAimlApi
+from songbot_fakes.telegram import FakeTelegram
 from tests.harness import BotHarness
 
 REPO = Path(__file__).resolve().parents[1]

@@ -10,9 +10,15 @@ import pytest
 from telegram import Bot
 from telegram.error import BadRequest, NetworkError
 
-from bot.fakes.telegram import FakeTelegram
-from bot.metrics import Metrics
-from bot.telegram_request import FILE_DOWNLOAD, OTHER, MeteredRequest, make_requests, method_label
+from bot.ops.metrics import Metrics
+from bot.telegram.transport import (
+    FILE_DOWNLOAD,
+    OTHER,
+    MeteredRequest,
+    make_requests,
+    method_label,
+)
+from songbot_fakes.telegram import FakeTelegram
 from tests.harness import PRIVATE_CHAT, USER, BotHarness
 from tests.test_ops_support import LYRICS, get, metric, ops_bot, web_server
 

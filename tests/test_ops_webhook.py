@@ -16,12 +16,12 @@ import httpx
 import pytest
 
 from bot.app import ALLOWED_UPDATES
-from bot.cli import main
 from bot.config import Config
-from bot.fakes.aimlapi import FakeAimlApi
-from bot.fakes.telegram import FakeTelegram
+from bot.ops.cli import main
+from bot.ops.webhook import WebhookBot
 from bot.services import get_services
-from bot.webhook import WebhookBot
+from songbot_fakes.aimlapi import FakeAimlApi
+from songbot_fakes.telegram import FakeTelegram
 from tests.harness import PRIVATE_CHAT, USER, BotHarness, bot_env
 from tests.test_ops_support import (
     LYRICS,
@@ -127,12 +127,12 @@ async def test_wrong_or_missing_secret_is_rejected_and_not_logged(
     tg = fake_telegram
     tg.add_chat(PRIVATE_CHAT)
     wrong = SECRET[:-1] + "X"  # a near miss
-    with caplog.at_level(logging.WARNING, logger="bot.web"):
+    with caplog.at_level(logging.WARNING, logger="bot.ops.web"):
         assert await tg.post_raw_update(an_update(PRIVATE_CHAT, "/start"), secret=wrong) == 403
         assert await tg.post_raw_update(an_update(PRIVATE_CHAT, "/start"), secret=None) == 403
         assert await tg.post_raw_update(an_update(PRIVATE_CHAT, "/help"), secret="") == 403
     assert webhook_bot.server.rejected_webhook_calls == 3
-    messages = [r.getMessage() for r in caplog.records if r.name == "bot.web"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "bot.ops.web"]
     assert sum("rejected (403)" in m for m in messages) == 3
     assert any("wrong secret" in m for m in messages)
     assert any("missing secret" in m for m in messages)

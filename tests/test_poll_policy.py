@@ -1,4 +1,4 @@
-"""The poll policy (bot/poll_policy.py): what it predicts and when it asks, as pure functions.
+"""The poll policy (bot.engine.poll_policy): what it predicts and when it asks, as pure functions.
 
 Behaviour only, no timing: bench/bench_polling.py measures the lag and the request count.
 """
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.poll_policy import (
+from bot.engine.poll_policy import (
     EARLY_CHECK_SECONDS,
     MAX_BACKOFF_SECONDS,
     WINDOW_AFTER_SIGMAS,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from telegram.error import RetryAfter
 
-from bot.rate_limit import MessageRateLimiter, Pace, _group_of
+from bot.telegram.flood import MessageRateLimiter, Pace, _group_of
 
 
 class Recorder:

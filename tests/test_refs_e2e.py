@@ -26,10 +26,10 @@ import mutagen
 import pytest
 from PIL import Image
 
-from bot.fakes.aimlapi import FakeAimlApi, RecordedRequest
-from bot.fakes.audio_fixtures import make_m4a, make_mp3, make_ogg_opus
-from bot.fakes.telegram import FakeTelegram
-from bot.logging_setup import setup_logging
+from bot.ops.logging_setup import setup_logging
+from songbot_fakes.aimlapi import FakeAimlApi, RecordedRequest
+from songbot_fakes.audio_fixtures import make_m4a, make_mp3, make_ogg_opus
+from songbot_fakes.telegram import FakeTelegram
 from tests.harness import BotHarness
 
 UPLOAD = "POST /v2/generate/audio/minimax/upload"

@@ -12,10 +12,9 @@ from telegram import Audio, Chat, Document, Message, PhotoSize, Voice
 
 from bot.aimlapi.models import MODELS
 from bot.config import Config
+from bot.engine.prepare_reference import reference_purpose
 from bot.errors import ReferenceProblem
-from bot.references_runner import reference_purpose
-from bot.requests import ReferenceInfo, choose_model
-from handlers.references import (
+from bot.intake.references import (
     ReferenceRefused,
     TelegramReference,
     check_reference_request,
@@ -29,6 +28,7 @@ from handlers.references import (
     reference_lyrics_check,
     reference_url_check,
 )
+from bot.intake.requests import ReferenceInfo, choose_model
 
 MUSIC01 = MODELS["music-01"]
 COVER = MODELS["minimax/music-cover"]
@@ -298,8 +298,8 @@ def test_missing_ffmpeg_stops_the_bot_at_start_with_one_clear_line(
 ) -> None:
     import imageio_ffmpeg
 
-    import bot.logging_setup
-    from bot import cli
+    import bot.ops.logging_setup
+    from bot.ops import cli
 
     def no_bundled_ffmpeg() -> str:
         raise RuntimeError("no ffmpeg binary for this platform")
@@ -310,7 +310,7 @@ def test_missing_ffmpeg_stops_the_bot_at_start_with_one_clear_line(
     monkeypatch.setenv("SONGBOT_DB", str(tmp_path / "songbot.db"))
     monkeypatch.setenv("PATH", str(tmp_path))  # no ffmpeg on PATH either
     monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", no_bundled_ffmpeg)
-    monkeypatch.setattr(bot.logging_setup, "setup_logging", lambda *a, **k: None)
+    monkeypatch.setattr(bot.ops.logging_setup, "setup_logging", lambda *a, **k: None)
     assert cli.run() == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "ffmpeg not found" in err and "imageio-ffmpeg" in err

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.i18n import t
-from handlers.song_parser import (
+from bot.intake.parser import (
     MAX_TOTAL_LENGTH,
     Purpose,
     SongCommand,

@@ -9,8 +9,8 @@ import io
 from PIL import Image
 
 from bot.aimlapi.models import MODELS
-from bot.fakes.telegram_html import utf16_len
 from bot.i18n import t
+from songbot_fakes.telegram_html import utf16_len
 from storage.states import JobState
 from tests.harness import PRIVATE_CHAT, USER, BotHarness
 from tests.test_ux_support import (

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from bot.aimlapi.models import MODELS
-from bot.fakes.telegram import ApiCall
-from bot.fakes.telegram_html import utf16_len
 from bot.i18n import t
 from handlers.commands import GROUP_COMMANDS, PRIVATE_COMMANDS
 from handlers.settings import MODEL_ORDER, model_alias
+from songbot_fakes.telegram import ApiCall
+from songbot_fakes.telegram_html import utf16_len
 from storage.states import JobState
 from tests.harness import PRIVATE_CHAT, USER, BotHarness
 from tests.test_ux_support import (

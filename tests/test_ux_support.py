@@ -10,8 +10,8 @@ import itertools
 import time
 from typing import Any
 
-from bot.fakes.telegram import ApiCall, FakeTelegram
-from bot.fakes.telegram_html import parse_html, strip_text
+from songbot_fakes.telegram import ApiCall, FakeTelegram
+from songbot_fakes.telegram_html import parse_html, strip_text
 from storage.jobs import Job, NewJob
 from storage.states import JobState
 from tests.harness import PRIVATE_CHAT, USER, BotHarness

@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 
 from bot.aimlapi.models import MODELS
-from bot.fakes.telegram_html import parse_html, strip_text, utf16_len
 from bot.i18n import LANGUAGES, t
-from bot.requests import resolve_model
+from bot.intake.requests import resolve_model
 from handlers.callbacks import (
     MAX_LYRICS_MESSAGES,
     TWISTS,
@@ -31,6 +30,7 @@ from handlers.settings import (
     model_keyboard,
     model_menu,
 )
+from songbot_fakes.telegram_html import parse_html, strip_text, utf16_len
 from storage.jobs import JOB_COLUMNS, Job
 from storage.states import JobState
 

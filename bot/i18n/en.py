@@ -4,7 +4,7 @@ from typing import Final
 
 EN: Final[dict[str, str]] = {
     # --- validation (the AI/ML API client checks requests before anything is charged) ---
-    # --- /song parser and audio tools (handlers/song_parser.py, bot/media.py) ---
+    # --- /song parser and audio tools (bot/intake/parser.py, bot/delivery/media.py) ---
     "usage_empty": (
         "Tell me the style on the first line and the lyrics below it:\n"
         "<code>/song dreamy synth-pop\n[Verse]\nNeon lights on the rain…</code>\n\n"
@@ -296,7 +296,7 @@ EN: Final[dict[str, str]] = {
     "stats": "<b>songbot stats</b>\nJobs by state: {states}\nToday: {today} songs, {credits_today} credits\nTotal: {total} songs, {credits_total} credits ({refunded} refunded)\n\n<b>Top users</b>\n{top}\n\n<b>Average generation time</b>\n{models}",
     "stats_top_line": "• {name} (<code>{user_id}</code>): {count}",
     "stats_model_line": "• <code>{model}</code>: {avg}",
-    # --- issue #9: references (handlers/references.py, bot/references_runner.py) ---
+    # --- issue #9: references (bot/intake/references.py, bot/engine/prepare_reference.py) ---
     "ref_kind_voice": "voice note",
     "ref_kind_audio": "audio file",
     "ref_kind_document": "file",

@@ -1,6 +1,6 @@
 """How long a model takes, learned from this bot's own deliveries.
 
-Why: the poll policy (bot/poll_policy.py) polls densely only around the predicted finish, and the
+Why: the poll policy (poll_policy.py) polls densely only around the predicted finish, and the
 status message can say "usually about 1:20". History is read from SQLite and cached per model so a
 runner tick costs no query.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from bot.aimlapi.models import ModelSpec
-from bot.poll_policy import Estimate, fit_estimate
+from bot.engine.poll_policy import Estimate, fit_estimate
 from storage.db import Database
 from storage.jobs import Job
 

@@ -23,10 +23,10 @@ from telegram import Bot
 from telegram.error import BadRequest
 
 from bot.aimlapi.models import MODELS, ReferenceKind
+from bot.delivery.media import MediaError, probe, to_mp3
 from bot.errors import LocalFailure, ReferenceProblem
-from bot.media import MediaError, probe, to_mp3
+from bot.intake.references import MB, TELEGRAM_DOWNLOAD_LIMIT, ReferenceRefused
 from bot.services import Services
-from handlers.references import MB, TELEGRAM_DOWNLOAD_LIMIT, ReferenceRefused
 from storage.jobs import Job
 
 log = logging.getLogger(__name__)

@@ -40,7 +40,7 @@ from bot.aimlapi.errors import (
 )
 from bot.aimlapi.models import MODELS, Endpoint
 from bot.aimlapi.types import GenerationRequest
-from bot.delivery import (
+from bot.delivery.send import (
     TELEGRAM_UPLOAD_LIMIT,
     PreparedAudio,
     fetch_audio,
@@ -48,16 +48,16 @@ from bot.delivery import (
     send_link,
     send_song,
 )
+from bot.engine.estimates import Estimator
+from bot.engine.poll_policy import next_poll_delay
+from bot.engine.prepare_reference import INLINE_OPTION, prepare_reference, reference_purpose
 from bot.errors import LocalFailure, SongbotError, UserInputError
-from bot.estimates import Estimator
 from bot.i18n import t
-from bot.logging_setup import current_job_key
-from bot.poll_policy import next_poll_delay
-from bot.rate_limit import retry_after_seconds
-from bot.references_runner import INLINE_OPTION, prepare_reference, reference_purpose
+from bot.ops.logging_setup import current_job_key
+from bot.progress.status import StatusEditor, cancel_keyboard, render_status
 from bot.services import Services
-from bot.status import StatusEditor, cancel_keyboard, render_status
-from bot.telegram_utils import topic_kwargs
+from bot.telegram.flood import retry_after_seconds
+from bot.telegram.helpers import topic_kwargs
 from bot.textutil import truncate_utf16
 from storage.db import StorageError
 from storage.jobs import Job
@@ -318,7 +318,7 @@ class JobRunner:
             elif time.time() - job.created_at < STATUS_GRACE:
                 return
         if job.chat_type != "private":
-            # Groups share one coalesced board per burst (bot/group_status.py).
+            # Groups share one coalesced board per burst (bot/progress/boards.py).
             if self.s.boards is not None and job.status_message_id is not None:
                 self.s.boards.touch(job.chat_id, job.status_message_id, job.user_lang)
             return

@@ -27,8 +27,8 @@ from bot.app import (
     stop_services,
 )
 from bot.config import Config
-from bot.metrics import Metrics
-from bot.web import WebServer
+from bot.ops.metrics import Metrics
+from bot.ops.web import WebServer
 from handlers.errors import exit_code
 from storage.db import StorageError
 

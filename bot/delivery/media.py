@@ -1,7 +1,7 @@
 """Audio tools for references and delivery: ffmpeg transcoding, probing, temp files.
 
 Why: Telegram voice notes are OGG/Opus and videos carry audio in containers the music API does not
-accept (it wants WAV or MP3). Cover art lives in bot/cover_art.py. Everything
+accept (it wants WAV or MP3). Cover art lives in bot/delivery/cover_art.py. Everything
 that spawns ffmpeg or crunches samples runs off the event loop (asyncio subprocesses,
 `asyncio.to_thread`), so one long transcode never stalls the bot.
 """

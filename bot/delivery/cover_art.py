@@ -1,7 +1,7 @@
 """The cover thumbnail sent with every song: a waveform of the song itself, with its title.
 
 Why: a song with its own picture stands out in a chat and in Telegram's music player. The bars are
-drawn from sampled windows of the audio (bot/audio_levels.py), the colours from the sound (a hash
+drawn from sampled windows of the audio (audio_levels.py), the colours from the sound (a hash
 for identity, the zero-crossing rate for brightness), and the text from the title with whatever
 font the machine has. Drawing runs in a thread; decoding outside the GIL.
 """
@@ -23,8 +23,8 @@ from typing import Final
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from bot.audio_levels import Levels, mp3_levels, pcm_levels
-from bot.media import MediaError, decode_pcm, sniff_format
+from bot.delivery.audio_levels import Levels, mp3_levels, pcm_levels
+from bot.delivery.media import MediaError, decode_pcm, sniff_format
 from bot.textutil import truncate_utf16
 
 log = logging.getLogger(__name__)

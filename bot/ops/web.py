@@ -17,7 +17,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 from telegram import Update
 
-from bot.metrics import Metrics
+from bot.ops.metrics import Metrics
 from bot.services import SERVICES_KEY, Services
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class WebServer:
         self.bound_port: int | None = None
         self.last_webhook_at: float | None = None
         self.rejected_webhook_calls = 0
-        # Set by the webhook watchdog when Telegram no longer pushes to us (see bot/webhook.py).
+        # Set by the webhook watchdog when Telegram no longer pushes to us (see webhook.py).
         self.webhook_problem: str | None = None
 
     @property

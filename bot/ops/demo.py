@@ -26,10 +26,10 @@ from typing import Any, Final
 
 from bot.app import ALLOWED_UPDATES, build_application, start_services, stop_runner, stop_services
 from bot.config import Config
-from bot.fakes.aimlapi import FakeAimlApi
-from bot.fakes.audio_fixtures import make_ogg_opus
-from bot.fakes.telegram import FakeTelegram
 from bot.services import Services, get_services
+from songbot_fakes.aimlapi import FakeAimlApi
+from songbot_fakes.audio_fixtures import make_ogg_opus
+from songbot_fakes.telegram import FakeTelegram
 from storage.jobs import Job
 
 CHAT_ID: Final = 4242  # a private chat: the user's id is the chat's id

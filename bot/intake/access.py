@@ -46,7 +46,7 @@ async def check_access(
         notified.add(marker)
         raise NotAllowed("error_user_banned")
     if requester.chat.who_may_request == "admins" and message.chat.type != "private":
-        from handlers.chat_admins import is_chat_admin
+        from bot.intake.chat_admins import is_chat_admin
 
         if not await is_chat_admin(services, message.get_bot(), message.chat_id, user_id):
             raise NotAllowed("error_admins_only_requests")

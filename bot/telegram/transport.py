@@ -26,7 +26,7 @@ from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
-from bot.metrics import Metrics
+from bot.ops.metrics import Metrics
 
 FILE_DOWNLOAD: Final = "file_download"
 OTHER: Final = "other"

@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="serve Telegram's webhook (needs SONGBOT_WEBHOOK_URL and SONGBOT_WEBHOOK_SECRET)",
     )
-    from bot import operator_cli
+    from bot.ops import operator_cli
 
     operator_cli.add_commands(sub)
     return parser
@@ -52,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "run":
         return run(webhook=bool(args.webhook))
-    from bot import operator_cli
+    from bot.ops import operator_cli
 
     return operator_cli.dispatch(args)
 
@@ -88,10 +88,10 @@ def check_db_path(path: Path) -> str | None:
 
 def run(*, webhook: bool = False) -> int:
     config = load_config()
-    from bot.logging_setup import setup_logging
+    from bot.ops.logging_setup import setup_logging
 
     setup_logging(config.log_level, config.log_format, config.secrets)
-    from bot.media import FfmpegMissing, find_ffmpeg
+    from bot.delivery.media import FfmpegMissing, find_ffmpeg
 
     try:
         find_ffmpeg()
@@ -103,7 +103,7 @@ def run(*, webhook: bool = False) -> int:
         print(f"songbot: {problem}", file=sys.stderr)
         return 2
     if webhook or config.webhook_url:
-        from bot.webhook import run_webhook
+        from bot.ops.webhook import run_webhook
 
         return run_webhook(config)
     return run_polling(config)

@@ -168,7 +168,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(format_report([Check("config", FAIL, str(exc))]))
         return 1
-    from bot.logging_setup import setup_logging
+    from bot.ops.logging_setup import setup_logging
 
     setup_logging("WARNING", "text", config.secrets)
     checks = asyncio.run(run_checks(config, timeout=float(args.timeout)))
@@ -192,7 +192,7 @@ def format_report(checks: Sequence[Check]) -> str:
 
 async def run_checks(config: Config, *, timeout: float = CHECK_TIMEOUT) -> list[Check]:
     """Every check, in a fixed order; details are redacted of the configured secrets."""
-    from bot.logging_setup import Redactor
+    from bot.ops.logging_setup import Redactor
 
     redact = Redactor(config.secrets)
     checks = [_config_check(config)]
@@ -310,7 +310,7 @@ async def _aimlapi_check(config: Config) -> Check:
 
 
 async def _ffmpeg_check() -> Check:
-    from bot.media import FfmpegMissing, find_ffmpeg
+    from bot.delivery.media import FfmpegMissing, find_ffmpeg
 
     try:
         exe = find_ffmpeg()
@@ -623,8 +623,19 @@ def _inspect_backup(path: Path) -> BackupInfo:
 
 # -------------------------------------------------------------------------------------- demo
 def cmd_demo(args: argparse.Namespace) -> int:
-    from bot.demo import default_out_dir, run_demo, summary
-    from bot.logging_setup import setup_logging
+    # The fakes are a distribution of their own (fakes/): a plain install carries none.
+    try:
+        from bot.ops.demo import default_out_dir, run_demo, summary
+    except ModuleNotFoundError as exc:
+        if exc.name != "songbot_fakes":
+            raise
+        print(
+            "songbot demo: the demo needs the local fakes; from a checkout run "
+            '`pip install ./fakes` (or `pip install -e ".[dev]" -e ./fakes`)',
+            file=sys.stderr,
+        )
+        return 2
+    from bot.ops.logging_setup import setup_logging
 
     setup_logging("INFO" if args.verbose else "ERROR", "text")
     out_dir = args.out if args.out is not None else default_out_dir()

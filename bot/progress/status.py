@@ -15,7 +15,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParam
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.i18n import t
-from bot.telegram_utils import topic_kwargs
+from bot.telegram.helpers import topic_kwargs
 from bot.textutil import human_duration
 from storage.jobs import Job
 from storage.states import JobState

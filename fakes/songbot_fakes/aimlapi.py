@@ -47,7 +47,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from aiohttp import web
 
-from bot.fakes.audio_fixtures import make_audio
+from songbot_fakes.audio_fixtures import make_audio
 
 DEFAULT_API_KEY: Final = "test-aimlapi-key"
 MSG_401: Final = (
@@ -1266,7 +1266,7 @@ async def _serve(port: int, generation_seconds: float, strict: bool) -> None:
 
 
 def main() -> None:
-    """`python -m bot.fakes.aimlapi --port 8099`: run the fake by hand."""
+    """`python -m songbot_fakes.aimlapi --port 8099`: run the fake by hand."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--port", type=int, default=8099)
     parser.add_argument("--generation-seconds", type=float, default=5.0)

@@ -6,7 +6,7 @@ multipart uploads, long polling, error mapping), and the fake enforces what Tele
 show up in tests. It has no pytest dependency because `songbot demo` runs it too.
 
 Wire behaviour follows `shared/spec/telegram.md`; parameter types follow the official Bot API spec
-(see `bot.fakes.telegram_spec`). Flood control (on by default, `flood_limits=False` turns it off):
+(see `telegram_spec`). Flood control (on by default, `flood_limits=False` turns it off):
 - per chat: token bucket of `chat_burst` (5) messages refilled at `chat_rate` (1/s), so short
   bursts pass and anything sustained above 1 msg/s gets 429;
 - per group/supergroup: at most `group_per_minute` (20) messages in any 60 s window;
@@ -39,8 +39,14 @@ import aiohttp
 from aiohttp import web
 from aiohttp.multipart import BodyPartReader
 
-from bot.fakes.telegram_html import HtmlParseError, ParsedText, parse_html, strip_text, utf16_len
-from bot.fakes.telegram_spec import ApiSpec, MethodSpec, ParamError, load_spec
+from songbot_fakes.telegram_html import (
+    HtmlParseError,
+    ParsedText,
+    parse_html,
+    strip_text,
+    utf16_len,
+)
+from songbot_fakes.telegram_spec import ApiSpec, MethodSpec, ParamError, load_spec
 
 __all__ = [
     "ApiCall",

@@ -25,10 +25,10 @@ from telegram import (
 from telegram.constants import ChatAction
 
 from bot.aimlapi.client import AimlApiClient
-from bot.cover_art import render_cover
+from bot.delivery.cover_art import render_cover
+from bot.delivery.media import TempFiles, probe, sniff_format, to_mp3
 from bot.i18n import Raw, t
-from bot.media import TempFiles, probe, sniff_format, to_mp3
-from bot.telegram_utils import mention_html, topic_kwargs
+from bot.telegram.helpers import mention_html, topic_kwargs
 from bot.textutil import safe_title, truncate_utf16
 from storage.jobs import Job
 
@@ -116,7 +116,7 @@ async def send_song(
         log.warning("cover art failed: %s", exc)
     await _chat_action(bot, job)
     thumb = await asyncio.to_thread(cover.read_bytes) if cover is not None else None
-    # Streamed from disk by bot/telegram_request.py: a song is never held in memory whole.
+    # Streamed from disk by bot/telegram/transport.py: a song is never held in memory whole.
     handle = await asyncio.to_thread(audio.path.open, "rb")
     try:
         return await bot.send_audio(
@@ -145,7 +145,7 @@ _COVER_SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semap
 
 
 def _cover_slot() -> asyncio.Semaphore:
-    """One cover at a time per core. An MP3 cover costs about 50 ms of CPU (bot/audio_levels.py
+    """One cover at a time per core. An MP3 cover costs about 50 ms of CPU (audio_levels.py
     samples 72 short stretches of the song); other formats are decoded whole by ffmpeg, which
     takes seconds for a long song, so when 20 songs finish together, taking turns lets the
     first songs go out while the later covers are drawn (bench/bench_delivery.py)."""
