@@ -16,8 +16,8 @@ from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 from bot.errors import NotAllowed, UserInputError
 from bot.i18n import t
 from bot.intake.chat_admins import is_chat_admin
+from bot.intake.language import chat_language, language_for, load_message_requester
 from bot.services import Services, get_services
-from bot.telegram.helpers import chat_language, language_for, load_message_requester
 from bot.textutil import human_duration
 
 

@@ -41,10 +41,11 @@ from bot.errors import SongbotError
 from bot.i18n import LANGUAGES, t
 from bot.intake.access import Silent, check_access
 from bot.intake.chat_admins import is_chat_admin
+from bot.intake.language import resolve_language, user_language
 from bot.intake.references import TelegramReference
 from bot.intake.requests import build_request
 from bot.services import Services, get_services
-from bot.telegram.helpers import display_name, resolve_language, topic_kwargs, user_language
+from bot.telegram.helpers import display_name, topic_kwargs
 from bot.textutil import safe_title, truncate_utf16, utf16_len
 from handlers.settings import (
     LANGUAGE_NAMES,

@@ -31,10 +31,11 @@ from telegram.ext import (
 )
 
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, Raw, t
+from bot.intake.language import chat_language, user_language
 from bot.intake.parser import MAX_TOTAL_LENGTH
 from bot.progress.status import render_status
 from bot.services import Services, get_services
-from bot.telegram.helpers import chat_language, topic_kwargs, user_language
+from bot.telegram.helpers import topic_kwargs
 from bot.textutil import safe_title, truncate_utf16
 from handlers import callbacks
 from handlers.callbacks import answer

@@ -18,9 +18,9 @@ from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 
 from bot.aimlapi.models import MODELS, ModelSpec, ReferenceKind
 from bot.i18n import LANGUAGES, Raw, t
+from bot.intake.language import language_for, load_message_requester
 from bot.intake.requests import ALIASES
 from bot.services import get_services
-from bot.telegram.helpers import language_for, load_message_requester
 
 # Button order and callback index of every model; new models go at the end to keep old menus valid.
 MODEL_ORDER: Final[tuple[str, ...]] = tuple(MODELS)

@@ -22,6 +22,7 @@ from bot.aimlapi.types import GenerationRequest
 from bot.errors import NotAllowed, SongbotError
 from bot.i18n import t
 from bot.intake.access import check_access
+from bot.intake.language import language_for
 from bot.intake.parser import SongCommand, UsageError, parse_song_command
 from bot.intake.references import (
     TelegramReference,
@@ -34,13 +35,7 @@ from bot.intake.requests import ReferenceInfo, build_request, choose_model
 from bot.progress.boards import find_board
 from bot.progress.status import cancel_keyboard, render_status
 from bot.services import Services, get_services
-from bot.telegram.helpers import (
-    display_name,
-    language_for,
-    send_text_id,
-    thread_kwargs,
-    topic_kwargs,
-)
+from bot.telegram.helpers import display_name, send_text_id, thread_kwargs, topic_kwargs
 from storage.jobs import Job, NewJob
 from storage.quota import DailyQuota, QuotaExceeded
 from storage.settings import ChatSettings, load_requester

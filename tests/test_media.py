@@ -12,6 +12,7 @@ import imageio_ffmpeg
 import mutagen
 import pytest
 
+from bot.audio_format import sniff_format
 from bot.delivery import media
 from bot.delivery.media import (
     AudioInfo,
@@ -22,7 +23,6 @@ from bot.delivery.media import (
     find_ffmpeg,
     probe,
     run_ffmpeg,
-    sniff_format,
     to_mp3,
     to_wav,
 )

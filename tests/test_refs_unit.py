@@ -15,13 +15,11 @@ from bot.config import Config
 from bot.engine.prepare_reference import reference_purpose
 from bot.errors import ReferenceProblem
 from bot.intake.references import (
-    ReferenceRefused,
     TelegramReference,
     check_reference_request,
     find_reference,
     guess_purpose,
     intake_purpose,
-    kind_label,
     needs_spoken_notice,
     pick_reference,
     reference_file_check,
@@ -29,6 +27,7 @@ from bot.intake.references import (
     reference_url_check,
 )
 from bot.intake.requests import ReferenceInfo, choose_model
+from bot.reference_kinds import ReferenceRefused, kind_label
 
 MUSIC01 = MODELS["music-01"]
 COVER = MODELS["minimax/music-cover"]

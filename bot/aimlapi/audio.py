@@ -16,7 +16,7 @@ from typing import Final
 
 import httpx
 
-from bot.delivery.media import sniff_format
+from bot.audio_format import sniff_format
 
 AUDIO_MIME: Final[dict[str, str]] = {
     "mp3": "audio/mpeg",

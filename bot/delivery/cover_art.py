@@ -23,8 +23,9 @@ from typing import Final
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from bot.audio_format import sniff_format
 from bot.delivery.audio_levels import Levels, mp3_levels, pcm_levels
-from bot.delivery.media import MediaError, decode_pcm, sniff_format
+from bot.delivery.media import MediaError, decode_pcm
 from bot.textutil import truncate_utf16
 
 log = logging.getLogger(__name__)

@@ -25,8 +25,9 @@ from telegram import (
 from telegram.constants import ChatAction
 
 from bot.aimlapi.client import AimlApiClient
+from bot.audio_format import sniff_format
 from bot.delivery.cover_art import render_cover
-from bot.delivery.media import TempFiles, probe, sniff_format, to_mp3
+from bot.delivery.media import TempFiles, probe, to_mp3
 from bot.i18n import Raw, t
 from bot.telegram.helpers import mention_html, topic_kwargs
 from bot.textutil import safe_title, truncate_utf16

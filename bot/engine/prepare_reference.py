@@ -25,8 +25,9 @@ from telegram.error import BadRequest
 from bot.aimlapi.models import MODELS, ReferenceKind
 from bot.delivery.media import MediaError, probe, to_mp3
 from bot.errors import LocalFailure, ReferenceProblem
-from bot.intake.references import MB, TELEGRAM_DOWNLOAD_LIMIT, ReferenceRefused
+from bot.reference_kinds import ReferenceRefused
 from bot.services import Services
+from bot.telegram.limits import MB, TELEGRAM_DOWNLOAD_LIMIT
 from storage.jobs import Job
 
 log = logging.getLogger(__name__)

@@ -9,12 +9,10 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from telegram import Bot, Chat, InlineKeyboardMarkup, Message, ReplyParameters, User
+from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters, User
 from telegram.constants import ParseMode
 
-from bot.i18n import Raw, pick_language
-from bot.services import Services
-from storage.settings import Requester, load_requester
+from bot.i18n import Raw
 
 
 def thread_kwargs(message: Message) -> dict[str, Any]:
@@ -36,47 +34,6 @@ def display_name(user: User) -> str:
 def mention_html(user_id: int, name: str) -> Raw:
     """A clickable, escaped mention of the requester (for group deliveries)."""
     return Raw(f'<a href="tg://user?id={int(user_id)}">{html.escape(name, quote=False)}</a>')
-
-
-async def load_message_requester(services: Services, message: Message) -> Requester:
-    """The rows behind a message: its sender's record and its chat's settings (one query)."""
-    user_id = message.from_user.id if message.from_user else 0
-    return await load_requester(services.db, user_id, message.chat_id)
-
-
-async def chat_language(services: Services, message: Message) -> str:
-    """The language to answer a message in (see `resolve_language`)."""
-    return language_for(message, await load_message_requester(services, message))
-
-
-async def user_language(services: Services, user: User | None, chat: Chat | None) -> str:
-    """The language for `user` in `chat` (their private chat when None): for updates that carry
-    no message from the user, such as button presses under the bot's own messages."""
-    if chat is None:
-        if user is None:
-            return pick_language(None)
-        chat = Chat(id=user.id, type=Chat.PRIVATE)
-    requester = await load_requester(services.db, user.id if user else 0, chat.id)
-    return resolve_language(
-        requester, chat_type=chat.type, language_code=user.language_code if user else None
-    )
-
-
-def language_for(message: Message, requester: Requester) -> str:
-    """`resolve_language` for a message whose rows are already loaded."""
-    user = message.from_user
-    return resolve_language(
-        requester, chat_type=message.chat.type, language_code=user.language_code if user else None
-    )
-
-
-def resolve_language(requester: Requester, *, chat_type: str, language_code: str | None) -> str:
-    """The user's /language choice, else the group's, else their Telegram language."""
-    if requester.user is not None and requester.user.language:
-        return requester.user.language
-    if requester.chat.language and chat_type != Chat.PRIVATE:
-        return requester.chat.language
-    return pick_language(language_code)
 
 
 async def send_text_id(
