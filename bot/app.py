@@ -161,47 +161,69 @@ class _TrackingProcessor(SimpleUpdateProcessor):
 
 def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Every handler, in order. Order matters: the first matching handler in a group wins."""
-    from handlers import admin, commands, errors, settings, song
+    from handlers import (
+        admin,
+        buttons,
+        cancel,
+        errors,
+        health,
+        help,
+        jobs,
+        remake,
+        resend,
+        settings,
+        song,
+        song_lyrics,
+    )
 
     # Group -1: count every update and refresh "last seen" for health, then fall through.
-    for handler in commands.observers():
+    for handler in health.observers():
         app.add_handler(handler, group=-1)
-    # /song (text, caption on media, reply forms) — the reason the bot exists.
-    for handler in song.handlers():
-        app.add_handler(handler)
-    # Button presses under songs and status messages (again, lyrics, variation, cancel, model).
-    for handler in commands.callback_handlers():
-        app.add_handler(handler)
-    # /start, /help, /jobs, /cancel — everyone's commands.
-    for handler in commands.handlers():
-        app.add_handler(handler)
-    # /model, /language — per chat (admins only in groups).
-    for handler in settings.handlers():
-        app.add_handler(handler)
-    # /stats, /ban, /unban — operators in SONGBOT_ADMIN_IDS only.
-    for handler in admin.handlers():
+    features = (
+        # /song (text, caption on media, reply forms): the reason the bot exists.
+        song,
+        # /cancel and ❌ under status messages and in /jobs: first, a cancel must never wait.
+        cancel,
+        # 🔁 Again and 🎲 Variation: new jobs through the same intake as /song.
+        remake,
+        # 📝 Lyrics under a song and ▶️ re-send from /jobs: no charge, no provider call.
+        song_lyrics,
+        resend,
+        # /start, /help, /jobs: everyone's commands.
+        help,
+        jobs,
+        # /model, /language and their menus: per chat (admins only in groups).
+        settings,
+        # /stats, /ban, /unban, /requests: operators and group admins.
+        admin,
+    )
+    for feature in features:
+        for handler in feature.handlers():
+            app.add_handler(handler)
+    # After every button: our data that no handler accepted (an older menu) stops the spinner.
+    for handler in buttons.fallback_handlers():
         app.add_handler(handler)
     # Last: one place turns every unexpected error into a log line and a friendly reply.
     app.add_error_handler(errors.on_error)
+
+
+WEB_SERVER_KEY = "songbot.web_server"
 
 
 async def start_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Open the DB, the provider client and the temp folder; start the runner."""
     config: Config = app.bot_data["config"]
     find_ffmpeg()  # fail at start, not at the first reference, if ffmpeg is missing
-    services = await Services.open(config, metrics=app.bot_data["metrics"])
+    services = await Services.open(
+        config, metrics=app.bot_data["metrics"], bot=app.bot, engine=JobRunner
+    )
     app.bot_data[SERVICES_KEY] = services
-    services.bot_username = app.bot.username
     swept = services.temp.sweep(max_age_seconds=6 * 3600)
     if swept:
         log.info("removed %d stale temporary files", swept)
-    from handlers.commands import register_commands
+    from handlers.help import register_commands
 
     await register_commands(app.bot)
-    from bot.progress.boards import GroupBoards
-
-    services.boards = GroupBoards(services.db, app.bot)
-    services.runner = JobRunner(services, app.bot)
     services.runner.start()
     if config.http_port is not None and app.updater is not None:
         # Polling mode with health/metrics switched on (webhook mode serves them itself).
@@ -209,29 +231,26 @@ async def start_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None
 
         server = WebServer(app, host=config.webhook_listen, port=config.http_port)
         await server.start()
-        services.extras["web_server"] = server
+        app.bot_data[WEB_SERVER_KEY] = server
     log.info("songbot started as @%s", app.bot.username)
 
 
 async def stop_runner(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Stop claiming jobs; pending jobs stay in SQLite and resume on the next start."""
     services = app.bot_data.get(SERVICES_KEY)
-    if isinstance(services, Services) and services.runner is not None:
+    if isinstance(services, Services):
         await services.runner.stop()
-    if isinstance(services, Services) and services.boards is not None:
         await services.boards.close()  # before PTB closes its HTTP client
 
 
 async def stop_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     services = app.bot_data.pop(SERVICES_KEY, None)
+    server = app.bot_data.pop(WEB_SERVER_KEY, None)
+    if server is not None:
+        await server.stop()
     if isinstance(services, Services):
-        if services.runner is not None:
-            await services.runner.stop()
-        if services.boards is not None:
-            await services.boards.close()
-        server = services.extras.pop("web_server", None)
-        if server is not None:
-            await server.stop()
+        await services.runner.stop()
+        await services.boards.close()
         await services.close()
 
 

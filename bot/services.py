@@ -1,19 +1,24 @@
 """The long-lived services one bot process owns, created in `post_init` and closed at shutdown.
 
-Why a single container in `bot_data`: handlers and the runner reach the same DB connection, HTTP
-client and temp folder without globals, and tests can build one around fakes.
+Why a single container in `bot_data`: handlers and the engine reach the same DB connection, HTTP
+client and temp folder without globals, and tests can build one around fakes. It is built
+complete in `Services.open`: nothing is attached later, so no caller checks for a missing part.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from telegram import Bot
 from telegram.ext import Application, CallbackContext
 
 from bot.aimlapi.client import AimlApiClient
 from bot.config import Config
 from bot.delivery.media import TempFiles
+from bot.progress.boards import GroupBoards
 from storage.db import Database
 from storage.jobs import JobStore
 from storage.references import ReferenceCache
@@ -21,11 +26,41 @@ from storage.settings import ChatSettingsStore, UserStore
 from storage.usage import UsageLedger
 
 if TYPE_CHECKING:
-    from bot.engine.runner import JobRunner
     from bot.ops.metrics import Metrics
-    from bot.progress.boards import GroupBoards
 
 SERVICES_KEY = "songbot.services"
+
+
+class Engine(Protocol):
+    """What the rest of the bot needs of the job engine (`bot/engine/`), which sits above."""
+
+    last_tick: float
+
+    def start(self) -> None: ...
+
+    def wake(self) -> None: ...
+
+    def alive(self, max_age: float) -> bool: ...
+
+    async def stop(self, grace: float = 3.0) -> None: ...
+
+
+@dataclass
+class UpdateMemo:
+    """Small per-process memories of the update path; losing them on a restart costs nothing.
+
+    Why in memory: each only saves a Telegram call or a repeated message, and a restart resets it
+    to the safe side (one more notice, one more `getChatMember`).
+    """
+
+    # Serialises group status boards per (chat, topic): a burst must share one board.
+    board_locks: dict[tuple[int, int | None], asyncio.Lock] = field(default_factory=dict)
+    # (chat, user) -> (checked at, is admin): getChatMember answers, briefly cached.
+    chat_admins: dict[tuple[int, int], tuple[float, bool]] = field(default_factory=dict)
+    # "chat:<id>" / "user:<id>" already told they are not served: later updates get silence.
+    access_notified: set[str] = field(default_factory=set)
+    # (user, action, job) -> when: a double tap within the window is one press.
+    recent_presses: dict[tuple[int, str, int], float] = field(default_factory=dict)
 
 
 @dataclass
@@ -40,32 +75,53 @@ class Services:
     client: AimlApiClient
     temp: TempFiles
     metrics: Metrics
-    runner: JobRunner | None = None
-    boards: GroupBoards | None = None
-    bot_username: str = ""
-    extras: dict[str, Any] = field(default_factory=dict)
+    boards: GroupBoards
+    bot_username: str
+    memo: UpdateMemo = field(default_factory=UpdateMemo)
+    # Set by `open` right after construction: the engine needs the finished container.
+    runner: Engine = field(init=False)
 
     @classmethod
-    async def open(cls, config: Config, *, metrics: Metrics) -> Services:
+    async def open(
+        cls,
+        config: Config,
+        *,
+        metrics: Metrics,
+        bot: Bot,
+        engine: Callable[[Services, Bot], Engine],
+    ) -> Services:
+        """Everything, in dependency order; `engine` builds the job engine (not started)."""
         db = await Database.open(config.db_path)
+        jobs = JobStore(db)
         client = AimlApiClient(base_url=config.aimlapi_base_url, api_key=config.aimlapi_key.get())
-        temp = TempFiles(config.work_dir)
-        return cls(
+        services = cls(
             config=config,
             db=db,
-            jobs=JobStore(db),
+            jobs=jobs,
             usage=UsageLedger(db),
             references=ReferenceCache(db),
             chat_settings=ChatSettingsStore(db),
             users=UserStore(db),
             client=client,
-            temp=temp,
+            temp=TempFiles(config.work_dir),
             metrics=metrics,
+            boards=GroupBoards(jobs, bot),
+            bot_username=_username(bot),
         )
+        services.runner = engine(services, bot)
+        return services
 
     async def close(self) -> None:
         await self.client.aclose()
         await self.db.close()
+
+
+def _username(bot: Bot) -> str:
+    """The bot's @username; empty for a bot not initialised yet (benchmarks build one bare)."""
+    try:
+        return bot.username or ""
+    except RuntimeError:
+        return ""
 
 
 def get_services(

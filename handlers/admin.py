@@ -115,7 +115,7 @@ async def _set_ban(update: Update, context: ContextTypes.DEFAULT_TYPE, *, banned
     if banned and user_id in services.config.admin_ids:
         raise UserInputError("error_cannot_ban_operator")
     await services.users.set_banned(user_id, banned)
-    services.extras.get("access_notified", set()).discard(f"user:{user_id}")
+    services.memo.access_notified.discard(f"user:{user_id}")
     await message.reply_text(
         t("banned" if banned else "unbanned", lang, user_id=user_id), do_quote=True
     )

@@ -9,18 +9,25 @@ command and the button produce the same message.
 
 from __future__ import annotations
 
-import html
+import logging
 from collections.abc import Sequence
 from typing import Any, Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot.aimlapi.models import MODELS, ModelSpec, ReferenceKind
-from bot.i18n import LANGUAGES, Raw, t
-from bot.intake.language import language_for, load_message_requester
+from bot.i18n import LANGUAGES, Raw, plain, t
+from bot.intake.chat_admins import is_chat_admin
+from bot.intake.language import language_for, load_message_requester, user_language
 from bot.intake.requests import ALIASES
 from bot.services import get_services
+from bot.telegram import callback_data
+from bot.telegram.callback_data import LANGUAGE_AUTO, MODEL_DEFAULT, Action, pattern
+from handlers.buttons import Press, answer, read_press
+
+log = logging.getLogger(__name__)
 
 # Button order and callback index of every model; new models go at the end to keep old menus valid.
 MODEL_ORDER: Final[tuple[str, ...]] = tuple(MODELS)
@@ -34,16 +41,9 @@ def handlers() -> list[BaseHandler[Update, Any, Any]]:
     return [
         CommandHandler("model", on_model, filters=only_new),
         CommandHandler("language", on_language, filters=only_new),
+        CallbackQueryHandler(on_model_button, pattern=pattern(Action.MODEL)),
+        CallbackQueryHandler(on_language_button, pattern=pattern(Action.LANGUAGE)),
     ]
-
-
-def plain(key: str, lang: str | None, /, **params: object) -> str:
-    """A catalogue string for plain-text places (buttons, callback answers, command menu).
-
-    `t()` escapes values for HTML; plain-text templates contain no markup of their own, so
-    unescaping the result gives back exactly the template with the raw values.
-    """
-    return html.unescape(t(key, lang, **params))
 
 
 # ---- languages -----------------------------------------------------------------------------
@@ -54,7 +54,7 @@ def language_keyboard(current: str | None) -> InlineKeyboardMarkup:
         [
             InlineKeyboardButton(
                 (CHECK if code == current else "") + LANGUAGE_NAMES.get(code, code),
-                callback_data=f"v1:lang:{code}",
+                callback_data=callback_data.build(Action.LANGUAGE, code),
             )
         ]
         for code in LANGUAGES
@@ -63,7 +63,7 @@ def language_keyboard(current: str | None) -> InlineKeyboardMarkup:
         [
             InlineKeyboardButton(
                 (CHECK if current is None else "") + plain("button_language_auto", current),
-                callback_data="v1:lang:auto",
+                callback_data=callback_data.build(Action.LANGUAGE, LANGUAGE_AUTO),
             )
         ]
     )
@@ -164,7 +164,7 @@ def model_keyboard(current: str | None, lang: str | None) -> InlineKeyboardMarku
         [
             InlineKeyboardButton(
                 (CHECK if model_id == current else "") + MODELS[model_id].title,
-                callback_data=f"v1:model:{index}",
+                callback_data=callback_data.build(Action.MODEL, index),
             )
         ]
         for index, model_id in enumerate(MODEL_ORDER)
@@ -174,7 +174,7 @@ def model_keyboard(current: str | None, lang: str | None) -> InlineKeyboardMarku
             InlineKeyboardButton(
                 (CHECK if MODELS.get(current or "") is None else "")
                 + plain("button_model_default", lang),
-                callback_data="v1:model:default",
+                callback_data=callback_data.build(Action.MODEL, MODEL_DEFAULT),
             )
         ]
     )
@@ -203,3 +203,53 @@ async def on_model(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         reply_markup=model_keyboard(settings.model, lang),
         do_quote=True,
     )
+
+
+async def on_model_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    press = await read_press(update, context)
+    if press is None:
+        return
+    valid, model = model_from_callback(press.arg)
+    if not valid:
+        await answer(press.query, plain("answer_stale", press.lang))
+        return
+    if not await is_chat_admin(press.services, press.bot, press.chat.id, press.user.id):
+        await answer(press.query, plain("answer_admins_only", press.lang), alert=True)
+        return
+    await press.services.chat_settings.set_model(press.chat.id, model)
+    if model is None:
+        await answer(press.query, plain("answer_model_cleared", press.lang))
+    else:
+        await answer(press.query, plain("answer_model_set", press.lang, model=MODELS[model].title))
+    await _edit(press, model_menu(model, press.lang), model_keyboard(model, press.lang))
+
+
+async def on_language_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    press = await read_press(update, context)
+    if press is None:
+        return
+    code = press.arg
+    if code != "auto" and code not in LANGUAGES:
+        await answer(press.query, plain("answer_stale", press.lang))
+        return
+    chosen = None if code == "auto" else code
+    await press.services.users.set_language(press.user.id, chosen)
+    lang = await user_language(press.services, press.user, press.chat)
+    await answer(
+        press.query, plain("answer_language_set", lang, language=LANGUAGE_NAMES.get(lang, lang))
+    )
+    await _edit(press, language_menu(chosen, lang), language_keyboard(chosen))
+
+
+async def _edit(press: Press, text: str, keyboard: Any) -> None:
+    if press.message_id is None:
+        return
+    try:
+        await press.bot.edit_message_text(
+            chat_id=press.chat.id, message_id=press.message_id, text=text, reply_markup=keyboard
+        )
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            log.info("menu edit failed: %s", exc)
+    except TelegramError as exc:
+        log.info("menu edit failed: %s", exc)

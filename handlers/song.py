@@ -7,37 +7,26 @@ update never makes a second job) and replies with the status message; the runner
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
-import uuid
-from dataclasses import dataclass
 from typing import Any
 
-from telegram import Bot, Message, ReplyParameters, Update
+from telegram import Message, ReplyParameters, Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.aimlapi.models import ModelSpec
-from bot.aimlapi.types import GenerationRequest
-from bot.errors import NotAllowed, SongbotError
+from bot.errors import SongbotError
 from bot.i18n import t
+from bot.intake.accept import Draft, Origin, accept_request
 from bot.intake.access import check_access
 from bot.intake.language import language_for
 from bot.intake.parser import SongCommand, UsageError, parse_song_command
 from bot.intake.references import (
-    TelegramReference,
-    check_reference_request,
     intake_purpose,
     needs_spoken_notice,
     pick_reference,
 )
-from bot.intake.requests import ReferenceInfo, build_request, choose_model
-from bot.progress.boards import find_board
-from bot.progress.status import cancel_keyboard, render_status
+from bot.intake.requests import ReferenceInfo, choose_model
 from bot.services import Services, get_services
-from bot.telegram.helpers import display_name, send_text_id, thread_kwargs, topic_kwargs
-from storage.jobs import Job, NewJob
-from storage.quota import DailyQuota, QuotaExceeded
+from bot.telegram.helpers import thread_kwargs
 from storage.settings import ChatSettings, load_requester
 
 log = logging.getLogger(__name__)
@@ -92,7 +81,9 @@ async def on_song(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if command is None:
         return  # addressed to another bot
     try:
-        await check_access(services, message, requester)
+        await check_access(
+            services, message.get_bot(), message.chat, message.from_user.id, requester
+        )
         await _accept(services, message, command, lang, requester.chat)
     except SongbotError as exc:
         await _reply(message, exc.user_message(lang))
@@ -128,224 +119,6 @@ async def _accept(
     )
     if job is not None and needs_spoken_notice(reference, command.purpose):
         await _reply(message, t("reference_spoken_notice", lang))
-
-
-@dataclass(frozen=True, slots=True)
-class Origin:
-    """Who asked, where, and which message the job's replies attach to.
-
-    Why not the PTB message: a button press (🔁 Again, 🎲 Variation) makes a job too, and there
-    the request is the bot's own anchor message, while the requester is whoever pressed.
-    """
-
-    chat_id: int
-    chat_type: str
-    topic_id: int | None
-    user_id: int
-    user_name: str
-    lang: str
-    request_message_id: int
-
-    @classmethod
-    def from_message(cls, message: Message, lang: str) -> Origin:
-        assert message.from_user is not None
-        return cls(
-            chat_id=message.chat_id,
-            chat_type=message.chat.type,
-            topic_id=message.message_thread_id if message.is_topic_message else None,
-            user_id=message.from_user.id,
-            user_name=display_name(message.from_user),
-            lang=lang,
-            request_message_id=message.message_id,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Draft:
-    """A request with its model chosen, before any check: what `/song` and the buttons share."""
-
-    spec: ModelSpec
-    style: str
-    lyrics: str | None
-    reference_url: str | None = None
-    reference: TelegramReference | None = None
-    purpose: str | None = None
-
-
-async def check_request(services: Services, user_id: int, draft: Draft) -> GenerationRequest:
-    """Every check that can refuse a request before it is stored (and so before any charge).
-
-    Raises a `SongbotError` with the reply; returns the request the runner will submit.
-    """
-    spec, reference = draft.spec, draft.reference
-    check_reference_request(spec, reference, draft.reference_url, draft.lyrics)
-    request = build_request(
-        spec,
-        style=draft.style,
-        lyrics=draft.lyrics,
-        reference_url=draft.reference_url,
-        # Placeholder ids so the registry can validate everything but the ids themselves.
-        refer_voice="pending"
-        if reference is not None and spec.endpoint == "sync_reference"
-        else None,
-    )
-    if reference is not None:
-        services.client.validate(_without_reference(request, spec))
-    else:
-        services.client.validate(request)
-    await _check_daily_limit(services, user_id)
-    return request
-
-
-async def store_job(
-    services: Services,
-    bot: Bot,
-    origin: Origin,
-    draft: Draft,
-    request: GenerationRequest,
-) -> Job | None:
-    """Write the job, show its status (with ❌ Cancel) and wake the runner; None if duplicate."""
-    config = services.config
-    reference = draft.reference
-    now = time.time()
-    new = NewJob(
-        key=f"sb-{uuid.uuid4().hex[:24]}",
-        chat_id=origin.chat_id,
-        chat_type=origin.chat_type,
-        topic_id=origin.topic_id,
-        user_id=origin.user_id,
-        user_name=origin.user_name,
-        user_lang=origin.lang,
-        request_message_id=origin.request_message_id,
-        model=draft.spec.id,
-        prompt=request.prompt,
-        lyrics=request.lyrics,
-        options=dict(request.options),
-        reference_url=draft.reference_url,
-        reference_file_id=reference.file_id if reference else None,
-        reference_file_unique_id=reference.file_unique_id if reference else None,
-        reference_kind=reference.kind if reference else None,
-        reference_mime=reference.mime_type if reference else None,
-        reference_duration=reference.duration if reference else None,
-        reference_size=reference.file_size if reference else None,
-        reference_purpose=draft.purpose,
-        deadline_at=now + config.job_timeout,
-        next_check_at=now,
-        created_at=now,
-    )
-    try:
-        job, created = await services.jobs.create(new, quota=_daily_quota(services, origin, now))
-    except QuotaExceeded as exc:  # a parallel request took the last one since check_request
-        raise NotAllowed("error_daily_limit", limit=exc.quota.limit) from None
-    if not created:
-        log.info(
-            "duplicate request in chat %s message %s ignored", job.chat_id, job.request_message_id
-        )
-        return None
-    log.info(
-        "job %s accepted: model=%s chat=%s",
-        job.key,
-        job.model,
-        job.chat_id,
-        extra={"job": job.key},
-    )
-    if origin.chat_type == "private":
-        status_id = await _private_status(bot, origin, job, now)
-    else:
-        status_id = await _group_status(services, bot, origin, job, now)
-    await services.jobs.update(job.id, owner=None, now=time.time(), status_message_id=status_id)
-    if services.runner is not None:
-        services.runner.wake()
-    return job
-
-
-async def _private_status(bot: Bot, origin: Origin, job: Job, now: float) -> int:
-    """Private chats: a status reply of its own, edited as the job advances, with ❌ Cancel."""
-    return await send_text_id(
-        bot,
-        chat_id=origin.chat_id,
-        text=render_status(job, lang=origin.lang, now=now),
-        reply_markup=cancel_keyboard(job, origin.lang),
-        reply_parameters=ReplyParameters(
-            message_id=origin.request_message_id, allow_sending_without_reply=True
-        ),
-        **topic_kwargs(origin.topic_id),
-    )
-
-
-async def _group_status(services: Services, bot: Bot, origin: Origin, job: Job, now: float) -> int:
-    """Groups: join the burst's shared board if there is one, else start a board (one reply).
-
-    Serialised per chat and topic: concurrent handlers of a burst must all find the board the
-    first one is creating, not each create their own.
-    """
-    locks: dict[tuple[int, int | None], asyncio.Lock] = services.extras.setdefault(
-        "board_locks", {}
-    )
-    async with locks.setdefault((origin.chat_id, origin.topic_id), asyncio.Lock()):
-        board = await find_board(services.db, origin.chat_id, now, topic_id=origin.topic_id)
-        if board is not None:
-            if services.boards is not None:
-                services.boards.touch(origin.chat_id, board, origin.lang)
-            await services.jobs.update(
-                job.id, owner=None, now=time.time(), status_message_id=board
-            )
-            return board
-        status = await bot.send_message(
-            chat_id=origin.chat_id,
-            text=t(
-                "board",
-                origin.lang,
-                total=1,
-                working=0,
-                waiting=1,
-                done=0,
-                names=origin.user_name,
-            ),
-            reply_parameters=ReplyParameters(
-                message_id=origin.request_message_id, allow_sending_without_reply=True
-            ),
-            **topic_kwargs(origin.topic_id),
-        )
-        await services.jobs.update(
-            job.id, owner=None, now=time.time(), status_message_id=status.message_id
-        )
-        return status.message_id
-
-
-async def accept_request(services: Services, bot: Bot, origin: Origin, draft: Draft) -> Job | None:
-    """Check, store and acknowledge one request: the single intake path for songs."""
-    request = await check_request(services, origin.user_id, draft)
-    return await store_job(services, bot, origin, draft, request)
-
-
-def _without_reference(request: Any, spec: ModelSpec) -> Any:
-    """Validate a file reference request minus what only the runner gets: music-01's ids
-    after the upload, music-cover's inline audio after the download (a placeholder link here)."""
-    from dataclasses import replace
-
-    if spec.endpoint == "sync_reference":
-        return replace(request, refer_voice="pending")
-    if spec.reference_field is not None:
-        return replace(request, reference_url="https://reference.invalid/pending.mp3")
-    return request
-
-
-def _daily_quota(services: Services, origin: Origin, now: float) -> DailyQuota | None:
-    """The limit the INSERT itself enforces: the early check alone can be raced by a burst."""
-    limit = services.config.user_daily_limit
-    if limit <= 0 or origin.user_id in services.config.admin_ids:
-        return None
-    return services.usage.daily_quota(origin.user_id, limit, now)
-
-
-async def _check_daily_limit(services: Services, user_id: int) -> None:
-    limit = services.config.user_daily_limit
-    if limit <= 0 or user_id in services.config.admin_ids:
-        return
-    used = await services.usage.count_today_with_pending(user_id, now=time.time())
-    if used >= limit:
-        raise NotAllowed("error_daily_limit", limit=limit)
 
 
 async def _reply(message: Message, text: str) -> Message | None:

@@ -570,6 +570,52 @@ class JobStore:
         )
         return [Job.from_row(r) for r in rows]
 
+    # --- status boards and estimates ------------------------------------------------------
+
+    async def recent_board(
+        self, chat_id: int, topic_id: int | None, *, since: float
+    ) -> int | None:
+        """The status message of a request since `since` in this chat and topic still active."""
+        value = await self.db.fetchval(
+            "SELECT status_message_id FROM jobs WHERE chat_id = ? AND topic_id IS ? "
+            "AND status_message_id IS NOT NULL "
+            f"AND state IN ({_placeholders(ACTIVE)}) AND created_at >= ? "
+            "ORDER BY id DESC LIMIT 1",
+            (chat_id, topic_id, *_state_values(ACTIVE), since),
+        )
+        return value if isinstance(value, int) else None
+
+    async def board_members(self, chat_id: int, message_id: int) -> list[tuple[str, JobState]]:
+        """(requester name, state) of every job a status message speaks for, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT user_name, state FROM jobs WHERE chat_id = ? AND status_message_id = ? "
+            "ORDER BY id",
+            (chat_id, message_id),
+        )
+        return [(str(r["user_name"]), JobState(r["state"])) for r in rows]
+
+    async def shares_status_message(self, job: Job) -> bool:
+        """Whether another job of this chat speaks through the same status message."""
+        others = await self.db.fetchval(
+            "SELECT count(*) FROM jobs WHERE chat_id = ? AND status_message_id = ? AND id != ?",
+            (job.chat_id, job.status_message_id, job.id),
+        )
+        return bool(others)
+
+    async def generation_history(self, model: str, *, limit: int) -> list[tuple[int, float]]:
+        """(lyrics length, seconds from submit to completed) of the newest generations."""
+        rows = await self.db.fetchall(
+            "SELECT length(coalesce(lyrics, '')) AS n, completed_at - submitted_at AS secs "
+            "FROM jobs WHERE model = ? AND completed_at IS NOT NULL AND submitted_at IS NOT NULL "
+            "AND generation_id IS NOT NULL ORDER BY completed_at DESC LIMIT ?",
+            (model, limit),
+        )
+        return [
+            (int(r["n"]), float(r["secs"]))
+            for r in rows
+            if r["secs"] is not None and r["secs"] > 0
+        ]
+
     async def counts_by_state(self) -> dict[str, int]:
         """Every state, zero included, so metrics always export all series."""
         counts = {s.value: 0 for s in JobState}

@@ -65,6 +65,8 @@ ACTIVE: Final[frozenset[JobState]] = frozenset(JobState) - TERMINAL
 RUNNING: Final[frozenset[JobState]] = frozenset(
     {_S.PREPARING, _S.SUBMITTING, _S.PENDING, _S.FETCHING, _S.DELIVERING}
 )
+# Before the paid POST went out: nothing can have been charged yet.
+BEFORE_PAID_SUBMIT: Final[frozenset[JobState]] = frozenset({_S.RECEIVED, _S.PREPARING})
 # States in which a runner is actively doing something; found here with an expired lease, the
 # runner that held it died mid-step.
 WORKING: Final[frozenset[JobState]] = frozenset(

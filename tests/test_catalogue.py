@@ -14,9 +14,8 @@ import string
 
 import pytest
 
-from bot.i18n import CATALOGUE, Raw, t
+from bot.i18n import CATALOGUE, Raw, plain, t
 from bot.i18n.en import EN
-from handlers.settings import plain
 from songbot_fakes.telegram_html import parse_html, strip_text, utf16_len
 
 LANGS = sorted(CATALOGUE)

@@ -2,7 +2,7 @@
 
 For random Unicode (emoji, RTL, zero-width and control characters), HTML/Markdown control
 characters, option words, huge and empty captions: the parser either returns a command, ignores
-the message, or raises `UsageError`; the intake checks (`handlers.song.check_request`, the same
+the message, or raises `UsageError`; the intake checks (`bot.intake.accept.check_request`, the same
 function the handler runs) either accept it or raise a `SongbotError`; every reply renders as
 HTML that Telegram's parser accepts (the fake's strict parser) within Telegram's length limit;
 and every accepted request builds a body the provider accepts (the fake AI/ML API's validator).
@@ -21,9 +21,9 @@ from bot.aimlapi.models import MODELS, Endpoint
 from bot.config import Config
 from bot.errors import SongbotError
 from bot.i18n import LANGUAGES
+from bot.intake.accept import Draft, check_request
 from bot.intake.parser import SongCommand, UsageError, parse_song_command
 from bot.intake.requests import ReferenceInfo, choose_model
-from handlers.song import Draft, check_request
 from songbot_fakes.aimlapi import validate_body
 from songbot_fakes.telegram_html import parse_html, strip_text, utf16_len
 

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.app import WEB_SERVER_KEY
 from bot.ops.web import WebServer
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
@@ -81,7 +82,7 @@ async def ops_bot(
 
 
 def web_server(harness: BotHarness) -> WebServer:
-    server = harness.services.extras["web_server"]
+    server = harness.app.bot_data[WEB_SERVER_KEY]
     assert isinstance(server, WebServer)
     return server
 

@@ -10,7 +10,7 @@ import pytest
 
 from bot.aimlapi.models import MODELS
 from bot.i18n import t
-from handlers.commands import GROUP_COMMANDS, PRIVATE_COMMANDS
+from handlers.help import GROUP_COMMANDS, PRIVATE_COMMANDS
 from handlers.settings import MODEL_ORDER, model_alias
 from songbot_fakes.telegram import ApiCall
 from songbot_fakes.telegram_html import utf16_len

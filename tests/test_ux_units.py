@@ -10,16 +10,9 @@ import pytest
 from bot.aimlapi.models import MODELS
 from bot.i18n import LANGUAGES, t
 from bot.intake.requests import resolve_model
-from handlers.callbacks import (
-    MAX_LYRICS_MESSAGES,
-    TWISTS,
-    lyrics_messages,
-    next_model,
-    plain_text,
-    twist_style,
-    variation,
-)
-from handlers.commands import ago, render_jobs
+from handlers.buttons import plain_text
+from handlers.jobs import ago, render_jobs
+from handlers.remake import TWISTS, next_model, twist_style, variation
 from handlers.settings import (
     MODEL_ORDER,
     language_keyboard,
@@ -30,6 +23,7 @@ from handlers.settings import (
     model_keyboard,
     model_menu,
 )
+from handlers.song_lyrics import MAX_LYRICS_MESSAGES, lyrics_messages
 from songbot_fakes.telegram_html import parse_html, strip_text, utf16_len
 from storage.jobs import JOB_COLUMNS, Job
 from storage.states import JobState

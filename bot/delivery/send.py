@@ -29,6 +29,7 @@ from bot.audio_format import sniff_format
 from bot.delivery.cover_art import render_cover
 from bot.delivery.media import TempFiles, probe, to_mp3
 from bot.i18n import Raw, t
+from bot.telegram.callback_data import Action, for_job
 from bot.telegram.helpers import mention_html, topic_kwargs
 from bot.textutil import safe_title, truncate_utf16
 from storage.jobs import Job
@@ -95,12 +96,18 @@ def song_caption(job: Job, lang: str | None) -> str:
 
 def song_keyboard(job: Job, lang: str | None) -> InlineKeyboardMarkup:
     """🔁 Again, 📝 Lyrics, 🎲 Variation: compact callback data that survives restarts."""
-    row = [InlineKeyboardButton(t("button_again", lang), callback_data=f"v1:again:{job.id}")]
+    row = [
+        InlineKeyboardButton(t("button_again", lang), callback_data=for_job(Action.AGAIN, job.id))
+    ]
     if job.lyrics:
         row.append(
-            InlineKeyboardButton(t("button_lyrics", lang), callback_data=f"v1:lyrics:{job.id}")
+            InlineKeyboardButton(
+                t("button_lyrics", lang), callback_data=for_job(Action.LYRICS, job.id)
+            )
         )
-    row.append(InlineKeyboardButton(t("button_vary", lang), callback_data=f"v1:vary:{job.id}"))
+    row.append(
+        InlineKeyboardButton(t("button_vary", lang), callback_data=for_job(Action.VARY, job.id))
+    )
     return InlineKeyboardMarkup([row])
 
 

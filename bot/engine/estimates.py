@@ -11,16 +11,15 @@ import time
 
 from bot.aimlapi.models import ModelSpec
 from bot.engine.poll_policy import Estimate, fit_estimate
-from storage.db import Database
-from storage.jobs import Job
+from storage.jobs import Job, JobStore
 
 HISTORY = 200  # most recent generations per model that shape the estimate
 CACHE_SECONDS = 30.0
 
 
 class Estimator:
-    def __init__(self, db: Database) -> None:
-        self._db = db
+    def __init__(self, jobs: JobStore) -> None:
+        self._jobs = jobs
         self._cache: dict[str, tuple[float, list[tuple[int, float]]]] = {}
 
     def invalidate(self, model: str) -> None:
@@ -32,17 +31,7 @@ class Estimator:
         hit = self._cache.get(model)
         if hit is not None and now - hit[0] < CACHE_SECONDS:
             return hit[1]
-        rows = await self._db.fetchall(
-            "SELECT length(coalesce(lyrics, '')) AS n, completed_at - submitted_at AS secs "
-            "FROM jobs WHERE model = ? AND completed_at IS NOT NULL AND submitted_at IS NOT NULL "
-            "AND generation_id IS NOT NULL ORDER BY completed_at DESC LIMIT ?",
-            (model, HISTORY),
-        )
-        data = [
-            (int(r["n"]), float(r["secs"]))
-            for r in rows
-            if r["secs"] is not None and r["secs"] > 0
-        ]
+        data = await self._jobs.generation_history(model, limit=HISTORY)
         self._cache[model] = (now, data)
         return data
 

@@ -92,7 +92,7 @@ class JobRunner:
         self.concurrency = concurrency
         self.batch_size = batch_size
         self.status = StatusEditor(bot)
-        self.estimator = Estimator(services.db)
+        self.estimator = Estimator(services.jobs)
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -319,7 +319,7 @@ class JobRunner:
                 return
         if job.chat_type != "private":
             # Groups share one coalesced board per burst (bot/progress/boards.py).
-            if self.s.boards is not None and job.status_message_id is not None:
+            if job.status_message_id is not None:
                 self.s.boards.touch(job.chat_id, job.status_message_id, job.user_lang)
             return
         current = await self.s.jobs.get(job.id)
@@ -408,8 +408,7 @@ class JobRunner:
             return
         if job.chat_type != "private":
             # The group board is shared with other requests: refresh it instead of deleting it.
-            if self.s.boards is not None:
-                self.s.boards.touch(job.chat_id, job.status_message_id, job.user_lang)
+            self.s.boards.touch(job.chat_id, job.status_message_id, job.user_lang)
             return
         with contextlib.suppress(TelegramError):
             await self.bot.delete_message(chat_id=job.chat_id, message_id=job.status_message_id)

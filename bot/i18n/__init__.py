@@ -51,3 +51,12 @@ def t(key: str, lang: str | None = None, /, **params: object) -> str:
     if template is None:
         raise KeyError(f"no catalogue entry {key!r}")
     return template.format(**{k: _format_value(v) for k, v in params.items()})
+
+
+def plain(key: str, lang: str | None, /, **params: object) -> str:
+    """A catalogue string for plain-text places (buttons, callback answers, command menu).
+
+    `t()` escapes values for HTML; plain-text templates contain no markup of their own, so
+    unescaping the result gives back exactly the template with the raw values.
+    """
+    return html.unescape(t(key, lang, **params))

@@ -6,7 +6,7 @@ spam; one explanation, then silence, and never a charge.
 
 from __future__ import annotations
 
-from telegram import Message
+from telegram import Bot, Chat
 
 from bot.errors import NotAllowed, SongbotError
 from bot.services import Services
@@ -20,33 +20,38 @@ class Silent(SongbotError):
 
 
 async def check_access(
-    services: Services, message: Message, requester: Requester | None = None
+    services: Services,
+    bot: Bot,
+    chat: Chat,
+    user_id: int,
+    requester: Requester | None = None,
 ) -> None:
     """Raise `NotAllowed` (first time) or `Silent` (later) for chats and users we don't serve.
 
-    `requester`: the rows the caller already loaded for this update (else they are read here).
+    Takes the chat and the requester, not a message: a command, a button press and any later
+    way to ask are checked alike. `requester`: the rows the caller already loaded for this
+    update (else they are read here).
     """
     config = services.config
-    user_id = message.from_user.id if message.from_user else 0
     if user_id in config.admin_ids:
         return
-    notified: set[str] = services.extras.setdefault("access_notified", set())
-    if config.allowed_chat_ids and message.chat_id not in config.allowed_chat_ids:
-        marker = f"chat:{message.chat_id}"
+    notified = services.memo.access_notified
+    if config.allowed_chat_ids and chat.id not in config.allowed_chat_ids:
+        marker = f"chat:{chat.id}"
         if marker in notified:
             raise Silent()
         notified.add(marker)
         raise NotAllowed("error_chat_not_allowed")
     if requester is None:
-        requester = await load_requester(services.db, user_id, message.chat_id)
+        requester = await load_requester(services.db, user_id, chat.id)
     if requester.user is not None and requester.user.banned:
         marker = f"user:{user_id}"
         if marker in notified:
             raise Silent()
         notified.add(marker)
         raise NotAllowed("error_user_banned")
-    if requester.chat.who_may_request == "admins" and message.chat.type != "private":
+    if requester.chat.who_may_request == "admins" and chat.type != "private":
         from bot.intake.chat_admins import is_chat_admin
 
-        if not await is_chat_admin(services, message.get_bot(), message.chat_id, user_id):
+        if not await is_chat_admin(services, bot, chat.id, user_id):
             raise NotAllowed("error_admins_only_requests")

@@ -22,9 +22,7 @@ async def is_chat_admin(services: Services, bot: Bot, chat_id: int, user_id: int
         return True
     if chat_id > 0:
         return chat_id == user_id  # a private chat belongs to its user
-    cache: dict[tuple[int, int], tuple[float, bool]] = services.extras.setdefault(
-        "admin_cache", {}
-    )
+    cache = services.memo.chat_admins
     now = time.monotonic()
     hit = cache.get((chat_id, user_id))
     if hit is not None and now - hit[0] < CACHE_SECONDS:

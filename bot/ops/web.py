@@ -150,7 +150,7 @@ class WebServer:
             "problems": problems,
         }
         services = self._services()
-        if services is not None and services.runner is not None:
+        if services is not None:
             body["runner_tick_age"] = round(time.time() - services.runner.last_tick, 1)
         return web.json_response(body, status=503 if problems else 200)
 
@@ -167,8 +167,8 @@ class WebServer:
         except Exception as exc:
             found.append(f"database not writable: {exc}")
         runner = services.runner
-        if runner is None or not runner.alive(self.runner_stale_seconds):
-            if runner is None or runner.last_tick == 0:
+        if not runner.alive(self.runner_stale_seconds):
+            if runner.last_tick == 0:
                 found.append("job runner is not running")
             else:
                 age = time.time() - runner.last_tick

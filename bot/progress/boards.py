@@ -18,7 +18,7 @@ from telegram import Bot
 from telegram.error import BadRequest, TelegramError
 
 from bot.i18n import t
-from storage.db import Database
+from storage.jobs import JobStore
 from storage.states import ACTIVE, JobState
 
 log = logging.getLogger(__name__)
@@ -27,42 +27,28 @@ BURST_WINDOW = 60.0  # a request joins the board of an active request made this 
 MIN_EDIT_INTERVAL = 20.0  # seconds between edits of one board (group flood budget)
 MAX_NAMES = 12
 
-_ACTIVE_SQL = ", ".join(f"'{s.value}'" for s in ACTIVE)
-
 
 async def find_board(
-    db: Database, chat_id: int, now: float, *, topic_id: int | None = None
+    jobs: JobStore, chat_id: int, now: float, *, topic_id: int | None = None
 ) -> int | None:
     """The status message of a recent, still active request in this group (and topic), if any."""
-    value = await db.fetchval(
-        "SELECT status_message_id FROM jobs WHERE chat_id = ? AND topic_id IS ? "
-        "AND status_message_id IS NOT NULL "
-        f"AND state IN ({_ACTIVE_SQL}) AND created_at >= ? ORDER BY id DESC LIMIT 1",
-        (chat_id, topic_id, now - BURST_WINDOW),
-    )
-    return value if isinstance(value, int) else None
+    return await jobs.recent_board(chat_id, topic_id, since=now - BURST_WINDOW)
 
 
-async def render_board(db: Database, chat_id: int, message_id: int, lang: str | None) -> str:
-    rows = await db.fetchall(
-        "SELECT user_name, state FROM jobs WHERE chat_id = ? AND status_message_id = ? "
-        "ORDER BY id",
-        (chat_id, message_id),
-    )
-    waiting = [r["user_name"] for r in rows if r["state"] == JobState.RECEIVED.value]
+async def render_board(jobs: JobStore, chat_id: int, message_id: int, lang: str | None) -> str:
+    members = await jobs.board_members(chat_id, message_id)
+    waiting = [name for name, state in members if state is JobState.RECEIVED]
     working = [
-        r["user_name"]
-        for r in rows
-        if r["state"] in {s.value for s in ACTIVE} and r["state"] != JobState.RECEIVED.value
+        name for name, state in members if state in ACTIVE and state is not JobState.RECEIVED
     ]
-    done = sum(r["state"] == JobState.DELIVERED.value for r in rows)
-    failed = len(rows) - len(waiting) - len(working) - done
+    done = sum(state is JobState.DELIVERED for _, state in members)
+    failed = len(members) - len(waiting) - len(working) - done
     if not waiting and not working:
         return t("board_finished", lang, done=done, failed=failed)
     return t(
         "board",
         lang,
-        total=len(rows),
+        total=len(members),
         working=len(working),
         waiting=len(waiting),
         done=done,
@@ -83,8 +69,10 @@ def _names(names: list[str]) -> str:
 class GroupBoards:
     """Coalesces board refreshes: many state changes, at most one edit per interval per board."""
 
-    def __init__(self, db: Database, bot: Bot, *, min_interval: float = MIN_EDIT_INTERVAL) -> None:
-        self._db = db
+    def __init__(
+        self, jobs: JobStore, bot: Bot, *, min_interval: float = MIN_EDIT_INTERVAL
+    ) -> None:
+        self._jobs = jobs
         self._bot = bot
         self._min_interval = min_interval
         self._last_edit: dict[tuple[int, int], float] = {}
@@ -106,7 +94,7 @@ class GroupBoards:
                 await asyncio.sleep(wait)
             self._pending.pop(key, None)
             self._last_edit[key] = time.monotonic()
-            text = await render_board(self._db, key[0], key[1], self._lang.get(key))
+            text = await render_board(self._jobs, key[0], key[1], self._lang.get(key))
             try:
                 await self._bot.edit_message_text(chat_id=key[0], message_id=key[1], text=text)
             except BadRequest as exc:

@@ -15,6 +15,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParam
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.i18n import t
+from bot.telegram.callback_data import Action, for_job
 from bot.telegram.helpers import topic_kwargs
 from bot.textutil import human_duration
 from storage.jobs import Job
@@ -83,7 +84,13 @@ def _raw(text: str) -> Any:
 
 def cancel_keyboard(job: Job, lang: str | None) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(t("button_cancel", lang), callback_data=f"v1:cancel:{job.id}")]]
+        [
+            [
+                InlineKeyboardButton(
+                    t("button_cancel", lang), callback_data=for_job(Action.CANCEL, job.id)
+                )
+            ]
+        ]
     )
 
 

@@ -1,0 +1,93 @@
+"""Every button's callback data, built and read in one place.
+
+Why one module: Telegram gives a button 64 bytes and hands them back verbatim, possibly long
+after a restart or from a message sent by an older version. The format — `v1:<action>:<arg>`, with
+a job id or a small index as the argument, nothing kept in memory — is decided here once, and
+the handlers' patterns come from the same definitions as the data they match.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+VERSION: Final = "v1"
+MAX_BYTES: Final = 64  # Telegram's limit for callback_data
+
+
+class Action(StrEnum):
+    """What a button does; the value is what its data carries."""
+
+    AGAIN = "again"
+    LYRICS = "lyrics"
+    VARY = "vary"
+    RESEND = "resend"
+    CANCEL = "cancel"
+    MODEL = "model"
+    LANGUAGE = "lang"
+
+
+# The argument each action accepts, as a regular expression.
+_ARGS: Final[dict[Action, str]] = {
+    Action.AGAIN: r"\d{1,18}",
+    Action.LYRICS: r"\d{1,18}",
+    Action.VARY: r"\d{1,18}",
+    Action.RESEND: r"\d{1,18}",
+    Action.CANCEL: r"\d{1,18}",
+    Action.MODEL: r"\d{1,3}|default",
+    Action.LANGUAGE: r"[a-z]{2,4}",
+}
+MODEL_DEFAULT: Final = "default"
+LANGUAGE_AUTO: Final = "auto"
+
+
+@dataclass(frozen=True, slots=True)
+class Pressed:
+    action: Action
+    arg: str
+
+    @property
+    def job_id(self) -> int:
+        return int(self.arg)
+
+
+def build(action: Action, arg: object) -> str:
+    """The data for one button; raises if it could not be read back."""
+    data = f"{VERSION}:{action.value}:{arg}"
+    if len(data.encode()) > MAX_BYTES or not re.fullmatch(_ARGS[action], str(arg)):
+        raise ValueError(f"bad callback data {data!r}")
+    return data
+
+
+def for_job(action: Action, job_id: int) -> str:
+    return build(action, int(job_id))
+
+
+def pattern(action: Action) -> str:
+    """The `CallbackQueryHandler` pattern for valid data of `action`."""
+    return rf"^{VERSION}:{action.value}:(?:{_ARGS[action]})$"
+
+
+def any_of_ours() -> str:
+    """Data of any of our actions, valid or not (a menu from an older version)."""
+    actions = "|".join(re.escape(a.value) for a in Action)
+    return rf"^{VERSION}:(?:{actions}):"
+
+
+def parse(data: str | None) -> Pressed | None:
+    """The action and argument of valid data, else None."""
+    if not data:
+        return None
+    version, _, rest = data.partition(":")
+    name, _, arg = rest.partition(":")
+    if version != VERSION:
+        return None
+    try:
+        action = Action(name)
+    except ValueError:
+        return None
+    if not re.fullmatch(_ARGS[action], arg):
+        return None
+    return Pressed(action, arg)

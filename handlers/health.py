@@ -1,0 +1,27 @@
+"""Group -1 observers: note that updates arrive (for /healthz) before any handler runs."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from telegram import (
+    Update,
+)
+from telegram.ext import (
+    BaseHandler,
+    ContextTypes,
+    TypeHandler,
+)
+
+
+def observers() -> list[BaseHandler[Update, Any, Any]]:
+    # block=True: the observer is two attribute writes; a task of its own per update cost more.
+    return [TypeHandler(Update, _seen)]
+
+
+async def _seen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Record that updates arrive (health) before the real handlers run."""
+    metrics = context.application.bot_data.get("metrics")
+    if metrics is not None:
+        metrics.last_update.set(time.time())

@@ -1,0 +1,102 @@
+"""/start, /help and the command menu.
+
+Why together: the menu registered with `setMyCommands` must list exactly the commands the
+handlers serve, and /help describes the same commands.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    Update,
+)
+from telegram.ext import (
+    BaseHandler,
+    CommandHandler,
+    ContextTypes,
+    filters,
+)
+
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, Raw, plain, t
+from bot.intake.language import chat_language
+from bot.intake.parser import MAX_TOTAL_LENGTH
+from bot.services import Services, get_services
+from handlers.settings import (
+    model_lines,
+)
+
+PRIVATE_COMMANDS: Final = ("start", "help", "song", "model", "jobs", "cancel", "language")
+
+
+def handlers() -> list[BaseHandler[Update, Any, Any]]:
+    only_new = filters.UpdateType.MESSAGE
+    return [
+        CommandHandler("start", on_start, filters=only_new),
+        CommandHandler("help", on_help, filters=only_new),
+    ]
+
+
+GROUP_COMMANDS: Final = ("song", "help", "model", "jobs", "cancel")
+
+
+async def register_commands(bot: Bot) -> None:
+    """Fill Telegram's command menu for private chats and groups, in every catalogue language."""
+    for lang in LANGUAGES:
+        code = None if lang == DEFAULT_LANGUAGE else lang
+        for names, scope in (
+            (PRIVATE_COMMANDS, BotCommandScopeAllPrivateChats()),
+            (GROUP_COMMANDS, BotCommandScopeAllGroupChats()),
+        ):
+            await bot.set_my_commands(
+                [BotCommand(name, plain(f"cmd_{name}", lang)) for name in names],
+                scope=scope,
+                language_code=code,
+            )
+
+
+async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Welcome with one example that works as-is (in <code>, so a tap copies it)."""
+    message = update.effective_message
+    if message is None:
+        return
+    lang = await chat_language(get_services(context), message)
+    await message.reply_text(
+        t("start", lang, bot=context.bot.username or "songbot"), do_quote=True
+    )
+
+
+def render_help(services: Services, lang: str | None, bot_username: str) -> str:
+    """Every /song form, the models and what each needs, the limits and the group rules."""
+    config = services.config
+    limits = t(
+        "help_limits",
+        lang,
+        max_chars=MAX_TOTAL_LENGTH,
+        per_user=config.max_jobs_per_user,
+        minutes=max(1, round(config.job_timeout / 60)),
+    )
+    if config.user_daily_limit > 0:
+        limits += "\n" + t("help_daily_limit", lang, limit=config.user_daily_limit)
+    parts = [
+        t("help_forms", lang, bot=bot_username),
+        t("help_models", lang, lines_html=Raw(model_lines(lang))),
+        limits,
+        t("help_buttons", lang),
+        t("help_groups", lang, bot=bot_username),
+    ]
+    return "\n\n".join(parts)
+
+
+async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    services = get_services(context)
+    lang = await chat_language(services, message)
+    text = render_help(services, lang, context.bot.username or "songbot")
+    await message.reply_text(text, do_quote=True)

@@ -1,0 +1,123 @@
+"""/jobs: your pending songs and your last ten, with ▶️ re-send and ❌ cancel buttons."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Final
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
+from telegram.ext import (
+    BaseHandler,
+    CommandHandler,
+    ContextTypes,
+    filters,
+)
+
+from bot.i18n import plain, t
+from bot.intake.language import chat_language
+from bot.services import get_services
+from bot.telegram.callback_data import Action, for_job
+from bot.textutil import safe_title, truncate_utf16
+from handlers.cancel import CANCELLABLE
+from storage.jobs import Job
+from storage.states import JobState
+
+JOBS_RECENT: Final = 10  # finished songs /jobs lists
+
+
+def handlers() -> list[BaseHandler[Update, Any, Any]]:
+    return [CommandHandler("jobs", on_jobs, filters=filters.UpdateType.MESSAGE)]
+
+
+JOBS_ACTIVE: Final = 10  # pending songs /jobs lists
+
+
+JOB_TITLE_LIMIT: Final = 40
+
+
+BUTTON_TITLE_LIMIT: Final = 28
+
+
+STATE_ICONS: Final[dict[JobState, str]] = {
+    JobState.RECEIVED: "⏳",
+    JobState.PREPARING: "🎙",
+    JobState.SUBMITTING: "🎵",
+    JobState.PENDING: "🎵",
+    JobState.FETCHING: "📤",
+    JobState.DELIVERING: "📤",
+    JobState.DELIVERED: "✅",
+    JobState.FAILED: "❌",
+    JobState.TIMED_OUT: "⌛",
+    JobState.CANCELLED: "🚫",
+    JobState.INTERRUPTED: "⚠️",
+}
+
+
+def ago(seconds: float, lang: str | None) -> str:
+    """Like "5 min ago", in the user's language; abbreviations avoid plural forms."""
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return t("ago_now", lang)
+    if seconds < 3600:
+        return t("ago_minutes", lang, n=int(seconds // 60))
+    if seconds < 86400:
+        return t("ago_hours", lang, n=int(seconds // 3600))
+    return t("ago_days", lang, n=int(seconds // 86400))
+
+
+def render_jobs(jobs: list[Job], lang: str | None, now: float) -> tuple[str, InlineKeyboardMarkup]:
+    """The /jobs list and its buttons (▶️ re-send a delivered song, ❌ cancel a pending one)."""
+    lines = [t("jobs_title", lang)]
+    rows: list[list[InlineKeyboardButton]] = []
+    for number, job in enumerate(jobs, start=1):
+        state = JobState(job.state)
+        title = safe_title(job.prompt, job.lyrics, JOB_TITLE_LIMIT)
+        lines.append(
+            t(
+                "jobs_line",
+                lang,
+                n=number,
+                icon=STATE_ICONS.get(state, "•"),
+                title=title,
+                state=t(f"state_{state.value}", lang),
+                model=job.model,
+                when=ago(now - job.created_at, lang),
+            )
+        )
+        short = truncate_utf16(title, BUTTON_TITLE_LIMIT)
+        if state is JobState.DELIVERED and job.delivered_file_id:
+            label = plain("button_resend", lang, n=number, title=short)
+            rows.append(
+                [InlineKeyboardButton(label, callback_data=for_job(Action.RESEND, job.id))]
+            )
+        elif state in CANCELLABLE:
+            label = plain("button_cancel_job", lang, n=number, title=short)
+            rows.append(
+                [InlineKeyboardButton(label, callback_data=for_job(Action.CANCEL, job.id))]
+            )
+    if rows:
+        lines.append(t("jobs_hint", lang))
+    return "\n\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+async def on_jobs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Your pending songs and your last ten; in a group only the ones made in that group."""
+    message = update.effective_message
+    if message is None or message.from_user is None:
+        return
+    services = get_services(context)
+    lang = await chat_language(services, message)
+    mine = await services.jobs.list_for_user(message.from_user.id, limit=200)
+    if message.chat.type != "private":
+        mine = [job for job in mine if job.chat_id == message.chat_id]
+    active = [job for job in mine if not job.is_terminal][:JOBS_ACTIVE]
+    finished = [job for job in mine if job.is_terminal][:JOBS_RECENT]
+    if not active and not finished:
+        await message.reply_text(t("jobs_empty", lang), do_quote=True)
+        return
+    text, keyboard = render_jobs(active + finished, lang, time.time())
+    await message.reply_text(text, reply_markup=keyboard, do_quote=True)
