@@ -25,7 +25,7 @@ T0 = 1_700_000_000.0
 def _new_job(i: int) -> NewJob:
     chat = -1000 - i % 300
     return NewJob(
-        key=new_job_key(chat, i),
+        key=new_job_key(),
         chat_id=chat,
         chat_type="supergroup",
         topic_id=None,

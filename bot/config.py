@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Final
 
@@ -54,35 +54,38 @@ LOG_FORMATS: Final = ("text", "json")
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    """Everything the bot reads from its environment; see the README's configuration table."""
+    """Everything the bot reads from its environment; see the README's configuration table.
+
+    No defaults here: each one is written once, beside its variable's name, in `_parse`.
+    """
 
     telegram_token: Secret
     aimlapi_key: Secret
-    telegram_api_base_url: str = "https://api.telegram.org"
-    aimlapi_base_url: str = "https://api.aimlapi.com"
-    db_path: Path = Path("songbot.db")
-    default_model: str = "minimax/music-2.0"
-    instrumental_model: str = "stable-audio"
-    reference_model: str = "music-01"
-    poll_interval: float = 5.0
-    job_timeout: float = 900.0
-    admin_ids: frozenset[int] = field(default_factory=frozenset)
-    allowed_chat_ids: frozenset[int] = field(default_factory=frozenset)
-    user_daily_limit: int = 0
-    log_level: str = "INFO"
-    log_format: str = "text"
-    max_jobs_per_user: int = 2
-    max_jobs_per_chat: int = 5
-    max_jobs_total: int = 20
-    lease_seconds: float = 30.0
-    reconcile_grace: float = 120.0
-    temp_dir: Path | None = None
-    webhook_url: str | None = None
-    webhook_secret: Secret | None = None
-    webhook_listen: str = "0.0.0.0"
-    http_port: int | None = None
+    telegram_api_base_url: str
+    aimlapi_base_url: str
+    db_path: Path
+    default_model: str
+    instrumental_model: str
+    reference_model: str
+    poll_interval: float
+    job_timeout: float
+    admin_ids: frozenset[int]
+    allowed_chat_ids: frozenset[int]
+    user_daily_limit: int
+    log_level: str
+    log_format: str
+    max_jobs_per_user: int
+    max_jobs_per_chat: int
+    max_jobs_total: int
+    lease_seconds: float
+    reconcile_grace: float
+    temp_dir: Path | None
+    webhook_url: str | None
+    webhook_secret: Secret | None
+    webhook_listen: str
+    http_port: int | None
     # Testing/benchmarks only: compresses Telegram's flood-limit windows by this factor.
-    telegram_rate_scale: float = 1.0
+    telegram_rate_scale: float
 
     @property
     def work_dir(self) -> Path:

@@ -23,7 +23,6 @@ from telegram import (
     CallbackQuery,
     Chat,
     Message,
-    ReplyParameters,
     Update,
     User,
 )
@@ -40,7 +39,7 @@ from bot.intake.access import Silent
 from bot.intake.language import resolve_language, user_language
 from bot.services import Services, get_services
 from bot.telegram import callback_data
-from bot.telegram.helpers import topic_kwargs
+from bot.telegram.helpers import reply_to, topic_kwargs
 from bot.textutil import truncate_utf16, utf16_len
 from storage.jobs import Job
 from storage.settings import Requester, load_requester
@@ -141,11 +140,7 @@ async def refuse(press: Press, error: SongbotError) -> None:
 
 
 async def reply_to_press(press: Press, text: str, job: Job | None = None) -> Message:
-    reply = (
-        ReplyParameters(message_id=press.message_id, allow_sending_without_reply=True)
-        if press.message_id
-        else None
-    )
+    reply = reply_to(press.message_id)
     return await press.bot.send_message(
         chat_id=press.chat.id,
         text=text,

@@ -8,7 +8,6 @@ from typing import Any, Final
 
 from telegram import (
     Bot,
-    ReplyParameters,
     Update,
 )
 from telegram.error import TelegramError
@@ -25,7 +24,7 @@ from bot.intake.language import chat_language, user_language
 from bot.progress.status import render_status
 from bot.services import Services, get_services
 from bot.telegram.callback_data import Action, pattern
-from bot.telegram.helpers import topic_kwargs
+from bot.telegram.helpers import reply_to, topic_kwargs
 from handlers.buttons import (
     answer,
 )
@@ -103,7 +102,7 @@ async def on_cancel_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await context.bot.send_message(
             chat_id=chat.id,
             text=cancelled_text(job, was, lang),
-            reply_parameters=ReplyParameters(message_id=pressed, allow_sending_without_reply=True),
+            reply_parameters=reply_to(pressed),
             **topic_kwargs(job.topic_id if job.chat_id == chat.id else None),
         )
 

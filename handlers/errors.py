@@ -12,13 +12,13 @@ import logging
 import sqlite3
 from typing import Any
 
-from telegram import ReplyParameters, Update
+from telegram import Update
 from telegram.error import Conflict, Forbidden, InvalidToken, NetworkError, TimedOut
 from telegram.ext import ContextTypes
 
 from bot.errors import SongbotError
 from bot.i18n import pick_language, t
-from bot.telegram.helpers import thread_kwargs
+from bot.telegram.helpers import reply_to, thread_kwargs
 from storage.db import StorageError
 
 log = logging.getLogger(__name__)
@@ -62,9 +62,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         await context.bot.send_message(
             chat_id=message.chat_id,
             text=text,
-            reply_parameters=ReplyParameters(
-                message_id=message.message_id, allow_sending_without_reply=True
-            ),
+            reply_parameters=reply_to(message.message_id),
             **thread_kwargs(message),
         )
     except Forbidden:

@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 from telegram import (
-    ReplyParameters,
     Update,
 )
 from telegram.error import BadRequest
@@ -19,7 +18,7 @@ from telegram.ext import (
 from bot.delivery.send import song_caption, song_keyboard
 from bot.i18n import plain, t
 from bot.telegram.callback_data import Action, pattern
-from bot.telegram.helpers import topic_kwargs
+from bot.telegram.helpers import reply_to, topic_kwargs
 from handlers.buttons import (
     answer,
     job_press,
@@ -47,11 +46,7 @@ async def on_resend(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await answer(press.query)
         return
     await answer(press.query, plain("answer_resend", press.lang))
-    reply = (
-        ReplyParameters(message_id=press.message_id, allow_sending_without_reply=True)
-        if press.message_id
-        else None
-    )
+    reply = reply_to(press.message_id)
     try:
         await press.bot.send_audio(
             chat_id=press.chat.id,

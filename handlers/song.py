@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import Message, ReplyParameters, Update
+from telegram import Message, Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot.errors import SongbotError
@@ -26,7 +26,7 @@ from bot.intake.references import (
 )
 from bot.intake.requests import ReferenceInfo, choose_model
 from bot.services import Services, get_services
-from bot.telegram.helpers import thread_kwargs
+from bot.telegram.helpers import reply_to, thread_kwargs
 from storage.settings import ChatSettings, load_requester
 
 log = logging.getLogger(__name__)
@@ -126,8 +126,6 @@ async def _reply(message: Message, text: str) -> Message | None:
     return await message.get_bot().send_message(
         chat_id=message.chat_id,
         text=text,
-        reply_parameters=ReplyParameters(
-            message_id=message.message_id, allow_sending_without_reply=True
-        ),
+        reply_parameters=reply_to(message.message_id),
         **thread_kwargs(message),
     )

@@ -24,6 +24,8 @@ from storage.db import Database
 from storage.quota import USED_WITH_PENDING, DailyQuota, QuotaExceeded
 from storage.states import ACTIVE, RUNNING, TERMINAL, WORKING, JobState, check_transition
 
+# A job's key is also its X-Client-Request-Id at the provider, whose rule this is
+# (bot/aimlapi/client.py checks outgoing ids against the same pattern).
 KEY_PATTERN: Final = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
@@ -199,9 +201,9 @@ _SELECT: Final = f"SELECT {', '.join(JOB_COLUMNS)} FROM jobs"
 _RETURNING: Final = f"RETURNING {', '.join(JOB_COLUMNS)}"
 
 
-def new_job_key(chat_id: int, request_message_id: int) -> str:
-    """A key that is unique and still says where the request came from in provider logs."""
-    return f"sb:{chat_id}:{request_message_id}:{secrets.token_hex(4)}"
+def new_job_key() -> str:
+    """A fresh, unique job key; it names no chat or user, since the provider sees it."""
+    return f"sb-{secrets.token_hex(12)}"
 
 
 def _sql_value(name: str, value: object) -> object:

@@ -11,10 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.aimlapi.client import build_body, validate_request
-from bot.aimlapi.models import MODELS, Endpoint, ReferenceKind, get_model, utf16_len
+from bot.aimlapi.models import MODELS, Endpoint, ReferenceKind, get_model
 from bot.aimlapi.types import GenerationRequest
 from bot.config import Config
 from bot.errors import ValidationError
+from bot.textutil import utf16_len
 from songbot_fakes.aimlapi import validate_body
 from songbot_fakes.audio_fixtures import make_mp3, make_wav
 

@@ -92,7 +92,6 @@ from bot.aimlapi.models import (
     OptionSpec,
     ReferenceKind,
     get_model,
-    utf16_len,
 )
 from bot.aimlapi.types import (
     DownloadedAudio,
@@ -105,6 +104,8 @@ from bot.aimlapi.types import (
     UploadResult,
 )
 from bot.errors import LocalFailure, ValidationError
+from bot.textutil import utf16_len
+from storage.jobs import KEY_PATTERN
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ DEFAULT_DOWNLOAD_CAP: Final = 50_000_000
 UPLOAD_PURPOSES: Final = ("song", "voice", "instrumental")
 # The provider silently drops an X-Client-Request-Id outside this alphabet (A15), which would
 # make reconciliation impossible, so we refuse to send a paid POST with such an id.
-CLIENT_REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+CLIENT_REQUEST_ID: Final = KEY_PATTERN  # songbot sends its job keys as request ids
 _BASE64: Final = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 _DATA_URI: Final = re.compile(
     r"data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(?:;[^;,]*)*?);base64,"

@@ -350,8 +350,3 @@ def get_model(model_id: str) -> ModelSpec:
             "error_unknown_model", model=model_id, known=", ".join(sorted(MODELS))
         )
     return spec
-
-
-def utf16_len(text: str) -> int:
-    """Length as the provider counts it (JavaScript `String.length`): UTF-16 code units."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2

@@ -20,7 +20,6 @@ from telegram import (
     InlineKeyboardMarkup,
     InputFile,
     Message,
-    ReplyParameters,
 )
 from telegram.constants import ChatAction
 
@@ -30,7 +29,7 @@ from bot.delivery.cover_art import render_cover
 from bot.delivery.media import TempFiles, probe, to_mp3
 from bot.i18n import Raw, t
 from bot.telegram.callback_data import Action, for_job
-from bot.telegram.helpers import mention_html, topic_kwargs
+from bot.telegram.helpers import mention_html, reply_to, topic_kwargs
 from bot.textutil import safe_title, truncate_utf16
 from storage.jobs import Job
 
@@ -137,9 +136,7 @@ async def send_song(
             duration=round(audio.duration) if audio.duration else None,
             caption=song_caption(job, lang),
             thumbnail=InputFile(thumb, filename="cover.jpg", attach=True) if thumb else None,
-            reply_parameters=ReplyParameters(
-                message_id=job.request_message_id, allow_sending_without_reply=True
-            ),
+            reply_parameters=reply_to(job.request_message_id),
             reply_markup=song_keyboard(job, lang),
             **topic_kwargs(job.topic_id),
         )
@@ -174,9 +171,7 @@ async def send_link(bot: Bot, job: Job, url: str, size: int, *, lang: str | None
             size_mb=round(size / 1_000_000, 1),
             link=Raw(f'<a href="{_attr(url)}">{t("song_link_label", lang)}</a>'),
         ),
-        reply_parameters=ReplyParameters(
-            message_id=job.request_message_id, allow_sending_without_reply=True
-        ),
+        reply_parameters=reply_to(job.request_message_id),
         **topic_kwargs(job.topic_id),
     )
 

@@ -22,6 +22,7 @@ from typing import Final
 from telegram import Bot
 from telegram.error import BadRequest
 
+from bot.aimlapi.client import UPLOAD_PURPOSES
 from bot.aimlapi.models import MODELS, ReferenceKind
 from bot.delivery.media import MediaError, probe, to_mp3
 from bot.errors import LocalFailure, ReferenceProblem
@@ -35,7 +36,6 @@ log = logging.getLogger(__name__)
 # Provider ids are reused for a week, then uploaded again (their lifetime is undocumented; a
 # generate that rejects a cached id also drops it, see `JobRunner._submit_sync`).
 REFERENCE_CACHE_SECONDS: Final = 7 * 24 * 3600
-UPLOAD_PURPOSES: Final = ("song", "voice", "instrumental")
 DEFAULT_PURPOSE: Final = {"voice": "voice", "video_note": "voice"}
 DOWNLOAD_TIMEOUT: Final = 120.0  # seconds to read up to 20 MB from the Bot API
 CONVERT_TIMEOUT: Final = 180.0  # ffmpeg on up to 10 minutes of audio

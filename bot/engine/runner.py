@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import Bot, ReplyParameters
+from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.aimlapi.errors import (
@@ -57,7 +57,7 @@ from bot.ops.logging_setup import current_job_key
 from bot.progress.status import StatusEditor, cancel_keyboard, render_status
 from bot.services import Services
 from bot.telegram.flood import retry_after_seconds
-from bot.telegram.helpers import topic_kwargs
+from bot.telegram.helpers import reply_to, topic_kwargs
 from bot.textutil import truncate_utf16
 from storage.db import StorageError
 from storage.jobs import Job
@@ -388,9 +388,7 @@ class JobRunner:
             await self.bot.send_message(
                 chat_id=job.chat_id,
                 text=message,
-                reply_parameters=ReplyParameters(
-                    message_id=job.request_message_id, allow_sending_without_reply=True
-                ),
+                reply_parameters=reply_to(job.request_message_id),
                 **topic_kwargs(job.topic_id),
             )
         except (Forbidden, BadRequest) as exc:

@@ -10,11 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import Bot, Message, ReplyParameters
+from telegram import Bot, Message
 
 from bot.aimlapi.models import ModelSpec
 from bot.aimlapi.types import GenerationRequest
@@ -28,8 +27,8 @@ from bot.intake.requests import build_request
 from bot.progress.boards import find_board
 from bot.progress.status import cancel_keyboard, render_status
 from bot.services import Services
-from bot.telegram.helpers import display_name, send_text_id, topic_kwargs
-from storage.jobs import Job, NewJob
+from bot.telegram.helpers import display_name, reply_to, send_text_id, topic_kwargs
+from storage.jobs import Job, NewJob, new_job_key
 from storage.quota import DailyQuota, QuotaExceeded
 
 log = logging.getLogger(__name__)
@@ -114,7 +113,7 @@ async def store_job(
     reference = draft.reference
     now = time.time()
     new = NewJob(
-        key=f"sb-{uuid.uuid4().hex[:24]}",
+        key=new_job_key(),
         chat_id=origin.chat_id,
         chat_type=origin.chat_type,
         topic_id=origin.topic_id,
@@ -170,9 +169,7 @@ async def _private_status(bot: Bot, origin: Origin, job: Job, now: float) -> int
         chat_id=origin.chat_id,
         text=render_status(job, lang=origin.lang, now=now),
         reply_markup=cancel_keyboard(job, origin.lang),
-        reply_parameters=ReplyParameters(
-            message_id=origin.request_message_id, allow_sending_without_reply=True
-        ),
+        reply_parameters=reply_to(origin.request_message_id),
         **topic_kwargs(origin.topic_id),
     )
 
@@ -203,9 +200,7 @@ async def _group_status(services: Services, bot: Bot, origin: Origin, job: Job, 
                 done=0,
                 names=origin.user_name,
             ),
-            reply_parameters=ReplyParameters(
-                message_id=origin.request_message_id, allow_sending_without_reply=True
-            ),
+            reply_parameters=reply_to(origin.request_message_id),
             **topic_kwargs(origin.topic_id),
         )
         await services.jobs.update(

@@ -19,10 +19,11 @@ from typing import Final
 
 from telegram import Message
 
-from bot.aimlapi.models import ModelSpec, ReferenceKind, utf16_len
+from bot.aimlapi.models import ModelSpec, ReferenceKind
 from bot.errors import ReferenceProblem
 from bot.reference_kinds import ReferenceRefused
 from bot.telegram.limits import MB, TELEGRAM_DOWNLOAD_LIMIT
+from bot.textutil import utf16_len
 
 AUDIO_KINDS: Final = frozenset({"voice", "audio", "document", "video", "video_note"})
 # Kinds that are usually someone holding a phone: singing or (more often) talking.

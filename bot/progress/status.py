@@ -11,12 +11,12 @@ import logging
 import time
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.i18n import t
 from bot.telegram.callback_data import Action, for_job
-from bot.telegram.helpers import topic_kwargs
+from bot.telegram.helpers import reply_to, topic_kwargs
 from bot.textutil import human_duration
 from storage.jobs import Job
 from storage.states import JobState
@@ -140,9 +140,7 @@ class StatusEditor:
             chat_id=job.chat_id,
             text=text,
             reply_markup=keyboard,
-            reply_parameters=ReplyParameters(
-                message_id=job.request_message_id, allow_sending_without_reply=True
-            ),
+            reply_parameters=reply_to(job.request_message_id),
             **topic_kwargs(job.topic_id),
         )
         return message.message_id

@@ -20,9 +20,10 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any, Final
 
-from telegram._utils.types import JSONDict
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
+
+from bot.telegram.ptb_private import JSONDict
 
 log = logging.getLogger(__name__)
 

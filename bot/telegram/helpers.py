@@ -13,6 +13,7 @@ from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters, User
 from telegram.constants import ParseMode
 
 from bot.i18n import Raw
+from bot.telegram.ptb_private import post
 
 
 def thread_kwargs(message: Message) -> dict[str, Any]:
@@ -20,6 +21,13 @@ def thread_kwargs(message: Message) -> dict[str, Any]:
     if message.is_topic_message and message.message_thread_id not in (None, 1):
         return {"message_thread_id": message.message_thread_id}
     return {}
+
+
+def reply_to(message_id: int | None) -> ReplyParameters | None:
+    """Reply to `message_id`, and still send if it was deleted meanwhile (never lose a reply)."""
+    if not message_id:
+        return None
+    return ReplyParameters(message_id=message_id, allow_sending_without_reply=True)
 
 
 def topic_kwargs(topic_id: int | None) -> dict[str, Any]:
@@ -61,7 +69,7 @@ async def send_text_id(
         "reply_parameters": reply_parameters,
         "message_thread_id": message_thread_id,
     }
-    result = await bot._post("sendMessage", data)
+    result = await post(bot, "sendMessage", data)
     if not isinstance(result, dict) or not isinstance(result.get("message_id"), int):
         raise TypeError(f"sendMessage returned no message id: {result!r:.200}")
     return int(result["message_id"])

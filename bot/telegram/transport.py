@@ -22,11 +22,11 @@ from collections.abc import AsyncIterator
 from typing import IO, Any, Final
 
 import httpx
-from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from bot.ops.metrics import Metrics
+from bot.telegram.ptb_private import is_default, media_write_timeout, request_client
 
 FILE_DOWNLOAD: Final = "file_download"
 OTHER: Final = "other"
@@ -143,11 +143,11 @@ class MeteredRequest(HTTPXRequest):
         boundary = secrets.token_hex(16)
         segments = await _multipart(boundary, request_data)
         length = sum(len(s) if isinstance(s, bytes) else s[1] for s in segments)
-        client = self._client
+        client = request_client(self)
         timeout = httpx.Timeout(
             connect=_pick(connect_timeout, client.timeout.connect),
             read=_pick(read_timeout, client.timeout.read),
-            write=_pick(write_timeout, self._media_write_timeout),
+            write=_pick(write_timeout, media_write_timeout(self)),
             pool=_pick(pool_timeout, client.timeout.pool),
         )
         headers = {
@@ -180,7 +180,7 @@ def _has_stream(request_data: RequestData) -> bool:
 
 
 def _pick(value: _Timeout, default: float | None) -> float | None:
-    return default if isinstance(value, DefaultValue) else value
+    return default if is_default(value) else value
 
 
 def _form_param(name: str, value: str) -> bytes:
