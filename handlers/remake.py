@@ -16,7 +16,7 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from bot.aimlapi.client import validate_request
+from bot.aimlapi.bodies import validate_request
 from bot.aimlapi.models import MODELS, ModelSpec
 from bot.errors import SongbotError
 from bot.i18n import plain, t

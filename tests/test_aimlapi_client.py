@@ -9,7 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.aimlapi.client import AimlApiClient, build_body
+from bot.aimlapi.bodies import build_body
+from bot.aimlapi.client import AimlApiClient
 from bot.aimlapi.errors import (
     ContentRejected,
     GenerationFailed,

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.aimlapi.client import build_body, validate_request
+from bot.aimlapi.bodies import build_body, validate_request
 from bot.aimlapi.models import MODELS, Endpoint, ReferenceKind, get_model
 from bot.aimlapi.types import GenerationRequest
 from bot.config import Config

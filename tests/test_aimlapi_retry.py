@@ -16,12 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.aimlapi.client import AimlApiClient, Timeouts, parse_retry_after
+from bot.aimlapi.client import AimlApiClient, Timeouts
 from bot.aimlapi.errors import (
     ProviderUnavailable,
     RateLimited,
     SubmitOutcomeUnknown,
 )
+from bot.aimlapi.responses import parse_retry_after
 from bot.aimlapi.types import GenerationRequest
 from bot.errors import LocalFailure
 from songbot_fakes.aimlapi import FakeAimlApi

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from bot.aimlapi.client import build_body, validate_request
+from bot.aimlapi.bodies import build_body, validate_request
 from bot.aimlapi.models import MODELS, Endpoint
 from bot.config import Config
 from bot.errors import SongbotError

@@ -1,6 +1,7 @@
 """The AI/ML API music client, its model registry, typed results and errors."""
 
-from bot.aimlapi.client import AimlApiClient, Timeouts, build_body, validate_request
+from bot.aimlapi.bodies import build_body, validate_request
+from bot.aimlapi.client import AimlApiClient, Timeouts
 from bot.aimlapi.errors import (
     AudioDownloadError,
     ContentRejected,

@@ -1,0 +1,268 @@
+"""Reading the provider's answers: error envelopes, poll bodies, request-log rows.
+
+Why apart from the client: these are the provider's quirks in the shapes of its answers (an
+error envelope with `statusCode` a string or a number, poll statuses beyond the documented four,
+MiniMax's `base_resp` inside a 2xx), testable without any HTTP.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import math
+import time
+from collections.abc import Mapping
+from typing import Any, Final
+
+import httpx
+
+from bot.aimlapi.errors import (
+    ContentRejected,
+    GenerationFailed,
+    InvalidApiKey,
+    InvalidRequest,
+    OutOfCredits,
+    ProviderError,
+    ProviderUnavailable,
+    RateLimited,
+    UnknownGeneration,
+)
+from bot.aimlapi.types import (
+    GenerationStatus,
+    LogEntry,
+    PollResult,
+)
+
+log = logging.getLogger(__name__)
+
+_PENDING_WORDS: Final = {
+    "queued": GenerationStatus.QUEUED,
+    "generating": GenerationStatus.GENERATING,
+}
+
+# MiniMax base_resp codes (aimlapi.md §8). 1002 is "rate limit" per MiniMax's own table; the
+# CLI's reading as a content filter is why its user message stays neutral.
+_RATE_CODES: Final = frozenset({1002, 1039, 1041, 2045})
+_KEY_CODES: Final = frozenset({1004, 2049})
+_CREDIT_CODES: Final = frozenset({1008, 2056})
+_CONTENT_CODES: Final = frozenset({1026, 1027})
+_PARAM_CODES: Final = frozenset({2013, 1042})
+_SERVER_CODES: Final = frozenset({1000, 1001, 1024, 1033})
+
+
+class Malformed(Exception):
+    """A 2xx body we cannot use (not JSON, missing fields): retried on free calls only."""
+
+
+def json_body(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Malformed(f"not JSON: {exc}") from None
+
+
+def as_number(value: object) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return None
+
+
+def as_int(value: object) -> int | None:
+    number = as_number(value)
+    return int(number) if number is not None else None
+
+
+def as_dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def as_str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def error_text(error: object) -> str | None:
+    """Readable text from the provider's opaque `error`: message, detail[].msg, or name."""
+    if isinstance(error, str):
+        return error.strip() or None
+    if not isinstance(error, dict):
+        return None
+    message = as_str(error.get("message"))
+    if message:
+        return message
+    detail = error.get("detail")
+    if isinstance(detail, str) and detail.strip():
+        return detail.strip()
+    if isinstance(detail, list):
+        parts = [
+            item if isinstance(item, str) else as_str(as_dict(item).get("msg")) for item in detail
+        ]
+        joined = "; ".join(p for p in parts if p)
+        if joined:
+            return joined
+    return as_str(error.get("name"))
+
+
+def envelope(response: httpx.Response) -> tuple[str | None, str | None, int | None]:
+    """(message, requestId, statusCode) of an error body; statusCode may be a string."""
+    try:
+        data = response.json()
+    except (ValueError, UnicodeDecodeError):
+        text = response.text.strip()
+        return (text[:500] or None), None, None
+    if not isinstance(data, dict):
+        return None, None, None
+    message = data.get("message")
+    if isinstance(message, list):
+        message = "; ".join(str(m) for m in message)
+    if not isinstance(message, str):
+        message = error_text(data.get("error"))
+    return (message or None), as_str(data.get("requestId")), as_int(data.get("statusCode"))
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """`Retry-After` as seconds (delta-seconds or an HTTP date); None when absent/garbled."""
+    if value is None or not value.strip():
+        return None
+    number = as_number(value.strip())
+    if number is not None:
+        return max(0.0, number)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def error_for_status(
+    status: int,
+    message: str | None,
+    request_id: str | None,
+    *,
+    retry_after: float | None = None,
+    on_poll: bool = False,
+) -> ProviderError:
+    """Map an HTTP error status (with the envelope's message) to our error classes."""
+    common: dict[str, Any] = {
+        "provider_message": message,
+        "http_status": status,
+        "request_id": request_id,
+    }
+    if status == 401:
+        return InvalidApiKey(**common)
+    if status == 403:
+        return OutOfCredits(**common)
+    if status == 429:
+        return RateLimited(retry_after=retry_after, **common)
+    if status >= 500:
+        return ProviderUnavailable(**common)
+    if on_poll and status in (400, 404, 410, 422):
+        return UnknownGeneration(**common)
+    return InvalidRequest(**common)
+
+
+def error_for_response(response: httpx.Response, *, on_poll: bool = False) -> ProviderError:
+    message, request_id, _ = envelope(response)
+    retry_after = parse_retry_after(response.headers.get("retry-after"))
+    return error_for_status(
+        response.status_code, message, request_id, retry_after=retry_after, on_poll=on_poll
+    )
+
+
+def check_base_resp(data: Mapping[str, Any]) -> None:
+    """MiniMax reports failures inside a 2xx: `base_resp.status_code != 0`."""
+    base = data.get("base_resp")
+    if not isinstance(base, dict):
+        return
+    code = as_int(base.get("status_code"))
+    if code is None or code == 0:
+        return
+    message = as_str(base.get("status_msg")) or f"MiniMax error {code}"
+    detail = f"base_resp {code}: {message}"
+    if code in _RATE_CODES:
+        raise RateLimited(detail=detail, provider_message=message)
+    if code in _KEY_CODES:
+        raise InvalidApiKey(detail=detail, provider_message=message)
+    if code in _CREDIT_CODES:
+        raise OutOfCredits(detail=detail, provider_message=message)
+    if code in _CONTENT_CODES:
+        raise ContentRejected(detail=detail, provider_message=message)
+    if code in _PARAM_CODES:
+        raise InvalidRequest(detail=detail, provider_message=message)
+    if code in _SERVER_CODES:
+        raise ProviderUnavailable(detail=detail, provider_message=message)
+    raise GenerationFailed(detail=detail, provider_message=message)
+
+
+def parse_poll(generation_id: str, data: object) -> PollResult:
+    """A poll body as a `PollResult`; unknown statuses are pending, completed needs a URL."""
+    if not isinstance(data, dict) or not isinstance(data.get("status"), str):
+        raise Malformed("poll body without a status")
+    raw = data["status"]
+    word = raw.strip().lower()
+    audio = as_dict(data.get("audio_file"))
+    extra = as_dict(data.get("extra_info"))
+    url = as_str(audio.get("url"))
+    error: str | None = None
+    if word == "completed":
+        status = GenerationStatus.COMPLETED
+        if url is None:
+            status = GenerationStatus.ERROR
+            error = "the provider reported the song as completed but gave no audio URL"
+    elif word == "error" or word == "failed":
+        status = GenerationStatus.ERROR
+        error = error_text(data.get("error")) or "the provider reported a failed generation"
+    else:
+        status = _PENDING_WORDS.get(word, GenerationStatus.PENDING_UNKNOWN)
+    duration_ms = as_number(extra.get("music_duration"))
+    size = as_int(audio.get("file_size")) or as_int(extra.get("music_size")) or None
+    return PollResult(
+        generation_id=as_str(data.get("id")) or generation_id,
+        status=status,
+        raw_status=raw,
+        audio_url=url if status is GenerationStatus.COMPLETED else None,
+        error_text=error,
+        duration_seconds=duration_ms / 1000 if duration_ms else None,
+        sample_rate=as_int(extra.get("music_sample_rate")) or None,
+        size_bytes=size,
+        content_type=as_str(audio.get("content_type")),
+        file_name=as_str(audio.get("file_name")),
+        credits_used=as_number(
+            as_dict(as_dict(data.get("meta")).get("usage")).get("credits_used")
+        ),
+    )
+
+
+def log_entry(row: Mapping[str, Any]) -> LogEntry:
+    cost = as_dict(row.get("cost"))
+    return LogEntry(
+        client_request_id=as_str(row.get("client_request_id")),
+        inference_id=as_str(row.get("inference_id")),
+        request_id=as_str(row.get("request_id")),
+        status=as_str(row.get("status")) or "unknown",
+        credits=as_number(cost.get("credits")),
+        usd=as_number(cost.get("usd")),
+        created_at=as_str(row.get("created")) or as_str(row.get("created_at")),
+        model=as_str(row.get("model")),
+    )
+
+
+def parse_logs(data: object, limit: int) -> tuple[list[dict[str, Any]], bool]:
+    """Rows and "is there another page" from `{"data": [...], "pagination": {...}}` or a list."""
+    if isinstance(data, list):
+        rows = data
+        has_more = len(rows) >= limit
+    elif isinstance(data, dict) and isinstance(data.get("data"), list):
+        rows = data["data"]
+        more = as_dict(data.get("pagination")).get("has_more")
+        has_more = more if isinstance(more, bool) else len(rows) >= limit
+    else:
+        raise Malformed("logs body is neither a list nor {data: [...]}")
+    return [r for r in rows if isinstance(r, dict)], has_more
