@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.config import Config, ConfigError
+from storage.files import probe_writable
 
 DESCRIPTION = """songbot — turns /song requests in Telegram into songs made by the AI/ML API.
 
@@ -70,17 +71,7 @@ def check_db_path(path: Path) -> str | None:
     """A clear startup error for an unusable database path, before anything starts."""
     try:
         path.resolve().parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=5, isolation_level=None)
-        try:
-            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-            # A read-only file opens fine and fails at the first write: probe one (rolled back).
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.execute(f"PRAGMA user_version = {version}")
-            finally:
-                conn.execute("ROLLBACK")
-        finally:
-            conn.close()
+        probe_writable(path)
     except (OSError, sqlite3.Error) as exc:
         return f"cannot open the database at {path}: {exc}"
     return None

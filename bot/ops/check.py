@@ -1,0 +1,265 @@
+"""`songbot check`: is everything the bot needs there and working, before it runs?
+
+Each check is bounded in time and reports ok, warn or FAIL with one line an operator can act on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sqlite3
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
+from datetime import UTC
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from bot.config import Config, ConfigError
+from bot.ops.operator_db import open_unmigrated
+from storage.files import schema_version_of
+
+if TYPE_CHECKING:
+    pass
+
+
+CHECK_TIMEOUT: Final = 20.0
+
+
+OK: Final = "ok"
+
+
+WARN: Final = "warn"
+
+
+FAIL: Final = "FAIL"
+
+
+# ------------------------------------------------------------------------------------- check
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    status: str  # OK, WARN or FAIL
+    detail: str
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    try:
+        config = Config.from_env()
+    except ConfigError as exc:
+        print(format_report([Check("config", FAIL, str(exc))]))
+        return 1
+    from bot.ops.logging_setup import setup_logging
+
+    setup_logging("WARNING", "text", config.secrets)
+    checks = asyncio.run(run_checks(config, timeout=float(args.timeout)))
+    print(format_report(checks))
+    return 1 if any(c.status == FAIL for c in checks) else 0
+
+
+def format_report(checks: Sequence[Check]) -> str:
+    width = max((len(c.name) for c in checks), default=8)
+    lines = ["songbot check"]
+    lines += [f"  {c.status:<4}  {c.name:<{width}}  {c.detail}" for c in checks]
+    failed = sum(c.status == FAIL for c in checks)
+    warned = sum(c.status == WARN for c in checks)
+    if failed:
+        lines.append(f"{failed} of {len(checks)} checks failed.")
+    else:
+        extra = f" ({warned} warning{'s' if warned != 1 else ''})" if warned else ""
+        lines.append(f"All {len(checks)} checks passed{extra}.")
+    return "\n".join(lines)
+
+
+async def run_checks(config: Config, *, timeout: float = CHECK_TIMEOUT) -> list[Check]:
+    """Every check, in a fixed order; details are redacted of the configured secrets."""
+    from bot.ops.logging_setup import Redactor
+
+    redact = Redactor(config.secrets)
+    checks = [_config_check(config)]
+    checks += await _guard("telegram", _telegram_checks(config), timeout)
+    checks += await _guard("aimlapi", _aimlapi_check(config), timeout)
+    checks += await _guard("ffmpeg", _ffmpeg_check(), timeout)
+    checks += await _guard("database", _database_check(config.db_path), timeout)
+    return [Check(c.name, c.status, redact(c.detail)) for c in checks]
+
+
+async def _guard(name: str, work: Awaitable[Check | list[Check]], timeout: float) -> list[Check]:
+    try:
+        result = await asyncio.wait_for(work, timeout=timeout)
+    except TimeoutError:
+        return [Check(name, FAIL, f"no answer within {timeout:g}s")]
+    except Exception as exc:  # a check must report, never crash the report
+        return [Check(name, FAIL, f"{type(exc).__name__}: {exc}")]
+    return result if isinstance(result, list) else [result]
+
+
+def _config_check(config: Config) -> Check:
+    mode = "webhook" if config.webhook_url else "long polling"
+    port = "off" if config.http_port is None else str(config.http_port)
+    if config.webhook_url:
+        port = str(config.http_port if config.http_port is not None else 8080)
+    return Check(
+        "config",
+        OK,
+        f"{mode}; database {config.db_path}; models {config.default_model} / "
+        f"{config.instrumental_model} / {config.reference_model}; health port {port}",
+    )
+
+
+async def _telegram_checks(config: Config) -> list[Check]:
+    from telegram import Bot
+    from telegram.error import InvalidToken, NetworkError, TelegramError
+    from telegram.request import HTTPXRequest
+
+    base = config.telegram_api_base_url
+    request = HTTPXRequest(connection_pool_size=2, connect_timeout=10.0, read_timeout=15.0)
+    updates_request = HTTPXRequest(connection_pool_size=1)
+    bot = Bot(
+        config.telegram_token.get(),
+        base_url=f"{base}/bot",
+        base_file_url=f"{base}/file/bot",
+        request=request,
+        get_updates_request=updates_request,
+    )
+    try:
+        try:
+            await bot.initialize()  # getMe
+            info = await bot.get_webhook_info()
+        except InvalidToken:
+            # PTB's message for this error contains the token itself: say it in our words.
+            return [Check("telegram", FAIL, f"the bot token was rejected by {base}")]
+        except NetworkError as exc:
+            return [Check("telegram", FAIL, f"cannot reach {base}: {exc}")]
+        except TelegramError as exc:
+            return [Check("telegram", FAIL, f"{type(exc).__name__}: {exc}")]
+        me = bot.bot
+        checks = [Check("telegram", OK, f"token accepted: @{me.username} (id {me.id}) at {base}")]
+        checks.append(_webhook_check(config, info.url, info.pending_update_count, info))
+        return checks
+    finally:
+        await request.shutdown()
+        await updates_request.shutdown()
+
+
+def _webhook_check(config: Config, url: str, pending: int, info: Any) -> Check:
+    last_error = ""
+    if info.last_error_date is not None and info.last_error_message:
+        when = info.last_error_date.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        last_error = f"; last delivery error {when}: {info.last_error_message}"
+    if config.webhook_url:
+        if not config.webhook_secret:
+            return Check("webhook", FAIL, "SONGBOT_WEBHOOK_SECRET is required with a webhook")
+        if url == config.webhook_url:
+            return Check("webhook", OK, f"registered at {url}, {pending} pending{last_error}")
+        now = f"currently {url}" if url else "currently none"
+        return Check(
+            "webhook",
+            WARN,
+            f"{now}; `songbot run` will register {config.webhook_url}{last_error}",
+        )
+    if url:
+        return Check(
+            "webhook",
+            WARN,
+            f"a webhook is registered ({url}); long polling will remove it at start",
+        )
+    return Check("webhook", OK, f"none registered (long polling), {pending} pending updates")
+
+
+async def _aimlapi_check(config: Config) -> Check:
+    from bot.aimlapi.client import AimlApiClient
+    from bot.aimlapi.errors import InvalidApiKey, OutOfCredits, ProviderError
+
+    base = config.aimlapi_base_url
+    async with AimlApiClient(
+        base_url=base, api_key=config.aimlapi_key.get(), max_attempts=2, backoff_base=0.5
+    ) as client:
+        try:
+            await client.check_key()
+        except InvalidApiKey:
+            return Check("aimlapi", FAIL, f"the API key was rejected by {base}")
+        except OutOfCredits:
+            return Check(
+                "aimlapi", WARN, f"key accepted by {base}, but the account has no credits"
+            )
+        except ProviderError as exc:
+            reason = exc.provider_message or exc.detail or type(exc).__name__
+            status = f"HTTP {exc.http_status}: " if exc.http_status else ""
+            return Check("aimlapi", FAIL, f"{base} did not confirm the key ({status}{reason})")
+    return Check("aimlapi", OK, f"key accepted by {base}")
+
+
+async def _ffmpeg_check() -> Check:
+    from bot.delivery.media import FfmpegMissing, find_ffmpeg
+
+    try:
+        exe = find_ffmpeg()
+    except FfmpegMissing as exc:
+        return Check("ffmpeg", FAIL, exc.detail or str(exc))
+    proc = await asyncio.create_subprocess_exec(
+        exe,
+        "-hide_banner",
+        "-encoders",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    encoders, _ = await proc.communicate()
+    version = await asyncio.create_subprocess_exec(
+        exe, "-version", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+    )
+    out, _ = await version.communicate()
+    first = (out.decode("utf-8", "replace").splitlines() or ["ffmpeg (version unknown)"])[0]
+    first = " ".join(first.split()[:3])
+    if proc.returncode != 0 or b"libmp3lame" not in encoders:
+        return Check("ffmpeg", FAIL, f"{exe} ({first}) cannot encode MP3 (no libmp3lame)")
+    return Check("ffmpeg", OK, f"{exe} ({first}, MP3 encoder present)")
+
+
+async def _database_check(path: Path) -> Check:
+    from storage.db import StorageError, load_migrations
+
+    latest = (await asyncio.to_thread(load_migrations))[-1].version
+    if not await asyncio.to_thread(path.exists):
+        problem = await asyncio.to_thread(_folder_problem, path)
+        if problem:
+            return Check("database", FAIL, problem)
+        return Check("database", OK, f"{path} does not exist yet; it is created at first start")
+    try:
+        version = await asyncio.to_thread(schema_version_of, path)
+    except sqlite3.Error as exc:
+        return Check("database", FAIL, f"{path} is not a usable SQLite database: {exc}")
+    if version > latest:
+        return Check(
+            "database",
+            FAIL,
+            f"{path} has schema version {version}, newer than this songbot knows ({latest})",
+        )
+    if version == 0:
+        return Check("database", WARN, f"{path} is empty; the bot creates its tables at start")
+    try:
+        db = await open_unmigrated(path, version)
+        try:
+            await db.check_writable()
+        finally:
+            await db.close()
+    except StorageError as exc:
+        return Check("database", FAIL, str(exc))
+    if version < latest:
+        return Check(
+            "database",
+            WARN,
+            f"{path}: writable, schema version {version}; the bot applies migrations up to "
+            f"{latest} at its next start",
+        )
+    return Check("database", OK, f"{path}: writable, schema version {version} (current)")
+
+
+def _folder_problem(path: Path) -> str | None:
+    folder = path.resolve().parent
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return f"cannot create {path}: {probe} is not writable"
+    return None
