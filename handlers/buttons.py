@@ -15,6 +15,7 @@ import html
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -186,6 +187,32 @@ async def job_press(
         return None
     job = await pressed_job(press)
     return None if job is None else (press, job)
+
+
+async def song_press(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    action: str,
+    *,
+    has: Callable[[Job], object],
+    missing_key: str,
+) -> tuple[Press, Job] | None:
+    """A press on a song's free button (📝, ▶️): the job, if it has what the button needs.
+
+    Answers and returns None when the job is gone, lacks it (`missing_key`), or this is the
+    second tap of a double tap (answered silently).
+    """
+    found = await job_press(update, context)
+    if found is None:
+        return None
+    press, job = found
+    if not has(job):
+        await answer(press.query, plain(missing_key, press.lang))
+        return None
+    if repeated(press, action, job.id):
+        await answer(press.query)
+        return None
+    return press, job
 
 
 def fallback_handlers() -> list[BaseHandler[Update, Any, Any]]:

@@ -21,9 +21,8 @@ from bot.telegram.callback_data import Action, pattern
 from bot.telegram.helpers import reply_to, topic_kwargs
 from handlers.buttons import (
     answer,
-    job_press,
-    repeated,
     reply_to_press,
+    song_press,
 )
 
 log = logging.getLogger(__name__)
@@ -35,16 +34,13 @@ def handlers() -> list[BaseHandler[Update, Any, Any]]:
 
 async def on_resend(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send a delivered song again by its Telegram file_id: no download, no upload, no charge."""
-    found = await job_press(update, context)
+    found = await song_press(
+        update, context, "resend", has=lambda j: j.delivered_file_id, missing_key="answer_no_file"
+    )
     if found is None:
         return
     press, job = found
-    if not job.delivered_file_id:
-        await answer(press.query, plain("answer_no_file", press.lang))
-        return
-    if repeated(press, "resend", job.id):
-        await answer(press.query)
-        return
+    assert job.delivered_file_id is not None  # `has` checked it
     await answer(press.query, plain("answer_resend", press.lang))
     reply = reply_to(press.message_id)
     try:

@@ -12,15 +12,14 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from bot.i18n import plain, t
+from bot.i18n import t
 from bot.telegram.callback_data import Action, pattern
 from bot.textutil import safe_title, truncate_utf16, utf16_len
 from handlers.buttons import (
     answer,
-    job_press,
     plain_text,
-    repeated,
     reply_to_press,
+    song_press,
 )
 
 TEXT_LIMIT: Final = 4096  # a message, after entity parsing
@@ -65,16 +64,13 @@ def lyrics_messages(title: str, lyrics: str, lang: str | None) -> list[str]:
 
 
 async def on_lyrics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    found = await job_press(update, context)
+    found = await song_press(
+        update, context, "lyrics", has=lambda j: j.lyrics, missing_key="answer_no_lyrics"
+    )
     if found is None:
         return
     press, job = found
-    if not job.lyrics:
-        await answer(press.query, plain("answer_no_lyrics", press.lang))
-        return
-    if repeated(press, "lyrics", job.id):
-        await answer(press.query)
-        return
+    assert job.lyrics is not None  # `has` checked it
     await answer(press.query)
     title = safe_title(job.prompt, job.lyrics)
     for text in lyrics_messages(title, job.lyrics, press.lang):
