@@ -8,13 +8,14 @@ that drive the manual lifecycle call `start_services` / `stop_services` themselv
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable
 from typing import Any
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -29,6 +30,7 @@ from bot.engine.runner import JobRunner
 from bot.ops.metrics import Metrics
 from bot.services import SERVICES_KEY, Services, get_services
 from bot.telegram.flood import MessageRateLimiter
+from bot.telegram.startup import is_retryable, retry_telegram
 from bot.telegram.transport import make_requests
 
 log = logging.getLogger(__name__)
@@ -221,10 +223,8 @@ async def start_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None
     swept = services.temp.sweep(max_age_seconds=6 * 3600)
     if swept:
         log.info("removed %d stale temporary files", swept)
-    from handlers.help import register_commands
-
-    await register_commands(app.bot)
     services.runner.start()
+    await _set_command_menu(app)
     if config.http_port is not None and app.updater is not None:
         # Polling mode with health/metrics switched on (webhook mode serves them itself).
         from bot.ops.web import WebServer
@@ -235,8 +235,48 @@ async def start_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None
     log.info("songbot started as @%s", app.bot.username)
 
 
+MENU_TASK_KEY = "songbot.menu_task"
+# How long the command menu keeps being retried in the background before the bot says it gave up.
+MENU_BUDGET = 300.0
+
+
+async def _set_command_menu(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """The command menu: tried once now; if Telegram is having a bad moment, retried in the
+    background. It is cosmetic, so a failure is a warning, never a stop."""
+    from handlers.help import register_commands
+
+    try:
+        await register_commands(app.bot)
+        return
+    except TelegramError as exc:
+        if not is_retryable(exc):
+            log.warning("the command menu could not be set: %s", exc)
+            return
+        log.warning("the command menu could not be set yet (%s); retrying in the background", exc)
+
+    async def retry() -> None:
+        try:
+            await retry_telegram(
+                lambda: register_commands(app.bot), what="setMyCommands", budget=MENU_BUDGET
+            )
+            log.info("the command menu is set")
+        except TelegramError as exc:
+            log.warning("the command menu could not be set: %s", exc)
+
+    app.bot_data[MENU_TASK_KEY] = asyncio.create_task(retry(), name="songbot-command-menu")
+
+
+async def _stop_menu_task(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    task = app.bot_data.pop(MENU_TASK_KEY, None)
+    if isinstance(task, asyncio.Task) and not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def stop_runner(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Stop claiming jobs; pending jobs stay in SQLite and resume on the next start."""
+    await _stop_menu_task(app)
     services = app.bot_data.get(SERVICES_KEY)
     if isinstance(services, Services):
         await services.runner.stop()
@@ -244,6 +284,7 @@ async def stop_runner(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 
 async def stop_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    await _stop_menu_task(app)
     services = app.bot_data.pop(SERVICES_KEY, None)
     server = app.bot_data.pop(WEB_SERVER_KEY, None)
     if server is not None:

@@ -86,6 +86,8 @@ class Config:
     http_port: int | None
     # Testing/benchmarks only: compresses Telegram's flood-limit windows by this factor.
     telegram_rate_scale: float
+    # Start-up calls to Telegram (getMe, deleteWebhook, setWebhook) retried this often.
+    startup_retries: int
 
     @property
     def work_dir(self) -> Path:
@@ -253,4 +255,6 @@ def _parse(env: Mapping[str, str]) -> Config:
         webhook_listen=env.get("SONGBOT_WEBHOOK_LISTEN", "").strip() or "0.0.0.0",
         http_port=http_port,
         telegram_rate_scale=_float(env, "SONGBOT_TG_RATE_SCALE", 1.0, minimum=1.0),
+        # 8 retries: about a minute of back-off (1 s, x1.5 up to 30 s) before giving up.
+        startup_retries=_int(env, "SONGBOT_STARTUP_RETRIES", 8, minimum=0),
     )

@@ -299,6 +299,8 @@ class Database:
                 raise StorageError(f"cannot write backup {dest}: {_one_line(exc)}") from exc
             try:
                 await self.conn.backup(target)
+                # A standalone file: no -wal/-shm beside it when it is opened later.
+                await target.execute("PRAGMA journal_mode=DELETE")
             except sqlite3.Error as exc:
                 raise StorageError(f"backup to {dest} failed: {_one_line(exc)}") from exc
             finally:

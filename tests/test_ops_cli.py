@@ -387,3 +387,32 @@ def test_backup_to_a_file_and_never_onto_itself(
         assert conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] == 5
     assert main(["backup", str(populated), "--db", str(populated)]) == 1
     assert "onto itself" in capsys.readouterr().err
+
+
+def test_backup_to_a_folder_with_a_slash_creates_it_and_never_overwrites(
+    populated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = populated.parent / "new-backups"
+    assert main(["backup", f"{folder}/", "--db", str(populated)]) == 0
+    files = sorted(p.name for p in folder.iterdir())
+    assert len(files) == 1 and files[0].startswith("songbot-") and files[0].endswith(".db")
+    assert not [n for n in files if n.endswith(("-wal", "-shm", ".partial"))]
+    capsys.readouterr()
+    target = populated.parent / "copy.db"
+    assert main(["backup", str(target), "--db", str(populated)]) == 0
+    assert not list(populated.parent.glob("copy.db-*"))  # no -wal/-shm beside the copy
+    before = target.stat().st_mtime_ns
+    assert main(["backup", str(target), "--db", str(populated)]) == 1
+    assert "not overwriting" in capsys.readouterr().err
+    assert target.stat().st_mtime_ns == before
+
+
+def test_an_empty_database_file_is_not_called_schema_version_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "songbot.db"
+    empty.touch()
+    for command in (["jobs"], ["stats"], ["backup", str(tmp_path / "b.db")]):
+        assert main([*command, "--db", str(empty)]) == 1
+        err = capsys.readouterr().err
+        assert "schema version 0" not in err and "is empty" in err

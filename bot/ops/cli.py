@@ -7,6 +7,7 @@ a runtime failure (bad token, another instance), 0 a clean stop; supervisors act
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -68,10 +69,19 @@ def load_config() -> Config:
 
 
 def check_db_path(path: Path) -> str | None:
-    """A clear startup error for an unusable database path, before anything starts."""
+    """A clear startup error for an unusable database path, before anything starts.
+
+    A missing database is not created here: only the migration at start-up creates it, so a
+    start that fails (a bad token, no network) leaves no empty file that would later look like
+    a database of schema version 0.
+    """
     try:
-        path.resolve().parent.mkdir(parents=True, exist_ok=True)
-        probe_writable(path)
+        folder = path.resolve().parent
+        folder.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            probe_writable(path)
+        elif not os.access(folder, os.W_OK | os.X_OK):
+            return f"cannot create the database at {path}: {folder} is not writable"
     except (OSError, sqlite3.Error) as exc:
         return f"cannot open the database at {path}: {exc}"
     return None
@@ -113,7 +123,13 @@ def run_polling(config: Config) -> int:
     app = build_application(config)
     try:
         # Never drop pending updates: requests sent while the bot was down still count.
-        app.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+        # bootstrap_retries: getMe and deleteWebhook are retried (with back-off, honouring
+        # retry_after) when Telegram has a bad moment; a rejected token is final at once.
+        app.run_polling(
+            allowed_updates=ALLOWED_UPDATES,
+            drop_pending_updates=False,
+            bootstrap_retries=config.startup_retries,
+        )
     except (InvalidToken, NetworkError) as exc:
         return report_telegram_failure(config, exc)
     except StorageError as exc:

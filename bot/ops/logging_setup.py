@@ -13,12 +13,18 @@ import logging
 import sys
 import time
 from collections.abc import Iterable
-from typing import Any, ClassVar, TextIO
+from typing import Any, ClassVar, Final, TextIO
+
+from telegram.error import TelegramError
 
 # The job key of the job being worked on, so every log line about a job carries it.
 current_job_key: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "current_job_key", default=None
 )
+
+
+# PTB's network retry loop (getUpdates, and bootstrapping with `bootstrap_retries`).
+PTB_RETRY_LOGGER: Final = "telegram.ext"  # what PTB names the logger of its _utils modules
 
 
 class Redactor:
@@ -67,6 +73,19 @@ class RedactingFilter(logging.Filter):
         if not hasattr(record, "job"):
             record.job = current_job_key.get()
         return True
+
+
+class AbortedRetryFilter(logging.Filter):
+    """Drop PTB's traceback when its network retry loop gives up on a Telegram error.
+
+    Why: the error is re-raised to songbot, which says in one line what happened
+    (`bot.app.report_telegram_failure`); PTB's own record would print a traceback first (with no
+    network, about 90 lines) and, for a bad token, a message that can contain the token.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not (record.levelno >= logging.ERROR and isinstance(exc, TelegramError))
 
 
 class TextFormatter(logging.Formatter):
@@ -128,3 +147,6 @@ def setup_logging(
     logging.getLogger("telegram.Bot").setLevel(max(logging.INFO, root.level))
     logging.getLogger("telegram.ext.ExtBot").setLevel(max(logging.INFO, root.level))
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    retry_loop = logging.getLogger(PTB_RETRY_LOGGER)
+    if not any(isinstance(f, AbortedRetryFilter) for f in retry_loop.filters):
+        retry_loop.addFilter(AbortedRetryFilter())

@@ -67,9 +67,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "backup",
         help="copy the database safely, even while the bot runs",
         description="Write a consistent copy of the database with SQLite's online backup API. "
-        "PATH may be a file or an existing folder (a timestamped file is created in it).",
+        "PATH may be a file, or a folder (an existing one, or a path ending in /, created if "
+        "missing) that gets a timestamped file. An existing file is never overwritten.",
     )
-    backup.add_argument("path", type=Path, metavar="PATH")
+    backup.add_argument("path", metavar="PATH")
     _db_argument(backup)
 
     demo = sub.add_parser(

@@ -58,6 +58,10 @@ async def open_existing(path: Path) -> AsyncIterator[Database]:
 
     if not await asyncio.to_thread(path.is_file):
         raise OperatorError(f"no database at {path} (set SONGBOT_DB or pass --db)")
+    if (await asyncio.to_thread(path.stat)).st_size == 0:
+        raise OperatorError(
+            f"{path} is empty: the bot has not started on it yet (no jobs, nothing to back up)"
+        )
     latest = (await asyncio.to_thread(load_migrations))[-1].version
     try:
         version = await asyncio.to_thread(schema_version_of, path)

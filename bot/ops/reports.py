@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -176,7 +177,7 @@ class BackupInfo:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     source = db_path_from(args)
-    info = asyncio.run(backup_database(source, Path(args.path)))
+    info = asyncio.run(backup_database(source, str(args.path)))
     print(
         f"backup written: {info.path} ({info.size:,} bytes, schema version "
         f"{info.schema_version}, {info.jobs:,} jobs, integrity {info.check})"
@@ -184,15 +185,24 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0 if info.check == "ok" else 1
 
 
-async def backup_database(source: Path, dest: Path) -> BackupInfo:
-    """Copy `source` into `dest` (a file, or a folder to put a timestamped file in) and verify."""
+async def backup_database(source: Path, target: str) -> BackupInfo:
+    """Copy `source` to `target` and verify the copy.
+
+    `target` is a file, or a folder (an existing one, or any path ending in a slash, created if
+    missing) that gets a timestamped file. An existing file is never overwritten.
+    """
     from storage.db import StorageError
 
-    if await asyncio.to_thread(dest.is_dir):
+    dest = Path(target)
+    if target.endswith(("/", os.sep)) or await asyncio.to_thread(dest.is_dir):
         stamp = datetime.now(tz=UTC).strftime("%Y%m%d-%H%M%S")
         dest = dest / f"{source.stem}-{stamp}.db"
     if await asyncio.to_thread(_same_file, source, dest):
         raise OperatorError(f"refusing to back up {source} onto itself")
+    if await asyncio.to_thread(dest.exists):
+        raise OperatorError(
+            f"{dest} exists already; not overwriting it (remove it or pick a new name)"
+        )
     async with open_existing(source) as db:
         try:
             await db.backup(dest)

@@ -29,6 +29,7 @@ from bot.app import (
 from bot.config import Config
 from bot.ops.metrics import Metrics
 from bot.ops.web import WebServer
+from bot.telegram.startup import retry_telegram, startup_budget
 from handlers.errors import exit_code
 from storage.db import StorageError
 
@@ -80,18 +81,24 @@ class WebhookBot:
     async def start(self) -> None:
         """getMe, services and runner, the HTTP port, then `setWebhook` with the secret."""
         assert self.config.webhook_secret is not None
-        await self.app.initialize()
+        budget = startup_budget(self.config.startup_retries)
+        await retry_telegram(self.app.initialize, what="getMe", budget=budget)
         self._initialized = True
         await start_services(self.app)
         self._services_started = True
         await self.server.start()
         await self.app.start()
-        await self.app.bot.set_webhook(
-            url=self.url,
-            secret_token=self.config.webhook_secret.get(),
-            allowed_updates=ALLOWED_UPDATES,
-            drop_pending_updates=False,
-            max_connections=MAX_CONNECTIONS,
+        secret = self.config.webhook_secret.get()
+        await retry_telegram(
+            lambda: self.app.bot.set_webhook(
+                url=self.url,
+                secret_token=secret,
+                allowed_updates=ALLOWED_UPDATES,
+                drop_pending_updates=False,
+                max_connections=MAX_CONNECTIONS,
+            ),
+            what="setWebhook",
+            budget=budget,
         )
         log.info("webhook mode: Telegram posts updates to %s", self.server_path)
         self._watchdog = asyncio.create_task(self._watch(), name="songbot-webhook-watchdog")
