@@ -72,6 +72,7 @@ class Config:
     admin_ids: frozenset[int]
     allowed_chat_ids: frozenset[int]
     user_daily_limit: int
+    max_waiting_per_user: int
     log_level: str
     log_format: str
     max_jobs_per_user: int
@@ -241,7 +242,10 @@ def _parse(env: Mapping[str, str]) -> Config:
         job_timeout=_float(env, "SONGBOT_JOB_TIMEOUT", 900.0, minimum=1.0),
         admin_ids=_id_set(env, "SONGBOT_ADMIN_IDS"),
         allowed_chat_ids=_id_set(env, "SONGBOT_ALLOWED_CHAT_IDS"),
-        user_daily_limit=_int(env, "SONGBOT_USER_DAILY_LIMIT", 0, minimum=0),
+        # Safe defaults for a bot anyone can find: every song costs the operator money.
+        # 0 switches either off (the README says so first thing).
+        user_daily_limit=_int(env, "SONGBOT_USER_DAILY_LIMIT", 5, minimum=0),
+        max_waiting_per_user=_int(env, "SONGBOT_MAX_WAITING_PER_USER", 5, minimum=0),
         log_level=log_level,
         log_format=log_format,
         max_jobs_per_user=_int(env, "SONGBOT_MAX_JOBS_PER_USER", 2, minimum=1),

@@ -43,7 +43,14 @@ from storage.job_rows import (
 from storage.job_rows import (
     new_job_key as new_job_key,
 )
-from storage.quota import USED_WITH_PENDING, DailyQuota, QuotaExceeded
+from storage.quota import (
+    USED_WITH_PENDING,
+    WAITING_JOBS,
+    DailyQuota,
+    QuotaExceeded,
+    WaitingCap,
+    WaitingCapReached,
+)
 from storage.states import ACTIVE, RUNNING, TERMINAL, WORKING, JobState, check_transition
 
 
@@ -55,12 +62,19 @@ class JobStore:
 
     # --- intake --------------------------------------------------------------------------------
 
-    async def create(self, new: NewJob, *, quota: DailyQuota | None = None) -> tuple[Job, bool]:
+    async def create(
+        self,
+        new: NewJob,
+        *,
+        quota: DailyQuota | None = None,
+        waiting: WaitingCap | None = None,
+    ) -> tuple[Job, bool]:
         """Insert, or return the existing job for the same (chat, request message) and False.
 
         With a `quota`, the limit is checked inside the INSERT itself (one statement, so one
         atomic step on every engine): of many concurrent requests against a limit of N, at most N
-        are written, and `QuotaExceeded` is raised for the rest.
+        are written, and `QuotaExceeded` is raised for the rest. A `waiting` cap is enforced
+        the same way (`WaitingCapReached`).
         """
         values: dict[str, object] = {
             name: _sql_value(name, getattr(new, name)) for name in _NEW_JOB_COLUMNS
@@ -70,10 +84,14 @@ class JobStore:
         columns = list(values)
         params: list[object] = list(values.values())
         # INSERT ... SELECT needs a WHERE before ON CONFLICT, even an always-true one.
-        guard = " WHERE 1"
+        conditions = ["1"]
         if quota is not None:
-            guard = f" WHERE {USED_WITH_PENDING} < ?"
+            conditions.append(f"{USED_WITH_PENDING} < ?")
             params.extend(quota.params())
+        if waiting is not None:
+            conditions.append(f"({WAITING_JOBS}) < ?")
+            params.extend(waiting.params())
+        guard = " WHERE " + " AND ".join(conditions)
         rows = await self.db.write_returning(
             f"INSERT INTO jobs ({', '.join(columns)}) SELECT {_placeholders(columns)}{guard} "
             f"ON CONFLICT (chat_id, request_message_id) DO NOTHING {_RETURNING}",
@@ -84,9 +102,14 @@ class JobStore:
         existing = await self.get_by_request(new.chat_id, new.request_message_id)
         if existing is not None:
             return existing, False
+        if waiting is not None and await self._waiting(waiting.user_id) >= waiting.limit:
+            raise WaitingCapReached(waiting)
         if quota is not None:
             raise QuotaExceeded(quota)
         raise RuntimeError("duplicate job disappeared during intake")  # deleted in between
+
+    async def _waiting(self, user_id: int) -> int:
+        return int(str(await self.db.fetchval(WAITING_JOBS, (user_id,))))
 
     # --- lookups -------------------------------------------------------------------------------
 

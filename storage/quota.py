@@ -44,6 +44,30 @@ class DailyQuota:
         return (self.user_id, self.day_start, self.day_end, self.user_id, self.limit)
 
 
+# A user's jobs still waiting for a slot: (user_id,).
+WAITING_JOBS: Final = "SELECT COUNT(*) FROM jobs WHERE user_id = ? AND state = 'received'"
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingCap:
+    """At most `limit` of a user's jobs may wait in the queue; enforced by the intake INSERT."""
+
+    user_id: int
+    limit: int
+
+    def params(self) -> tuple[object, ...]:
+        """The parameters of `WAITING_JOBS < limit`, in order."""
+        return (self.user_id, self.limit)
+
+
+class WaitingCapReached(Exception):
+    """The intake INSERT found the user's queue full; nothing was written."""
+
+    def __init__(self, cap: WaitingCap) -> None:
+        super().__init__(f"user {cap.user_id} already has {cap.limit} songs waiting")
+        self.cap = cap
+
+
 class QuotaExceeded(Exception):
     """The intake INSERT found the user's daily limit used up; nothing was written."""
 

@@ -38,6 +38,10 @@ def bot_env(
         "SONGBOT_LEASE_SECONDS": "3",
         "SONGBOT_RECONCILE_GRACE": "1",
         "SONGBOT_LOG_LEVEL": "INFO",
+        # The suite makes many songs per user; the public-bot defaults (5 a day, 5 waiting) have
+        # tests of their own (tests/test_security_money.py).
+        "SONGBOT_USER_DAILY_LIMIT": "0",
+        "SONGBOT_MAX_WAITING_PER_USER": "0",
     }
     env.update(extra or {})
     return env

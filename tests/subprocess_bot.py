@@ -49,6 +49,10 @@ def subprocess_env(
         "SONGBOT_LEASE_SECONDS": "1.5",
         "SONGBOT_RECONCILE_GRACE": "1",
         "SONGBOT_LOG_LEVEL": "INFO",
+        # The suite makes many songs per user; the public-bot defaults (5 a day, 5 waiting) have
+        # tests of their own (tests/test_security_money.py).
+        "SONGBOT_USER_DAILY_LIMIT": "0",
+        "SONGBOT_MAX_WAITING_PER_USER": "0",
     }
     ffmpeg = os.environ.get("IMAGEIO_FFMPEG_EXE")
     if ffmpeg:

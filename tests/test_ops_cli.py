@@ -58,7 +58,8 @@ async def test_check_passes_against_working_services(
     capsys: pytest.CaptureFixture[str],
     restore_logging: None,
 ) -> None:
-    set_env(monkeypatch, bot_env(fake_telegram, fake_aimlapi, clean_env / "data" / "songbot.db"))
+    env = bot_env(fake_telegram, fake_aimlapi, clean_env / "data" / "songbot.db")
+    set_env(monkeypatch, {**env, "SONGBOT_USER_DAILY_LIMIT": "5"})
     assert await run_main(["check"]) == 0
     out = capsys.readouterr().out
     lines = {line.split()[1]: line for line in out.splitlines()[1:-1]}
@@ -74,6 +75,26 @@ async def test_check_passes_against_working_services(
         assert form not in out
 
 
+async def test_check_warns_when_anyone_can_spend_without_a_limit(
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fake_telegram: FakeTelegram,
+    fake_aimlapi: FakeAimlApi,
+    capsys: pytest.CaptureFixture[str],
+    restore_logging: None,
+) -> None:
+    env = bot_env(fake_telegram, fake_aimlapi, clean_env / "songbot.db")
+    set_env(monkeypatch, {**env, "SONGBOT_USER_DAILY_LIMIT": "0"})
+    await run_main(["check"])
+    out = capsys.readouterr().out
+    limits = [line for line in out.splitlines() if " limits " in f" {line} "]
+    assert len(limits) == 1 and limits[0].split()[0] == "warn", out
+    assert "SONGBOT_USER_DAILY_LIMIT" in limits[0]
+    set_env(monkeypatch, {"SONGBOT_ALLOWED_CHAT_IDS": "1001"})
+    await run_main(["check"])
+    assert " limits " not in capsys.readouterr().out
+
+
 async def test_check_fails_on_rejected_token_and_key_without_printing_them(
     clean_env: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -85,6 +106,7 @@ async def test_check_fails_on_rejected_token_and_key_without_printing_them(
     env = bot_env(fake_telegram, fake_aimlapi, clean_env / "songbot.db")
     env["TELEGRAM_BOT_TOKEN"] = "999999:not-the-right-token"
     env["AIMLAPI_KEY"] = "sk-wrong/key+with=signs"
+    env["SONGBOT_USER_DAILY_LIMIT"] = "5"  # the public-bot default: no spending warning
     set_env(monkeypatch, env)
     assert await run_main(["check", "--timeout", "10"]) == 1
     captured = capsys.readouterr()
@@ -134,6 +156,7 @@ async def test_check_warns_when_the_webhook_is_not_registered_yet(
     env = bot_env(fake_telegram, fake_aimlapi, clean_env / "songbot.db")
     env["SONGBOT_WEBHOOK_URL"] = "https://bot.example.com/hook"
     env["SONGBOT_WEBHOOK_SECRET"] = "s3cret-value"
+    env["SONGBOT_USER_DAILY_LIMIT"] = "5"  # the public-bot default: no spending warning
     set_env(monkeypatch, env)
     assert await run_main(["check"]) == 0
     out = capsys.readouterr().out

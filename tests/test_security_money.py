@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.app import ALLOWED_UPDATES
+from bot.config import Config
 from bot.i18n import t
 from storage.states import JobState
 from tests.harness import PRIVATE_CHAT, USER, BotHarness
@@ -81,3 +82,28 @@ async def test_a_burst_cannot_race_the_daily_limit(harness: BotHarness) -> None:
     assert len(jobs) == 1
     await harness.wait_state(jobs[0].id, JobState.PENDING.value)
     assert len(submits(harness)) == 1
+
+
+def test_a_public_bot_ships_with_a_daily_limit_and_a_waiting_cap() -> None:
+    config = Config.from_env({"TELEGRAM_BOT_TOKEN": "1:x", "AIMLAPI_KEY": "k"}, env_file=None)
+    assert config.user_daily_limit == 5
+    assert config.max_waiting_per_user == 5
+
+
+async def test_a_users_queue_is_capped_and_others_still_get_in(harness: BotHarness) -> None:
+    # One slot in all, held by a long song: everything else waits in `received`.
+    harness.api.generation_seconds = 60.0
+    await harness.restart(SONGBOT_MAX_WAITING_PER_USER="2", SONGBOT_MAX_JOBS_TOTAL="1")
+    harness.tg.send_text(PRIVATE_CHAT, USER, SONG)
+    await harness.wait_for_job(lambda j: j.state == JobState.PENDING.value)
+    for _ in range(3):
+        harness.tg.send_text(PRIVATE_CHAT, USER, SONG)
+    refusal = t("error_too_many_waiting", "en", limit=2)
+    await harness.tg.wait_for_call(
+        "sendMessage", lambda c: c.ok and c.params.get("text") == refusal, timeout=15
+    )
+    await asyncio.sleep(0.5)
+    mine = [j for j in await harness.jobs() if j.user_id == USER]
+    assert len(mine) == 3  # the generating one and two waiting
+    harness.tg.send_text(2002, 2002, SONG)  # another user is not held back by that queue
+    await harness.wait_for_job(lambda j: j.user_id == 2002)

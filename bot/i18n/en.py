@@ -70,6 +70,7 @@ EN: Final[dict[str, str]] = {
     "error_model_needs_lyrics": "{model} needs lyrics: put them on the lines after <code>/song &lt;style&gt;</code>.",
     "error_model_needs_reference": "{model} needs a reference: send the command as the caption of a voice note or audio, reply with it to one, or add <code>ref: https://…</code>.",
     "error_model_no_reference": "{model} can't use a reference track. Pick a reference model with <code>model:music-01</code> or <code>model:cover</code>.",
+    "error_too_many_waiting": "You already have {limit} songs waiting for their turn. Wait for one to start, or /cancel one.",
     "error_daily_limit": "You've reached today's limit of {limit} songs. It resets at midnight UTC.",
     "error_chat_not_allowed": "Sorry, this bot isn't available in this chat.",
     "error_user_banned": "Sorry, you can't request songs from this bot.",

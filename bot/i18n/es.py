@@ -95,6 +95,7 @@ ES: Final[dict[str, str]] = {
         "{model} no puede usar una pista de referencia. Elige un modelo de referencia con "
         "<code>model:music-01</code> o <code>model:cover</code>."
     ),
+    "error_too_many_waiting": "Ya tienes {limit} canciones esperando turno. Espera a que empiece una o cancela una con /cancel.",
     "error_daily_limit": (
         "Has llegado al límite de hoy: {limit} canciones. Se reinicia a medianoche (UTC)."
     ),

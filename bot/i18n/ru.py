@@ -92,6 +92,7 @@ RU: Final[dict[str, str]] = {
         "{model} не работает с образцом. Выберите модель для образцов: "
         "<code>model:music-01</code> или <code>model:cover</code>."
     ),
+    "error_too_many_waiting": "У вас уже {limit} песен в очереди. Дождитесь, пока одна начнётся, или отмените одну через /cancel.",
     "error_daily_limit": (
         "Дневной лимит исчерпан (песен в день: {limit}). Он обнуляется в полночь по UTC."
     ),

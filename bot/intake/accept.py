@@ -29,7 +29,7 @@ from bot.progress.status import cancel_keyboard, render_status
 from bot.services import Services
 from bot.telegram.helpers import display_name, reply_to, send_text_id, topic_kwargs
 from storage.jobs import Job, NewJob, new_job_key
-from storage.quota import DailyQuota, QuotaExceeded
+from storage.quota import DailyQuota, QuotaExceeded, WaitingCap, WaitingCapReached
 
 log = logging.getLogger(__name__)
 
@@ -138,9 +138,15 @@ async def store_job(
         created_at=now,
     )
     try:
-        job, created = await services.jobs.create(new, quota=_daily_quota(services, origin, now))
+        job, created = await services.jobs.create(
+            new,
+            quota=_daily_quota(services, origin, now),
+            waiting=_waiting_cap(services, origin),
+        )
     except QuotaExceeded as exc:  # a parallel request took the last one since check_request
         raise NotAllowed("error_daily_limit", limit=exc.quota.limit) from None
+    except WaitingCapReached as exc:
+        raise NotAllowed("error_too_many_waiting", limit=exc.cap.limit) from None
     if not created:
         log.info(
             "duplicate request in chat %s message %s ignored", job.chat_id, job.request_message_id
@@ -233,6 +239,14 @@ def _daily_quota(services: Services, origin: Origin, now: float) -> DailyQuota |
     if limit <= 0 or origin.user_id in services.config.admin_ids:
         return None
     return services.usage.daily_quota(origin.user_id, limit, now)
+
+
+def _waiting_cap(services: Services, origin: Origin) -> WaitingCap | None:
+    """How many of a user's songs may wait for a slot at once (admins: any number)."""
+    limit = services.config.max_waiting_per_user
+    if limit <= 0 or origin.user_id in services.config.admin_ids:
+        return None
+    return WaitingCap(user_id=origin.user_id, limit=limit)
 
 
 async def _check_daily_limit(services: Services, user_id: int) -> None:

@@ -76,7 +76,7 @@ async def run_checks(config: Config, *, timeout: float = CHECK_TIMEOUT) -> list[
     from bot.ops.logging_setup import Redactor
 
     redact = Redactor(config.secrets)
-    checks = [_config_check(config)]
+    checks = [_config_check(config), *_spending_checks(config)]
     checks += await _guard("telegram", _telegram_checks(config), timeout)
     checks += await _guard("aimlapi", _aimlapi_check(config), timeout)
     checks += await _guard("ffmpeg", _ffmpeg_check(), timeout)
@@ -92,6 +92,20 @@ async def _guard(name: str, work: Awaitable[Check | list[Check]], timeout: float
     except Exception as exc:  # a check must report, never crash the report
         return [Check(name, FAIL, f"{type(exc).__name__}: {exc}")]
     return result if isinstance(result, list) else [result]
+
+
+def _spending_checks(config: Config) -> list[Check]:
+    """A bot anyone can find, with no daily limit, lets strangers spend the key's credits."""
+    if config.allowed_chat_ids or config.user_daily_limit > 0:
+        return []
+    return [
+        Check(
+            "limits",
+            WARN,
+            "the bot serves every chat and SONGBOT_USER_DAILY_LIMIT is 0: anyone can keep "
+            "generations running on your key; set a daily limit or SONGBOT_ALLOWED_CHAT_IDS",
+        )
+    ]
 
 
 def _config_check(config: Config) -> Check:
