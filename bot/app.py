@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable
 from typing import Any
 
@@ -168,6 +169,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         buttons,
         cancel,
         errors,
+        gate,
         health,
         help,
         jobs,
@@ -178,8 +180,12 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         song_lyrics,
     )
 
-    # Group -1: count every update and refresh "last seen" for health, then fall through.
+    # Group -2: count every update and refresh "last seen" for health, then fall through.
     for handler in health.observers():
+        app.add_handler(handler, group=-2)
+    # Group -1 (one handler runs per group, so a group of its own): chats the bot does not
+    # serve get one notice, then silence, from every command and button.
+    for handler in gate.handlers():
         app.add_handler(handler, group=-1)
     features = (
         # /song (text, caption on media, reply forms): the reason the bot exists.
@@ -210,6 +216,8 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 
 WEB_SERVER_KEY = "songbot.web_server"
+# Set by `songbot run` when it holds the database's instance lock (storage/instance_lock.py).
+SOLE_INSTANCE_KEY = "songbot.sole_instance"
 
 
 async def start_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -223,6 +231,11 @@ async def start_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None
     swept = services.temp.sweep(max_age_seconds=6 * 3600)
     if swept:
         log.info("removed %d stale temporary files", swept)
+    if app.bot_data.get(SOLE_INSTANCE_KEY):
+        # The instance lock proves every predecessor dead: take their leases back now.
+        released = await services.jobs.release_every_lease(now=time.time())
+        if released:
+            log.info("took over %d job(s) from the previous run", released)
     services.runner.start()
     await _set_command_menu(app)
     if config.http_port is not None and app.updater is not None:

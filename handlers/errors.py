@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from typing import Any
 
 from telegram import Update
@@ -18,22 +19,30 @@ from telegram.ext import ContextTypes
 
 from bot.errors import SongbotError
 from bot.i18n import pick_language, t
+from bot.intake.access import Silent
 from bot.telegram.helpers import reply_to, thread_kwargs
 from storage.db import StorageError
 
 log = logging.getLogger(__name__)
 
+_CONFLICT_SAID = "songbot.conflict_said_at"
+_CONFLICT_EVERY = 60.0
+
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     error = context.error
     if isinstance(error, Conflict):
-        # Another instance polls with this token: spinning would fight it forever.
-        log.critical(
-            "Telegram says another songbot instance is polling with this token "
-            "(Conflict). Stopping this one; run exactly one instance."
-        )
-        context.application.bot_data["exit_code"] = 3
-        context.application.stop_running()
+        # Someone else polls with this token (another host, or a webhook set elsewhere). The
+        # running bot keeps its place: PTB's polling backs off (up to 30 s between tries), and a
+        # newcomer on this database is refused at start by the instance lock. Said once a minute.
+        now = time.monotonic()
+        last = context.application.bot_data.get(_CONFLICT_SAID, -_CONFLICT_EVERY)
+        if now - last >= _CONFLICT_EVERY:
+            context.application.bot_data[_CONFLICT_SAID] = now
+            log.warning(
+                "Telegram says another songbot instance is polling with this token (Conflict); "
+                "backing off and retrying. Run exactly one instance per bot token."
+            )
         return
     if isinstance(error, InvalidToken):
         log.critical("Telegram rejected the bot token; check TELEGRAM_BOT_TOKEN")
@@ -43,6 +52,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(error, TimedOut | NetworkError) and update is None:
         log.warning("Telegram network problem while polling: %s", error)
         return
+    if isinstance(error, Silent):
+        return  # told once already: silence is the answer
     if isinstance(error, SongbotError):
         log.info("user-facing error: %s", error)
     elif isinstance(error, StorageError | sqlite3.Error):

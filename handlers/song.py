@@ -16,7 +16,7 @@ from telegram.ext import BaseHandler, CommandHandler, ContextTypes, MessageHandl
 from bot.errors import SongbotError
 from bot.i18n import t
 from bot.intake.accept import Draft, Origin, accept_request
-from bot.intake.access import check_access
+from bot.intake.access import Silent, check_access
 from bot.intake.language import language_for
 from bot.intake.parser import SongCommand, UsageError, parse_song_command
 from bot.intake.references import (
@@ -85,6 +85,8 @@ async def on_song(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             services, message.get_bot(), message.chat, message.from_user.id, requester
         )
         await _accept(services, message, command, lang, requester.chat)
+    except Silent:
+        return  # told once already (an outsider chat or a banned user): silence now
     except SongbotError as exc:
         await _reply(message, exc.user_message(lang))
 

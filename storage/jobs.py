@@ -230,6 +230,16 @@ class JobStore:
             (next_check_at, owner),
         )
 
+    async def release_every_lease(self, *, now: float) -> int:
+        """Start-up of the sole instance: every lease is a dead predecessor's; hand them all
+        back and make their jobs due now, so nothing waits for a lease to expire."""
+        return await self.db.execute_write(
+            "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, "
+            "next_check_at = MIN(next_check_at, ?) "
+            "WHERE lease_owner IS NOT NULL AND next_check_at IS NOT NULL",
+            (now,),
+        )
+
     # --- moves ---------------------------------------------------------------------------------
 
     async def transition(

@@ -29,7 +29,12 @@ from songbot_fakes.telegram_html import parse_html, strip_text, utf16_len
 
 BOT = "SongTestBot"
 CONFIG = Config.from_env(
-    {"TELEGRAM_BOT_TOKEN": "1:fuzz", "AIMLAPI_KEY": "fuzz", "SONGBOT_DB": ":memory:"},
+    {
+        "TELEGRAM_BOT_TOKEN": "1:fuzz",
+        "AIMLAPI_KEY": "fuzz",
+        "SONGBOT_DB": ":memory:",
+        "SONGBOT_USER_DAILY_LIMIT": "0",  # the parser and the model rules are fuzzed, not quotas
+    },
     env_file=None,
 )
 # What `check_request` touches: the client's offline validation and the daily-limit setting.

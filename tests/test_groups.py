@@ -83,6 +83,24 @@ async def test_allowlist_answers_once_then_stays_silent(harness: BotHarness) -> 
     assert await harness.jobs() == []
 
 
+async def test_an_outsider_chat_gets_one_notice_from_every_command_then_silence(
+    harness: BotHarness,
+) -> None:
+    await harness.restart(SONGBOT_ALLOWED_CHAT_IDS="-100999")
+    tg = harness.tg
+    tg.add_chat(GROUP, type="supergroup", title="Strangers")
+    for text in ("/help@SongTestBot", "/jobs@SongTestBot", "/start@SongTestBot", song(), "hi"):
+        tg.send_text(GROUP, 501, text)
+    tg.send_text(GROUP, 502, "/model@SongTestBot")
+    tg.send_text(GROUP, 503, song("again"))
+    await tg.wait_for_call("sendMessage", lambda c: c.params["chat_id"] == GROUP)
+    await _settle(harness)
+    replies = [c for c in tg.calls_to("sendMessage") if c.params["chat_id"] == GROUP]
+    assert len(replies) == 1, [r.params["text"] for r in replies]
+    assert "isn't available" in replies[0].params["text"]
+    assert await harness.jobs() == []
+
+
 async def test_daily_limit_counts_only_successful_generations(harness: BotHarness) -> None:
     await harness.restart(SONGBOT_USER_DAILY_LIMIT="1")
     tg, api = harness.tg, harness.api

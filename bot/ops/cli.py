@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bot.config import Config, ConfigError
 from storage.files import probe_writable
+from storage.instance_lock import InstanceLock, lock_path_for
 
 DESCRIPTION = """songbot — turns /song requests in Telegram into songs made by the AI/ML API.
 
@@ -103,11 +104,23 @@ def run(*, webhook: bool = False) -> int:
     if problem:
         print(f"songbot: {problem}", file=sys.stderr)
         return 2
-    if webhook or config.webhook_url:
-        from bot.ops.webhook import run_webhook
+    lock = InstanceLock(lock_path_for(config.db_path))
+    if not lock.acquire():
+        holder = lock.holder()
+        print(
+            f"songbot: another songbot instance is running on {config.db_path}"
+            f"{f' (pid {holder})' if holder else ''}; stop it first",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        if webhook or config.webhook_url:
+            from bot.ops.webhook import run_webhook
 
-        return run_webhook(config)
-    return run_polling(config)
+            return run_webhook(config)
+        return run_polling(config)
+    finally:
+        lock.release()
 
 
 def run_polling(config: Config) -> int:
@@ -115,12 +128,18 @@ def run_polling(config: Config) -> int:
 
     from telegram.error import InvalidToken, NetworkError
 
-    from bot.app import ALLOWED_UPDATES, build_application, report_telegram_failure
+    from bot.app import (
+        ALLOWED_UPDATES,
+        SOLE_INSTANCE_KEY,
+        build_application,
+        report_telegram_failure,
+    )
     from handlers.errors import exit_code
     from storage.db import StorageError
 
     log = logging.getLogger("songbot")
     app = build_application(config)
+    app.bot_data[SOLE_INSTANCE_KEY] = True  # run() holds the instance lock
     try:
         # Never drop pending updates: requests sent while the bot was down still count.
         # bootstrap_retries: getMe and deleteWebhook are retried (with back-off, honouring

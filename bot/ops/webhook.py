@@ -20,6 +20,7 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from bot.app import (
     ALLOWED_UPDATES,
+    SOLE_INSTANCE_KEY,
     build_application,
     report_telegram_failure,
     start_services,
@@ -161,7 +162,11 @@ class WebhookBot:
 
 
 async def serve_webhook(
-    config: Config, *, stop: asyncio.Event | None = None, install_signals: bool = True
+    config: Config,
+    *,
+    stop: asyncio.Event | None = None,
+    install_signals: bool = True,
+    sole_instance: bool = False,
 ) -> int:
     """Serve until SIGTERM/SIGINT (or `stop` is set); returns the process exit code."""
     stop = stop or asyncio.Event()
@@ -176,6 +181,7 @@ async def serve_webhook(
             installed.append(sig)
     bot = WebhookBot(config)
     bot.app.bot_data["stop_event"] = stop
+    bot.app.bot_data[SOLE_INSTANCE_KEY] = sole_instance
     # handlers/errors.py stops the app on a fatal error (Conflict, InvalidToken): end here too.
     stopper = asyncio.create_task(_stop_when_app_stops(bot, stop))
     try:
@@ -214,7 +220,7 @@ def run_webhook(config: Config) -> int:
         )
         return 2
     try:
-        return asyncio.run(serve_webhook(config))
+        return asyncio.run(serve_webhook(config, sole_instance=True))
     except (InvalidToken, NetworkError) as exc:
         return report_telegram_failure(config, exc)
     except OSError as exc:

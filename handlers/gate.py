@@ -1,0 +1,67 @@
+"""Who the bot serves, decided once per update before any handler runs.
+
+Why a gate and not a check per command: a chat outside `SONGBOT_ALLOWED_CHAT_IDS` must get one
+polite notice and then silence from every command and button, not only from /song; a check
+written into each handler would be forgotten in the next one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop, BaseHandler, ContextTypes, TypeHandler
+
+from bot.errors import SongbotError
+from bot.intake.access import Silent, check_access
+from bot.intake.language import user_language
+from bot.services import get_services
+from bot.telegram.helpers import reply_to, thread_kwargs
+
+
+def handlers() -> list[BaseHandler[Update, Any, Any]]:
+    """Register in a group of its own after the observers (they count even refused updates)."""
+    return [TypeHandler(Update, _gate)]
+
+
+def _asks_something(update: Update) -> bool:
+    """A command or a button press: what deserves the one notice (chatter gets silence)."""
+    if update.callback_query is not None:
+        return True
+    message = update.effective_message
+    text = (message.text or message.caption or "") if message is not None else ""
+    return text.startswith("/")
+
+
+async def _gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = get_services(context)
+    allowed = services.config.allowed_chat_ids
+    chat, user = update.effective_chat, update.effective_user
+    if not allowed or chat is None or chat.id in allowed:
+        return
+    if user is not None and user.id in services.config.admin_ids:
+        return
+    try:
+        await check_access(services, context.bot, chat, user.id if user else 0)
+    except Silent:
+        pass
+    except SongbotError as exc:  # NotAllowed, the first time: say it once
+        if _asks_something(update):
+            await _notify(update, context, exc)
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    raise ApplicationHandlerStop
+
+
+async def _notify(update: Update, context: ContextTypes.DEFAULT_TYPE, exc: SongbotError) -> None:
+    services = get_services(context)
+    lang = await user_language(services, update.effective_user, update.effective_chat)
+    message = update.effective_message
+    chat = update.effective_chat
+    assert chat is not None
+    await context.bot.send_message(
+        chat_id=chat.id,
+        text=exc.user_message(lang),
+        reply_parameters=reply_to(message.message_id if message else None),
+        **(thread_kwargs(message) if message is not None else {}),
+    )
