@@ -25,6 +25,12 @@ def utf16_len(s: str) -> int:
     return len(s.encode("utf-16-le", "surrogatepass")) // 2
 
 
+def shortest_length(s: str) -> int:
+    """The smaller of the two lengths validators use for a minimum: code points (JSON Schema)
+    and UTF-16 units (JavaScript). Six emoji are 12 units but only 6 code points."""
+    return min(len(s), utf16_len(s))
+
+
 def _units(ch: str) -> int:
     return 2 if ord(ch) > 0xFFFF else 1
 

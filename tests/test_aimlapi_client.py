@@ -476,3 +476,62 @@ async def test_client_repr_hides_key(fake_aimlapi: FakeAimlApi) -> None:
     async with make_aimlapi_client(fake_aimlapi) as client:
         assert fake_aimlapi.api_key not in repr(client)
         assert "***" in repr(client)
+
+
+async def test_a_422_outside_the_envelope_keeps_its_reason(
+    fake_aimlapi: FakeAimlApi, aimlapi_client: AimlApiClient
+) -> None:
+    # What a JSON Schema validator in front of the API (Stoplight Prism) answers.
+    problem = {
+        "type": "https://stoplight.io/prism/errors#UNPROCESSABLE_ENTITY",
+        "title": "Invalid request",
+        "status": 422,
+        "detail": "Your request is not valid",
+        "validation": [
+            {
+                "location": ["body", "prompt"],
+                "severity": "Error",
+                "code": "minLength",
+                "message": "must NOT have fewer than 10 characters",
+            }
+        ],
+    }
+    fake_aimlapi.script("POST /v2/generate/audio", status=422, body=problem)
+    with pytest.raises(InvalidRequest) as info:
+        await aimlapi_client.submit(HAPPY["stable-audio"], client_request_id="j")
+    reason = info.value.provider_message or ""
+    assert "Invalid request" in reason
+    assert "body.prompt: must NOT have fewer than 10 characters" in reason
+
+
+def test_a_style_of_emoji_is_short_by_code_points_too() -> None:
+    from bot.aimlapi.bodies import build_body
+    from bot.aimlapi.types import GenerationRequest
+    from bot.errors import ValidationError
+
+    six_emoji = "🎸🥁🎹🎺🎻🎷"  # 12 UTF-16 units, 6 code points; music-2.0 needs 10
+    request = GenerationRequest(
+        model="minimax/music-2.0", prompt=six_emoji, lyrics="[Verse]\nla la la la la la"
+    )
+    with pytest.raises(ValidationError) as info:
+        build_body(request)
+    assert info.value.key == "error_prompt_too_short"
+
+
+async def test_the_fake_counts_code_points_like_a_schema_validator(
+    fake_aimlapi: FakeAimlApi,
+) -> None:
+    import httpx
+
+    body = {
+        "model": "minimax/music-2.0",
+        "prompt": "🎸🥁🎹🎺🎻🎷",
+        "lyrics": "[Verse]\nla la la la la la",
+    }
+    async with httpx.AsyncClient() as http:
+        response = await http.post(
+            f"{fake_aimlapi.base_url}/v2/generate/audio",
+            json=body,
+            headers={"Authorization": f"Bearer {fake_aimlapi.api_key}"},
+        )
+    assert response.status_code in (400, 422), response.text

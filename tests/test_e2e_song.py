@@ -6,6 +6,7 @@ import io
 
 import mutagen
 
+from bot.i18n import t
 from songbot_fakes.aimlapi import FakeAimlApi
 from tests.harness import PRIVATE_CHAT, USER, BotHarness
 
@@ -154,6 +155,20 @@ async def test_job_timeout_produces_one_message(harness: BotHarness) -> None:
     failures = [c for c in tg.calls_to("sendMessage") if "❌" in c.params["text"]]
     assert len(failures) == 1
     assert job.error_key == "error_timeout"
+    # Below a minute the wait is said in seconds, never "(0 min)".
+    assert "(2 s)" in failures[0].params["text"], failures[0].params["text"]
+    assert "0 min" not in failures[0].params["text"]
+
+
+async def test_our_own_diagnosis_reads_in_the_users_language(harness: BotHarness) -> None:
+    tg, api = harness.tg, harness.api
+    api.set_outcome(completed_without_url=True)
+    tg.add_user(USER, language_code="ru")
+    tg.send_text(PRIVATE_CHAT, USER, f"/song jazz\n{LYRICS}")
+    await harness.wait_for_job(lambda j: j.state == "failed" and bool(j.outcome_sent_at))
+    failure = [c for c in tg.calls_to("sendMessage") if "❌" in c.params["text"]][-1]
+    assert t("diagnosis_no_audio", "ru") in failure.params["text"]
+    assert "completed but gave no audio URL" not in failure.params["text"]
 
 
 async def test_restart_with_pending_job_delivers_exactly_once(harness: BotHarness) -> None:

@@ -33,7 +33,7 @@ from bot.aimlapi.types import (
     GenerationRequest,
 )
 from bot.errors import LocalFailure, ValidationError
-from bot.textutil import utf16_len
+from bot.textutil import shortest_length, utf16_len
 from storage.jobs import KEY_PATTERN
 
 log = logging.getLogger(__name__)
@@ -73,8 +73,10 @@ def _put_prompt(spec: ModelSpec, request: GenerationRequest, body: dict[str, Any
             raise ValidationError("error_prompt_missing", model=spec.id)
         return
     length = utf16_len(prompt)
-    if length < spec.prompt_min:
-        raise ValidationError("error_prompt_too_short", length=length, limit=spec.prompt_min)
+    if shortest_length(prompt) < spec.prompt_min:
+        raise ValidationError(
+            "error_prompt_too_short", length=shortest_length(prompt), limit=spec.prompt_min
+        )
     if length > spec.prompt_max:
         raise ValidationError("error_prompt_too_long", length=length, limit=spec.prompt_max)
     body["prompt"] = prompt
@@ -106,7 +108,7 @@ def _put_lyrics(spec: ModelSpec, request: GenerationRequest, body: dict[str, Any
         wire, overhead = f"##{lyrics}##", spec.lyrics_wrap_overhead
     shown = utf16_len(lyrics)
     length = utf16_len(wire)
-    if length < spec.lyrics_min:
+    if shortest_length(wire) < spec.lyrics_min:
         raise ValidationError(
             "error_lyrics_too_short", length=shown, limit=max(1, spec.lyrics_min - overhead)
         )

@@ -8,6 +8,7 @@ MiniMax's `base_resp` inside a 2xx), testable without any HTTP.
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import math
 import time
@@ -118,13 +119,31 @@ def envelope(response: httpx.Response) -> tuple[str | None, str | None, int | No
         text = response.text.strip()
         return (text[:500] or None), None, None
     if not isinstance(data, dict):
-        return None, None, None
+        return (response.text.strip()[:500] or None), None, None
     message = data.get("message")
     if isinstance(message, list):
         message = "; ".join(str(m) for m in message)
     if not isinstance(message, str):
         message = error_text(data.get("error"))
+    if not message:
+        message = foreign_reason(data)
     return (message or None), as_str(data.get("requestId")), as_int(data.get("statusCode"))
+
+
+def foreign_reason(data: Mapping[str, Any]) -> str | None:
+    """Whatever an error body outside the provider's envelope says, in one bounded line.
+
+    Why: a proxy or validator in front of the API (an RFC 7807 problem with `title`, `detail`
+    and `validation[]`, say) must not leave the log with an empty reason.
+    """
+    parts = [str(data[k]) for k in ("title", "detail") if isinstance(data.get(k), str)]
+    for item in data.get("validation") or data.get("errors") or []:
+        if isinstance(item, Mapping):
+            where = item.get("location") or item.get("path") or item.get("loc")
+            place = ".".join(str(x) for x in where) if isinstance(where, list) else str(where)
+            parts.append(f"{place}: {item.get('message') or item.get('msg') or item.get('code')}")
+    text = "; ".join(parts) if parts else json.dumps(data, ensure_ascii=False)
+    return text[:500] or None
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -211,14 +230,19 @@ def parse_poll(generation_id: str, data: object) -> PollResult:
     extra = as_dict(data.get("extra_info"))
     url = as_str(audio.get("url"))
     error: str | None = None
+    error_key: str | None = None
     if word == "completed":
         status = GenerationStatus.COMPLETED
         if url is None:
             status = GenerationStatus.ERROR
             error = "the provider reported the song as completed but gave no audio URL"
+            error_key = "diagnosis_no_audio"
     elif word == "error" or word == "failed":
         status = GenerationStatus.ERROR
-        error = error_text(data.get("error")) or "the provider reported a failed generation"
+        error = error_text(data.get("error"))
+        if error is None:
+            error = "the provider reported a failed generation"
+            error_key = "diagnosis_failed_no_reason"
     else:
         status = _PENDING_WORDS.get(word, GenerationStatus.PENDING_UNKNOWN)
     duration_ms = as_number(extra.get("music_duration"))
@@ -229,6 +253,7 @@ def parse_poll(generation_id: str, data: object) -> PollResult:
         raw_status=raw,
         audio_url=url if status is GenerationStatus.COMPLETED else None,
         error_text=error,
+        error_key=error_key,
         duration_seconds=duration_ms / 1000 if duration_ms else None,
         sample_rate=as_int(extra.get("music_sample_rate")) or None,
         size_bytes=size,

@@ -68,6 +68,9 @@ class PollResult:
     content_type: str | None
     file_name: str | None
     credits_used: float | None
+    # Our own diagnosis, as a catalogue key, when the provider gave no words of its own: the
+    # user reads it in their language (`error_text` stays English, for the logs).
+    error_key: str | None = None
 
     @property
     def is_done(self) -> bool:

@@ -52,7 +52,7 @@ from bot.engine.estimates import Estimator
 from bot.engine.poll_policy import next_poll_delay
 from bot.engine.prepare_reference import INLINE_OPTION, prepare_reference, reference_purpose
 from bot.errors import LocalFailure, SongbotError, UserInputError
-from bot.i18n import t
+from bot.i18n import t, wait_length
 from bot.ops.logging_setup import current_job_key
 from bot.progress.status import StatusEditor, cancel_keyboard, render_status
 from bot.services import Services
@@ -717,13 +717,15 @@ class JobRunner:
             # The provider's words, bounded: the whole message must stay under Telegram's
             # 4096 characters, or the user would never hear about the failure.
             text = truncate_utf16(result.error_text, 1000) if result.error_text else None
+            # Our own diagnosis reads in the user's language; the provider's words as they are.
+            reason = t(result.error_key, job.user_lang) if result.error_key else text
             await self._fail(
                 job,
                 JobState.FAILED,
                 "error_generation_failed",
                 detail=text or "",
-                user_text=t("error_generation_failed_reason", job.user_lang, reason=text)
-                if text
+                user_text=t("error_generation_failed_reason", job.user_lang, reason=reason)
+                if reason
                 else None,
             )
             return None
@@ -903,4 +905,7 @@ _CANCELLABLE = frozenset(
 
 def _error_params(job: Job) -> dict[str, Any]:
     """Parameters some failure messages need (limits, model)."""
-    return {"model": job.model, "minutes": round(job.deadline_at - job.created_at) // 60}
+    return {
+        "model": job.model,
+        "waited": wait_length(job.deadline_at - job.created_at, job.user_lang),
+    }

@@ -60,3 +60,12 @@ def plain(key: str, lang: str | None, /, **params: object) -> str:
     unescaping the result gives back exactly the template with the raw values.
     """
     return html.unescape(t(key, lang, **params))
+
+
+def wait_length(seconds: float, lang: str | None) -> str:
+    """How long something took, for a sentence: seconds below a minute, else whole minutes
+    ("45 s", not "0 min")."""
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return t("length_seconds", lang, n=round(seconds))
+    return t("length_minutes", lang, n=round(seconds / 60))

@@ -117,8 +117,12 @@ ES: Final[dict[str, str]] = {
         "Tu {kind} dura {seconds} s; el modelo acepta como máximo {maximum} s. Recórtalo, "
         "por favor."
     ),
+    "diagnosis_no_audio": "dijo que la canción estaba lista pero no envió ningún archivo de audio",
+    "diagnosis_failed_no_reason": "informó de un fallo sin decir por qué",
+    "length_seconds": "{n} s",
+    "length_minutes": "{n} min",
     "error_timeout": (
-        "La canción tardó demasiado ({minutes} min) y dejé de esperar. No se cobra una "
+        "La canción tardó demasiado ({waited}) y dejé de esperar. No se cobra una "
         "generación fallida; inténtalo de nuevo."
     ),
     "error_interrupted": (

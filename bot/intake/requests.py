@@ -14,7 +14,7 @@ from bot.aimlapi.models import MODELS, ModelSpec, ReferenceKind
 from bot.aimlapi.types import GenerationRequest
 from bot.config import Config
 from bot.errors import UserInputError
-from bot.textutil import utf16_len
+from bot.textutil import shortest_length
 
 # Short names people can type after `model:`; full ids always work too.
 ALIASES: Mapping[str, str] = {
@@ -106,16 +106,16 @@ def pad_style(style: str, spec: ModelSpec, *, instrumental: bool) -> str:
     """
     if not spec.prompt_required and not style:
         return style
-    if utf16_len(style) >= spec.prompt_min:
+    if shortest_length(style) >= spec.prompt_min:
         return style
     letters = sum(ch.isalpha() for ch in style)
     if letters < 3:
         raise UserInputError("error_style_too_short", limit=spec.prompt_min, model=spec.id)
     suffix = ", instrumental track" if instrumental else ", full song with vocals"
     padded = f"{style}{suffix}"
-    if utf16_len(padded) < spec.prompt_min:
+    if shortest_length(padded) < spec.prompt_min:
         padded = f"{padded}, music"
-    if utf16_len(padded) < spec.prompt_min:
+    if shortest_length(padded) < spec.prompt_min:
         raise UserInputError("error_style_too_short", limit=spec.prompt_min, model=spec.id)
     return padded
 

@@ -293,7 +293,9 @@ def _check_rule(name: str, rule: Rule, value: object, strict: bool) -> list[str]
         length = js_len(value)
         low = rule.strict_min_len if strict and rule.strict_min_len is not None else rule.min_len
         high = rule.strict_max_len if strict and rule.strict_max_len is not None else rule.max_len
-        if low is not None and length < low:
+        # The provider counts UTF-16 units (Zod); JSON Schema validators in front of the same
+        # API count code points. A string must satisfy both: six emoji are 12 units, 6 points.
+        if low is not None and min(length, len(value)) < low:
             return [f"String must contain at least {low} character(s){at}"]
         if high is not None and length > high:
             return [f"String must contain at most {high} character(s){at}"]
