@@ -45,7 +45,8 @@ ENV PATH=/opt/songbot/bin:$PATH \
     IMAGEIO_FFMPEG_EXE=/opt/songbot/bin/ffmpeg \
     SONGBOT_DB=/data/songbot.db \
     SONGBOT_TEMP_DIR=/data/tmp \
-    SONGBOT_HTTP_PORT=8080
+    SONGBOT_HTTP_PORT=8080 \
+    SONGBOT_WEBHOOK_LISTEN=0.0.0.0
 USER 10001:10001
 WORKDIR /data
 VOLUME ["/data"]
@@ -54,7 +55,7 @@ EXPOSE 8080
 STOPSIGNAL SIGTERM
 # Healthy = database writable, job runner ticking, updates arriving (long poll or webhook).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["python", "-c", "import os, urllib.request as u; u.urlopen('http://127.0.0.1:%s/healthz' % (os.environ.get('SONGBOT_HTTP_PORT') or '8080'), timeout=4)"]
+  CMD ["python", "-c", "import os, urllib.request as u; h = os.environ.get('SONGBOT_WEBHOOK_LISTEN') or '127.0.0.1'; h = '127.0.0.1' if h in ('0.0.0.0', '::', '') else h; u.urlopen('http://%s:%s/healthz' % (h, os.environ.get('SONGBOT_HTTP_PORT') or '8080'), timeout=4)"]
 # `docker run songbot` runs the bot; `docker run songbot check` (or jobs, stats, backup, demo)
 # runs an operator command with the same configuration.
 ENTRYPOINT ["songbot"]

@@ -242,7 +242,12 @@ async def start_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None
         # Polling mode with health/metrics switched on (webhook mode serves them itself).
         from bot.ops.web import WebServer
 
-        server = WebServer(app, host=config.webhook_listen, port=config.http_port)
+        server = WebServer(
+            app,
+            host=config.webhook_listen,
+            port=config.http_port,
+            metrics_token=config.metrics_token.get() if config.metrics_token else None,
+        )
         await server.start()
         app.bot_data[WEB_SERVER_KEY] = server
     log.info("songbot started as @%s", app.bot.username)

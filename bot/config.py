@@ -84,6 +84,7 @@ class Config:
     webhook_url: str | None
     webhook_secret: Secret | None
     webhook_listen: str
+    metrics_token: Secret | None
     http_port: int | None
     # Testing/benchmarks only: compresses Telegram's flood-limit windows by this factor.
     telegram_rate_scale: float
@@ -103,6 +104,8 @@ class Config:
         values = [self.telegram_token.get(), self.aimlapi_key.get()]
         if self.webhook_secret is not None:
             values.append(self.webhook_secret.get())
+        if self.metrics_token is not None:
+            values.append(self.metrics_token.get())
         return tuple(v for v in values if v)
 
     def __repr__(self) -> str:
@@ -222,6 +225,7 @@ def _parse(env: Mapping[str, str]) -> Config:
                 "SONGBOT_WEBHOOK_SECRET", "must be 1-256 characters of A-Z, a-z, 0-9, _ and -"
             )
         webhook_secret = Secret(secret_raw)
+    token_raw = env.get("SONGBOT_METRICS_TOKEN", "").strip()
     port_raw = env.get("SONGBOT_HTTP_PORT", "").strip()
     http_port = None
     if port_raw:
@@ -256,7 +260,11 @@ def _parse(env: Mapping[str, str]) -> Config:
         temp_dir=Path(temp_raw) if temp_raw else None,
         webhook_url=webhook_url,
         webhook_secret=webhook_secret,
-        webhook_listen=env.get("SONGBOT_WEBHOOK_LISTEN", "").strip() or "0.0.0.0",
+        # The port must face Telegram in webhook mode; in polling mode it only serves /healthz
+        # and /metrics, so it stays on this machine unless the operator says otherwise.
+        webhook_listen=env.get("SONGBOT_WEBHOOK_LISTEN", "").strip()
+        or ("0.0.0.0" if webhook_url else "127.0.0.1"),
+        metrics_token=Secret(token_raw) if token_raw else None,
         http_port=http_port,
         telegram_rate_scale=_float(env, "SONGBOT_TG_RATE_SCALE", 1.0, minimum=1.0),
         # 8 retries: about a minute of back-off (1 s, x1.5 up to 30 s) before giving up.

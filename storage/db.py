@@ -374,11 +374,27 @@ def _prepare_location(path: Path) -> None:
         raise StorageError(f"database folder {path.parent} is not writable")
     if path.exists() and not os.access(path, os.R_OK | os.W_OK):
         raise StorageError(f"database file {path} is not readable and writable")
+    if not path.exists():
+        try:
+            create_private(path)
+        except OSError as exc:
+            raise StorageError(f"cannot create database {path}: {exc.strerror or exc}") from exc
+
+
+def create_private(path: Path) -> None:
+    """Create `path` empty and readable by its owner only, unless it exists.
+
+    Why: the database holds lyrics, names and chat ids; SQLite gives its -wal and -shm files
+    the database file's permissions, so creating the file 0600 covers all three.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
 
 
 def _prepare_backup_target(dest: Path, partial: Path) -> None:
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         partial.unlink(missing_ok=True)
+        create_private(partial)
     except OSError as exc:
         raise StorageError(f"cannot write backup {dest}: {exc.strerror or exc}") from exc

@@ -189,3 +189,11 @@ def test_group_of() -> None:
     assert _group_of("-1001234") == -1001234
     assert _group_of("@somechannel") == "@somechannel"
     assert _group_of(42) is None and _group_of("42") is None and _group_of(None) is None
+
+
+def test_wake_times_that_share_a_slot_are_distinct_and_in_order() -> None:
+    pace = Pace(3, 1.0)
+    wakes = [pace.wake_at(5.0) for _ in range(7)]
+    assert wakes[:3] == [5.0, 5.0, 5.0]  # free now: nobody sleeps, so no tie to break
+    assert wakes[3:] == sorted(set(wakes[3:])) and wakes[3] == 6.0
+    assert wakes[-1] - 7.0 < 1e-5

@@ -147,6 +147,8 @@ def setup_logging(
     logging.getLogger("telegram.Bot").setLevel(max(logging.INFO, root.level))
     logging.getLogger("telegram.ext.ExtBot").setLevel(max(logging.INFO, root.level))
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # aiosqlite logs every statement with its values at DEBUG: lyrics, names, chat ids.
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, root.level))
     retry_loop = logging.getLogger(PTB_RETRY_LOGGER)
     if not any(isinstance(f, AbortedRetryFilter) for f in retry_loop.filters):
         retry_loop.addFilter(AbortedRetryFilter())

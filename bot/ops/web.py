@@ -45,6 +45,7 @@ class WebServer:
         webhook_secret: str | None = None,
         runner_stale_seconds: float = RUNNER_STALE_SECONDS,
         poll_stale_seconds: float = POLL_STALE_SECONDS,
+        metrics_token: str | None = None,
     ) -> None:
         if webhook_path is not None and not webhook_secret:
             raise ValueError("a webhook needs a secret token")
@@ -53,6 +54,8 @@ class WebServer:
         self._port = port
         self._webhook_path = webhook_path
         self._secret = webhook_secret.encode() if webhook_secret else b""
+        # With a token, /metrics wants `Authorization: Bearer <token>` (SONGBOT_METRICS_TOKEN).
+        self._metrics_token = metrics_token.encode() if metrics_token else b""
         self.runner_stale_seconds = runner_stale_seconds
         self.poll_stale_seconds = poll_stale_seconds
         self._runner: web.AppRunner | None = None
@@ -123,10 +126,20 @@ class WebServer:
         if update is None:
             return web.Response(status=400, text="not an update")
         self.last_webhook_at = time.time()
-        await self._app.update_queue.put(update)
+        # Answer only once the update is handled (the job stored): Telegram redelivers an
+        # update it got no 200 for, so a crash in between loses nothing (intake is idempotent).
+        # Through the update processor, so webhook updates share polling's 64-at-once cap.
+        await self._app.update_processor.process_update(update, self._app.process_update(update))
         return web.Response(text="ok")
 
     async def _metrics(self, request: web.Request) -> web.Response:
+        if self._metrics_token and not hmac.compare_digest(
+            request.headers.get("Authorization", "").encode("utf-8", "replace"),
+            b"Bearer " + self._metrics_token,
+        ):
+            return web.Response(
+                status=401, text="unauthorized", headers={"WWW-Authenticate": "Bearer"}
+            )
         services = self._services()
         if services is not None:
             try:

@@ -72,6 +72,7 @@ class WebhookBot:
             port=config.http_port if config.http_port is not None else DEFAULT_PORT,
             webhook_path=webhook_path(self.url),
             webhook_secret=config.webhook_secret.get(),
+            metrics_token=config.metrics_token.get() if config.metrics_token else None,
         )
         self.app.bot_data["web_server"] = self.server
         self.watchdog_seconds = watchdog_seconds

@@ -45,6 +45,7 @@ COUNTED_METHODS: Final = frozenset(
     }
 )
 _IDLE_SWEEP: Final = 512  # group paces kept before the idle ones are dropped
+_TIE_BREAK: Final = 1e-6  # seconds between wake-ups that share a slot
 
 
 class Pace:
@@ -55,7 +56,7 @@ class Pace:
     block per period, never more than `limit` in any window of `period`.
     """
 
-    __slots__ = ("_slots", "limit", "period")
+    __slots__ = ("_last_wake", "_slots", "limit", "period")
 
     def __init__(self, limit: int, period: float) -> None:
         if limit < 1 or period < 0:
@@ -63,6 +64,7 @@ class Pace:
         self.limit = limit
         self.period = period
         self._slots: deque[float] = deque(maxlen=limit)
+        self._last_wake = float("-inf")
 
     def reserve(self, now: float) -> float:
         """Take the next free slot; returns how long to wait for it (0 when it is free now)."""
@@ -73,6 +75,18 @@ class Pace:
             slot = max(slot, self._slots[-1])  # first come, first served
         self._slots.append(slot)
         return slot - now
+
+    def wake_at(self, now: float) -> float:
+        """Reserve a slot and return the loop time to wake at, distinct from every earlier one.
+
+        A block shares one slot time, and asyncio's timer heap wakes equal deadlines in no set
+        order: a microsecond between them keeps a chat's messages in the order they were sent.
+        """
+        wake = now + self.reserve(now)
+        if wake > now:
+            wake = max(wake, self._last_wake + _TIE_BREAK)
+            self._last_wake = wake
+        return wake
 
     def pause_until(self, when: float) -> None:
         """No slot before `when` (Telegram said retry_after), and then one message, the rest a
@@ -86,9 +100,22 @@ class Pace:
         return not self._slots or self._slots[-1] + self.period <= now
 
 
-async def _wait(delay: float) -> None:
-    if delay > 0:
-        await asyncio.sleep(delay)
+async def _sleep_until(wake: float) -> None:
+    """Sleep to an exact loop time (`asyncio.sleep` re-reads the clock and blurs the tie-break)."""
+    loop = asyncio.get_running_loop()
+    if wake <= loop.time():
+        return
+    woken: asyncio.Future[None] = loop.create_future()
+
+    def wake_up() -> None:
+        if not woken.done():
+            woken.set_result(None)
+
+    timer = loop.call_at(wake, wake_up)
+    try:
+        await woken
+    finally:
+        timer.cancel()
 
 
 class MessageRateLimiter(BaseRateLimiter[int]):
@@ -132,8 +159,8 @@ class MessageRateLimiter(BaseRateLimiter[int]):
     async def _take_slots(self, group: int | str | None) -> None:
         loop = asyncio.get_running_loop()
         if group is not None:
-            await _wait(self._group_pace(group, loop.time()).reserve(loop.time()))
-        await _wait(self.overall.reserve(loop.time()))
+            await _sleep_until(self._group_pace(group, loop.time()).wake_at(loop.time()))
+        await _sleep_until(self.overall.wake_at(loop.time()))
 
     async def process_request(
         self,
