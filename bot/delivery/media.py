@@ -122,11 +122,27 @@ async def run_ffmpeg(args: Sequence[str], *, timeout: float = 120.0) -> None:
     await _ffmpeg(args, timeout=timeout, capture=False)
 
 
-async def _transcode(src: Path, dst: Path, codec_args: Sequence[str], timeout: float) -> None:
-    """Write to a sibling `.part` file and rename, so a failure never leaves half a file."""
+async def _transcode(
+    src: Path,
+    dst: Path,
+    codec_args: Sequence[str],
+    timeout: float,
+    *,
+    max_seconds: float | None = None,
+    max_bytes: int | None = None,
+) -> None:
+    """Write to a sibling `.part` file and rename, so a failure never leaves half a file.
+
+    `max_seconds` stops the output after that much audio (`-t`) and `max_bytes` stops it at that
+    size (`-fs`): a tiny file that decodes to hours of silence costs seconds, not minutes and GBs.
+    """
     dst.parent.mkdir(parents=True, exist_ok=True)
     part = dst.with_name(dst.name + ".part")
     args = ["-i", _file_arg(src), "-map", "0:a:0", "-vn", "-sn", "-dn", *codec_args]
+    if max_seconds is not None:
+        args += ["-t", f"{max_seconds:g}"]
+    if max_bytes is not None:
+        args += ["-fs", str(max_bytes)]
     try:
         await run_ffmpeg([*args, "-y", _file_arg(part)], timeout=timeout)
         await asyncio.to_thread(os.replace, part, dst)
@@ -135,12 +151,26 @@ async def _transcode(src: Path, dst: Path, codec_args: Sequence[str], timeout: f
             part.unlink()
 
 
-async def to_mp3(src: Path, dst: Path, *, bitrate: str = "192k", timeout: float = 120.0) -> None:
-    """Any input with audio (WAV, OGG/Opus, M4A, video) → MP3 of its first audio stream."""
+async def to_mp3(
+    src: Path,
+    dst: Path,
+    *,
+    bitrate: str = "192k",
+    timeout: float = 120.0,
+    max_seconds: float | None = None,
+) -> None:
+    """Any input with audio (WAV, OGG/Opus, M4A, video) → MP3 of its first audio stream.
+
+    With `max_seconds`, at most that much audio is written, and the file is capped at the size
+    that much audio has at `bitrate` (plus headroom for headers), whatever the input claims.
+    """
     if not _BITRATE.match(bitrate):
         raise ValueError(f"bitrate must look like '192k', got {bitrate!r}")
     codec = ["-c:a", "libmp3lame", "-b:a", bitrate, "-f", "mp3"]
-    await _transcode(src, dst, codec, timeout)
+    max_bytes = None
+    if max_seconds is not None:
+        max_bytes = int(max_seconds * int(bitrate[:-1]) * 1000 / 8) + 256 * 1024
+    await _transcode(src, dst, codec, timeout, max_seconds=max_seconds, max_bytes=max_bytes)
 
 
 async def to_wav(src: Path, dst: Path, *, timeout: float = 120.0) -> None:

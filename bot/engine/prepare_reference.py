@@ -39,6 +39,7 @@ REFERENCE_CACHE_SECONDS: Final = 7 * 24 * 3600
 DEFAULT_PURPOSE: Final = {"voice": "voice", "video_note": "voice"}
 DOWNLOAD_TIMEOUT: Final = 120.0  # seconds to read up to 20 MB from the Bot API
 CONVERT_TIMEOUT: Final = 180.0  # ffmpeg on up to 10 minutes of audio
+MAX_REFERENCE_SECONDS: Final = 600.0  # conversion cap for a model that states no maximum
 REFERENCE_BITRATE: Final = "192k"
 # Job option that carries an inline reference from `_prepare` to `_request`, in memory only
 # (a data URI can be megabytes: it is never written to the database).
@@ -147,9 +148,23 @@ async def reference_audio(services: Services, bot: Bot, job: Job) -> Path:
         data = await telegram_file.download_as_bytearray(read_timeout=DOWNLOAD_TIMEOUT)
         del telegram_file  # its file_path is a URL with the token in it: keep it short-lived
         await asyncio.to_thread(source.write_bytes, bytes(data))
+        low, high = spec.reference_min_seconds, spec.reference_max_seconds
+        # Audio documents carry no duration, and a few KB can decode to hours: read the header
+        # before converting, and cap the conversion itself in case the header lies or is absent.
+        declared = (await probe(source)).duration
+        if high is not None and declared is not None and declared > high:
+            raise ReferenceRefused(
+                "error_reference_too_long", kind=kind, seconds=int(declared), maximum=int(high)
+            )
         try:
             # The first audio stream of anything: a voice note's Opus, a video's soundtrack.
-            await to_mp3(source, mp3, bitrate=REFERENCE_BITRATE, timeout=CONVERT_TIMEOUT)
+            await to_mp3(
+                source,
+                mp3,
+                bitrate=REFERENCE_BITRATE,
+                timeout=CONVERT_TIMEOUT,
+                max_seconds=(high if high is not None else MAX_REFERENCE_SECONDS) + 1.0,
+            )
         except MediaError as exc:
             if "matches no streams" in (exc.detail or ""):
                 raise ReferenceRefused(
@@ -162,7 +177,6 @@ async def reference_audio(services: Services, bot: Bot, job: Job) -> Path:
         log.info(
             "reference %s: %d bytes downloaded, %.1f s of audio", kind, len(data), info.duration
         )
-        low, high = spec.reference_min_seconds, spec.reference_max_seconds
         if low is not None and info.duration <= low:
             raise ReferenceRefused(
                 "error_reference_too_short",
