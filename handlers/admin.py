@@ -18,6 +18,7 @@ from bot.i18n import t
 from bot.intake.chat_admins import is_chat_admin
 from bot.intake.language import chat_language, language_for, load_message_requester
 from bot.services import Services, get_services
+from bot.telegram.helpers import requester_id
 from bot.textutil import human_duration
 
 
@@ -91,8 +92,9 @@ def _target_user(message: Message, args: list[str]) -> int:
         except ValueError:
             raise UserInputError("usage_ban") from None
     replied = message.reply_to_message
-    if replied is not None and replied.from_user is not None:
-        return replied.from_user.id
+    target = requester_id(replied) if replied is not None else None
+    if target is not None:
+        return target  # a channel's post bans the channel, not @Channel_Bot
     raise UserInputError("usage_ban")
 
 
@@ -131,7 +133,7 @@ async def on_requests(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     lang = language_for(message, requester)
     if message.chat.type == "private":
         raise UserInputError("error_group_only")
-    if not await is_chat_admin(services, context.bot, message.chat_id, message.from_user.id):
+    if not await is_chat_admin(services, context.bot, message.chat_id, requester_id(message) or 0):
         raise NotAllowed("error_chat_admins_only")
     args = [a.lower() for a in (context.args or [])]
     if not args or args[0] not in ("everyone", "admins"):

@@ -24,7 +24,7 @@ from bot.intake.language import chat_language, user_language
 from bot.progress.status import render_status
 from bot.services import Services, get_services
 from bot.telegram.callback_data import Action, pattern
-from bot.telegram.helpers import reply_to, topic_kwargs
+from bot.telegram.helpers import reply_to, requester_id, topic_kwargs
 from handlers.buttons import (
     answer,
 )
@@ -59,7 +59,7 @@ async def on_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     services = get_services(context)
     lang = await chat_language(services, message)
-    for job in await services.jobs.list_for_user(message.from_user.id, limit=50):
+    for job in await services.jobs.list_for_user(requester_id(message) or 0, limit=50):
         if job.chat_id != message.chat_id or JobState(job.state) not in CANCELLABLE:
             continue
         if await _cancel(services, job):

@@ -16,7 +16,7 @@ from bot.errors import SongbotError
 from bot.intake.access import Silent, check_access
 from bot.intake.language import user_language
 from bot.services import get_services
-from bot.telegram.helpers import reply_to, thread_kwargs
+from bot.telegram.helpers import reply_to, requester_id, thread_kwargs
 
 
 def handlers() -> list[BaseHandler[Update, Any, Any]]:
@@ -39,10 +39,12 @@ async def _gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat, user = update.effective_chat, update.effective_user
     if not allowed or chat is None or chat.id in allowed:
         return
-    if user is not None and user.id in services.config.admin_ids:
+    message = update.message
+    who = requester_id(message) if message is not None else (user.id if user else None)
+    if who is not None and who in services.config.admin_ids:
         return
     try:
-        await check_access(services, context.bot, chat, user.id if user else 0)
+        await check_access(services, context.bot, chat, who or 0)
     except Silent:
         pass
     except SongbotError as exc:  # NotAllowed, the first time: say it once

@@ -21,6 +21,7 @@ from bot.i18n import plain, t
 from bot.intake.language import chat_language
 from bot.services import get_services
 from bot.telegram.callback_data import Action, for_job
+from bot.telegram.helpers import requester_id
 from bot.textutil import safe_title, truncate_utf16
 from handlers.cancel import CANCELLABLE
 from storage.jobs import Job
@@ -111,7 +112,7 @@ async def on_jobs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     services = get_services(context)
     lang = await chat_language(services, message)
-    mine = await services.jobs.list_for_user(message.from_user.id, limit=200)
+    mine = await services.jobs.list_for_user(requester_id(message) or 0, limit=200)
     if message.chat.type != "private":
         mine = [job for job in mine if job.chat_id == message.chat_id]
     active = [job for job in mine if not job.is_terminal][:JOBS_ACTIVE]

@@ -26,7 +26,7 @@ from bot.intake.references import (
 )
 from bot.intake.requests import ReferenceInfo, choose_model
 from bot.services import Services, get_services
-from bot.telegram.helpers import reply_to, thread_kwargs
+from bot.telegram.helpers import reply_to, requester_id, thread_kwargs
 from storage.settings import ChatSettings, load_requester
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,9 @@ async def on_song(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     services = get_services(context)
     services.metrics.updates.inc()
-    requester = await load_requester(services.db, message.from_user.id, message.chat_id)
+    who = requester_id(message)
+    assert who is not None
+    requester = await load_requester(services.db, who, message.chat_id)
     lang = language_for(message, requester)
     text = message.text if message.text is not None else (message.caption or "")
     reply_text = None
@@ -81,9 +83,7 @@ async def on_song(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if command is None:
         return  # addressed to another bot
     try:
-        await check_access(
-            services, message.get_bot(), message.chat, message.from_user.id, requester
-        )
+        await check_access(services, message.get_bot(), message.chat, who, requester)
         await _accept(services, message, command, lang, requester.chat)
     except Silent:
         return  # told once already (an outsider chat or a banned user): silence now

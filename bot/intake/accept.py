@@ -27,7 +27,13 @@ from bot.intake.requests import build_request
 from bot.progress.boards import find_board
 from bot.progress.status import cancel_keyboard, render_status
 from bot.services import Services
-from bot.telegram.helpers import display_name, reply_to, send_text_id, topic_kwargs
+from bot.telegram.helpers import (
+    reply_to,
+    requester_id,
+    requester_name,
+    send_text_id,
+    topic_kwargs,
+)
 from storage.jobs import Job, NewJob, new_job_key
 from storage.quota import DailyQuota, QuotaExceeded, WaitingCap, WaitingCapReached
 
@@ -52,13 +58,14 @@ class Origin:
 
     @classmethod
     def from_message(cls, message: Message, lang: str) -> Origin:
-        assert message.from_user is not None
+        user_id = requester_id(message)
+        assert user_id is not None
         return cls(
             chat_id=message.chat_id,
             chat_type=message.chat.type,
             topic_id=message.message_thread_id if message.is_topic_message else None,
-            user_id=message.from_user.id,
-            user_name=display_name(message.from_user),
+            user_id=user_id,
+            user_name=requester_name(message),
             lang=lang,
             request_message_id=message.message_id,
         )

@@ -10,12 +10,13 @@ from telegram import Chat, Message, User
 
 from bot.i18n import pick_language
 from bot.services import Services
+from bot.telegram.helpers import requester_id
 from storage.settings import Requester, load_requester
 
 
 async def load_message_requester(services: Services, message: Message) -> Requester:
     """The rows behind a message: its sender's record and its chat's settings (one query)."""
-    user_id = message.from_user.id if message.from_user else 0
+    user_id = requester_id(message) or 0
     return await load_requester(services.db, user_id, message.chat_id)
 
 

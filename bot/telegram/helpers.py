@@ -39,8 +39,35 @@ def display_name(user: User) -> str:
     return name[:64]
 
 
+def requester_id(message: Message) -> int | None:
+    """Who is asking: the chat a message speaks for, else its sender (#17.6).
+
+    A message sent as a channel (`from` is @Channel_Bot, 136817688) or by an anonymous group
+    admin (`from` is @GroupAnonymousBot, 1087968824, `sender_chat` the group itself) carries the
+    real identity in `sender_chat`; keying on `from` would let every channel poster and every
+    anonymous admin share one ban and one quota. So bans, quotas, caps and ownership key on the
+    channel's id, and an anonymous admin acts as the group (see `is_chat_admin`): Telegram gives
+    no way to tell those admins apart, so they share the group's quota.
+    """
+    if message.sender_chat is not None:
+        return message.sender_chat.id
+    return message.from_user.id if message.from_user is not None else None
+
+
+def requester_name(message: Message) -> str:
+    chat = message.sender_chat
+    if chat is not None:
+        return (chat.title or chat.username or str(chat.id)).strip()[:64] or str(chat.id)
+    return display_name(message.from_user) if message.from_user is not None else ""
+
+
 def mention_html(user_id: int, name: str) -> Raw:
-    """A clickable, escaped mention of the requester (for group deliveries)."""
+    """A clickable, escaped mention of the requester (for group deliveries).
+
+    A chat (a channel, or a group's anonymous admins) has no `tg://user` link: just its name.
+    """
+    if user_id < 0:
+        return Raw(html.escape(name, quote=False))
     return Raw(f'<a href="tg://user?id={int(user_id)}">{html.escape(name, quote=False)}</a>')
 
 

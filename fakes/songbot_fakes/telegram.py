@@ -94,6 +94,19 @@ CHAT_ACTIONS: Final = frozenset(
 )
 # Update types Telegram sends when `allowed_updates` was never set (or set to []).
 _NOT_BY_DEFAULT: Final = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
+# The service accounts Telegram puts in `from` when a message is sent on behalf of a chat.
+GROUP_ANONYMOUS_BOT: Final = {
+    "id": 1087968824,
+    "is_bot": True,
+    "first_name": "Group",
+    "username": "GroupAnonymousBot",
+}
+CHANNEL_BOT: Final = {
+    "id": 136817688,
+    "is_bot": True,
+    "first_name": "Channel",
+    "username": "Channel_Bot",
+}
 MEDIA_KINDS: Final = ("voice", "audio", "document", "video_note", "video", "photo", "sticker")
 _FILE_ID_PREFIX: Final = {
     "voice": "AwACAgIAAxkBAAI",
@@ -739,6 +752,7 @@ class FakeTelegram:
         reply_to: int | None,
         thread_id: int | None,
         is_topic: bool,
+        sender_chat: int | None = None,
     ) -> tuple[_Chat, JSON]:
         chat = self._chat_for_inject(chat_id, forum=is_topic)
         if is_topic:
@@ -763,6 +777,17 @@ class FakeTelegram:
             if target is None:
                 raise ValueError(f"no message {reply_to} in chat {chat_id} to reply to")
             message["reply_to_message"] = _strip_reply(target)
+        if sender_chat is not None:
+            # As Telegram sends them: an anonymous admin speaks as the group itself with `from`
+            # set to @GroupAnonymousBot; a user posting as a channel has `from` @Channel_Bot.
+            if sender_chat == chat_id:
+                message["from"] = dict(GROUP_ANONYMOUS_BOT)
+                message["sender_chat"] = chat.as_chat()
+            else:
+                if sender_chat not in self._chats:
+                    self.add_chat(sender_chat, type="channel", title=f"Channel {-sender_chat}")
+                message["from"] = dict(CHANNEL_BOT)
+                message["sender_chat"] = self._chats[sender_chat].as_chat()
         return chat, message
 
     def _command_entities(self, text: str) -> list[JSON]:
@@ -780,10 +805,17 @@ class FakeTelegram:
         reply_to: int | None = None,
         thread_id: int | None = None,
         is_topic: bool = False,
+        sender_chat: int | None = None,
     ) -> JSON:
-        """A user writes `text`; a leading /command gets its `bot_command` entity."""
+        """A user writes `text`; a leading /command gets its `bot_command` entity.
+        `sender_chat`: post as that channel, or as the group itself (an anonymous admin)."""
         chat, message = self._user_message(
-            chat_id, user_id, reply_to=reply_to, thread_id=thread_id, is_topic=is_topic
+            chat_id,
+            user_id,
+            reply_to=reply_to,
+            thread_id=thread_id,
+            is_topic=is_topic,
+            sender_chat=sender_chat,
         )
         message["text"] = text
         entities = self._command_entities(text)
