@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from telegram import Bot
 from telegram.ext import Application, CallbackContext
 
-from bot.aimlapi.client import AimlApiClient
+from bot.aimlapi.client import DOWNLOAD_DEADLINE, AimlApiClient, Timeouts
 from bot.config import Config
 from bot.delivery.media import TempFiles
 from bot.progress.boards import GroupBoards
@@ -93,7 +93,11 @@ class Services:
         """Everything, in dependency order; `engine` builds the job engine (not started)."""
         db = await Database.open(config.db_path)
         jobs = JobStore(db)
-        client = AimlApiClient(base_url=config.aimlapi_base_url, api_key=config.aimlapi_key.get())
+        # A download never outlives the job it belongs to (#17.8).
+        timeouts = Timeouts(download_deadline=min(DOWNLOAD_DEADLINE, config.job_timeout))
+        client = AimlApiClient(
+            base_url=config.aimlapi_base_url, api_key=config.aimlapi_key.get(), timeouts=timeouts
+        )
         services = cls(
             config=config,
             db=db,

@@ -42,6 +42,7 @@ bare list of rows is accepted too.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import shutil
@@ -100,6 +101,7 @@ from bot.aimlapi.types import (
     SyncAudio,
     UploadResult,
 )
+from bot.aimlapi.url_guard import MAX_REDIRECTS, TargetRefused, allowed_kinds, check_target
 from bot.errors import LocalFailure, ValidationError
 
 log = logging.getLogger(__name__)
@@ -117,6 +119,9 @@ UPLOAD_PURPOSES: Final = ("song", "voice", "instrumental")
 # The provider silently drops an X-Client-Request-Id outside this alphabet (A15), which would
 
 
+DOWNLOAD_DEADLINE: Final = 300.0
+
+
 @dataclass(frozen=True, slots=True)
 class Timeouts:
     """Read timeouts per kind of call, in seconds; connect/pool share `connect`."""
@@ -129,6 +134,9 @@ class Timeouts:
     logs: float = 30.0
     download: float = 60.0
     write: float = 60.0
+    # The whole audio download, all attempts and redirects: a server dripping a byte a second
+    # must not keep a job in "fetching" for ever (#17.8).
+    download_deadline: float = DOWNLOAD_DEADLINE
 
     def make(self, read: float) -> httpx.Timeout:
         return httpx.Timeout(connect=self.connect, read=read, write=self.write, pool=self.connect)
@@ -169,6 +177,7 @@ class AimlApiClient:
         self._api_key = api_key
         self._timeouts = timeouts or Timeouts()
         self._own_http = http is None
+        self._download_kinds: frozenset[str] | None = None
         self._http = http or httpx.AsyncClient(
             timeout=self._timeouts.make(self._timeouts.poll),
             headers={"User-Agent": USER_AGENT},
@@ -358,27 +367,30 @@ class AimlApiClient:
 
         The format is sniffed from the bytes; anything that is not audio is deleted and refused.
         """
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise AudioDownloadError("error_audio_download", detail="not an http(s) URL")
+        if self._download_kinds is None:
+            self._download_kinds = await allowed_kinds(self._base_url)
+        deadline = self._timeouts.download_deadline
+        try:
+            async with asyncio.timeout(deadline):
+                return await self._download(url, dest, max_bytes, self._download_kinds)
+        except TimeoutError:
+            with contextlib.suppress(OSError):
+                await asyncio.to_thread(dest.unlink, True)
+            raise AudioDownloadError(
+                "error_audio_download", detail=f"download took longer than {deadline:g} s"
+            ) from None
+
+    async def _download(
+        self, url: str, dest: Path, max_bytes: int, allowed: frozenset[str]
+    ) -> DownloadedAudio:
         attempt = 0
         while True:
             attempt += 1
-            request = self._http.build_request(
-                "GET",
-                url,
-                headers={"Accept": "audio/*, application/octet-stream;q=0.9, */*;q=0.5"},
-                timeout=self._timeouts.make(self._timeouts.download),
-            )
-            # Result URLs can be third-party hosts: strip any auth a shared client might carry.
-            request.headers.pop("Authorization", None)
-            request.headers.pop("Cookie", None)
             try:
-                response = await self._http.send(request, stream=True, follow_redirects=True)
+                response = await self._get_following(url, allowed)
             except httpx.TransportError as exc:
-                await self._download_retry(
-                    attempt, None, f"{type(exc).__name__} from {parts.hostname}"
-                )
+                host = urlsplit(url).hostname
+                await self._download_retry(attempt, None, f"{type(exc).__name__} from {host}")
                 continue
             try:
                 status = response.status_code
@@ -412,6 +424,32 @@ class AimlApiClient:
                     "error_audio_not_audio", detail=f"not audio ({content_type}, {size} bytes)"
                 )
             return DownloadedAudio(dest, size, fmt, content_type)
+
+    async def _get_following(self, url: str, allowed: frozenset[str]) -> httpx.Response:
+        """GET with redirects followed by hand, each hop checked by `check_target` first."""
+        for _hop in range(MAX_REDIRECTS + 1):
+            try:
+                await check_target(url, allowed)
+            except TargetRefused as exc:
+                raise AudioDownloadError("error_audio_download", detail=str(exc)) from None
+            request = self._http.build_request(
+                "GET",
+                url,
+                headers={"Accept": "audio/*, application/octet-stream;q=0.9, */*;q=0.5"},
+                timeout=self._timeouts.make(self._timeouts.download),
+            )
+            # Result URLs can be third-party hosts: strip any auth a shared client might carry.
+            request.headers.pop("Authorization", None)
+            request.headers.pop("Cookie", None)
+            response = await self._http.send(request, stream=True, follow_redirects=False)
+            location = response.headers.get("location")
+            if not response.is_redirect or not location:
+                return response
+            await response.aclose()
+            url = str(response.url.join(location))
+        raise AudioDownloadError(
+            "error_audio_download", detail=f"more than {MAX_REDIRECTS} redirects"
+        )
 
     # --- internals ----------------------------------------------------------------------------
 

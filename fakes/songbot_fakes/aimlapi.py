@@ -543,6 +543,10 @@ class FakeAimlApi:
         self.no_credit_keys = frozenset(no_credit_keys)
         self.upload_reject_status = upload_reject_status
         self.audio_url_ttl = audio_url_ttl
+        # Hostile file hosting (#17.8): answer result URLs with a redirect to this URL, or send
+        # the body one byte per `file_drip_seconds`.
+        self.file_redirect: str | None = None
+        self.file_drip_seconds: float | None = None
         self.generation_time_fn: Callable[[dict[str, Any]], float] | None = None
         self.requests: list[RecordedRequest] = []
         self.generations: dict[str, FakeGeneration] = {}
@@ -557,7 +561,9 @@ class FakeAimlApi:
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
         self._counter = 0
-        self._routes: dict[str, Callable[[web.Request, RecordedRequest], Awaitable[web.Response]]]
+        self._routes: dict[
+            str, Callable[[web.Request, RecordedRequest], Awaitable[web.StreamResponse]]
+        ]
         self._routes = {
             ROUTES[0]: self._submit,
             ROUTES[1]: self._poll,
@@ -711,7 +717,7 @@ class FakeAimlApi:
             await self._pause(fault.delay)
             if fault.drop_connection:
                 return self._drop(request, record)
-            response = self._fault_response(fault, request.path)
+            response: web.StreamResponse = self._fault_response(fault, request.path)
         else:
             response = await self._handle(request, record)
             if fault is not None:
@@ -721,7 +727,7 @@ class FakeAimlApi:
         record.status = response.status
         return response
 
-    async def _handle(self, request: web.Request, record: RecordedRequest) -> web.Response:
+    async def _handle(self, request: web.Request, record: RecordedRequest) -> web.StreamResponse:
         handler = self._routes.get(record.route or "")
         if handler is None:
             return self._error(404, request.path, f"Cannot {request.method} {request.path}")
@@ -1019,7 +1025,14 @@ class FakeAimlApi:
             )
         return info
 
-    async def _file(self, request: web.Request, record: RecordedRequest) -> web.Response:
+    async def _file(self, request: web.Request, record: RecordedRequest) -> web.StreamResponse:
+        if self.file_redirect is not None:
+            # "self" redirects once to the same URL (a CDN hop that is allowed to succeed).
+            target, self_hop = self.file_redirect, self.file_redirect == "self"
+            if self_hop:
+                self.file_redirect = None
+            location = request.path_qs if self_hop else target
+            return web.Response(status=302, headers={"Location": location})
         name = request.path.rsplit("/", 1)[-1]
         token = name.rsplit(".", 1)[0]
         gen = self._by_token.get(token)
@@ -1037,6 +1050,14 @@ class FakeAimlApi:
             "stable-audio": "application/octet-stream",
             "google/lyria2": "audio/wav",
         }.get(gen.model, "audio/mpeg")
+        if self.file_drip_seconds is not None:
+            drip = web.StreamResponse(headers={"Content-Type": content_type})
+            drip.content_length = len(gen.audio)
+            await drip.prepare(request)
+            for i in range(len(gen.audio)):
+                await drip.write(gen.audio[i : i + 1])
+                await self._pause(self.file_drip_seconds)
+            return drip
         return web.Response(body=gen.audio, headers={"Content-Type": content_type})
 
     async def _upload(self, request: web.Request, record: RecordedRequest) -> web.Response:
