@@ -237,6 +237,12 @@ async def start_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None
         if released:
             log.info("took over %d job(s) from the previous run", released)
     services.runner.start()
+    # Retention (#17.11): finished jobs past SONGBOT_RETENTION_DAYS, now and every few hours.
+    from bot.ops.retention import RetentionSweeper
+
+    sweeper = RetentionSweeper(services)
+    sweeper.start()
+    app.bot_data[RETENTION_KEY] = sweeper
     await _set_command_menu(app)
     if config.http_port is not None and app.updater is not None:
         # Polling mode with health/metrics switched on (webhook mode serves them itself).
@@ -254,6 +260,7 @@ async def start_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None
 
 
 MENU_TASK_KEY = "songbot.menu_task"
+RETENTION_KEY = "songbot.retention"
 # How long the command menu keeps being retried in the background before the bot says it gave up.
 MENU_BUDGET = 300.0
 
@@ -295,6 +302,9 @@ async def _stop_menu_task(app: Application[Any, Any, Any, Any, Any, Any]) -> Non
 async def stop_runner(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Stop claiming jobs; pending jobs stay in SQLite and resume on the next start."""
     await _stop_menu_task(app)
+    sweeper = app.bot_data.pop(RETENTION_KEY, None)
+    if sweeper is not None:
+        await sweeper.stop()
     services = app.bot_data.get(SERVICES_KEY)
     if isinstance(services, Services):
         await services.runner.stop()

@@ -69,6 +69,7 @@ class Config:
     reference_model: str
     poll_interval: float
     job_timeout: float
+    retention_days: float
     admin_ids: frozenset[int]
     allowed_chat_ids: frozenset[int]
     user_daily_limit: int
@@ -244,6 +245,8 @@ def _parse(env: Mapping[str, str]) -> Config:
         reference_model=_model(env, "SONGBOT_REFERENCE_MODEL", "music-01"),
         poll_interval=_float(env, "SONGBOT_POLL_INTERVAL", 5.0, minimum=0.05),
         job_timeout=_float(env, "SONGBOT_JOB_TIMEOUT", 900.0, minimum=1.0),
+        # Finished jobs (prompts, lyrics, names) are deleted after this many days; 0 keeps them.
+        retention_days=_float(env, "SONGBOT_RETENTION_DAYS", 90.0, minimum=0.0),
         admin_ids=_id_set(env, "SONGBOT_ADMIN_IDS"),
         allowed_chat_ids=_id_set(env, "SONGBOT_ALLOWED_CHAT_IDS"),
         # Safe defaults for a bot anyone can find: every song costs the operator money.

@@ -1,0 +1,76 @@
+"""Retention: finished jobs (prompt, lyrics, names, result links) and old reference ids go away.
+
+Why: nothing else ever deletes them; a maximum-size job is about 16 kB and lyrics are personal
+data (#17.11). Finished jobs older than `SONGBOT_RETENTION_DAYS` (default 90; 0 keeps them) are
+deleted in batches at start and every few hours; the usage ledger (what daily limits and
+payments are counted from) keeps its rows. Reference ids older than the cache's own lifetime are
+useless and are dropped too. Freed pages are reused by SQLite, so the file stops growing; it
+does not shrink without a VACUUM, which locks the database and is left to the operator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Final
+
+from bot.engine.prepare_reference import REFERENCE_CACHE_SECONDS
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+SWEEP_EVERY: Final = 6 * 3600.0
+BATCH: Final = 1000
+DAY: Final = 86_400.0
+
+
+async def sweep_once(services: Services, *, now: float | None = None) -> tuple[int, int]:
+    """Delete what is past retention; returns (jobs deleted, reference ids dropped)."""
+    now = time.time() if now is None else now
+    jobs = 0
+    days = services.config.retention_days
+    if days > 0:
+        before = now - days * DAY
+        while True:
+            deleted = await services.jobs.delete_finished(before=before, limit=BATCH)
+            jobs += deleted
+            if deleted < BATCH:
+                break
+            await asyncio.sleep(0)  # let other writers in between batches
+    references = await services.references.purge(older_than=now - REFERENCE_CACHE_SECONDS)
+    if jobs or references:
+        log.info(
+            "retention: deleted %d finished job(s) older than %g days, %d reference id(s)",
+            jobs,
+            days,
+            references,
+        )
+    return jobs, references
+
+
+class RetentionSweeper:
+    """Runs `sweep_once` now and every `SWEEP_EVERY` seconds until stopped."""
+
+    def __init__(self, services: Services, every: float = SWEEP_EVERY) -> None:
+        self._services, self._every = services, every
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="songbot-retention")
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await sweep_once(self._services)
+            except Exception as exc:  # a failed sweep is retried next time; never stops the bot
+                log.warning("retention sweep failed: %s", exc)
+            await asyncio.sleep(self._every)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
