@@ -102,6 +102,8 @@ class GroupBoards:
                     log.info("group board edit skipped: %s", exc)
             except TelegramError as exc:
                 log.warning("group board edit failed: %s", exc)
+            except Exception as exc:  # cosmetic: never an unretrieved task error (#16.5)
+                log.warning("group board edit failed: %s: %s", type(exc).__name__, exc)
         finally:
             self._pending.pop(key, None)
 

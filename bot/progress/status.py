@@ -110,7 +110,23 @@ class StatusEditor:
     async def show(
         self, job: Job, text: str, *, keyboard: InlineKeyboardMarkup | None = None
     ) -> int | None:
-        """Make the status message say `text`; returns the (possibly new) message id."""
+        """Make the status message say `text`; returns the (possibly new) message id.
+
+        A status message is cosmetic (#16.5): anything but Telegram's own errors (the caller
+        handles those), e.g. an AttributeError from an answer of an unexpected shape, is logged
+        and swallowed here, so it can never delay or fail the job.
+        """
+        try:
+            return await self._show(job, text, keyboard=keyboard)
+        except TelegramError:
+            raise
+        except Exception as exc:
+            log.warning("status message update failed: %s: %s", type(exc).__name__, exc)
+            return job.status_message_id
+
+    async def _show(
+        self, job: Job, text: str, *, keyboard: InlineKeyboardMarkup | None
+    ) -> int | None:
         if self._last_text.get(job.id) == text:
             return job.status_message_id
         self._last_text[job.id] = text

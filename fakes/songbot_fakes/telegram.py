@@ -235,6 +235,9 @@ class ScriptedFault:
     delay_after: float = 0.0
     abandon_if_gone: bool = False
     handled: int = 0  # calls the fake carried out (for `delay_after`: before the late answer)
+    # With `status=None`: carry the call out, then answer ok with a result of the wrong shape
+    # (a list where the method returns an object), as a misbehaving proxy might.
+    garble: bool = False
 
     @property
     def exhausted(self) -> bool:
@@ -593,6 +596,7 @@ class FakeTelegram:
         delay: float = 0.0,
         delay_after: float = 0.0,
         abandon_if_gone: bool = False,
+        garble: bool = False,
     ) -> ScriptedFault:
         """Plan a fault: the next `times` (None = always) calls of `method` whose typed params
         satisfy `match` wait `delay` seconds, then fail with `status` (None = answer normally).
@@ -615,6 +619,7 @@ class FakeTelegram:
             delay,
             delay_after=delay_after,
             abandon_if_gone=abandon_if_gone,
+            garble=garble,
         )
         self.scripts.append(fault)
         return fault
@@ -1003,6 +1008,8 @@ class FakeTelegram:
                 fault.handled += 1
                 if fault.delay_after > 0:
                     await self._sleep(fault.delay_after)
+                if fault.garble:
+                    result = ["unexpected result shape"]
         except _ApiError as error:
             return self._finish(request, call, error.status, self._error_body(error))
         except Exception:
