@@ -89,6 +89,7 @@ EN: Final[dict[str, str]] = {
     "error_generation_failed_reason": "The music service couldn't make this song: {reason}",
     "error_provider_unavailable": "The music service is having trouble right now. Please try again in a few minutes.",
     "error_undeliverable": "I couldn't deliver the song to this chat.",
+    "error_telegram_upload": "Your song was made, but Telegram kept failing to take the upload. Please try again in a few minutes.",
     "start": "👋 Hi! I turn your lyrics into real songs.\n\nSend a style on the first line and lyrics below it:\n<code>/song dreamy synth-pop\n[Verse]\nNeon lights over the bay\n[Chorus]\nStay, stay, stay</code>\n\n/help shows every way to ask.",
     "cmd_start": "Welcome and a first example",
     "cmd_help": "Every way to ask for a song",

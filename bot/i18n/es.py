@@ -138,6 +138,10 @@ ES: Final[dict[str, str]] = {
         "El servicio de música tiene problemas ahora mismo. Inténtalo de nuevo en unos minutos."
     ),
     "error_undeliverable": "No pude entregar la canción en este chat.",
+    "error_telegram_upload": (
+        "Tu canción está hecha, pero Telegram no dejó de fallar al recibir el archivo. "
+        "Inténtalo de nuevo en unos minutos."
+    ),
     "start": (
         "👋 ¡Hola! Convierto tus letras en canciones de verdad.\n\n"
         "Envía un estilo en la primera línea y la letra debajo:\n"
