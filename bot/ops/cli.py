@@ -10,6 +10,7 @@ import argparse
 import os
 import sqlite3
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -53,11 +54,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    problem = ensure_tmpdir()
+    if problem is not None:
+        print(f"songbot: {problem}", file=sys.stderr)
+        return 2
     if args.command == "run":
         return run(webhook=bool(args.webhook))
     from bot.ops import operator_cli
 
     return operator_cli.dispatch(args)
+
+
+def ensure_tmpdir() -> str | None:
+    """Create `TMPDIR` when it is missing (#16.11): the image points it at /data/tmp, and a
+    bind-mounted /data starts empty. Python would otherwise fall back to the working folder or
+    fail deep inside a conversion. Returns a one-line problem when it cannot be created."""
+    raw = os.environ.get("TMPDIR")
+    if not raw:
+        return None
+    folder = Path(raw)
+    if folder.is_dir():
+        return None
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"TMPDIR {raw} does not exist and cannot be created: {exc.strerror or exc}"
+    tempfile.tempdir = None  # forget a fallback chosen before the folder existed
+    return None
 
 
 def load_config() -> Config:
