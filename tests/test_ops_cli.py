@@ -63,16 +63,46 @@ async def test_check_passes_against_working_services(
     assert await run_main(["check"]) == 0
     out = capsys.readouterr().out
     lines = {line.split()[1]: line for line in out.splitlines()[1:-1]}
-    assert set(lines) == {"config", "telegram", "webhook", "aimlapi", "ffmpeg", "database"}
+    assert set(lines) == {
+        "config",
+        "telegram",
+        "webhook",
+        "aimlapi",
+        "models",
+        "ffmpeg",
+        "database",
+    }
     assert all(line.split()[0] == "ok" for line in lines.values()), out
     assert "@SongTestBot" in lines["telegram"]
     assert "created at first start" in lines["database"]
-    assert out.rstrip().endswith("All 6 checks passed.")
+    assert "usable: " in lines["models"] and "music-01" in lines["models"]
+    assert "not listed" not in lines["models"]
+    assert out.rstrip().endswith("All 7 checks passed.")
     assert not (clean_env / "data" / "songbot.db").exists(), "check must create nothing"
-    # The key check is one free read of the request log: nothing was submitted or charged.
-    assert [r.path for r in fake_aimlapi.requests] == ["/v2/logs"]
+    # The key check is one free read of the request log, the models one free list: nothing
+    # was submitted or charged.
+    assert [r.path for r in fake_aimlapi.requests] == ["/v2/logs", "/v1/models"]
     for form in secret_forms(fake_telegram.token, fake_aimlapi.api_key):
         assert form not in out
+
+
+async def test_check_warns_when_a_configured_model_is_no_longer_listed(
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fake_telegram: FakeTelegram,
+    fake_aimlapi: FakeAimlApi,
+    capsys: pytest.CaptureFixture[str],
+    restore_logging: None,
+) -> None:
+    fake_aimlapi.listed_models.discard("music-01")  # retired (#16.9)
+    env = bot_env(fake_telegram, fake_aimlapi, clean_env / "data" / "songbot.db")
+    set_env(monkeypatch, {**env, "SONGBOT_USER_DAILY_LIMIT": "5"})
+    assert await run_main(["check"]) == 0  # a warning, not a failure
+    out = capsys.readouterr().out
+    (line,) = [line for line in out.splitlines() if line.split()[1:2] == ["models"]]
+    assert line.split()[0] == "warn"
+    assert "configured but not listed: music-01" in line
+    assert "usable: " in line and "minimax/music-cover" in line
 
 
 async def test_check_warns_when_anyone_can_spend_without_a_limit(
@@ -113,7 +143,7 @@ async def test_check_fails_on_rejected_token_and_key_without_printing_them(
     out = captured.out
     assert "FAIL  telegram  the bot token was rejected" in out
     assert "FAIL  aimlapi   the API key was rejected" in out
-    assert "2 of 5 checks failed." in out
+    assert "2 of 6 checks failed." in out  # the model list (same key) only warns
     for form in secret_forms(env["TELEGRAM_BOT_TOKEN"], env["AIMLAPI_KEY"]):
         assert form not in out + captured.err
 

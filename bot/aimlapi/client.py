@@ -114,6 +114,7 @@ POLL_PATH: Final = "/v2/generate/audio"
 UPLOAD_PATH: Final = "/v2/generate/audio/minimax/upload"
 GENERATE_PATH: Final = "/v2/generate/audio/minimax/generate"
 LOGS_PATH: Final = "/v2/logs"
+MODELS_PATH: Final = "/v1/models"
 DEFAULT_DOWNLOAD_CAP: Final = 50_000_000
 UPLOAD_PURPOSES: Final = ("song", "voice", "instrumental")
 # The provider silently drops an X-Client-Request-Id outside this alphabet (A15), which would
@@ -359,6 +360,26 @@ class AimlApiClient:
             timeout=self._timeouts.logs,
             parse=parse,
         )
+
+    async def list_models(self) -> frozenset[str]:
+        """The model ids the key can use, from `GET /v1/models` (free, read-only).
+
+        Accepts the OpenAI-style `{"data": [{"id": ...}]}` and a bare list of objects or ids.
+        """
+
+        async def parse(response: httpx.Response) -> frozenset[str]:
+            body = json_body(response)
+            rows = body.get("data") if isinstance(body, dict) else body
+            if not isinstance(rows, list):
+                raise Malformed("GET /v1/models: no list of models")
+            ids = set()
+            for row in rows:
+                value = row.get("id") if isinstance(row, dict) else row
+                if isinstance(value, str) and value:
+                    ids.add(value)
+            return frozenset(ids)
+
+        return await self._call("GET", MODELS_PATH, timeout=self._timeouts.logs, parse=parse)
 
     async def download(
         self, url: str, dest: Path, *, max_bytes: int = DEFAULT_DOWNLOAD_CAP

@@ -79,6 +79,7 @@ async def run_checks(config: Config, *, timeout: float = CHECK_TIMEOUT) -> list[
     checks = [_config_check(config), *_spending_checks(config)]
     checks += await _guard("telegram", _telegram_checks(config), timeout)
     checks += await _guard("aimlapi", _aimlapi_check(config), timeout)
+    checks += await _guard("models", _models_check(config), timeout)
     checks += await _guard("ffmpeg", _ffmpeg_check(), timeout)
     checks += await _guard("database", _database_check(config.db_path), timeout)
     return [Check(c.name, c.status, redact(c.detail)) for c in checks]
@@ -179,6 +180,36 @@ def _webhook_check(config: Config, url: str, pending: int, info: Any) -> Check:
             f"a webhook is registered ({url}); long polling will remove it at start",
         )
     return Check("webhook", OK, f"none registered (long polling), {pending} pending updates")
+
+
+async def _models_check(config: Config) -> Check:
+    """Which registry models the key can use (`GET /v1/models`); a configured one missing warns
+    (music-01's docs have been hidden since 2026-08: it may be retired)."""
+    from bot.aimlapi.client import AimlApiClient
+    from bot.aimlapi.errors import ProviderError
+    from bot.aimlapi.models import MODELS
+
+    async with AimlApiClient(
+        base_url=config.aimlapi_base_url,
+        api_key=config.aimlapi_key.get(),
+        max_attempts=2,
+        backoff_base=0.5,
+    ) as client:
+        try:
+            listed = await client.list_models()
+        except ProviderError as exc:
+            reason = exc.provider_message or exc.detail or type(exc).__name__
+            return Check("models", WARN, f"GET /v1/models did not answer usably ({reason})")
+    usable = sorted(m for m in MODELS if m in listed)
+    missing = sorted(m for m in MODELS if m not in listed)
+    configured = {config.default_model, config.instrumental_model, config.reference_model}
+    gone = sorted(configured & set(missing))
+    detail = f"usable: {', '.join(usable) or 'none'}"
+    if missing:
+        detail += f"; not listed: {', '.join(missing)}"
+    if gone:
+        return Check("models", WARN, f"configured but not listed: {', '.join(gone)}; {detail}")
+    return Check("models", OK, detail)
 
 
 async def _aimlapi_check(config: Config) -> Check:

@@ -104,6 +104,20 @@ ROUTES: Final = (
     "POST /v2/generate/audio/minimax/generate",
     "GET /v2/logs",
     "GET /files",
+    "GET /v1/models",
+)
+MUSIC_MODEL_IDS: Final = frozenset(
+    {
+        "music-01",
+        "minimax/music-1.5",
+        "minimax/music-2.0",
+        "minimax/music-2.6",
+        "minimax/music-cover",
+        "stable-audio",
+        "google/lyria2",
+        "elevenlabs/eleven_music",
+        "minimax-music",
+    }
 )
 PAID_ROUTES: Final = frozenset({ROUTES[0], ROUTES[3]})
 
@@ -546,6 +560,8 @@ class FakeAimlApi:
         # Hostile file hosting (#17.8): answer result URLs with a redirect to this URL, or send
         # the body one byte per `file_drip_seconds`.
         self.file_redirect: str | None = None
+        # What GET /v1/models lists (a model can be retired by removing it from this set).
+        self.listed_models: set[str] = {*MUSIC_MODEL_IDS, "gpt-4o-mini"}
         self.file_drip_seconds: float | None = None
         self.generation_time_fn: Callable[[dict[str, Any]], float] | None = None
         self.requests: list[RecordedRequest] = []
@@ -571,6 +587,7 @@ class FakeAimlApi:
             ROUTES[3]: self._generate,
             ROUTES[4]: self._logs,
             ROUTES[5]: self._file,
+            ROUTES[6]: self._models,
         }
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -1059,6 +1076,14 @@ class FakeAimlApi:
                 await self._pause(self.file_drip_seconds)
             return drip
         return web.Response(body=gen.audio, headers={"Content-Type": content_type})
+
+    async def _models(self, request: web.Request, record: RecordedRequest) -> web.Response:
+        """OpenAI-style model list: `{"object": "list", "data": [{"id", "type", ...}]}`."""
+        rows = [
+            {"id": m, "type": "audio" if m in MUSIC_MODEL_IDS else "chat-completion"}
+            for m in sorted(self.listed_models)
+        ]
+        return web.json_response({"object": "list", "data": rows})
 
     async def _upload(self, request: web.Request, record: RecordedRequest) -> web.Response:
         content_type = record.header("content-type") or ""
