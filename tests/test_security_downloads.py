@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 
+from songbot_fakes.audio_fixtures import make_ogg_opus
 from tests.harness import PRIVATE_CHAT, USER, BotHarness
 from tests.test_faults_provider import FILES, SONG, one_outcome
 
@@ -41,3 +42,24 @@ async def test_a_dripping_file_is_cut_off_by_the_deadline(harness: BotHarness) -
     assert time.monotonic() - started < 10
     job = (await harness.jobs())[0]
     assert job.state == "failed" and job.error_key == "error_audio_download"
+
+
+async def test_a_dripping_reference_download_is_cut_off_by_the_deadline(
+    harness: BotHarness,
+) -> None:
+    await harness.restart(SONGBOT_JOB_TIMEOUT="3")
+    harness.tg.download_drip_seconds = 1.0
+    started = time.monotonic()
+    request = harness.tg.send_media(
+        PRIVATE_CHAT,
+        USER,
+        "voice",
+        make_ogg_opus(12.0),
+        caption="/song voice: folk\nI sing in the morning light\nAnd the day is bright",
+    )
+    audios, failures = await one_outcome(harness, request["message_id"])
+    assert audios == 0 and "couldn't get your voice note" in failures[0]
+    assert time.monotonic() - started < 10
+    job = (await harness.jobs())[0]
+    assert job.error_key == "error_reference_unavailable"
+    assert harness.api.requests == []  # nothing uploaded, nothing charged

@@ -145,7 +145,18 @@ async def reference_audio(services: Services, bot: Bot, job: Job) -> Path:
                 limit_mb=TELEGRAM_DOWNLOAD_LIMIT // MB,
             )
         # In memory, then written off the event loop: PTB's download_to_drive writes inline.
-        data = await telegram_file.download_as_bytearray(read_timeout=DOWNLOAD_TIMEOUT)
+        # One deadline for the whole file (#17.8): a per-read timeout alone lets a server that
+        # drips a byte at a time hold the job for ever.
+        deadline = min(DOWNLOAD_TIMEOUT, services.config.job_timeout)
+        try:
+            async with asyncio.timeout(deadline):
+                data = await telegram_file.download_as_bytearray(read_timeout=DOWNLOAD_TIMEOUT)
+        except TimeoutError:
+            raise ReferenceRefused(
+                "error_reference_unavailable",
+                kind=kind,
+                detail=f"download took longer than {deadline:g} s",
+            ) from None
         del telegram_file  # its file_path is a URL with the token in it: keep it short-lived
         await asyncio.to_thread(source.write_bytes, bytes(data))
         low, high = spec.reference_min_seconds, spec.reference_max_seconds

@@ -403,6 +403,8 @@ class FakeTelegram:
         self.rate_limited: list[ApiCall] = []
         self.uploaded_audio: list[UploadedFile] = []
         self.downloads: list[str] = []
+        # Serve file downloads one byte per this many seconds (a stalling file server).
+        self.download_drip_seconds: float | None = None
         self.webhook_deliveries: list[WebhookDelivery] = []
         self.callback_answers: dict[str, JSON] = {}
         self.scripts: list[ScriptedFault] = []
@@ -1146,6 +1148,14 @@ class FakeTelegram:
             return self._envelope(404, "Not Found")
         self.downloads.append(file_path)
         content_type = mimetypes.guess_type(file_path)[0] or "application/octet-stream"
+        if self.download_drip_seconds is not None:  # a stalling file server (#17.8)
+            drip = web.StreamResponse(headers={"Content-Type": content_type})
+            drip.content_length = len(stored.data)
+            await drip.prepare(request)
+            for i in range(len(stored.data)):
+                await drip.write(stored.data[i : i + 1])
+                await self._sleep(self.download_drip_seconds)
+            return drip
         return web.Response(body=stored.data, content_type=content_type)
 
     # ---- shared checks -----------------------------------------------------------------------
