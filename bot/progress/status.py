@@ -13,9 +13,11 @@ from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import ExtBot
 
 from bot.i18n import t
 from bot.telegram.callback_data import Action, for_job
+from bot.telegram.flood import BACKGROUND
 from bot.telegram.helpers import reply_to, topic_kwargs
 from bot.textutil import human_duration
 from storage.jobs import Job
@@ -108,16 +110,27 @@ class StatusEditor:
         return now - self._last_edit.get(job.id, 0.0) >= step
 
     async def show(
-        self, job: Job, text: str, *, keyboard: InlineKeyboardMarkup | None = None
+        self,
+        job: Job,
+        text: str,
+        *,
+        keyboard: InlineKeyboardMarkup | None = None,
+        background: bool = False,
+        replace: bool = True,
     ) -> int | None:
         """Make the status message say `text`; returns the (possibly new) message id.
+
+        `background` messages wait for spare flood budget (bot/telegram/flood.py); without
+        `replace`, a vanished message is not sent anew (a queue position is not worth one).
 
         A status message is cosmetic (#16.5): anything but Telegram's own errors (the caller
         handles those), e.g. an AttributeError from an answer of an unexpected shape, is logged
         and swallowed here, so it can never delay or fail the job.
         """
         try:
-            return await self._show(job, text, keyboard=keyboard)
+            return await self._show(
+                job, text, keyboard=keyboard, background=background, replace=replace
+            )
         except TelegramError:
             raise
         except Exception as exc:
@@ -125,12 +138,21 @@ class StatusEditor:
             return job.status_message_id
 
     async def _show(
-        self, job: Job, text: str, *, keyboard: InlineKeyboardMarkup | None
+        self,
+        job: Job,
+        text: str,
+        *,
+        keyboard: InlineKeyboardMarkup | None,
+        background: bool,
+        replace: bool,
     ) -> int | None:
         if self._last_text.get(job.id) == text:
             return job.status_message_id
         self._last_text[job.id] = text
         self._last_edit[job.id] = time.time()
+        spare: dict[str, Any] = {}
+        if background and isinstance(self._bot, ExtBot):
+            spare["rate_limit_args"] = BACKGROUND
         if job.status_message_id is not None:
             try:
                 await self._bot.edit_message_text(
@@ -138,6 +160,7 @@ class StatusEditor:
                     message_id=job.status_message_id,
                     text=text,
                     reply_markup=keyboard,
+                    **spare,
                 )
                 return job.status_message_id
             except BadRequest as exc:
@@ -152,12 +175,15 @@ class StatusEditor:
             except TelegramError as exc:
                 log.warning("status edit failed: %s", exc)
                 return job.status_message_id
+        if not replace:
+            return job.status_message_id
         message = await self._bot.send_message(
             chat_id=job.chat_id,
             text=text,
             reply_markup=keyboard,
             reply_parameters=reply_to(job.request_message_id),
             **topic_kwargs(job.topic_id),
+            **spare,
         )
         return message.message_id
 
