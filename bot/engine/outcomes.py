@@ -64,7 +64,14 @@ class Outcomes:
             return
         count = (fresh.transient_errors or 0) + 1
         if count > MAX_TRANSIENT or time.time() > fresh.deadline_at:
-            await self.fail(fresh, JobState.FAILED, "error_provider_unavailable", detail=detail)
+            # Name the party that kept failing (#16.6): at delivery it is Telegram, not the
+            # music service, in the state's error key, the failure metric and the reply.
+            key = (
+                "error_telegram_upload"
+                if JobState(fresh.state) is JobState.DELIVERING
+                else "error_provider_unavailable"
+            )
+            await self.fail(fresh, JobState.FAILED, key, detail=detail)
             return
         delay = retry_after if retry_after is not None else min(60.0, 2.0**count)
         delay += random.uniform(0, 0.5)
