@@ -18,13 +18,20 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
+from bot.aimlapi.models import MODELS
 from bot.errors import SongbotError, UserInputError
 from bot.i18n import plain, t
 from bot.intake.accept import Draft, Origin, check_request, store_job
 from bot.intake.access import Silent, check_access
 from bot.intake.chat_admins import is_chat_admin
 from bot.intake.language import language_for
-from bot.intake.lyrics import Target, target_for, write_lyrics
+from bot.intake.lyrics import (
+    Target,
+    check_draft_limit,
+    lyrics_budget,
+    target_for,
+    write_lyrics,
+)
 from bot.services import Services, get_services
 from bot.telegram.callback_data import Action, build, pattern
 from bot.telegram.helpers import display_name, reply_to, thread_kwargs
@@ -88,6 +95,7 @@ async def on_write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await check_access(
             services, message.get_bot(), message.chat, message.from_user.id, requester
         )
+        await check_draft_limit(services, message.from_user.id)
     except Silent:
         return
     except SongbotError as exc:
@@ -135,7 +143,12 @@ async def _write_into(
         )
     except SongbotError as exc:
         log.info("draft %s not written: %s", draft.id, exc)
-        await _edit(preview, exc.user_message(lang), None)
+        if not draft.lyrics:  # the first version: the placeholder says why there is none
+            await _edit(preview, exc.user_message(lang), None)
+            return
+        # A failed rewrite keeps the version the user already has, and says why below it.
+        await _show(preview, draft, lang)
+        await _reply(preview, exc.user_message(lang))
         return
     await services.lyrics.save_version(
         draft.id,
@@ -145,15 +158,23 @@ async def _write_into(
         target_model=target.limits_spec.id,
         now=time.time(),
     )
+    fresh = await services.lyrics.get(draft.id)
+    assert fresh is not None
+    await _show(preview, fresh, lang)
+
+
+async def _show(preview: Message, draft: LyricsDraft, lang: str) -> None:
+    """The preview of `draft`'s current version, with its buttons."""
+    spec = MODELS.get(draft.target_model)
     text = t(
         "write_preview",
         lang,
-        title=written.title,
-        style=written.style or "—",
-        model=target.limits_spec.id,
-        length=utf16_len(written.lyrics),
-        limit=target.limits.lyrics_max,
-        lyrics=written.lyrics,
+        title=draft.title,
+        style=draft.style or "—",
+        model=draft.target_model,
+        length=utf16_len(draft.lyrics),
+        limit=lyrics_budget(spec) if spec is not None else utf16_len(draft.lyrics),
+        lyrics=draft.lyrics,
     )
     await _edit(preview, text, preview_keyboard(draft.id, lang))
 
@@ -271,6 +292,7 @@ async def on_redo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     try:
         await check_access(press.services, press.bot, press.chat, press.user.id, press.requester)
+        await check_draft_limit(press.services, press.user.id)
     except SongbotError as exc:
         await refuse(press, exc)
         return

@@ -90,6 +90,16 @@ def target_for(services: Services, chat_model: str | None) -> Target:
     return Target(limits_spec=limits_spec, make_spec=make, limits=limits)
 
 
+async def check_draft_limit(services: Services, user_id: int) -> None:
+    """The friendly early check (the INSERT in `write_lyrics` is the one that cannot be raced)."""
+    limit = services.config.lyrics_daily_limit
+    if limit <= 0 or user_id in services.config.admin_ids:
+        return
+    start, end = utc_day_bounds(time.time())
+    if await services.lyrics.count_today(user_id, start, end) >= limit:
+        raise NotAllowed("error_lyrics_daily_limit", limit=limit)
+
+
 async def write_lyrics(
     services: Services,
     *,
