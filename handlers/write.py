@@ -119,7 +119,12 @@ async def on_write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     # A placeholder at once (the completion takes seconds); it becomes the preview.
     working = await _reply(message, t("write_working", lang))
     await services.lyrics.set_preview(draft.id, working.message_id, time.time())
-    await _write_into(services, working, draft, target, lang, message.from_user.id)
+    # The completion takes seconds: off the update path, so getUpdates never waits for it.
+    context.application.create_task(
+        _write_into(services, working, draft, target, lang, message.from_user.id),
+        update=update,
+        name=f"songbot-write-{draft.id}",
+    )
 
 
 async def _write_into(
@@ -300,7 +305,11 @@ async def on_redo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     lang = draft.user_lang or press.lang
     target = target_for(press.services, press.requester.chat.model)
     await _edit(press.message, t("write_working", lang), None)
-    await _write_into(press.services, press.message, draft, target, lang, press.user.id)
+    context.application.create_task(
+        _write_into(press.services, press.message, draft, target, lang, press.user.id),
+        update=update,
+        name=f"songbot-rewrite-{draft.id}",
+    )
 
 
 async def on_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -407,3 +407,18 @@ def test_shorten_cuts_whole_sections_then_lines() -> None:
     assert shorten(lyrics, 20) == "[Verse]\none two"
     assert script_of("Привет, как дела у тебя") == "cyrillic"
     assert script_of("[Verse]\nshort") is None
+
+
+async def test_a_slow_completion_does_not_hold_other_updates(harness: BotHarness) -> None:
+    h = harness
+    h.api.script(CHAT, status=200, delay=4.0, process=True)  # the model takes its time
+    request = h.tg.send_text(PRIVATE_CHAT, USER, f"/write {IDEA}")
+    placeholder = await h.tg.wait_for_call(
+        "sendMessage", ok_reply_to(PRIVATE_CHAT, request["message_id"])
+    )
+    started = asyncio.get_running_loop().time()
+    other = h.tg.send_text(PRIVATE_CHAT, USER, "/help")
+    await h.tg.wait_for_call("sendMessage", ok_reply_to(PRIVATE_CHAT, other["message_id"]))
+    assert asyncio.get_running_loop().time() - started < 2.0
+    preview = await edited(h, PRIVATE_CHAT, placeholder.result["message_id"])
+    assert preview["text"].startswith("📝")
