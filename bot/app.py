@@ -178,6 +178,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         settings,
         song,
         song_lyrics,
+        write,
     )
 
     # Group -2: count every update and refresh "last seen" for health, then fall through.
@@ -194,6 +195,9 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         cancel,
         # 🔁 Again and 🎲 Variation: new jobs through the same intake as /song.
         remake,
+        # /write and its preview's buttons: lyrics from an idea (a chat completion, no song);
+        # 🎵 Make this song goes through the same intake as /song.
+        write,
         # 📝 Lyrics under a song and ▶️ re-send from /jobs: no charge, no provider call.
         song_lyrics,
         resend,

@@ -91,6 +91,9 @@ class Config:
     telegram_rate_scale: float
     # Start-up calls to Telegram (getMe, deleteWebhook, setWebhook) retried this often.
     startup_retries: int
+    # /write: the AI/ML API chat model that writes lyrics, and how many drafts a user gets a day.
+    lyrics_model: str
+    lyrics_daily_limit: int
 
     @property
     def work_dir(self) -> Path:
@@ -272,4 +275,16 @@ def _parse(env: Mapping[str, str]) -> Config:
         telegram_rate_scale=_float(env, "SONGBOT_TG_RATE_SCALE", 1.0, minimum=1.0),
         # 8 retries: about a minute of back-off (1 s, x1.5 up to 30 s) before giving up.
         startup_retries=_int(env, "SONGBOT_STARTUP_RETRIES", 8, minimum=0),
+        # A fast, cheap chat model: a draft is a few hundred tokens (issue #18).
+        lyrics_model=_chat_model(env, "SONGBOT_LYRICS_MODEL", "gpt-4o-mini"),
+        # Drafts cost tokens, not songs: a limit of their own; 0 switches it off.
+        lyrics_daily_limit=_int(env, "SONGBOT_LYRICS_DAILY_LIMIT", 20, minimum=0),
     )
+
+
+def _chat_model(env: Mapping[str, str], name: str, default: str) -> str:
+    """A chat model id as the AI/ML API spells them (`gpt-4o-mini`, `openai/gpt-4.1-mini`)."""
+    value = env.get(name, "").strip() or default
+    if len(value) > 128 or not all(c.isascii() and (c.isalnum() or c in "._-/:") for c in value):
+        raise ConfigError(name, "must be a model id such as gpt-4o-mini")
+    return value

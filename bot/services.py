@@ -21,6 +21,7 @@ from bot.delivery.media import TempFiles
 from bot.progress.boards import GroupBoards
 from storage.db import Database
 from storage.jobs import JobStore
+from storage.lyrics import LyricsStore
 from storage.references import ReferenceCache
 from storage.settings import ChatSettingsStore, UserStore
 from storage.usage import UsageLedger
@@ -69,6 +70,7 @@ class Services:
     db: Database
     jobs: JobStore
     usage: UsageLedger
+    lyrics: LyricsStore
     references: ReferenceCache
     chat_settings: ChatSettingsStore
     users: UserStore
@@ -103,6 +105,7 @@ class Services:
             db=db,
             jobs=jobs,
             usage=UsageLedger(db),
+            lyrics=LyricsStore(db),
             references=ReferenceCache(db),
             chat_settings=ChatSettingsStore(db),
             users=UserStore(db),

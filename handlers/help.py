@@ -30,7 +30,16 @@ from handlers.settings import (
     model_lines,
 )
 
-PRIVATE_COMMANDS: Final = ("start", "help", "song", "model", "jobs", "cancel", "language")
+PRIVATE_COMMANDS: Final = (
+    "start",
+    "help",
+    "song",
+    "write",
+    "model",
+    "jobs",
+    "cancel",
+    "language",
+)
 
 
 def handlers() -> list[BaseHandler[Update, Any, Any]]:
@@ -41,7 +50,7 @@ def handlers() -> list[BaseHandler[Update, Any, Any]]:
     ]
 
 
-GROUP_COMMANDS: Final = ("song", "help", "model", "jobs", "cancel")
+GROUP_COMMANDS: Final = ("song", "write", "help", "model", "jobs", "cancel")
 
 
 async def register_commands(bot: Bot) -> None:
@@ -82,8 +91,11 @@ def render_help(services: Services, lang: str | None, bot_username: str) -> str:
     )
     if config.user_daily_limit > 0:
         limits += "\n" + t("help_daily_limit", lang, limit=config.user_daily_limit)
+    if config.lyrics_daily_limit > 0:
+        limits += "\n" + t("help_write_limit", lang, limit=config.lyrics_daily_limit)
     parts = [
         t("help_forms", lang, bot=bot_username),
+        t("help_write", lang),
         t("help_models", lang, lines_html=Raw(model_lines(lang))),
         limits,
         t("help_buttons", lang),

@@ -73,6 +73,10 @@ async def on_song(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     replied = message.reply_to_message
     if replied is not None and replied.text:
         reply_text = replied.text
+        # A reply to a /write preview sings the preview's lyrics, not its title and style lines.
+        preview = await services.lyrics.by_preview(message.chat_id, replied.message_id)
+        if preview is not None and preview.lyrics:
+            reply_text = preview.lyrics
     try:
         command = parse_song_command(
             text, bot_username=services.bot_username, reply_text=reply_text

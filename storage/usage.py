@@ -8,11 +8,12 @@ bills a user's quota) twice.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from storage.db import Database
 from storage.jobs import JobStore
+from storage.lyrics import LyricsStore, TokenTotals
 from storage.quota import CHARGED_IN_SPAN, USED_WITH_PENDING, DailyQuota
 
 DAY_SECONDS: Final = 86_400.0
@@ -34,6 +35,8 @@ class UsageStats:
     top_users: list[tuple[int, str, int]]  # (user_id, display name, generations), most first
     avg_seconds_by_model: dict[str, float]  # completed_at - submitted_at, all completed jobs
     jobs_by_state: dict[str, int]
+    # /write: chat completions and the tokens they used (today, total).
+    lyrics: TokenTotals = field(default_factory=lambda: TokenTotals(0, 0, 0, 0))
 
 
 class UsageLedger:
@@ -123,4 +126,5 @@ class UsageLedger:
             top_users=[(int(r[0]), str(r[1]), int(r[2])) for r in top_rows],
             avg_seconds_by_model={str(r[0]): float(r[1]) for r in avg_rows},
             jobs_by_state=await JobStore(self.db).counts_by_state(),
+            lyrics=await LyricsStore(self.db).token_totals(start, end),
         )

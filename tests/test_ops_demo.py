@@ -42,7 +42,7 @@ async def test_songbot_demo_prints_the_chat_and_saves_playable_songs(tmp_path: P
     stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=90)
     text = stdout.decode()
     assert proc.returncode == 0, text + stderr.decode()
-    # The four scripted turns, in order, as a chat transcript.
+    # The five scripted turns, in order, as a chat transcript.
     order = [
         "── 1. A song with lyrics",
         "👤 Ada: /song dreamy synth-pop with female vocals",
@@ -54,7 +54,12 @@ async def test_songbot_demo_prints_the_chat_and_saves_playable_songs(tmp_path: P
         "🤖 songbot: I don't know the model kazoo-9000.",
         "── 4. An instrumental",
         "🤖 songbot: 🎵 [audio: calm ambient piano for studying, 0:03, ",
-        f"3 song(s) saved in {out}/",
+        "── 5. Write the song for me",
+        "👤 Ada: /write a birthday song for my sister Anna who loves cats",
+        "🤖 songbot: 📝 a birthday song",
+        "👤 [presses 🎵]",
+        "🤖 songbot: 🎵 [audio: warm acoustic pop, gentle vocals, 0:03, ",
+        f"4 song(s) saved in {out}/",
     ]
     positions = [text.find(piece) for piece in order]
     assert all(p >= 0 for p in positions), [
@@ -64,7 +69,7 @@ async def test_songbot_demo_prints_the_chat_and_saves_playable_songs(tmp_path: P
     assert "did not go as scripted" not in text
     # The saved files are the songs the fake Telegram received, and they play.
     files = sorted(out.iterdir())
-    assert [f.suffix for f in files] == [".mp3", ".mp3", ".mp3"]
+    assert [f.suffix for f in files] == [".mp3", ".mp3", ".mp3", ".mp3"]
     assert files[0].name == "01-dreamy-synth-pop-with-female-vocals.mp3"
     for file in files:
         data = file.read_bytes()

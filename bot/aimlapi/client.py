@@ -24,6 +24,10 @@ Retry rules (tested in tests/test_aimlapi_retry.py):
   connection reset or closed mid-response, any other 5xx, a 2xx we cannot read) raises
   `SubmitOutcomeUnknown`. Every paid POST carries `X-Client-Request-Id: <job key>`, so the
   caller can then ask `find_generation(job_key)` (GET /v2/logs) whether it went through.
+* A chat completion (`chat`, POST /v1/chat/completions) is not a paid generation but costs
+  tokens, so it is not blindly repeated either: retried (same bounds) only when it certainly
+  never reached the model (never sent, 429 or 503); any other failure after sending is one
+  `ProviderUnavailable` for the caller to report, never a second completion.
 * Other 4xx are final: 400/422 `InvalidRequest`, 401 `InvalidApiKey`, 403 `OutOfCredits`,
   404 on a poll `UnknownGeneration`.
 
@@ -88,11 +92,14 @@ from bot.aimlapi.responses import (
     error_text,
     json_body,
     log_entry,
+    parse_chat,
     parse_logs,
     parse_poll,
     parse_retry_after,
 )
 from bot.aimlapi.types import (
+    ChatAnswer,
+    ChatMessage,
     DownloadedAudio,
     GenerationRequest,
     LogEntry,
@@ -115,6 +122,7 @@ UPLOAD_PATH: Final = "/v2/generate/audio/minimax/upload"
 GENERATE_PATH: Final = "/v2/generate/audio/minimax/generate"
 LOGS_PATH: Final = "/v2/logs"
 MODELS_PATH: Final = "/v1/models"
+CHAT_PATH: Final = "/v1/chat/completions"
 DEFAULT_DOWNLOAD_CAP: Final = 50_000_000
 UPLOAD_PURPOSES: Final = ("song", "voice", "instrumental")
 # The provider silently drops an X-Client-Request-Id outside this alphabet (A15), which would
@@ -133,6 +141,7 @@ class Timeouts:
     upload: float = 180.0
     generate: float = 300.0
     logs: float = 30.0
+    chat: float = 60.0
     download: float = 60.0
     write: float = 60.0
     # The whole audio download, all attempts and redirects: a server dripping a byte a second
@@ -310,6 +319,34 @@ class AimlApiClient:
             json=body,
             timeout=self._timeouts.generate,
             parse=parse,
+        )
+
+    async def chat(
+        self,
+        model: str,
+        messages: list[ChatMessage],
+        *,
+        json_object: bool = False,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> ChatAnswer:
+        """One OpenAI-compatible chat completion; see the module docstring for its retries."""
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+        }
+        if json_object:
+            body["response_format"] = {"type": "json_object"}
+        if max_tokens is not None:
+            body["max_tokens"] = max_tokens
+        if temperature is not None:
+            body["temperature"] = temperature
+
+        async def parse(response: httpx.Response) -> ChatAnswer:
+            return parse_chat(json_body(response), model)
+
+        return await self._call(
+            "POST", CHAT_PATH, json=body, timeout=self._timeouts.chat, parse=parse, tokens=True
         )
 
     async def find_generation(self, client_request_id: str) -> LogEntry | None:
@@ -513,6 +550,7 @@ class AimlApiClient:
         paid: bool = False,
         client_request_id: str | None = None,
         on_poll: bool = False,
+        tokens: bool = False,
         params: Mapping[str, str | int] | None = None,
         json: object = None,
         files: Mapping[str, tuple[str, bytes, str]] | None = None,
@@ -548,7 +586,7 @@ class AimlApiClient:
                     raise SubmitOutcomeUnknown(
                         client_request_id=client_request_id, detail=f"{what}: {why}"
                     ) from exc
-                if attempt >= self._max_attempts:
+                if tokens or attempt >= self._max_attempts:
                     raise ProviderUnavailable(detail=f"{what}: {why}") from exc
             else:
                 status = response.status_code
@@ -564,7 +602,7 @@ class AimlApiClient:
                                 http_status=status,
                                 detail=f"{what}: {why}",
                             ) from None
-                        if attempt >= self._max_attempts:
+                        if tokens or attempt >= self._max_attempts:
                             raise ProviderUnavailable(
                                 http_status=status, detail=f"{what}: {why}"
                             ) from None
@@ -579,6 +617,8 @@ class AimlApiClient:
                             request_id=error.request_id,
                             detail=f"{what}: HTTP {status} after the request was sent",
                         )
+                    if tokens and status not in (429, 503):
+                        raise error  # the model may have run: no second completion
                     retry_after = parse_retry_after(response.headers.get("retry-after"))
                     why = f"HTTP {status}"
                     if attempt >= self._max_attempts or (

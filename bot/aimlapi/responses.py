@@ -29,6 +29,7 @@ from bot.aimlapi.errors import (
     UnknownGeneration,
 )
 from bot.aimlapi.types import (
+    ChatAnswer,
     GenerationStatus,
     LogEntry,
     PollResult,
@@ -291,3 +292,39 @@ def parse_logs(data: object, limit: int) -> tuple[list[dict[str, Any]], bool]:
     else:
         raise Malformed("logs body is neither a list nor {data: [...]}")
     return [r for r in rows if isinstance(r, dict)], has_more
+
+
+def parse_chat(data: object, model: str) -> ChatAnswer:
+    """`choices[0].message` and `usage` of an OpenAI-shaped chat completion.
+
+    Missing usage counts as 0 tokens (some providers omit it); a body without `choices[0]`
+    is `Malformed` (the caller decides whether that may be retried).
+    """
+    if not isinstance(data, dict):
+        raise Malformed("chat completion body is not an object")
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise Malformed("chat completion without choices[0]")
+    message = choices[0].get("message")
+    if not isinstance(message, dict):
+        raise Malformed("chat completion without choices[0].message")
+    content = message.get("content")
+    if content is not None and not isinstance(content, str):
+        raise Malformed("choices[0].message.content is not a string")
+    refusal = message.get("refusal")
+    usage = as_dict(data.get("usage"))
+
+    def tokens(name: str) -> int:
+        value = as_int(usage.get(name))
+        return max(0, value) if value is not None else 0
+
+    prompt, completion = tokens("prompt_tokens"), tokens("completion_tokens")
+    return ChatAnswer(
+        content=content,
+        refusal=refusal if isinstance(refusal, str) and refusal.strip() else None,
+        finish_reason=as_str(choices[0].get("finish_reason")),
+        model=as_str(data.get("model")) or model,
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=tokens("total_tokens") or prompt + completion,
+    )

@@ -131,3 +131,27 @@ class DownloadedAudio:
     size_bytes: int
     format: str
     content_type: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatAnswer:
+    """`choices[0]` of a chat completion and its token usage.
+
+    `content` is None (or empty) when the model said nothing; `refusal` is the model's own
+    refusal text (OpenAI's `message.refusal`), `finish_reason` e.g. "stop", "length",
+    "content_filter".
+    """
+
+    content: str | None
+    refusal: str | None
+    finish_reason: str | None
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int

@@ -337,5 +337,53 @@ EN: Final[dict[str, str]] = {
         "{length}. Please shorten them, or send the song without a reference (other models take "
         "up to 3,000)."
     ),
+    # --- /write (issue #18) ---
+    "cmd_write": "Lyrics from your idea: /write <idea>",
+    "button_write_make": "🎵 Make this song",
+    "button_write_redo": "🔄 Rewrite",
+    "button_write_edit": "✏️ Edit",
+    "usage_write": (
+        "Tell me what the song is about, e.g. <code>/write a birthday song for my sister Anna "
+        "who loves cats</code>, or reply <code>/write</code> to a message that holds the idea."
+    ),
+    "error_write_idea_too_long": (
+        "That idea is {length} characters; {limit} is plenty. Please say it in fewer words."
+    ),
+    "write_working": "✍️ Writing lyrics…",
+    "write_preview": (
+        "📝 <b>{title}</b>\n"
+        "Style: <i>{style}</i>\n"
+        "For <code>{model}</code> · {length} of {limit} characters\n\n"
+        "{lyrics}"
+    ),
+    "write_preview_made": "🎵 Made into a song.",
+    "write_edit_hint": (
+        "✏️ To change the words, reply to the lyrics above with <code>{command} {style}</code> and "
+        "your version of the lyrics on the lines below it. Just <code>{command} {style}</code> as a "
+        "reply sings them as they are."
+    ),
+    "error_lyrics_daily_limit": (
+        "You've written {limit} drafts today, the daily limit. It resets at midnight UTC."
+    ),
+    "error_lyrics_refused": (
+        "The lyrics model declined to write about that idea. Try putting it another way."
+    ),
+    "error_lyrics_empty": "The lyrics model answered with nothing. Please try again in a moment.",
+    "error_lyrics_unusable": (
+        "The lyrics model's answer could not be used, even after a second try. Please try again "
+        "or rephrase the idea."
+    ),
+    "answer_write_not_yours": "Only the person who asked (or an admin) can use these buttons.",
+    "answer_write_making": "🎵 On its way.",
+    "answer_write_redo": "🔄 Writing a new version…",
+    "answer_write_edit": "✏️ See my message below.",
+    "answer_write_made": "This one is already a song: use 🔁 Again under it.",
+    "help_write": (
+        "<b>No lyrics yet?</b>\n"
+        "<code>/write a birthday song for my sister who loves cats</code>: I write a title, a "
+        "style and lyrics for you to look at first. Nothing is made until you press 🎵 Make this "
+        "song; 🔄 writes a new version, ✏️ explains how to change the words."
+    ),
+    "help_write_limit": "• {limit} lyrics drafts per person per day",
     # --- end of catalogue ---
 }

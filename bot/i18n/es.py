@@ -434,4 +434,54 @@ ES: Final[dict[str, str]] = {
         "Con una referencia, {model} canta como máximo {limit} caracteres de letra; la tuya tiene "
         "{length}. Acórtala o envía la canción sin referencia (otros modelos aceptan hasta 3.000)."
     ),
+    # --- /write (issue #18) ---
+    "cmd_write": "Letra a partir de tu idea: /write <idea>",
+    "button_write_make": "🎵 Crear esta canción",
+    "button_write_redo": "🔄 Reescribir",
+    "button_write_edit": "✏️ Editar",
+    "usage_write": (
+        "Dime de qué trata la canción, p. ej. <code>/write una canción de cumpleaños para mi "
+        "hermana Ana, que ama los gatos</code>, o responde <code>/write</code> a un mensaje con "
+        "la idea."
+    ),
+    "error_write_idea_too_long": (
+        "Esa idea tiene {length} caracteres; con {limit} basta. Dilo en menos palabras."
+    ),
+    "write_working": "✍️ Escribiendo la letra…",
+    "write_preview": (
+        "📝 <b>{title}</b>\n"
+        "Estilo: <i>{style}</i>\n"
+        "Para <code>{model}</code> · {length} de {limit} caracteres\n\n"
+        "{lyrics}"
+    ),
+    "write_preview_made": "🎵 Convertida en canción.",
+    "write_edit_hint": (
+        "✏️ Para cambiar la letra, responde a la letra de arriba con <code>{command} {style}</code> y "
+        "tu versión de la letra en las líneas de debajo. Solo <code>{command} {style}</code> como "
+        "respuesta la canta tal cual."
+    ),
+    "error_lyrics_daily_limit": (
+        "Hoy ya escribiste {limit} borradores, el límite diario. Se reinicia a medianoche UTC."
+    ),
+    "error_lyrics_refused": (
+        "El modelo de letras se negó a escribir sobre esa idea. Prueba a decirlo de otra forma."
+    ),
+    "error_lyrics_empty": "El modelo de letras no respondió nada. Inténtalo de nuevo en un momento.",
+    "error_lyrics_unusable": (
+        "La respuesta del modelo de letras no sirvió, ni en un segundo intento. Inténtalo de "
+        "nuevo o reformula la idea."
+    ),
+    "answer_write_not_yours": "Solo quien lo pidió (o un admin) puede usar estos botones.",
+    "answer_write_making": "🎵 En camino.",
+    "answer_write_redo": "🔄 Escribiendo una nueva versión…",
+    "answer_write_edit": "✏️ Mira mi mensaje de abajo.",
+    "answer_write_made": "Esta ya es una canción: usa 🔁 bajo ella.",
+    "help_write": (
+        "<b>¿Aún sin letra?</b>\n"
+        "<code>/write una canción de cumpleaños para mi hermana que ama los gatos</code>: "
+        "escribo un título, un estilo y la letra para que los veas primero. No se crea nada "
+        "hasta que pulses 🎵 Crear esta canción; 🔄 escribe otra versión, ✏️ explica cómo "
+        "cambiar la letra."
+    ),
+    "help_write_limit": "• {limit} borradores de letra por persona al día",
 }

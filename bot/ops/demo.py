@@ -50,6 +50,7 @@ class DemoStep:
     text: str
     expect_song: bool
     voice_seconds: float | None = None  # send a voice note with `text` as its caption
+    make_preview: bool = False  # `text` is a /write: wait for its preview, press 🎵 Make
 
 
 SCRIPT: Final[tuple[DemoStep, ...]] = (
@@ -62,6 +63,12 @@ SCRIPT: Final[tuple[DemoStep, ...]] = (
     ),
     DemoStep("A request the bot can't take", "/song model:kazoo-9000 polka", False),
     DemoStep("An instrumental", "/song calm ambient piano for studying", True),
+    DemoStep(
+        "Write the song for me",
+        "/write a birthday song for my sister Anna who loves cats",
+        True,
+        make_preview=True,
+    ),
 )
 
 
@@ -185,6 +192,16 @@ class _Demo:
         else:
             sent = self.tg.send_text(CHAT_ID, CHAT_ID, step.text)
         request_id = int(sent["message_id"])
+        if step.make_preview:
+            preview = await self._wait_for_preview(request_id)
+            if preview is None:
+                self.result.problems.append(f"step {number} ({step.title}): no preview")
+                await self._show_new_messages()
+                return
+            await self._show_new_messages()
+            self.say("👤 [presses 🎵]")
+            self.tg.press_button(CHAT_ID, CHAT_ID, preview[0], preview[1])
+            request_id = preview[0]  # the status and the song reply to the preview
         job = await self._wait_for_outcome(request_id)
         if job is not None:
             self.result.jobs.append(job)
@@ -215,6 +232,21 @@ class _Demo:
             await asyncio.sleep(0.05)
         self.result.problems.append(f"no outcome for message {request_id} in {self.step_timeout}s")
         return await self.services.jobs.get_by_request(CHAT_ID, request_id)
+
+    async def _wait_for_preview(self, request_id: int) -> tuple[int, str] | None:
+        """The /write preview replying to `request_id` and its 🎵 button's data, once shown."""
+        deadline = time.monotonic() + self.step_timeout
+        while time.monotonic() < deadline:
+            for message in self.tg.bot_messages(CHAT_ID):
+                if not self._replies_to(message, request_id):
+                    continue
+                rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+                for button in (b for row in rows for b in row):
+                    data = str(button.get("callback_data", ""))
+                    if data.startswith("v1:wmake:"):
+                        return int(message["message_id"]), data
+            await asyncio.sleep(0.05)
+        return None
 
     @staticmethod
     def _replies_to(message: dict[str, Any], request_id: int) -> bool:

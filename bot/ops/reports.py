@@ -145,6 +145,10 @@ def stats_dict(stats: UsageStats) -> dict[str, Any]:
         ],
         "avg_generation_seconds": stats.avg_seconds_by_model,
         "jobs_by_state": stats.jobs_by_state,
+        "lyrics_calls_today": stats.lyrics.calls_today,
+        "lyrics_tokens_today": stats.lyrics.tokens_today,
+        "lyrics_calls_total": stats.lyrics.calls_total,
+        "lyrics_tokens_total": stats.lyrics.tokens_total,
     }
 
 
@@ -154,6 +158,11 @@ def format_stats(stats: UsageStats) -> str:
         f"  (refunded {stats.refunded_total:,})",
         f"credits      today {stats.credits_today:,}  total {stats.credits_total:,}",
     ]
+    lyrics = stats.lyrics
+    lines.append(
+        f"lyrics       today {lyrics.calls_today:,} drafts, {lyrics.tokens_today:,} tokens"
+        f"  total {lyrics.calls_total:,} drafts, {lyrics.tokens_total:,} tokens"
+    )
     states = ", ".join(f"{s} {n:,}" for s, n in stats.jobs_by_state.items() if n)
     lines.append(f"jobs         {states or 'none'}")
     if stats.avg_seconds_by_model:

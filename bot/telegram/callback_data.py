@@ -27,6 +27,10 @@ class Action(StrEnum):
     CANCEL = "cancel"
     MODEL = "model"
     LANGUAGE = "lang"
+    # Under a /write preview; the argument is the draft's id (storage/lyrics.py).
+    WRITE_MAKE = "wmake"
+    WRITE_REDO = "wredo"
+    WRITE_EDIT = "wedit"
 
 
 # The argument each action accepts, as a regular expression.
@@ -38,6 +42,9 @@ _ARGS: Final[dict[Action, str]] = {
     Action.CANCEL: r"\d{1,18}",
     Action.MODEL: r"\d{1,3}|default",
     Action.LANGUAGE: r"[a-z]{2,4}",
+    Action.WRITE_MAKE: r"\d{1,18}",
+    Action.WRITE_REDO: r"\d{1,18}",
+    Action.WRITE_EDIT: r"\d{1,18}",
 }
 MODEL_DEFAULT: Final = "default"
 LANGUAGE_AUTO: Final = "auto"

@@ -14,7 +14,12 @@ It behaves like the provider as documented in `shared/spec/aimlapi.md`:
 * music-01 upload (multipart) and synchronous generate (hex audio, `base_resp`);
 * `GET /v2/logs` as documented (window via `period` or `start`+`end`, `limit`/`offset`,
   `status`/`model` filters, `{data, pagination}`), one row per paid request, carrying the
-  `X-Client-Request-Id` the client sent.
+  `X-Client-Request-Id` the client sent;
+* `POST /v1/chat/completions`, OpenAI-shaped (request checked strictly: `model` a known chat
+  model, `messages` of `{role, content}`, `response_format` `json_object` — which, as at OpenAI,
+  needs the word "json" in the messages — or `json_schema`, `max_tokens`, `temperature`), with
+  answers scripted by `script_chat()` (content, refusal, finish reason, usage) or, unscripted, a
+  short song about the idea as a JSON object.
 
 Control API for tests: `script()` queues faults per route, `set_outcome()` shapes the next
 generations, `requests` records everything sent (headers, JSON, multipart parts).
@@ -104,6 +109,7 @@ ROUTES: Final = (
     "POST /v2/generate/audio/minimax/generate",
     "GET /v2/logs",
     "GET /files",
+    "POST /v1/chat/completions",
     "GET /v1/models",
 )
 MUSIC_MODEL_IDS: Final = frozenset(
@@ -119,6 +125,10 @@ MUSIC_MODEL_IDS: Final = frozenset(
         "minimax-music",
     }
 )
+CHAT_MODELS: Final = frozenset(
+    {"gpt-4o-mini", "gpt-4o", "openai/gpt-4.1-mini", "openai/gpt-4.1-nano", "openai/gpt-5-mini"}
+)
+CHAT_ROLES: Final = frozenset({"system", "developer", "user", "assistant"})
 PAID_ROUTES: Final = frozenset({ROUTES[0], ROUTES[3]})
 
 
@@ -561,7 +571,7 @@ class FakeAimlApi:
         # the body one byte per `file_drip_seconds`.
         self.file_redirect: str | None = None
         # What GET /v1/models lists (a model can be retired by removing it from this set).
-        self.listed_models: set[str] = {*MUSIC_MODEL_IDS, "gpt-4o-mini"}
+        self.listed_models: set[str] = {*MUSIC_MODEL_IDS, *CHAT_MODELS}
         self.file_drip_seconds: float | None = None
         self.generation_time_fn: Callable[[dict[str, Any]], float] | None = None
         self.requests: list[RecordedRequest] = []
@@ -587,8 +597,11 @@ class FakeAimlApi:
             ROUTES[3]: self._generate,
             ROUTES[4]: self._logs,
             ROUTES[5]: self._file,
-            ROUTES[6]: self._models,
+            ROUTES[6]: self._chat,
+            ROUTES[7]: self._models,
         }
+        self.chat_models = set(CHAT_MODELS)
+        self._chat_replies: deque[ChatReply] = deque()
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -658,6 +671,24 @@ class FakeAimlApi:
         self._faults.append(
             Fault(route, status, times, retry_after, body, delay, drop_connection, process)
         )
+
+    def script_chat(
+        self,
+        content: str | None = None,
+        *,
+        refusal: str | None = None,
+        finish_reason: str = "stop",
+        usage: tuple[int, int] | None = None,
+        times: int = 1,
+    ) -> None:
+        """The next `times` chat completions answer with this `content` (None: no content),
+        `refusal` and `finish_reason`; `usage` is (prompt, completion) tokens, else estimated.
+        Unscripted completions write a short song about the idea."""
+        for _ in range(times):
+            self._chat_replies.append(ChatReply(content, refusal, finish_reason, usage))
+
+    def chat_requests(self) -> list[RecordedRequest]:
+        return self.requests_to("POST /v1/chat/completions")
 
     def clear_faults(self) -> None:
         self._faults.clear()
@@ -1202,6 +1233,46 @@ class FakeAimlApi:
                 return f"invalid params: unknown reference id {value}"
         return None
 
+    async def _chat(self, request: web.Request, record: RecordedRequest) -> web.Response:
+        body = record.json
+        problems = _chat_problems(body, self.chat_models)
+        if problems:
+            return self._invalid(request.path, problems)
+        assert isinstance(body, dict)
+        reply = self._chat_replies.popleft() if self._chat_replies else None
+        if reply is None:
+            reply = ChatReply(_default_song(body), None, "stop", None)
+        prompt_text = " ".join(str(m.get("content", "")) for m in body["messages"])
+        prompt_tokens, completion_tokens = reply.usage or (
+            len(prompt_text) // 4 + 1,
+            len(reply.content or reply.refusal or "") // 4 + 1,
+        )
+        return web.json_response(
+            {
+                "id": f"chatcmpl-{nanoid()}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body["model"],
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {
+                            "role": "assistant",
+                            "content": reply.content,
+                            "refusal": reply.refusal,
+                        },
+                        "logprobs": None,
+                        "finish_reason": reply.finish_reason,
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": prompt_tokens + completion_tokens,
+                },
+            }
+        )
+
     async def _logs(self, request: web.Request, record: RecordedRequest) -> web.Response:
         query = record.query_all
         values: dict[str, list[str]] = {}
@@ -1260,6 +1331,87 @@ class FakeAimlApi:
             },
         }
         return web.json_response(payload)
+
+
+@dataclass
+class ChatReply:
+    content: str | None
+    refusal: str | None
+    finish_reason: str
+    usage: tuple[int, int] | None
+
+
+def _chat_problems(body: object, models: Collection[str]) -> list[str]:
+    """OpenAI's request rules for what the bot may send (a subset, checked strictly)."""
+    if not isinstance(body, dict):
+        return ["body: Expected object"]
+    problems: list[str] = []
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        problems.append("body.model: Required")
+    elif model not in models:
+        problems.append(f"body.model: unknown chat model {model!r}")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        problems.append("body.messages: Expected a non-empty array")
+        messages = []
+    for index, message in enumerate(messages):
+        at = f"body.messages[{index}]"
+        if not isinstance(message, dict):
+            problems.append(f"{at}: Expected object")
+            continue
+        if message.get("role") not in CHAT_ROLES:
+            problems.append(f"{at}.role: Invalid enum value")
+        if not isinstance(message.get("content"), str) or not message["content"]:
+            problems.append(f"{at}.content: Expected a non-empty string")
+        extra = set(message) - {"role", "content", "name"}
+        if extra:
+            problems.append(f"{at}: Unrecognized key(s) {sorted(extra)}")
+    fmt = body.get("response_format")
+    if fmt is not None:
+        kind = fmt.get("type") if isinstance(fmt, dict) else None
+        if kind not in ("text", "json_object", "json_schema"):
+            problems.append("body.response_format.type: Invalid enum value")
+        elif kind == "json_schema":
+            schema = fmt.get("json_schema")
+            if not isinstance(schema, dict) or not isinstance(schema.get("name"), str):
+                problems.append("body.response_format.json_schema.name: Required")
+        elif kind == "json_object" and not any(
+            isinstance(m, dict) and "json" in str(m.get("content", "")).lower() for m in messages
+        ):
+            problems.append(
+                "'messages' must contain the word 'json' in some form, to use 'response_format' "
+                "of type 'json_object'."
+            )
+    max_tokens = body.get("max_tokens")
+    if max_tokens is not None and (
+        not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1
+    ):
+        problems.append("body.max_tokens: Expected a positive integer")
+    temperature = body.get("temperature")
+    if temperature is not None and (
+        not isinstance(temperature, int | float) or not 0 <= temperature <= 2
+    ):
+        problems.append("body.temperature: Expected a number from 0 to 2")
+    return problems
+
+
+def _default_song(body: Mapping[str, Any]) -> str:
+    """A short song about the idea in the first user message (its own words, so its script)."""
+    last = next((m["content"] for m in body["messages"] if m.get("role") == "user"), "")
+    match = re.search(r'"((?:[^"\\]|\\.)*)"', str(last))
+    idea = json.loads(f'"{match.group(1)}"') if match else str(last)
+    words = idea.split()[:8] or ["la"]
+    line = " ".join(words)
+    lyrics = f"[Verse]\n{line}\n{line}\n\n[Chorus]\n{' '.join(words[:4])}, oh"
+    return json.dumps(
+        {
+            "title": " ".join(words[:3]),
+            "style": "warm acoustic pop, gentle vocals",
+            "lyrics": lyrics,
+        },
+        ensure_ascii=False,
+    )
 
 
 def _parse_iso(value: str) -> float:
