@@ -23,6 +23,7 @@ from storage.db import Database
 from storage.jobs import JobStore
 from storage.references import ReferenceCache
 from storage.settings import ChatSettingsStore, UserStore
+from storage.stars import StarStore
 from storage.usage import UsageLedger
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ class Services:
     db: Database
     jobs: JobStore
     usage: UsageLedger
+    stars: StarStore
     references: ReferenceCache
     chat_settings: ChatSettingsStore
     users: UserStore
@@ -99,6 +101,7 @@ class Services:
             db=db,
             jobs=jobs,
             usage=UsageLedger(db),
+            stars=StarStore(db),
             references=ReferenceCache(db),
             chat_settings=ChatSettingsStore(db),
             users=UserStore(db),

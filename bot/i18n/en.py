@@ -336,5 +336,29 @@ EN: Final[dict[str, str]] = {
         "{length}. Please shorten them, or send the song without a reference (other models take "
         "up to 3,000)."
     ),
+    # --- Telegram Stars (handlers/stars.py, bot/intake/stars.py) ---
+    "stars_payment_required": "A song costs {price} ⭐ and today's free songs are used up. Buy a pack of songs with Telegram Stars:",
+    "stars_pack_button": "{songs} songs for {stars} ⭐",
+    "stars_invoice_title": "{songs} songs",
+    "stars_invoice_description": "Credits for {songs} songs. A song that fails gives its credit back.",
+    "stars_invoice_label": "{songs} songs",
+    "stars_checkout_off": "This bot doesn't sell songs any more.",
+    "stars_checkout_unknown": "This invoice isn't valid any more. Please send /buy for a new one.",
+    "stars_checkout_price": "The price has changed (a song now costs {price} Stars). Please send /buy for a new invoice.",
+    "stars_off": "Songs are free here: nothing to buy.",
+    "stars_buy": "A song costs {price} ⭐; your first {free} each day (UTC) are free. Choose a pack:",
+    "stars_balance_unlimited": "Your songs are free here: no credits needed.",
+    "stars_balance": "<b>{left}</b> songs left\nFree today: {free}\nCredits: {credits} (bought {bought}, used {used}, in progress {held})",
+    "stars_pack_gone": "This pack isn't sold any more. Send /buy for today's packs.",
+    "stars_paid": "Thank you! Payment received. You can make <b>{left}</b> songs now ({credits} credits).",
+    "stars_credit_returned": "Your credit for this song has been given back.",
+    "stars_refund_usage": "Usage: <code>/refund &lt;telegram payment charge id&gt;</code>",
+    "stars_refund_unknown": "There is no payment with the charge id {charge_id}.",
+    "stars_refund_done": "The payment {charge_id} has been refunded already.",
+    "stars_refund_spent": "Not refunded: payment {charge_id} bought {songs} songs, but its buyer has only {unused} unused credits left.",
+    "stars_refund_failed": "Telegram refused to refund {charge_id}: {reason}. The credits stay with the buyer.",
+    "stars_refunded": "Refunded {stars} ⭐; {songs} credits removed.",
+    "cmd_buy": "Buy songs with Telegram Stars",
+    "cmd_balance": "How many songs you can still make",
     # --- end of catalogue ---
 }

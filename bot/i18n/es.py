@@ -430,4 +430,28 @@ ES: Final[dict[str, str]] = {
         "Con una referencia, {model} canta como máximo {limit} caracteres de letra; la tuya tiene "
         "{length}. Acórtala o envía la canción sin referencia (otros modelos aceptan hasta 3.000)."
     ),
+    # --- Telegram Stars (handlers/stars.py, bot/intake/stars.py) ---
+    "stars_payment_required": "Una canción cuesta {price} ⭐ y ya usaste las canciones gratis de hoy. Compra un paquete de canciones con Telegram Stars:",
+    "stars_pack_button": "{songs} canciones por {stars} ⭐",
+    "stars_invoice_title": "{songs} canciones",
+    "stars_invoice_description": "Créditos para {songs} canciones. Si una canción falla, se devuelve su crédito.",
+    "stars_invoice_label": "{songs} canciones",
+    "stars_checkout_off": "Este bot ya no vende canciones.",
+    "stars_checkout_unknown": "Esta factura ya no es válida. Envía /buy para obtener una nueva.",
+    "stars_checkout_price": "El precio ha cambiado (una canción cuesta ahora {price} Stars). Envía /buy para obtener una factura nueva.",
+    "stars_off": "Aquí las canciones son gratis: no hay nada que comprar.",
+    "stars_buy": "Una canción cuesta {price} ⭐; las primeras {free} de cada día (UTC) son gratis. Elige un paquete:",
+    "stars_balance_unlimited": "Aquí tus canciones son gratis: no necesitas créditos.",
+    "stars_balance": "Te quedan <b>{left}</b> canciones\nGratis hoy: {free}\nCréditos: {credits} (comprados {bought}, usados {used}, en curso {held})",
+    "stars_pack_gone": "Este paquete ya no se vende. Envía /buy para ver los paquetes de hoy.",
+    "stars_paid": "¡Gracias! Pago recibido. Ahora puedes hacer <b>{left}</b> canciones ({credits} créditos).",
+    "stars_credit_returned": "Se te ha devuelto el crédito de esta canción.",
+    "stars_refund_usage": "Uso: <code>/refund &lt;telegram payment charge id&gt;</code>",
+    "stars_refund_unknown": "No hay ningún pago con el charge id {charge_id}.",
+    "stars_refund_done": "El pago {charge_id} ya fue reembolsado.",
+    "stars_refund_spent": "No reembolsado: el pago {charge_id} compró {songs} canciones, pero a su comprador solo le quedan {unused} créditos sin usar.",
+    "stars_refund_failed": "Telegram rechazó reembolsar {charge_id}: {reason}. Los créditos siguen siendo del comprador.",
+    "stars_refunded": "Reembolsadas {stars} ⭐; {songs} créditos retirados.",
+    "cmd_buy": "Comprar canciones con Telegram Stars",
+    "cmd_balance": "Cuántas canciones puedes hacer todavía",
 }

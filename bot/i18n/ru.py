@@ -408,4 +408,28 @@ RU: Final[dict[str, str]] = {
         "С образцом {model} поёт не больше {limit} символов текста, а у вас {length}. Сократите "
         "текст или отправьте песню без образца (другие модели принимают до 3 000)."
     ),
+    # --- Telegram Stars (handlers/stars.py, bot/intake/stars.py) ---
+    "stars_payment_required": "Песня стоит {price} ⭐, а бесплатные песни на сегодня закончились. Купите пакет песен за Telegram Stars:",
+    "stars_pack_button": "{songs} песен за {stars} ⭐",
+    "stars_invoice_title": "{songs} песен",
+    "stars_invoice_description": "Кредиты на {songs} песен. Если песня не получится, кредит вернётся.",
+    "stars_invoice_label": "{songs} песен",
+    "stars_checkout_off": "Этот бот больше не продаёт песни.",
+    "stars_checkout_unknown": "Этот счёт больше не действует. Отправьте /buy, чтобы получить новый.",
+    "stars_checkout_price": "Цена изменилась (песня теперь стоит {price} Stars). Отправьте /buy, чтобы получить новый счёт.",
+    "stars_off": "Песни здесь бесплатные: покупать нечего.",
+    "stars_buy": "Песня стоит {price} ⭐; первые {free} в день (UTC) бесплатно. Выберите пакет:",
+    "stars_balance_unlimited": "Для вас песни здесь бесплатные: кредиты не нужны.",
+    "stars_balance": "Осталось песен: <b>{left}</b>\nБесплатных сегодня: {free}\nКредиты: {credits} (куплено {bought}, потрачено {used}, в работе {held})",
+    "stars_pack_gone": "Этот пакет больше не продаётся. Отправьте /buy, чтобы увидеть сегодняшние пакеты.",
+    "stars_paid": "Спасибо! Оплата получена. Теперь можно сделать песен: <b>{left}</b> (кредитов: {credits}).",
+    "stars_credit_returned": "Кредит за эту песню возвращён.",
+    "stars_refund_usage": "Использование: <code>/refund &lt;telegram payment charge id&gt;</code>",
+    "stars_refund_unknown": "Платежа с charge id {charge_id} нет.",
+    "stars_refund_done": "Платёж {charge_id} уже возвращён.",
+    "stars_refund_spent": "Не возвращено: платёж {charge_id} купил {songs} песен, а у покупателя осталось только {unused} неиспользованных кредитов.",
+    "stars_refund_failed": "Telegram отказался вернуть {charge_id}: {reason}. Кредиты остаются у покупателя.",
+    "stars_refunded": "Возвращено {stars} ⭐; списано кредитов: {songs}.",
+    "cmd_buy": "Купить песни за Telegram Stars",
+    "cmd_balance": "Сколько песен ещё можно сделать",
 }

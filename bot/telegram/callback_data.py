@@ -27,6 +27,7 @@ class Action(StrEnum):
     CANCEL = "cancel"
     MODEL = "model"
     LANGUAGE = "lang"
+    BUY = "buy"  # a Stars pack: the argument is its number of songs
 
 
 # The argument each action accepts, as a regular expression.
@@ -38,6 +39,7 @@ _ARGS: Final[dict[Action, str]] = {
     Action.CANCEL: r"\d{1,18}",
     Action.MODEL: r"\d{1,3}|default",
     Action.LANGUAGE: r"[a-z]{2,4}",
+    Action.BUY: r"\d{1,4}",
 }
 MODEL_DEFAULT: Final = "default"
 LANGUAGE_AUTO: Final = "auto"

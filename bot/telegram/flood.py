@@ -34,6 +34,7 @@ COUNTED_METHODS: Final = frozenset(
         "sendVoice",
         "sendDocument",
         "sendPhoto",
+        "sendInvoice",
         "sendVideo",
         "sendMediaGroup",
         "copyMessage",
