@@ -52,15 +52,6 @@ class RefundPlan:
         return self.purchase.refunded_at is None and self.unused >= self.purchase.songs
 
 
-@dataclass(frozen=True, slots=True)
-class StarStats:
-    stars_received: int
-    stars_refunded: int
-    purchases: int
-    songs_paid: int
-    songs_free: int
-
-
 class StarStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -201,23 +192,6 @@ class StarStore:
             await conn.execute(
                 "DELETE FROM star_ledger WHERE kind = 'refund' AND charge_id = ?", (charge_id,)
             )
-
-    async def stats(self) -> StarStats:
-        row = await self.db.fetchone(
-            "SELECT COALESCE(SUM(stars), 0), "
-            "COALESCE(SUM(CASE WHEN refunded_at IS NOT NULL THEN stars END), 0), COUNT(*), "
-            "(SELECT COUNT(*) FROM song_billing WHERE kind = 'credit' AND state = 'used'), "
-            "(SELECT COUNT(*) FROM song_billing WHERE kind = 'free' AND state = 'used') "
-            "FROM star_purchases"
-        )
-        assert row is not None
-        return StarStats(
-            stars_received=int(row[0]),
-            stars_refunded=int(row[1]),
-            purchases=int(row[2]),
-            songs_paid=int(row[3]),
-            songs_free=int(row[4]),
-        )
 
     async def released_credit(self, job_id: int) -> bool:
         """Whether this job's credit went back to its user (for the failure message)."""

@@ -18,12 +18,15 @@ import pytest
 from bot.ops.cli import main
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
-from storage.db import Database
+from storage.db import Database, load_migrations
 from storage.jobs import JobStore, NewJob
 from storage.states import JobState
 from storage.usage import UsageLedger
 from tests.harness import bot_env
 from tests.test_ops_support import restore_logging, secret_forms
+
+# The newest schema version: every migration added must not need these tests edited.
+LATEST = load_migrations()[-1].version
 
 __all__ = ["restore_logging"]
 
@@ -174,8 +177,8 @@ async def make_db(path: Path, *, migrate_to: int | None = None) -> None:
 @pytest.mark.parametrize(
     ("setup", "status", "text"),
     [
-        ("current", "ok", "writable, schema version 2 (current)"),
-        ("older", "warn", "applies migrations up to 2 at its next start"),
+        ("current", "ok", f"writable, schema version {LATEST} (current)"),
+        ("older", "warn", f"applies migrations up to {LATEST} at its next start"),
         ("newer", "FAIL", "newer than this songbot knows"),
         ("garbage", "FAIL", "not a usable SQLite database"),
     ],
@@ -355,7 +358,7 @@ async def test_jobs_refuses_an_older_schema_without_migrating_it(
     path = clean_env / "songbot.db"
     await make_db(path, migrate_to=1)
     assert await run_main(["jobs", "--db", str(path)]) == 1
-    assert "schema version 1, older than this songbot's 2" in capsys.readouterr().err
+    assert f"schema version 1, older than this songbot's {LATEST}" in capsys.readouterr().err
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
 
@@ -394,7 +397,7 @@ async def test_backup_while_the_bot_writes(
     with sqlite3.connect(files[0]) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         count = conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
     assert 5 <= count <= 5 + written
     assert f"{count:,} jobs" in out
     assert not list(folder.glob("*.partial"))

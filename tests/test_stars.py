@@ -294,8 +294,8 @@ async def test_refund_removes_unused_credits_and_refuses_spent_ones(harness: Bot
         timeout=15,
     )
     assert await _balance(harness) == 3
-    stats = await harness.services.stars.stats()
-    assert (stats.stars_received, stats.stars_refunded) == (275, 50)
+    stats = await harness.services.usage.stats(_now())
+    assert (stats.stars_received, stats.stars_refunded, stats.songs_paid) == (275, 50, 2)
 
     harness.tg.send_text(PRIVATE_CHAT, USER, f"/refund {unused}")  # not an operator
     await _wait_text(harness, t("error_operators_only", "en"))

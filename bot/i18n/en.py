@@ -351,6 +351,7 @@ EN: Final[dict[str, str]] = {
     "stars_balance": "<b>{left}</b> songs left\nFree today: {free}\nCredits: {credits} (bought {bought}, used {used}, in progress {held})",
     "stars_pack_gone": "This pack isn't sold any more. Send /buy for today's packs.",
     "stars_paid": "Thank you! Payment received. You can make <b>{left}</b> songs now ({credits} credits).",
+    "stats_stars": "\n\n<b>Telegram Stars</b>\nReceived {received} ⭐, refunded {refunded} ⭐\nSongs paid with credits: {paid}, free: {free}",
     "stars_credit_returned": "Your credit for this song has been given back.",
     "stars_refund_usage": "Usage: <code>/refund &lt;telegram payment charge id&gt;</code>",
     "stars_refund_unknown": "There is no payment with the charge id {charge_id}.",

@@ -445,6 +445,7 @@ ES: Final[dict[str, str]] = {
     "stars_balance": "Te quedan <b>{left}</b> canciones\nGratis hoy: {free}\nCréditos: {credits} (comprados {bought}, usados {used}, en curso {held})",
     "stars_pack_gone": "Este paquete ya no se vende. Envía /buy para ver los paquetes de hoy.",
     "stars_paid": "¡Gracias! Pago recibido. Ahora puedes hacer <b>{left}</b> canciones ({credits} créditos).",
+    "stats_stars": "\n\n<b>Telegram Stars</b>\nRecibidas {received} ⭐, reembolsadas {refunded} ⭐\nCanciones pagadas con créditos: {paid}, gratis: {free}",
     "stars_credit_returned": "Se te ha devuelto el crédito de esta canción.",
     "stars_refund_usage": "Uso: <code>/refund &lt;telegram payment charge id&gt;</code>",
     "stars_refund_unknown": "No hay ningún pago con el charge id {charge_id}.",

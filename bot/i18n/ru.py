@@ -423,6 +423,7 @@ RU: Final[dict[str, str]] = {
     "stars_balance": "Осталось песен: <b>{left}</b>\nБесплатных сегодня: {free}\nКредиты: {credits} (куплено {bought}, потрачено {used}, в работе {held})",
     "stars_pack_gone": "Этот пакет больше не продаётся. Отправьте /buy, чтобы увидеть сегодняшние пакеты.",
     "stars_paid": "Спасибо! Оплата получена. Теперь можно сделать песен: <b>{left}</b> (кредитов: {credits}).",
+    "stats_stars": "\n\n<b>Telegram Stars</b>\nПолучено {received} ⭐, возвращено {refunded} ⭐\nПесен за кредиты: {paid}, бесплатных: {free}",
     "stars_credit_returned": "Кредит за эту песню возвращён.",
     "stars_refund_usage": "Использование: <code>/refund &lt;telegram payment charge id&gt;</code>",
     "stars_refund_unknown": "Платежа с charge id {charge_id} нет.",

@@ -145,6 +145,10 @@ def stats_dict(stats: UsageStats) -> dict[str, Any]:
         ],
         "avg_generation_seconds": stats.avg_seconds_by_model,
         "jobs_by_state": stats.jobs_by_state,
+        "stars_received": stats.stars_received,
+        "stars_refunded": stats.stars_refunded,
+        "songs_paid": stats.songs_paid,
+        "songs_free": stats.songs_free,
     }
 
 
@@ -154,6 +158,10 @@ def format_stats(stats: UsageStats) -> str:
         f"  (refunded {stats.refunded_total:,})",
         f"credits      today {stats.credits_today:,}  total {stats.credits_total:,}",
     ]
+    lines.append(
+        f"stars        received {stats.stars_received:,}  refunded {stats.stars_refunded:,}"
+        f"  songs paid {stats.songs_paid:,}  free {stats.songs_free:,}"
+    )
     states = ", ".join(f"{s} {n:,}" for s, n in stats.jobs_by_state.items() if n)
     lines.append(f"jobs         {states or 'none'}")
     if stats.avg_seconds_by_model:

@@ -1,2 +1,0 @@
--- 003: number reserved for the lyrics branch (/write); it holds its own 003. This file only keeps
--- the numbering gap-free on the stars branch and must be dropped when the lyrics 003 is merged.
