@@ -39,6 +39,9 @@ async def _gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat, user = update.effective_chat, update.effective_user
     if not allowed or chat is None or chat.id in allowed:
         return
+    message = update.effective_message
+    if message is not None and message.successful_payment is not None:
+        return  # money already taken: it is credited whatever the chat list says now
     if user is not None and user.id in services.config.admin_ids:
         return
     try:

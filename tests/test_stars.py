@@ -355,3 +355,19 @@ def test_packs_default_to_the_price_with_discounts_and_are_validated() -> None:
                 {**env, "SONGBOT_STARS_PER_SONG": "10", "SONGBOT_STAR_PACKS": bad}, env_file=None
             )
     assert json.dumps(ALLOWED_UPDATES).count("pre_checkout_query") == 1
+
+
+async def test_a_payment_is_credited_even_from_a_chat_no_longer_served(
+    harness: BotHarness,
+) -> None:
+    # The user bought while served; the operator then narrowed the chat list. Money was taken.
+    await harness.restart(**PAID, SONGBOT_ALLOWED_CHAT_IDS="-100999")
+    query = harness.tg.send_pre_checkout(USER, PackPayload(USER, 1, 50).encode(), total_amount=50)
+    await harness.tg.wait_for_call("answerPreCheckoutQuery", lambda c: c.ok, timeout=15)
+    assert harness.tg.pre_checkouts[query].ok is True
+    charge = next(iter(harness.tg.star_payments))
+    for _ in range(200):
+        if await harness.services.stars.purchase(charge) is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert await _balance(harness) == 1
