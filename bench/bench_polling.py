@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import heapq
+import itertools
 import random
 import re
 import tempfile
@@ -74,6 +75,7 @@ class SimJob:
     duration: float
     polls: int = 0
     seen: float | None = None  # when a poll saw it completed
+    last_pending: float = 0.0  # when a poll last saw it still generating (or the submit)
 
     @property
     def done(self) -> float:
@@ -118,7 +120,7 @@ def simulate(
     hist = list(history or [])
     events: list[tuple[float, int, int]] = []  # (time, order, job index); submit = first poll
     for i, job in enumerate(jobs):
-        job.polls, job.seen = 0, None
+        job.polls, job.seen, job.last_pending = 0, None, job.submit
         heapq.heappush(events, (job.submit, 0, i))
     order = 1
     while events:
@@ -129,8 +131,11 @@ def simulate(
             job.polls += 1
             if now >= job.done:
                 job.seen = now
-                hist.append((job.lyrics, now - job.submit))
+                # As bot/engine/poll.py records it: the middle of the last "still generating"
+                # answer and this one.
+                hist.append((job.lyrics, (job.last_pending + now) / 2 - job.submit))
                 continue
+            job.last_pending = now
         heapq.heappush(events, (now + delay(elapsed, job, hist), order, i))
         order += 1
     return hist
@@ -155,6 +160,86 @@ SETTINGS: list[tuple[str, Callable[[], Delay]]] = [
     ("fixed 15 s (provider's examples)", lambda: fixed(15.0)),
     ("fixed 5 s", lambda: fixed(5.0)),
 ]
+
+
+COLD: list[tuple[str, float, float]] = [("20-40 s", 20.0, 40.0), ("150-300 s", 150.0, 300.0)]
+FIXED_CURVE = [1.0, 2.0, 3.0, 4.0, 5.0, 7.5, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0]
+
+
+def cold_workload(rng: random.Random, count: int, lo: float, hi: float) -> list[SimJob]:
+    """Generation times uniform in lo..hi, unrelated to the lyrics: nothing the bot has seen."""
+    jobs, t = [], 0.0
+    for _ in range(count):
+        t += rng.expovariate(1.0 / MEAN_GAP)
+        jobs.append(SimJob(rng.randint(LYRICS_MIN, LYRICS_MAX), t, rng.uniform(lo, hi)))
+    return jobs
+
+
+def fixed_lag_at(curve: list[tuple[float, float]], polls: float) -> float:
+    """Mean lag fixed polling gets with `polls` requests per job (linear between points)."""
+    points = sorted(curve)  # (polls, lag), fewer polls = more lag
+    if polls <= points[0][0]:
+        return points[0][1]
+    for (p0, l0), (p1, l1) in itertools.pairwise(points):
+        if p0 <= polls <= p1:
+            return l0 + (l1 - l0) * (polls - p0) / (p1 - p0)
+    return points[-1][1]
+
+
+def run_cold(seed: int, replications: int) -> str:
+    """No history at all, generation times far from the model's prior; every job counted."""
+    rows = []
+    curves = []
+    for name, lo, hi in COLD:
+        bot, curve = [], {every: [] for every in FIXED_CURVE}
+        for r in range(replications):
+            jobs = cold_workload(random.Random(seed + r), SEED_JOBS + MEASURED_JOBS, lo, hi)
+            simulate(jobs, adaptive(5.0))
+            bot.append(stats(jobs))
+            for every in FIXED_CURVE:
+                simulate(jobs, fixed(every))
+                curve[every].append(stats(jobs))
+        lag = mean([b["lag"] for b in bot])
+        polls = mean([b["polls"] for b in bot])
+        points = [
+            (mean([c["polls"] for c in curve[e]]), mean([c["lag"] for c in curve[e]]))
+            for e in FIXED_CURVE
+        ]
+        rival = fixed_lag_at(points, polls)
+        rows.append(
+            (
+                name,
+                f"{lag:.2f} s",
+                f"{mean([b['p95'] for b in bot]):.2f} s",
+                f"{polls:.2f}",
+                f"{rival:.2f} s",
+                "no" if lag <= rival + 1e-9 else "YES",
+            )
+        )
+        curves.append(
+            f"fixed polling on {name}: "
+            + ", ".join(
+                f"{e:g} s → {p:.1f} polls/{lg:.2f} s"
+                for e, (p, lg) in zip(FIXED_CURVE, points, strict=True)
+            )
+        )
+    return (
+        table(
+            f"(c) cold start: no history, {SEED_JOBS + MEASURED_JOBS} jobs all counted, "
+            f"default SONGBOT_POLL_INTERVAL=5, average of {replications} runs",
+            [
+                "generation times",
+                "mean lag",
+                "p95 lag",
+                "status requests/job",
+                "fixed polling's lag at as many requests",
+                "dominated by fixed polling?",
+            ],
+            rows,
+        )
+        + "\n\n"
+        + "\n".join(curves)
+    )
 
 
 def run_simulation(seed: int, replications: int) -> str:
@@ -346,6 +431,8 @@ async def main() -> None:
     print(header("bench_polling: lag from `completed` to the bot's download, and requests"))
     started = time.perf_counter()
     print(run_simulation(args.seed, args.replications))
+    print()
+    print(run_cold(args.seed, max(5, args.replications // 5)))
     print(f"\n(simulation took {time.perf_counter() - started:.1f} s)\n")
     if args.real:
         with tempfile.TemporaryDirectory(prefix="songbot-bench-") as raw:

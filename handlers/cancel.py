@@ -129,4 +129,7 @@ async def _edit_quietly(bot: Bot, chat_id: int, message_id: int, text: str) -> N
 
 
 async def _cancel(services: Services, job: Job) -> bool:
-    return await cancel_job(services.jobs, services.usage, job, now=time.time())
+    cancelled = await cancel_job(services.jobs, services.usage, job, now=time.time())
+    if cancelled:
+        services.runner.wake()  # its slot (or its place in line) is free for the next job
+    return cancelled

@@ -133,6 +133,12 @@ class Job:
     updated_at: float
 
     @property
+    def client_request_id(self) -> str:
+        """The `X-Client-Request-Id` of the current paid attempt: the key, then `key.2` for the
+        one resubmit the engine makes once the request log proved the first created nothing."""
+        return self.key if self.submit_attempts <= 1 else f"{self.key}.{self.submit_attempts}"
+
+    @property
     def is_terminal(self) -> bool:
         return self.state in TERMINAL
 

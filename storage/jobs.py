@@ -59,6 +59,22 @@ from storage.quota import (
 from storage.states import ACTIVE, RUNNING, TERMINAL, WORKING, JobState, check_transition
 
 
+class SlotCounts:
+    """How many slots are held, in all and per user and chat (the three concurrency caps)."""
+
+    __slots__ = ("by_chat", "by_user", "total")
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.by_user: dict[int, int] = {}
+        self.by_chat: dict[int, int] = {}
+
+    def add(self, user_id: int, chat_id: int, n: int = 1) -> None:
+        self.total += n
+        self.by_user[user_id] = self.by_user.get(user_id, 0) + n
+        self.by_chat[chat_id] = self.by_chat.get(chat_id, 0) + n
+
+
 class JobStore:
     """All reads and writes of `jobs`; see the module docstring for the concurrency rules."""
 
@@ -199,7 +215,7 @@ class JobStore:
         if limit <= 0:
             return []
         state_filter = ""
-        params: list[object] = [owner, now + lease_seconds, now, now, now]
+        params: list[object] = [owner, now + lease_seconds, now, now]
         if states is not None:
             wanted = _state_values(states)
             if not wanted:
@@ -208,8 +224,10 @@ class JobStore:
             params.extend(wanted)
         params.append(limit)
         rows = await self.db.write_returning(
-            "UPDATE jobs SET lease_owner = ?, lease_until = ?, claims = claims + 1, "
-            "updated_at = ? WHERE id IN ("
+            # `updated_at` stays: a lease is not a change of the job, and the poll step reads
+            # it as the time of the last "still generating" answer (bot/engine/poll.py).
+            "UPDATE jobs SET lease_owner = ?, lease_until = ?, claims = claims + 1 "
+            "WHERE id IN ("
             "SELECT id FROM jobs WHERE next_check_at <= ? "
             "AND (lease_until IS NULL OR lease_until <= ?)"
             f"{state_filter} ORDER BY next_check_at LIMIT ?) {_RETURNING}",
@@ -349,19 +367,84 @@ class JobStore:
     # --- the runner's queries ------------------------------------------------------------------
 
     async def next_due_at(self) -> float | None:
-        """When the earliest active job becomes claimable: its next check, or its lease expiry if
-        later. Includes jobs this process holds; the runner also wakes on new intake."""
+        """When the earliest claimable job is due: its next check, or its lease expiry if later.
+        Includes jobs this process holds. Waiting (`received`) jobs are not claimed but admitted
+        (bot/engine/admission.py), so they are not counted here."""
         # Two cheap halves: the first unleased job in due order (jobs_due, stops at the first
         # hit), and the few leased ones (jobs_lease_owner), which are due when the lease ends.
         value = await self.db.fetchval(
             "SELECT MIN(t) FROM ("
             "SELECT * FROM (SELECT next_check_at AS t FROM jobs "
-            "WHERE next_check_at IS NOT NULL AND lease_until IS NULL "
+            "WHERE next_check_at IS NOT NULL AND lease_until IS NULL AND state != 'received' "
             "ORDER BY next_check_at LIMIT 1) "
             "UNION ALL SELECT MAX(next_check_at, lease_until) FROM jobs "
-            "WHERE lease_owner IS NOT NULL)"
+            "WHERE lease_owner IS NOT NULL AND state != 'received')"
         )
         return None if value is None else float(str(value))
+
+    async def waiting_line(self, *, limit: int) -> list[Job]:
+        """Jobs waiting for a slot (`received`), in arrival order: the whole line
+        in one query, so admission and every place in line come from the same snapshot."""
+        rows = await self.db.fetchall(
+            f"{_SELECT} WHERE state = 'received' ORDER BY created_at, id LIMIT ?", (limit,)
+        )
+        return [Job.from_row(r) for r in rows]
+
+    async def slot_counts(self) -> SlotCounts:
+        """Jobs holding a slot, in total, per user and per chat, in one query."""
+        wanted = _state_values(RUNNING)
+        rows = await self.db.fetchall(
+            f"SELECT user_id, chat_id, COUNT(*) FROM jobs WHERE state IN ({_placeholders(wanted)})"
+            " GROUP BY user_id, chat_id",
+            wanted,
+        )
+        counts = SlotCounts()
+        for user_id, chat_id, n in rows:
+            counts.add(int(user_id), int(chat_id), int(n))
+        return counts
+
+    async def start_waiting(
+        self,
+        job_id: int,
+        dst: JobState,
+        *,
+        owner: str,
+        lease_until: float,
+        now: float,
+        **fields: object,
+    ) -> Job | None:
+        """A waiting job takes its slot: leased to `owner` and moved out of `received` in one
+        statement, so no claim and no second admission can take it in between."""
+        check_transition(JobState.RECEIVED, dst)
+        clauses, params = _assignments(fields)
+        rows = await self.db.write_returning(
+            "UPDATE jobs SET state = ?, lease_owner = ?, lease_until = ?, updated_at = ?"
+            f"{''.join(', ' + c for c in clauses)} WHERE id = ? AND state = 'received' "
+            f"AND (lease_until IS NULL OR lease_until <= ?) {_RETURNING}",
+            [JobState(dst).value, owner, lease_until, now, *params, job_id, now],
+        )
+        return Job.from_row(rows[0]) if rows else None
+
+    async def lease(self, job_id: int, *, owner: str, until: float, now: float) -> Job | None:
+        """Lease one job whose lease is free or expired (e.g. a waiting job about to time out)."""
+        rows = await self.db.write_returning(
+            "UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id = ? "
+            f"AND (lease_until IS NULL OR lease_until <= ?) {_RETURNING}",
+            (owner, until, job_id, now),
+        )
+        return Job.from_row(rows[0]) if rows else None
+
+    async def pull_in_checks(
+        self, model: str, *, submitted_by: float, later_than: float, at: float
+    ) -> int:
+        """Pending generations of `model` submitted by `submitted_by` whose next check is after
+        `later_than` are looked at `at` instead: one just finished after as long, so they may
+        have too. Returns how many were brought forward."""
+        return await self.db.execute_write(
+            "UPDATE jobs SET next_check_at = ? WHERE state = 'pending' AND model = ? "
+            "AND submitted_at <= ? AND next_check_at > ? AND lease_owner IS NULL",
+            (at, model, submitted_by, later_than),
+        )
 
     async def find_orphans(self, *, now: float, limit: int = 100) -> list[Job]:
         """Jobs left mid-step (preparing/submitting/fetching/delivering) with no live lease."""

@@ -201,12 +201,13 @@ async def test_dead_audio_link_fails_with_a_message(harness: BotHarness, how: st
 
 
 @pytest.mark.parametrize("reached", [True, False])
-async def test_submit_timeout_is_reconciled_never_resubmitted(
+async def test_submit_timeout_is_reconciled_and_resubmitted_only_when_nothing_was_created(
     harness: BotHarness, reached: bool
 ) -> None:
     """A timed-out submit is looked up in GET /v2/logs by its X-Client-Request-Id: found, the
-    job resumes polling that generation; not found after the grace period, the user is told to
-    send it again. Either way exactly one POST was made."""
+    job resumes polling that generation (one POST); not found after the grace period, the log
+    has proved the POST created nothing, so it is sent once more under a fresh id (`key.2`) and
+    the song arrives. Either way at most one generation is charged."""
     old = harness.services.client
     harness.services.client = make_aimlapi_client(
         harness.api, timeouts=Timeouts(connect=2.0, poll=2.0, submit=0.3, logs=2.0)
@@ -217,14 +218,34 @@ async def test_submit_timeout_is_reconciled_never_resubmitted(
     audios, failures = await one_outcome(harness, request["message_id"])
     job = (await harness.jobs())[0]
     posts = harness.api.requests_to(SUBMIT)
-    assert len(posts) == 1 and posts[0].header("x-client-request-id") == job.key
     logs = harness.api.requests_to("GET /v2/logs")
     assert logs, "the outcome must be looked up in the request log"
+    assert (audios, failures) == (1, [])
+    assert job.generation_id in harness.api.generations
+    assert len(harness.api.paid_submissions()) == 1
     if reached:
-        assert (audios, failures) == (1, [])
-        assert job.generation_id in harness.api.generations
+        assert len(posts) == 1 and posts[0].header("x-client-request-id") == job.key
         assert len(harness.api.paid_submissions(job.key)) == 1
     else:
-        assert audios == 0 and "send the request again" in failures[0]
-        assert job.state == "interrupted"
-        assert not harness.api.paid_submissions()
+        ids = [p.header("x-client-request-id") for p in posts]
+        assert ids == [job.key, f"{job.key}.2"]
+        assert job.submit_attempts == 2
+        assert len(harness.api.paid_submissions(f"{job.key}.2")) == 1
+
+
+async def test_a_second_lost_submit_ends_the_job_interrupted(harness: BotHarness) -> None:
+    """The resubmit happens once: when it too created nothing, the user is told to send the
+    request again, and nothing was charged."""
+    old = harness.services.client
+    harness.services.client = make_aimlapi_client(
+        harness.api, timeouts=Timeouts(connect=2.0, poll=2.0, submit=0.3, logs=2.0)
+    )
+    await old.aclose()
+    harness.api.script(SUBMIT, process=False, delay=1.0, times=2)
+    request = harness.tg.send_text(PRIVATE_CHAT, USER, SONG)
+    audios, failures = await one_outcome(harness, request["message_id"])
+    job = (await harness.jobs())[0]
+    assert len(harness.api.requests_to(SUBMIT)) == 2
+    assert audios == 0 and "send the request again" in failures[0]
+    assert job.state == "interrupted"
+    assert not harness.api.paid_submissions()

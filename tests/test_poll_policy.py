@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from bot.engine.poll_policy import (
     EARLY_CHECK_SECONDS,
     MAX_BACKOFF_SECONDS,
+    MIN_STEP,
     WINDOW_AFTER_SIGMAS,
     WINDOW_BEFORE_SIGMAS,
     Estimate,
@@ -41,13 +42,33 @@ def schedule(estimate: Estimate, base: float, done_at: float) -> list[float]:
 # ---- fit_estimate ----
 
 
-@pytest.mark.parametrize("count", [0, 1, 2])
-def test_too_little_history_falls_back_to_the_models_prior(count: int) -> None:
-    history = [(1000, 70.0)] * count
-    assert fit_estimate(history, 1000, TYPICAL) == prior_estimate(TYPICAL)
+def test_no_history_falls_back_to_the_models_prior() -> None:
+    assert fit_estimate([], 1000, TYPICAL) == prior_estimate(TYPICAL)
     prior = prior_estimate(TYPICAL)
     assert prior.mean == TYPICAL and prior.samples == 0
     assert prior.std == pytest.approx(0.3 * TYPICAL)
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_one_or_two_samples_beat_the_prior_but_with_a_wide_spread(count: int) -> None:
+    """A burst learns from its first song: 30 s observed beats an 85 s prior, but one sample
+    says little about the spread, so the window stays wide (half the mean, then a quarter)."""
+    estimate = fit_estimate([(1000, 30.0)] * count, 1000, TYPICAL)
+    assert estimate.mean == pytest.approx(30.0) and estimate.samples == count
+    assert estimate.std == pytest.approx(0.5 * 30.0 / count)
+
+
+def test_with_no_history_it_is_fixed_polling_at_the_base() -> None:
+    prior = prior_estimate(TYPICAL)
+    assert [next_poll_delay(t, prior, 5.0) for t in (0.0, 5.0, 33.0, 140.0, 400.0)] == [5.0] * 5
+
+
+def test_past_a_window_drawn_from_few_samples_it_keeps_the_base_pace() -> None:
+    """Running past an estimate from 3 songs is evidence the estimate is short: no back-off."""
+    few = Estimate(mean=30.0, std=5.0, samples=3)
+    assert next_poll_delay(200.0, few, 5.0) == 5.0
+    many = Estimate(mean=30.0, std=5.0, samples=50)
+    assert next_poll_delay(200.0, many, 5.0) > 5.0
 
 
 def test_a_line_through_the_history_predicts_longer_lyrics_take_longer() -> None:
@@ -109,7 +130,7 @@ def test_before_the_window_checks_thin_out_then_land_on_its_start() -> None:
     before = [t for t in polls if t < start - 1e-9]
     gaps = [b - a for a, b in itertools.pairwise(before)]
     assert gaps == sorted(gaps)  # geometric ramp: each wait at least as long as the last
-    assert len(before) <= 5  # 8, 16, 32, 64 s: a handful of checks for a 90 s job
+    assert len(before) <= 4  # 8, 24, 72 s: a handful of checks for a 90 s job
     assert start in [pytest.approx(t) for t in polls]  # the window opens with a check
 
 
@@ -142,11 +163,12 @@ def test_a_tiny_base_is_clamped() -> None:
     std=st.floats(1.5, 200.0),
     base=st.floats(0.05, 60.0),
 )
-def test_delays_are_positive_bounded_and_never_below_half_the_base(
+def test_delays_are_positive_bounded_and_never_below_half_the_step(
     elapsed: float, mean: float, std: float, base: float
 ) -> None:
+    """The step is `base`, or the spread when that is tighter (never below MIN_STEP)."""
     delay = next_poll_delay(elapsed, Estimate(mean, std, 10), base)
-    assert delay >= 0.5 * base
+    assert delay >= 0.5 * min(base, max(MIN_STEP, std))
     assert delay <= max(base, MAX_BACKOFF_SECONDS, mean)
 
 
@@ -198,3 +220,11 @@ def test_the_policy_beats_fixed_15s_polling_on_lag_and_requests() -> None:
     assert sum(lags) / len(lags) < 0.5 * sum(fixed_lags) / len(fixed_lags)
     assert sum(counts) / len(counts) <= sum(fixed_counts) / len(fixed_counts)
     assert max(counts) <= 12
+
+
+def test_known_fast_generations_are_polled_at_their_own_pace() -> None:
+    """Songs that take about a second are looked at every spread, not every `base` seconds."""
+    fast = Estimate(mean=0.6, std=0.2, samples=40)
+    assert next_poll_delay(0.0, fast, 5.0) <= 0.3  # the window opens at 0.28 s
+    assert next_poll_delay(0.5, fast, 5.0) == MIN_STEP
+    assert next_poll_delay(30.0, fast, 5.0) > 5.0  # long past it, with trusted history: back off

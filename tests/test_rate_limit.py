@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from telegram.error import RetryAfter
 
-from bot.telegram.flood import MessageRateLimiter, Pace, _group_of
+from bot.telegram.flood import BACKGROUND, MessageRateLimiter, Pace, _group_of
 
 
 class Recorder:
@@ -197,3 +197,27 @@ def test_wake_times_that_share_a_slot_are_distinct_and_in_order() -> None:
     assert wakes[:3] == [5.0, 5.0, 5.0]  # free now: nobody sleeps, so no tie to break
     assert wakes[3:] == sorted(set(wakes[3:])) and wakes[3] == 6.0
     assert wakes[-1] - 7.0 < 1e-5
+
+
+async def test_background_messages_wait_for_spare_budget() -> None:
+    limiter = MessageRateLimiter(
+        overall_limit=2, overall_period=0.2, group_limit=1, group_period=9
+    )
+    recorder = Recorder()
+
+    async def background(label: str) -> Any:
+        return await limiter.process_request(
+            recorder, (label,), {}, "editMessageText", {"chat_id": 5}, BACKGROUND
+        )
+
+    burst = [asyncio.create_task(send(limiter, recorder, f"m{i}", 1000 + i)) for i in range(3)]
+    await asyncio.sleep(0)  # the burst has its slots: two now, one a period later
+    edit = asyncio.create_task(background("position"))
+    await asyncio.sleep(0.05)
+    late = [asyncio.create_task(send(limiter, recorder, f"m{i}", 1000 + i)) for i in (3, 4)]
+    await asyncio.gather(*burst, edit, *late)
+    labels = [label for _, label in recorder.calls]
+    # The edit asked before m3 and m4 but went last: foreground messages took every slot first.
+    assert labels == ["m0", "m1", "m2", "m3", "m4", "position"]
+    times = {label: at for at, label in recorder.calls}
+    assert times["position"] - times["m0"] >= 0.39  # a free slot only after m3 and m4's block

@@ -403,12 +403,18 @@ async def test_racing_transitions_have_one_winner(store: JobStore) -> None:
 async def test_next_due_at(store: JobStore) -> None:
     assert await store.next_due_at() is None
     a, _ = await store.create(make_new_job(next_check_at=T0 + 50))
-    await store.create(make_new_job(next_check_at=T0 + 20))
+    b, _ = await store.create(make_new_job(next_check_at=T0 + 20))
+    # A waiting job is admitted (bot/engine/admission.py), not claimed: it never sets the time.
+    await store.create(make_new_job(next_check_at=T0 + 5))
+    for job in (a, b):
+        assert await store.transition(job.id, JobState.RECEIVED, JobState.PREPARING, now=T0)
     assert await store.next_due_at() == T0 + 20
     # a leased job becomes claimable only when its lease expires
-    await store.claim_due(owner="r", now=T0 + 20, lease_seconds=100, limit=1)
+    await store.claim_due(
+        owner="r", now=T0 + 20, lease_seconds=100, limit=1, states={JobState.PREPARING}
+    )
     assert await store.next_due_at() == T0 + 50
-    await store.transition(a.id, JobState.RECEIVED, JobState.CANCELLED, now=T0)
+    await store.transition(a.id, JobState.PREPARING, JobState.CANCELLED, now=T0)
     assert await store.next_due_at() == T0 + 120
 
 

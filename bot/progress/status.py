@@ -13,9 +13,11 @@ from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import ExtBot
 
 from bot.i18n import t
 from bot.telegram.callback_data import Action, for_job
+from bot.telegram.flood import BACKGROUND
 from bot.telegram.helpers import reply_to, topic_kwargs
 from bot.textutil import human_duration
 from storage.jobs import Job
@@ -108,13 +110,25 @@ class StatusEditor:
         return now - self._last_edit.get(job.id, 0.0) >= step
 
     async def show(
-        self, job: Job, text: str, *, keyboard: InlineKeyboardMarkup | None = None
+        self,
+        job: Job,
+        text: str,
+        *,
+        keyboard: InlineKeyboardMarkup | None = None,
+        background: bool = False,
+        replace: bool = True,
     ) -> int | None:
-        """Make the status message say `text`; returns the (possibly new) message id."""
+        """Make the status message say `text`; returns the (possibly new) message id.
+
+        `background` messages wait for spare flood budget (bot/telegram/flood.py); without
+        `replace`, a vanished message is not sent anew (a queue position is not worth one)."""
         if self._last_text.get(job.id) == text:
             return job.status_message_id
         self._last_text[job.id] = text
         self._last_edit[job.id] = time.time()
+        spare: dict[str, Any] = {}
+        if background and isinstance(self._bot, ExtBot):
+            spare["rate_limit_args"] = BACKGROUND
         if job.status_message_id is not None:
             try:
                 await self._bot.edit_message_text(
@@ -122,6 +136,7 @@ class StatusEditor:
                     message_id=job.status_message_id,
                     text=text,
                     reply_markup=keyboard,
+                    **spare,
                 )
                 return job.status_message_id
             except BadRequest as exc:
@@ -136,12 +151,15 @@ class StatusEditor:
             except TelegramError as exc:
                 log.warning("status edit failed: %s", exc)
                 return job.status_message_id
+        if not replace:
+            return job.status_message_id
         message = await self._bot.send_message(
             chat_id=job.chat_id,
             text=text,
             reply_markup=keyboard,
             reply_parameters=reply_to(job.request_message_id),
             **topic_kwargs(job.topic_id),
+            **spare,
         )
         return message.message_id
 

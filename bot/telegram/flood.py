@@ -18,6 +18,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any, Final
 
 from telegram.error import RetryAfter
@@ -47,6 +48,19 @@ COUNTED_METHODS: Final = frozenset(
 )
 _IDLE_SWEEP: Final = 512  # group paces kept before the idle ones are dropped
 _TIE_BREAK: Final = 1e-6  # seconds between wake-ups that share a slot
+
+
+@dataclass(frozen=True, slots=True)
+class Background:
+    """`rate_limit_args` for a message that may wait for spare budget (queue-position edits):
+    it takes a slot only when no other message is waiting for one, so acknowledgements, songs
+    and failure messages always go first."""
+
+    max_retries: int = 1
+
+
+BACKGROUND: Final = Background()
+_BACKGROUND_POLL: Final = 0.05  # seconds between looks for spare budget
 
 
 class Pace:
@@ -97,6 +111,12 @@ class Pace:
         self._slots.clear()
         self._slots.extend([when - self.period] + [when] * (self.limit - 1))
 
+    def spare(self, now: float) -> bool:
+        """Whether a slot is free right now with nobody queued for it."""
+        if self._slots and self._slots[-1] > now:
+            return False
+        return len(self._slots) < self.limit or self._slots[0] + self.period <= now
+
     def idle(self, now: float) -> bool:
         return not self._slots or self._slots[-1] + self.period <= now
 
@@ -119,12 +139,13 @@ async def _sleep_until(wake: float) -> None:
         timer.cancel()
 
 
-class MessageRateLimiter(BaseRateLimiter[int]):
+class MessageRateLimiter(BaseRateLimiter[int | Background]):
     """At most `overall_limit` messages per `overall_period` across all chats (Telegram: about 30
     a second) and `group_limit` per `group_period` in each group or channel (20 a minute).
 
     `rate_limit_args` on a Bot call overrides `max_retries` for that call, as in PTB's own
-    limiter. A 429 pauses every counted method for `retry_after` before the request is retried.
+    limiter, or is `BACKGROUND` for a message that only uses spare budget. A 429 pauses every
+    counted method for `retry_after` before the request is retried.
     """
 
     def __init__(
@@ -157,8 +178,16 @@ class MessageRateLimiter(BaseRateLimiter[int]):
             pace = self._groups[chat_id] = Pace(self.group_limit, self.group_period)
         return pace
 
-    async def _take_slots(self, group: int | str | None) -> None:
+    async def _take_slots(self, group: int | str | None, *, background: bool = False) -> None:
         loop = asyncio.get_running_loop()
+        if background:
+            # Wait until neither the overall budget nor the group's has anyone queued; then
+            # take a slot like anyone else (it is free, so no sleep follows).
+            while not (
+                self.overall.spare(loop.time())
+                and (group is None or self._group_pace(group, loop.time()).spare(loop.time()))
+            ):
+                await asyncio.sleep(_BACKGROUND_POLL)
         if group is not None:
             await _sleep_until(self._group_pace(group, loop.time()).wake_at(loop.time()))
         await _sleep_until(self.overall.wake_at(loop.time()))
@@ -170,14 +199,18 @@ class MessageRateLimiter(BaseRateLimiter[int]):
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
-        rate_limit_args: int | None,
+        rate_limit_args: int | Background | None,
     ) -> bool | JSONDict | list[JSONDict]:
         if endpoint not in COUNTED_METHODS:
             return await callback(*args, **kwargs)
-        max_retries = rate_limit_args or self.max_retries
+        background = isinstance(rate_limit_args, Background)
+        if isinstance(rate_limit_args, Background):
+            max_retries = rate_limit_args.max_retries
+        else:
+            max_retries = rate_limit_args or self.max_retries
         group = _group_of(data.get("chat_id"))
         for attempt in range(max_retries + 1):
-            await self._take_slots(group)
+            await self._take_slots(group, background=background)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:

@@ -1,0 +1,64 @@
+"""Who may take a slot now: one walk down the waiting line, in arrival order, within the caps.
+
+Why a walk and not a per-job check on a timer: a freed slot must go to the next eligible job at
+once, and a user with 50 requests waiting must not stand between other users and their first
+song. Walking the whole line from one snapshot (the line and the slot counts, two queries) gives
+both, and the same walk yields every waiting job's place in line for its status message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from storage.jobs import Job, SlotCounts
+
+
+@dataclass(frozen=True, slots=True)
+class Caps:
+    per_user: int
+    per_chat: int
+    total: int
+
+
+@dataclass(slots=True)
+class Admission:
+    """The result of one walk: jobs to start now, expired ones, and everyone else's place."""
+
+    start: list[Job] = field(default_factory=list)
+    expired: list[Job] = field(default_factory=list)
+    places: dict[int, tuple[Job, int]] = field(default_factory=dict)
+
+
+def admit(
+    line: Sequence[Job], held: SlotCounts, caps: Caps, *, now: float, room: int
+) -> Admission:
+    """Walk `line` (arrival order) and start every job whose user, chat and the bot as a whole
+    have a free slot, at most `room` (the workers free to take them).
+
+    A job that cannot start yet keeps its place: 1 + the number of blocked jobs ahead of it,
+    so the first one waiting is told "next". Past its deadline it is `expired` instead.
+    """
+    out = Admission()
+    total = held.total
+    by_user = dict(held.by_user)
+    by_chat = dict(held.by_chat)
+    blocked = 0
+    for job in line:
+        if now > job.deadline_at:
+            out.expired.append(job)
+            continue
+        fits = (
+            total < caps.total
+            and by_user.get(job.user_id, 0) < caps.per_user
+            and by_chat.get(job.chat_id, 0) < caps.per_chat
+        )
+        if fits and len(out.start) < room:
+            out.start.append(job)
+            total += 1
+            by_user[job.user_id] = by_user.get(job.user_id, 0) + 1
+            by_chat[job.chat_id] = by_chat.get(job.chat_id, 0) + 1
+            continue
+        blocked += 1
+        out.places[job.id] = (job, blocked)
+    return out

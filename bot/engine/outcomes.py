@@ -1,0 +1,174 @@
+"""How a job moves and how it ends, written once for every step.
+
+Why one place: each step (submit, poll, fetch, deliver) meets failures, and each kind of failure
+has exactly one consequence — a transient retry with back-off, a terminal state with exactly one
+message to the user, a refund of the daily quota or not. Steps say which; this module does it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import time
+from typing import Any, Final
+
+from telegram import Bot
+from telegram.error import BadRequest, Forbidden, TelegramError
+
+from bot.engine.status_updates import StatusUpdates
+from bot.errors import SongbotError
+from bot.i18n import t, wait_length
+from bot.ops.logging_setup import current_job_key
+from bot.progress.status import render_status
+from bot.services import Services
+from bot.telegram.helpers import reply_to, topic_kwargs
+from storage.jobs import Job
+from storage.states import TERMINAL, JobState
+
+log = logging.getLogger(__name__)
+
+MAX_TRANSIENT: Final = 8  # consecutive transient failures of one step before giving up
+
+
+class Outcomes:
+    """Compare-and-set moves under this runner's lease, and the ways a job can end."""
+
+    def __init__(self, services: Services, bot: Bot, owner: str, status: StatusUpdates) -> None:
+        self.s = services
+        self.bot = bot
+        self.owner = owner
+        self.status = status
+
+    async def move(self, job: Job, dst: JobState, **fields: Any) -> Job | None:
+        """CAS to `dst`; returns the fresh job, or None if someone else changed it first."""
+        won = await self.s.jobs.transition(
+            job.id, JobState(job.state), dst, owner=self.owner, now=time.time(), **fields
+        )
+        if not won:
+            log.info("job changed under us (%s → %s lost); leaving it", job.state, dst)
+            return None
+        return await self.s.jobs.get(job.id)
+
+    async def release(self, job: Job, delay: float, **fields: Any) -> None:
+        """Hand the job back, to be looked at again in `delay` seconds."""
+        now = time.time()
+        await self.s.jobs.release(
+            job.id, owner=self.owner, next_check_at=now + max(0.0, delay), now=now, **fields
+        )
+
+    async def transient(self, job: Job, detail: str, *, retry_after: float | None = None) -> None:
+        """A step failed for a reason that may pass: back off, and give up after a while."""
+        fresh = await self.s.jobs.get(job.id)
+        if fresh is None or JobState(fresh.state) in TERMINAL:
+            return
+        count = (fresh.transient_errors or 0) + 1
+        if count > MAX_TRANSIENT or time.time() > fresh.deadline_at:
+            await self.fail(fresh, JobState.FAILED, "error_provider_unavailable", detail=detail)
+            return
+        delay = retry_after if retry_after is not None else min(60.0, 2.0**count)
+        delay += random.uniform(0, 0.5)
+        log.warning(
+            "transient problem (%d/%d), retrying in %.1fs: %s", count, MAX_TRANSIENT, delay, detail
+        )
+        await self.release(fresh, delay, transient_errors=count, error_detail=detail[:500])
+
+    async def fail(
+        self,
+        job: Job,
+        dst: JobState,
+        key: str,
+        *,
+        detail: str = "",
+        user_text: str | None = None,
+        refund: bool = True,
+    ) -> None:
+        """End the job without a song and tell the user exactly once."""
+        moved = await self.move(job, dst, error_key=key, error_detail=detail[:1000])
+        if moved is None:
+            return
+        log.info("job ended %s: %s %s", dst.value, key, detail)
+        self.s.metrics.failures.labels(job.model, key).inc()
+        if refund:
+            await self.s.usage.refund(job.id)
+        await self.notify(moved, user_text=user_text)
+
+    async def fail_with(self, job: Job, exc: SongbotError, *, detail: str) -> None:
+        """End the job with the error's own user message; nothing was charged for it."""
+        await self.fail(
+            job,
+            JobState.FAILED,
+            exc.key,
+            detail=detail,
+            user_text=exc.user_message(job.user_lang),
+            refund=False,
+        )
+
+    async def undeliverable(self, job: Job, exc: TelegramError) -> None:
+        """The chat cannot receive the song (bot blocked or removed, chat gone): the job ends
+        with nobody left to tell, and its files go."""
+        await self.move(
+            job,
+            JobState.FAILED,
+            error_key="error_undeliverable",
+            error_detail=str(exc),
+            outcome_sent_at=time.time(),
+        )
+        self.s.temp.cleanup_job(job.key)
+
+    async def notify(self, job: Job, *, user_text: str | None = None) -> None:
+        """The one failure message; `outcome_sent_at` records it, so a crash before it is
+        repaired at the next start (`send_missing`) and nothing is said twice."""
+        lang = job.user_lang
+        try:
+            text = user_text or t(job.error_key or "error_generic", lang, **_error_params(job))
+        except (KeyError, IndexError):
+            # A repaired outcome whose message needed parameters we no longer have.
+            text = t("error_generic", lang)
+        if await self.s.stars.released_credit(job.id):  # the migration-004 trigger gave it back
+            text += "\n\n" + t("stars_credit_returned", lang)
+        message = render_status(job, lang=lang, error_text=text)
+        try:
+            await self.bot.send_message(
+                chat_id=job.chat_id,
+                text=message,
+                reply_parameters=reply_to(job.request_message_id),
+                **topic_kwargs(job.topic_id),
+            )
+        except (Forbidden, BadRequest) as exc:
+            log.warning("cannot tell the user about the outcome (%s); giving up", exc)
+        except TelegramError as exc:
+            log.warning("outcome message failed, will retry at next start: %s", exc)
+            return
+        await self.s.jobs.update(job.id, owner=None, now=time.time(), outcome_sent_at=time.time())
+        await self.drop_status_message(job)
+        self.s.temp.cleanup_job(job.key)
+
+    async def drop_status_message(self, job: Job) -> None:
+        """The status message has said its piece once the song or the failure is out."""
+        self.status.forget(job.id)
+        if job.status_message_id is None:
+            return
+        if job.chat_type != "private":
+            # The group board is shared with other requests: refresh it instead of deleting it.
+            self.s.boards.touch(job.chat_id, job.status_message_id, job.user_lang)
+            return
+        with contextlib.suppress(TelegramError):
+            await self.bot.delete_message(chat_id=job.chat_id, message_id=job.status_message_id)
+
+    async def send_missing(self) -> None:
+        """Repair: failures recorded in the DB whose message never went out (crash in between)."""
+        for job in await self.s.jobs.unnotified_failures(since=time.time() - 86400):
+            token = current_job_key.set(job.key)
+            try:
+                await self.notify(job)
+            finally:
+                current_job_key.reset(token)
+
+
+def _error_params(job: Job) -> dict[str, Any]:
+    """Parameters some failure messages need (limits, model)."""
+    return {
+        "model": job.model,
+        "waited": wait_length(job.deadline_at - job.created_at, job.user_lang),
+    }
