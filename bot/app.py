@@ -37,7 +37,13 @@ from bot.telegram.transport import make_requests
 log = logging.getLogger(__name__)
 
 # Only what the bot handles; Telegram keeps this setting, so it is always sent explicitly.
-ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
+# pre_checkout_query is not in Telegram's default list: without it no Stars payment completes.
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.EDITED_MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.PRE_CHECKOUT_QUERY,
+]
 
 
 def build_application(
@@ -178,6 +184,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         settings,
         song,
         song_lyrics,
+        stars,
         write,
     )
 
@@ -189,6 +196,10 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     for handler in gate.handlers():
         app.add_handler(handler, group=-1)
     features = (
+        # Telegram Stars first: a payment message and a pre-checkout (10 s to answer) must be
+        # credited and answered before any other handler could take the update; then /buy,
+        # /balance, /refund and the pack buttons.
+        stars,
         # /song (text, caption on media, reply forms): the reason the bot exists.
         song,
         # /cancel and ❌ under status messages and in /jobs: first, a cancel must never wait.

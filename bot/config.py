@@ -48,6 +48,29 @@ class Secret:
         return hash(self._value)
 
 
+@dataclass(frozen=True, slots=True)
+class StarPack:
+    """Credits for `songs` songs, sold for `stars` Telegram Stars in one invoice."""
+
+    songs: int
+    stars: int
+
+
+# Telegram's bounds for one XTR price (a Star amount of an invoice).
+MAX_PACK_STARS: Final = 10_000
+
+
+def default_packs(price: int) -> tuple[StarPack, ...]:
+    """One song at the price, five at 10 % off, twenty at 20 % off (50 -> 1:50,5:225,20:800)."""
+    if price <= 0:
+        return ()
+    return tuple(
+        StarPack(songs, max(1, round(price * songs * share)))
+        for songs, share in ((1, 1.0), (5, 0.9), (20, 0.8))
+        if round(price * songs * share) <= MAX_PACK_STARS
+    )
+
+
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS: Final = ("text", "json")
 
@@ -74,6 +97,10 @@ class Config:
     allowed_chat_ids: frozenset[int]
     user_daily_limit: int
     max_waiting_per_user: int
+    # Telegram Stars: 0 stars per song means songs are free (no payments at all).
+    stars_per_song: int
+    free_songs_per_day: int
+    star_packs: tuple[StarPack, ...]
     log_level: str
     log_format: str
     max_jobs_per_user: int
@@ -186,6 +213,27 @@ def _id_set(env: Mapping[str, str], name: str) -> frozenset[int]:
     return frozenset(ids)
 
 
+def _packs(env: Mapping[str, str], name: str, price: int) -> tuple[StarPack, ...]:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default_packs(price)
+    packs: list[StarPack] = []
+    for part in raw.split(","):
+        songs_raw, sep, stars_raw = part.strip().partition(":")
+        try:
+            pack = StarPack(int(songs_raw), int(stars_raw))
+        except ValueError:
+            pack = None
+        if not sep or pack is None or not (1 <= pack.songs <= 1000):
+            raise ConfigError(name, f"must be songs:stars pairs like 1:50,5:225; got {part!r}")
+        if not 1 <= pack.stars <= MAX_PACK_STARS:
+            raise ConfigError(name, f"stars per pack must be 1-{MAX_PACK_STARS}; got {part!r}")
+        if any(p.songs == pack.songs for p in packs):
+            raise ConfigError(name, f"two packs of {pack.songs} songs")
+        packs.append(pack)
+    return tuple(packs)
+
+
 def _model(env: Mapping[str, str], name: str, default: str) -> str:
     from bot.aimlapi.models import MODELS  # local import: the registry is data, config is wiring
 
@@ -237,6 +285,13 @@ def _parse(env: Mapping[str, str]) -> Config:
         if http_port > 65535:
             raise ConfigError("SONGBOT_HTTP_PORT", "must be a TCP port (0-65535)")
 
+    stars_per_song = _int(env, "SONGBOT_STARS_PER_SONG", 0, minimum=0)
+    if stars_per_song > MAX_PACK_STARS:
+        raise ConfigError("SONGBOT_STARS_PER_SONG", f"must be at most {MAX_PACK_STARS}")
+    star_packs = _packs(env, "SONGBOT_STAR_PACKS", stars_per_song)
+    if stars_per_song and not star_packs:
+        raise ConfigError("SONGBOT_STAR_PACKS", "a paying bot needs at least one pack")
+
     return Config(
         telegram_token=Secret(token),
         aimlapi_key=Secret(key),
@@ -256,6 +311,9 @@ def _parse(env: Mapping[str, str]) -> Config:
         # 0 switches either off (the README says so first thing).
         user_daily_limit=_int(env, "SONGBOT_USER_DAILY_LIMIT", 5, minimum=0),
         max_waiting_per_user=_int(env, "SONGBOT_MAX_WAITING_PER_USER", 5, minimum=0),
+        stars_per_song=stars_per_song,
+        free_songs_per_day=_int(env, "SONGBOT_FREE_SONGS_PER_DAY", 1, minimum=0),
+        star_packs=star_packs if stars_per_song else (),
         log_level=log_level,
         log_format=log_format,
         max_jobs_per_user=_int(env, "SONGBOT_MAX_JOBS_PER_USER", 2, minimum=1),

@@ -24,6 +24,7 @@ from storage.jobs import JobStore
 from storage.lyrics import LyricsStore
 from storage.references import ReferenceCache
 from storage.settings import ChatSettingsStore, UserStore
+from storage.stars import StarStore
 from storage.usage import UsageLedger
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ class Services:
     jobs: JobStore
     usage: UsageLedger
     lyrics: LyricsStore
+    stars: StarStore
     references: ReferenceCache
     chat_settings: ChatSettingsStore
     users: UserStore
@@ -106,6 +108,7 @@ class Services:
             jobs=jobs,
             usage=UsageLedger(db),
             lyrics=LyricsStore(db),
+            stars=StarStore(db),
             references=ReferenceCache(db),
             chat_settings=ChatSettingsStore(db),
             users=UserStore(db),

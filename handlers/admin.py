@@ -74,6 +74,19 @@ async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             refunded=stats.refunded_total,
             top=_raw(top),
             models=_raw(models),
+        )
+        + (
+            # A paying bot (Telegram Stars): what came in, what went back, paid vs free songs.
+            t(
+                "stats_stars",
+                lang,
+                received=stats.stars_received,
+                refunded=stats.stars_refunded,
+                paid=stats.songs_paid,
+                free=stats.songs_free,
+            )
+            if services.config.stars_per_song > 0
+            else ""
         ),
         do_quote=True,
     )

@@ -39,8 +39,12 @@ async def _gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat, user = update.effective_chat, update.effective_user
     if not allowed or chat is None or chat.id in allowed:
         return
-    message = update.message
-    who = requester_id(message) if message is not None else (user.id if user else None)
+    message = update.effective_message
+    if message is not None and message.successful_payment is not None:
+        return  # money already taken: it is credited whatever the chat list says now
+    who = (
+        requester_id(update.message) if update.message is not None else (user.id if user else None)
+    )
     if who is not None and who in services.config.admin_ids:
         return
     try:

@@ -21,7 +21,7 @@ from bot.aimlapi.models import MODELS, ModelSpec
 from bot.errors import SongbotError
 from bot.i18n import plain, t
 from bot.intake.accept import Draft, Origin, check_request, store_job
-from bot.intake.access import check_access
+from bot.intake.access import Silent, check_access
 from bot.intake.references import TelegramReference
 from bot.intake.requests import build_request
 from bot.telegram.callback_data import Action, pattern
@@ -111,6 +111,8 @@ async def _remake(
     )
     try:
         await store_job(press.services, press.bot, origin, draft, request)
+    except Silent:
+        return  # answered already (no credit left: the packs were offered)
     except SongbotError as exc:  # the daily limit, taken by a parallel request meanwhile
         await reply_to_press(press, exc.user_message(press.lang), job)
 

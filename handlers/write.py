@@ -265,6 +265,10 @@ async def on_make(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
     try:
         job = await store_job(services, press.bot, origin, song, request)
+    except Silent:  # no free song and no credit: the price and the packs were offered
+        await services.lyrics.release(draft.id, time.time())
+        await answer(press.query)
+        return
     except SongbotError as exc:  # the daily limit or the waiting cap, taken meanwhile
         await services.lyrics.release(draft.id, time.time())
         await refuse(press, exc)

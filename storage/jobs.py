@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Collection
+from typing import Any
 
 from storage.db import Database
 from storage.job_rows import (
@@ -44,10 +45,14 @@ from storage.job_rows import (
     new_job_key as new_job_key,
 )
 from storage.quota import (
+    CREDITS_AVAILABLE,
+    FREE_USED_IN_SPAN,
     USED_WITH_PENDING,
     WAITING_JOBS,
     DailyQuota,
+    PaymentRequired,
     QuotaExceeded,
+    StarsGuard,
     WaitingCap,
     WaitingCapReached,
 )
@@ -84,13 +89,16 @@ class JobStore:
         *,
         quota: DailyQuota | None = None,
         waiting: WaitingCap | None = None,
+        stars: StarsGuard | None = None,
     ) -> tuple[Job, bool]:
         """Insert, or return the existing job for the same (chat, request message) and False.
 
         With a `quota`, the limit is checked inside the INSERT itself (one statement, so one
         atomic step on every engine): of many concurrent requests against a limit of N, at most N
         are written, and `QuotaExceeded` is raised for the rest. A `waiting` cap is enforced
-        the same way (`WaitingCapReached`).
+        the same way (`WaitingCapReached`). With `stars`, the INSERT also needs a free song of
+        the day or a credit left, and reserves it in the same transaction (`PaymentRequired`):
+        parallel requests can never spend one credit twice.
         """
         values: dict[str, object] = {
             name: _sql_value(name, getattr(new, name)) for name in _NEW_JOB_COLUMNS
@@ -107,12 +115,18 @@ class JobStore:
         if waiting is not None:
             conditions.append(f"({WAITING_JOBS}) < ?")
             params.extend(waiting.params())
+        if stars is not None:
+            conditions.append(f"(({FREE_USED_IN_SPAN}) < ? OR ({CREDITS_AVAILABLE}) > 0)")
+            params.extend([*stars.free_params(), stars.free_per_day, *stars.credit_params()])
         guard = " WHERE " + " AND ".join(conditions)
-        rows = await self.db.write_returning(
+        insert = (
             f"INSERT INTO jobs ({', '.join(columns)}) SELECT {_placeholders(columns)}{guard} "
-            f"ON CONFLICT (chat_id, request_message_id) DO NOTHING {_RETURNING}",
-            params,
+            f"ON CONFLICT (chat_id, request_message_id) DO NOTHING {_RETURNING}"
         )
+        if stars is None:
+            rows = await self.db.write_returning(insert, params)
+        else:
+            rows = await self._insert_and_reserve(insert, params, stars, new.created_at)
         if rows:
             return Job.from_row(rows[0]), True
         existing = await self.get_by_request(new.chat_id, new.request_message_id)
@@ -120,9 +134,40 @@ class JobStore:
             return existing, False
         if waiting is not None and await self._waiting(waiting.user_id) >= waiting.limit:
             raise WaitingCapReached(waiting)
+        if quota is not None and await self._used_with_pending(quota) >= quota.limit:
+            raise QuotaExceeded(quota)
+        if stars is not None:
+            raise PaymentRequired(stars)
         if quota is not None:
             raise QuotaExceeded(quota)
         raise RuntimeError("duplicate job disappeared during intake")  # deleted in between
+
+    async def _insert_and_reserve(
+        self, insert: str, params: list[object], stars: StarsGuard, now: float
+    ) -> list[Any]:
+        """The guarded INSERT and the reservation it makes, in one `BEGIN IMMEDIATE`."""
+        async with self.db.transaction() as conn:
+            rows = list(await conn.execute_fetchall(insert, params))
+            if not rows:
+                return rows
+            job_id = int(rows[0]["id"])
+            await conn.execute(
+                "INSERT INTO song_billing (job_id, user_id, kind, created_at) "
+                f"SELECT ?, ?, CASE WHEN ({FREE_USED_IN_SPAN}) < ? THEN 'free' "
+                "ELSE 'credit' END, ?",
+                (job_id, stars.user_id, *stars.free_params(), stars.free_per_day, now),
+            )
+            await conn.execute(
+                "INSERT INTO star_ledger (user_id, kind, credits, job_id, created_at) "
+                "SELECT user_id, 'reserve', -1, job_id, created_at FROM song_billing "
+                "WHERE job_id = ? AND kind = 'credit'",
+                (job_id,),
+            )
+            return rows
+
+    async def _used_with_pending(self, quota: DailyQuota) -> int:
+        sql = f"SELECT {USED_WITH_PENDING}"
+        return int(str(await self.db.fetchval(sql, quota.params()[:-1])))
 
     async def _waiting(self, user_id: int) -> int:
         return int(str(await self.db.fetchval(WAITING_JOBS, (user_id,))))

@@ -74,3 +74,44 @@ class QuotaExceeded(Exception):
     def __init__(self, quota: DailyQuota) -> None:
         super().__init__(f"user {quota.user_id} reached the daily limit of {quota.limit}")
         self.quota = quota
+
+
+# --- Telegram Stars (storage/stars.py): what a paying bot's intake counts ---------------------
+
+# A user's free songs today that still count (a failed one gave its free song back):
+# (user_id, start, end).
+FREE_USED_IN_SPAN: Final = (
+    "SELECT COUNT(*) FROM song_billing WHERE user_id = ? AND kind = 'free' "
+    "AND state != 'released' AND created_at >= ? AND created_at < ?"
+)
+# Credits a user can still spend: bought, minus refunded, minus held by songs: (user_id x3).
+CREDITS_AVAILABLE: Final = (
+    "(SELECT COALESCE(SUM(songs - refunded_songs), 0) FROM star_purchases WHERE user_id = ?) - "
+    "(SELECT COUNT(*) FROM song_billing WHERE user_id = ? AND kind = 'credit' "
+    "AND state IN ('reserved', 'used'))"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StarsGuard:
+    """A paying bot's price, enforced by the intake INSERT and reserved in its transaction: a
+    free song of the day if one is left, else one credit; neither means nothing is written."""
+
+    user_id: int
+    free_per_day: int
+    day_start: float
+    day_end: float
+
+    def free_params(self) -> tuple[object, ...]:
+        return (self.user_id, self.day_start, self.day_end)
+
+    def credit_params(self) -> tuple[object, ...]:
+        return (self.user_id, self.user_id)
+
+
+class PaymentRequired(Exception):
+    """The intake INSERT found no free song and no credit left; nothing was written."""
+
+    def __init__(self, guard: StarsGuard) -> None:
+        super().__init__(f"user {guard.user_id} has no free song and no credit left")
+        self.guard = guard

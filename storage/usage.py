@@ -37,6 +37,11 @@ class UsageStats:
     jobs_by_state: dict[str, int]
     # /write: chat completions and the tokens they used (today, total).
     lyrics: TokenTotals = field(default_factory=lambda: TokenTotals(0, 0, 0, 0))
+    # Telegram Stars (migration 004): received and refunded Stars, songs paid by credit vs free.
+    stars_received: int = 0
+    stars_refunded: int = 0
+    songs_paid: int = 0
+    songs_free: int = 0
 
 
 class UsageLedger:
@@ -117,7 +122,19 @@ class UsageLedger:
             "WHERE completed_at IS NOT NULL AND submitted_at IS NOT NULL "
             "AND completed_at >= submitted_at GROUP BY model ORDER BY model"
         )
+        stars = await self.db.fetchone(
+            "SELECT COALESCE(SUM(stars), 0), "
+            "COALESCE(SUM(CASE WHEN refunded_at IS NOT NULL THEN stars END), 0), "
+            "(SELECT COUNT(*) FROM song_billing WHERE kind = 'credit' AND state = 'used'), "
+            "(SELECT COUNT(*) FROM song_billing WHERE kind = 'free' AND state = 'used') "
+            "FROM star_purchases"
+        )
+        assert stars is not None
         return UsageStats(
+            stars_received=int(stars[0]),
+            stars_refunded=int(stars[1]),
+            songs_paid=int(stars[2]),
+            songs_free=int(stars[3]),
             generations_today=int(row[2]),
             credits_today=int(row[3]),
             generations_total=int(row[0]),

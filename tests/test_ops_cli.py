@@ -25,6 +25,9 @@ from storage.usage import UsageLedger
 from tests.harness import bot_env
 from tests.test_ops_support import restore_logging, secret_forms
 
+# The newest schema version: every migration added must not need these tests edited.
+LATEST = load_migrations()[-1].version
+
 __all__ = ["restore_logging"]
 
 

@@ -132,6 +132,8 @@ class Outcomes:
         except (KeyError, IndexError):
             # A repaired outcome whose message needed parameters we no longer have.
             text = t("error_generic", lang)
+        if await self.s.stars.released_credit(job.id):  # the migration-004 trigger gave it back
+            text += "\n\n" + t("stars_credit_returned", lang)
         message = render_status(job, lang=lang, error_text=text)
         try:
             await self.bot.send_message(

@@ -1,8 +1,10 @@
 """Check, store and acknowledge a request: the one intake path every song takes.
 
-Why one path: `/song`, 🔁 Again and 🎲 Variation (and every later way to ask) must meet the same
-checks, caps and limits, and the limit must be enforced in the same statement that writes the job
-(`storage/quota.py`), so no route and no burst is a way around it.
+Why one path: `/song`, 🔁 Again and 🎲 Variation (and every later way to ask, e.g. Make this
+song) must meet the same checks, caps, limits and price, and the limit (and a paying bot's free
+song or credit) must be enforced in the same statement that writes the job (`storage/quota.py`),
+so no route and no burst is a way around it. `store_job` is the hook: a song that is not paid
+for is never queued, and its reply offers the Stars packs.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from telegram import Bot, Message
 
@@ -19,11 +21,13 @@ from bot.aimlapi.models import ModelSpec
 from bot.aimlapi.types import GenerationRequest
 from bot.errors import NotAllowed
 from bot.i18n import t
+from bot.intake.access import Silent
 from bot.intake.references import (
     TelegramReference,
     check_reference_request,
 )
 from bot.intake.requests import build_request
+from bot.intake.stars import send_offer, stars_guard
 from bot.progress.boards import find_board
 from bot.progress.status import cancel_keyboard, render_status
 from bot.services import Services
@@ -35,7 +39,13 @@ from bot.telegram.helpers import (
     topic_kwargs,
 )
 from storage.jobs import Job, NewJob, new_job_key
-from storage.quota import DailyQuota, QuotaExceeded, WaitingCap, WaitingCapReached
+from storage.quota import (
+    DailyQuota,
+    PaymentRequired,
+    QuotaExceeded,
+    WaitingCap,
+    WaitingCapReached,
+)
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +129,11 @@ async def store_job(
     config = services.config
     reference = draft.reference
     now = time.time()
+    stars = stars_guard(services.stars, config, origin.user_id, now)
+    if stars is not None:
+        balance = await services.stars.balance(origin.user_id, config.free_songs_per_day, now)
+        if balance.songs_left <= 0:
+            await _offer_packs(services, bot, origin)
     new = NewJob(
         key=new_job_key(),
         chat_id=origin.chat_id,
@@ -149,7 +164,10 @@ async def store_job(
             new,
             quota=_daily_quota(services, origin, now),
             waiting=_waiting_cap(services, origin),
+            stars=stars,
         )
+    except PaymentRequired:  # a parallel request spent the last credit since the check above
+        await _offer_packs(services, bot, origin)
     except QuotaExceeded as exc:  # a parallel request took the last one since check_request
         raise NotAllowed("error_daily_limit", limit=exc.quota.limit) from None
     except WaitingCapReached as exc:
@@ -173,6 +191,20 @@ async def store_job(
     await services.jobs.update(job.id, owner=None, now=time.time(), status_message_id=status_id)
     services.runner.wake()
     return job
+
+
+async def _offer_packs(services: Services, bot: Bot, origin: Origin) -> NoReturn:
+    """Not queued: say what a song costs and offer the packs; the update is then answered."""
+    log.info("user %s has no free song and no credit left", origin.user_id)
+    await send_offer(
+        bot,
+        services.config,
+        chat_id=origin.chat_id,
+        lang=origin.lang,
+        reply_parameters=reply_to(origin.request_message_id),
+        **topic_kwargs(origin.topic_id),
+    )
+    raise Silent(detail="payment required; the packs were offered")
 
 
 async def _private_status(bot: Bot, origin: Origin, job: Job, now: float) -> int:

@@ -149,6 +149,10 @@ def stats_dict(stats: UsageStats) -> dict[str, Any]:
         "lyrics_tokens_today": stats.lyrics.tokens_today,
         "lyrics_calls_total": stats.lyrics.calls_total,
         "lyrics_tokens_total": stats.lyrics.tokens_total,
+        "stars_received": stats.stars_received,
+        "stars_refunded": stats.stars_refunded,
+        "songs_paid": stats.songs_paid,
+        "songs_free": stats.songs_free,
     }
 
 
@@ -162,6 +166,10 @@ def format_stats(stats: UsageStats) -> str:
     lines.append(
         f"lyrics       today {lyrics.calls_today:,} drafts, {lyrics.tokens_today:,} tokens"
         f"  total {lyrics.calls_total:,} drafts, {lyrics.tokens_total:,} tokens"
+    )
+    lines.append(
+        f"stars        received {stats.stars_received:,}  refunded {stats.stars_refunded:,}"
+        f"  songs paid {stats.songs_paid:,}  free {stats.songs_free:,}"
     )
     states = ", ".join(f"{s} {n:,}" for s, n in stats.jobs_by_state.items() if n)
     lines.append(f"jobs         {states or 'none'}")

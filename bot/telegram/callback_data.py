@@ -31,6 +31,7 @@ class Action(StrEnum):
     WRITE_MAKE = "wmake"
     WRITE_REDO = "wredo"
     WRITE_EDIT = "wedit"
+    BUY = "buy"  # a Stars pack: the argument is its number of songs
 
 
 # The argument each action accepts, as a regular expression.
@@ -45,6 +46,7 @@ _ARGS: Final[dict[Action, str]] = {
     Action.WRITE_MAKE: r"\d{1,18}",
     Action.WRITE_REDO: r"\d{1,18}",
     Action.WRITE_EDIT: r"\d{1,18}",
+    Action.BUY: r"\d{1,4}",
 }
 MODEL_DEFAULT: Final = "default"
 LANGUAGE_AUTO: Final = "auto"

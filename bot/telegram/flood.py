@@ -35,6 +35,7 @@ COUNTED_METHODS: Final = frozenset(
         "sendVoice",
         "sendDocument",
         "sendPhoto",
+        "sendInvoice",
         "sendVideo",
         "sendMediaGroup",
         "copyMessage",

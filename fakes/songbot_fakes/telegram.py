@@ -73,6 +73,7 @@ FLOOD_METHODS: Final = frozenset(
         "sendVoice",
         "sendDocument",
         "sendPhoto",
+        "sendInvoice",
         "editMessageText",
         "editMessageReplyMarkup",
     }
@@ -325,6 +326,56 @@ class _CallbackQuery:
     answered: bool = False
 
 
+@dataclass
+class Invoice:
+    """An invoice the bot sent (sendInvoice), as the user's Telegram app would show it."""
+
+    chat_id: int
+    message_id: int
+    payload: str
+    currency: str
+    total_amount: int
+
+
+@dataclass
+class PreCheckout:
+    """A pre_checkout_query we sent and how (and how fast) the bot answered it."""
+
+    query_id: str
+    user_id: int
+    chat_id: int
+    payload: str
+    currency: str
+    total_amount: int
+    created: float
+    answered_at: float | None = None
+    ok: bool | None = None
+    error_message: str | None = None
+
+    @property
+    def answer_seconds(self) -> float | None:
+        return None if self.answered_at is None else self.answered_at - self.created
+
+
+@dataclass
+class StarPayment:
+    """A completed Stars payment: the successful_payment message Telegram sent the bot."""
+
+    charge_id: str
+    user_id: int
+    chat_id: int
+    payload: str
+    total_amount: int
+    update: JSON
+    refunded: bool = False
+
+
+# Telegram's rules for one Stars invoice (Bot API: sendInvoice, LabeledPrice, "XTR").
+STARS_CURRENCY: Final = "XTR"
+STARS_MAX_AMOUNT: Final = 10_000
+PRE_CHECKOUT_TTL: Final = 10.0  # seconds Telegram waits for answerPreCheckoutQuery
+
+
 def _image_info(data: bytes) -> tuple[str, int, int] | None:
     """(format, width, height) of an image, or None if Pillow cannot read it."""
     from PIL import Image, UnidentifiedImageError
@@ -408,6 +459,9 @@ class FakeTelegram:
         self.webhook_deliveries: list[WebhookDelivery] = []
         self.callback_answers: dict[str, JSON] = {}
         self.scripts: list[ScriptedFault] = []
+        self.invoices: list[Invoice] = []
+        self.pre_checkouts: dict[str, PreCheckout] = {}
+        self.star_payments: dict[str, StarPayment] = {}
         # State.
         self._users: dict[int, JSON] = {}
         self._chats: dict[int, _Chat] = {}
@@ -462,6 +516,9 @@ class FakeTelegram:
             "deleteMyCommands": self._delete_my_commands,
             "getChatMember": self._get_chat_member,
             "getChat": self._get_chat,
+            "sendInvoice": self._send_invoice,
+            "answerPreCheckoutQuery": self._answer_pre_checkout_query,
+            "refundStarPayment": self._refund_star_payment,
         }
 
     # ---- lifecycle ---------------------------------------------------------------------------
@@ -928,6 +985,87 @@ class FakeTelegram:
         }
         self.enqueue_raw_update({"callback_query": query})
         return query_id
+
+    # ---- control API: Stars payments -----------------------------------------------------------
+
+    def pay_invoice(self, invoice: Invoice, user_id: int) -> str:
+        """The user taps Pay under `invoice`: a pre_checkout_query update; returns its id.
+        If the bot answers ok, Telegram charges the Stars and sends successful_payment."""
+        return self.send_pre_checkout(
+            user_id,
+            invoice.payload,
+            currency=invoice.currency,
+            total_amount=invoice.total_amount,
+            chat_id=invoice.chat_id,
+        )
+
+    def send_pre_checkout(
+        self,
+        user_id: int,
+        payload: str,
+        *,
+        currency: str = STARS_CURRENCY,
+        total_amount: int,
+        chat_id: int | None = None,
+    ) -> str:
+        """A pre_checkout_query as-is (e.g. for an invoice sent at an older price)."""
+        query_id = str(secrets.randbelow(9 * 10**18) + 10**18)
+        self.pre_checkouts[query_id] = PreCheckout(
+            query_id,
+            user_id,
+            user_id if chat_id is None else chat_id,
+            payload,
+            currency,
+            total_amount,
+            created=self.clock(),
+        )
+        query: JSON = {
+            "id": query_id,
+            "from": self._user(user_id),
+            "currency": currency,
+            "total_amount": total_amount,
+            "invoice_payload": payload,
+        }
+        self.enqueue_raw_update({"pre_checkout_query": query})
+        return query_id
+
+    def redeliver_payment(self, charge_id: str) -> None:
+        """The same successful_payment message again, as after a lost confirmation."""
+        payment = self.star_payments[charge_id]
+        update = copy.deepcopy(payment.update)
+        update.pop("update_id", None)
+        self.enqueue_raw_update(update)
+
+    def _charge(self, checkout: PreCheckout) -> StarPayment:
+        """Telegram took the Stars: the successful_payment service message to the bot."""
+        chat = self._chat_for_inject(checkout.chat_id)
+        charge_id = "stxFake" + secrets.token_urlsafe(24)
+        message: JSON = {
+            "message_id": chat.take_message_id(),
+            "from": self._user(checkout.user_id),
+            "chat": chat.as_chat(),
+            "date": int(time.time()),
+            "successful_payment": {
+                "currency": checkout.currency,
+                "total_amount": checkout.total_amount,
+                "invoice_payload": checkout.payload,
+                "telegram_payment_charge_id": charge_id,
+                "provider_payment_charge_id": "",
+            },
+        }
+        chat.messages[message["message_id"]] = message
+        update: JSON = {"message": copy.deepcopy(message)}
+        payment = StarPayment(
+            charge_id,
+            checkout.user_id,
+            checkout.chat_id,
+            checkout.payload,
+            checkout.total_amount,
+            update,
+        )
+        self.star_payments[charge_id] = payment
+        self.enqueue_raw_update(copy.deepcopy(update))
+        return payment
 
     def enqueue_raw_update(self, update: JSON) -> None:
         """Queue an update as-is (an `update_id` is assigned if missing)."""
@@ -1639,6 +1777,75 @@ class FakeTelegram:
         if params["action"] not in CHAT_ACTIONS:
             raise _bad("wrong parameter action in request")
         self._thread(chat, params)
+        return True
+
+    async def _send_invoice(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
+        chat = self._resolve_chat(params["chat_id"])
+        currency = str(params["currency"])
+        prices = params["prices"]
+        if currency != STARS_CURRENCY:
+            # This fake models only Stars; real Telegram needs a provider token for the rest.
+            raise _bad("PAYMENT_PROVIDER_INVALID")
+        if params.get("provider_token"):
+            raise _bad("PAYMENT_PROVIDER_INVALID")  # Stars invoices take no provider token
+        if not isinstance(prices, list) or len(prices) != 1:
+            raise _bad("STARS_INVOICE_INVALID")  # exactly one price in Stars
+        amount = prices[0].get("amount") if isinstance(prices[0], dict) else None
+        if not isinstance(amount, int) or not 1 <= amount <= STARS_MAX_AMOUNT:
+            raise _bad("CURRENCY_TOTAL_AMOUNT_INVALID")
+        if not str(prices[0].get("label") or ""):
+            raise _bad("price label is empty")
+        if any(params.get(k) for k in ("max_tip_amount", "suggested_tip_amounts")):
+            raise _bad("STARS_INVOICE_INVALID")  # no tips in Stars
+        if not 1 <= len(str(params["title"])) <= 32:
+            raise _bad("INVOICE_TITLE_INVALID" if params["title"] else "title is empty")
+        if not 1 <= len(str(params["description"])) <= 255:
+            raise _bad("INVOICE_DESCRIPTION_INVALID")
+        if not 1 <= len(str(params["payload"]).encode("utf-8")) <= 128:
+            raise _bad("INVOICE_PAYLOAD_INVALID")
+        content: JSON = {
+            "invoice": {
+                "title": params["title"],
+                "description": params["description"],
+                "start_parameter": params.get("start_parameter") or "",
+                "currency": currency,
+                "total_amount": amount,
+            }
+        }
+        message = self._new_message("sendInvoice", chat, params, content)
+        self.invoices.append(
+            Invoice(chat.id, message["message_id"], str(params["payload"]), currency, amount)
+        )
+        return message
+
+    async def _answer_pre_checkout_query(
+        self, params: JSON, files: dict[str, UploadedFile]
+    ) -> bool:
+        checkout = self.pre_checkouts.get(str(params["pre_checkout_query_id"]))
+        now = self.clock()
+        if (
+            checkout is None
+            or checkout.answered_at is not None
+            or now - checkout.created > PRE_CHECKOUT_TTL
+        ):
+            raise _bad(QUERY_TOO_OLD)
+        ok = bool(params["ok"])
+        error = params.get("error_message")
+        if not ok and not error:
+            raise _bad("error_message is empty")  # required when ok is False
+        checkout.answered_at, checkout.ok = now, ok
+        checkout.error_message = None if ok else str(error)
+        if ok:
+            self._charge(checkout)
+        return True
+
+    async def _refund_star_payment(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
+        payment = self.star_payments.get(str(params["telegram_payment_charge_id"]))
+        if payment is None or payment.user_id != int(params["user_id"]):
+            raise _bad("CHARGE_NOT_FOUND")
+        if payment.refunded:
+            raise _bad("CHARGE_ALREADY_REFUNDED")
+        payment.refunded = True
         return True
 
     async def _answer_callback_query(self, params: JSON, files: dict[str, UploadedFile]) -> bool:

@@ -60,6 +60,9 @@ FAKE_METHODS: Final = (
     "deleteMyCommands",
     "getChatMember",
     "getChat",
+    "sendInvoice",
+    "answerPreCheckoutQuery",
+    "refundStarPayment",
 )
 # Result types the fake builds; embedded one level deep so tests can check required fields.
 RESULT_TYPES: Final = (
@@ -82,6 +85,9 @@ RESULT_TYPES: Final = (
     "BotCommand",
     "CallbackQuery",
     "MessageEntity",
+    "Invoice",
+    "PreCheckoutQuery",
+    "SuccessfulPayment",
 )
 _PRIMITIVES: Final = frozenset({"String", "Integer", "Boolean", "Float", "InputFile", "True"})
 _DISCRIMINATOR_RE: Final = re.compile(r'(?:must be|always) "?([a-z_]+)"?\s*$')

@@ -1,0 +1,203 @@
+"""Telegram Stars credits: purchases credited once, balances derived, refunds of unused credits.
+
+Why derived balances: a stored counter can drift from the rows that explain it; here every number
+is a sum over `star_purchases` and `song_billing` (migration 004), and `star_ledger` records each
+movement for the operator. Reservations are written by the intake INSERT itself
+(`JobStore.create(stars=...)`); use and release are triggers on `usage` and on the job state, so
+every writer of a job (runner, cancel, repair) moves the credit with it, in the same statement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.db import Database
+from storage.quota import CREDITS_AVAILABLE, FREE_USED_IN_SPAN, StarsGuard
+from storage.usage import utc_day_bounds
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    free_left: int  # free songs still open today
+    credits: int  # credits that can still be spent
+    bought: int  # credits ever bought (minus refunded)
+    used: int  # credits spent on songs that were charged
+    held: int  # credits reserved by songs not charged yet
+
+    @property
+    def songs_left(self) -> int:
+        return self.free_left + self.credits
+
+
+@dataclass(frozen=True, slots=True)
+class Purchase:
+    charge_id: str
+    user_id: int
+    chat_id: int
+    songs: int
+    stars: int
+    refunded_songs: int
+    refunded_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class RefundPlan:
+    """What refunding a purchase would take back: refused when any of its credits are spent."""
+
+    purchase: Purchase
+    unused: int  # credits of this user not spent or held right now
+
+    @property
+    def allowed(self) -> bool:
+        return self.purchase.refunded_at is None and self.unused >= self.purchase.songs
+
+
+class StarStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @staticmethod
+    def guard(user_id: int, free_per_day: int, now: float) -> StarsGuard:
+        start, end = utc_day_bounds(now)
+        return StarsGuard(user_id=user_id, free_per_day=free_per_day, day_start=start, day_end=end)
+
+    async def balance(self, user_id: int, free_per_day: int, now: float) -> Balance:
+        g = self.guard(user_id, free_per_day, now)
+        row = await self.db.fetchone(
+            f"SELECT ({FREE_USED_IN_SPAN}), ({CREDITS_AVAILABLE}), "
+            "(SELECT COALESCE(SUM(songs - refunded_songs), 0) FROM star_purchases "
+            "WHERE user_id = ?), "
+            "(SELECT COUNT(*) FROM song_billing WHERE user_id = ? AND kind = 'credit' "
+            "AND state = 'used'), "
+            "(SELECT COUNT(*) FROM song_billing WHERE user_id = ? AND kind = 'credit' "
+            "AND state = 'reserved')",
+            (*g.free_params(), *g.credit_params(), user_id, user_id, user_id),
+        )
+        assert row is not None
+        return Balance(
+            free_left=max(0, free_per_day - int(row[0])),
+            credits=max(0, int(row[1])),
+            bought=int(row[2]),
+            used=int(row[3]),
+            held=int(row[4]),
+        )
+
+    async def credit_purchase(
+        self,
+        *,
+        charge_id: str,
+        user_id: int,
+        chat_id: int,
+        songs: int,
+        stars: int,
+        payload: str,
+        now: float,
+    ) -> bool:
+        """Credit one payment: the purchase and its ledger row in one transaction; a charge id
+        seen before changes nothing (False), however often Telegram delivers it."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO star_purchases (telegram_payment_charge_id, user_id, chat_id, songs, "
+                "stars, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (telegram_payment_charge_id) DO NOTHING",
+                (charge_id, user_id, chat_id, songs, stars, payload, now),
+            )
+            if cursor.rowcount != 1:
+                return False
+            await conn.execute(
+                "INSERT INTO star_ledger (user_id, kind, credits, stars, charge_id, created_at) "
+                "VALUES (?, 'purchase', ?, ?, ?, ?)",
+                (user_id, songs, stars, charge_id, now),
+            )
+            return True
+
+    async def claim_notification(self, charge_id: str, now: float) -> bool:
+        """True for exactly one caller per purchase: the one that sends the confirmation."""
+        changed = await self.db.execute_write(
+            "UPDATE star_purchases SET notified_at = ? "
+            "WHERE telegram_payment_charge_id = ? AND notified_at IS NULL",
+            (now, charge_id),
+        )
+        return changed == 1
+
+    async def unclaim_notification(self, charge_id: str) -> None:
+        """The confirmation could not be sent: a redelivered update may try again."""
+        await self.db.execute_write(
+            "UPDATE star_purchases SET notified_at = NULL WHERE telegram_payment_charge_id = ?",
+            (charge_id,),
+        )
+
+    async def purchase(self, charge_id: str) -> Purchase | None:
+        row = await self.db.fetchone(
+            "SELECT telegram_payment_charge_id, user_id, chat_id, songs, stars, refunded_songs, "
+            "refunded_at FROM star_purchases WHERE telegram_payment_charge_id = ?",
+            (charge_id,),
+        )
+        if row is None:
+            return None
+        return Purchase(
+            charge_id=str(row[0]),
+            user_id=int(row[1]),
+            chat_id=int(row[2]),
+            songs=int(row[3]),
+            stars=int(row[4]),
+            refunded_songs=int(row[5]),
+            refunded_at=None if row[6] is None else float(row[6]),
+        )
+
+    async def plan_refund(self, charge_id: str) -> RefundPlan | None:
+        p = await self.purchase(charge_id)
+        if p is None:
+            return None
+        unused = await self.db.fetchval(f"SELECT {CREDITS_AVAILABLE}", (p.user_id, p.user_id))
+        return RefundPlan(purchase=p, unused=max(0, int(str(unused))))
+
+    async def take_back(self, charge_id: str, now: float) -> bool:
+        """Remove a refunded purchase's credits, only if they are all still unspent (checked in
+        the same statement, so a song accepted meanwhile cannot make the balance negative)."""
+        async with self.db.transaction() as conn:
+            found = list(
+                await conn.execute_fetchall(
+                    "SELECT user_id FROM star_purchases WHERE telegram_payment_charge_id = ?",
+                    (charge_id,),
+                )
+            )
+            if not found:
+                return False
+            user_id = int(found[0][0])
+            cursor = await conn.execute(
+                "UPDATE star_purchases SET refunded_at = ?, refunded_songs = songs "
+                "WHERE telegram_payment_charge_id = ? AND refunded_at IS NULL "
+                f"AND ({CREDITS_AVAILABLE}) >= songs",
+                (now, charge_id, user_id, user_id),
+            )
+            if cursor.rowcount != 1:
+                return False
+            await conn.execute(
+                "INSERT INTO star_ledger (user_id, kind, credits, stars, charge_id, created_at) "
+                "SELECT user_id, 'refund', -songs, -stars, telegram_payment_charge_id, ? "
+                "FROM star_purchases WHERE telegram_payment_charge_id = ?",
+                (now, charge_id),
+            )
+            return True
+
+    async def undo_take_back(self, charge_id: str) -> None:
+        """Telegram refused the refund: the credits are the user's again, no refund happened."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE star_purchases SET refunded_at = NULL, refunded_songs = 0 "
+                "WHERE telegram_payment_charge_id = ?",
+                (charge_id,),
+            )
+            await conn.execute(
+                "DELETE FROM star_ledger WHERE kind = 'refund' AND charge_id = ?", (charge_id,)
+            )
+
+    async def released_credit(self, job_id: int) -> bool:
+        """Whether this job's credit went back to its user (for the failure message)."""
+        value = await self.db.fetchval(
+            "SELECT 1 FROM song_billing WHERE job_id = ? AND kind = 'credit' "
+            "AND state = 'released'",
+            (job_id,),
+        )
+        return value is not None
