@@ -224,7 +224,11 @@ async def test_a_foreign_poller_makes_the_running_bot_back_off_not_exit(
             for c in tg.calls_to("getUpdates")
             if c.http_status == 409 and c.params.get("limit") != 7
         ]
-        assert 1 <= len(conflicts) <= 6, len(conflicts)  # backing off, not fighting
+        assert conflicts, "the foreign poller never collided with the bot: nothing was tested"
+        # Backing off, not fighting: 8 s of collisions cost the bot a handful of 409s, where
+        # polling again at once would have cost one per foreign call.
+        foreign = [c for c in tg.calls_to("getUpdates") if c.params.get("limit") == 7]
+        assert len(conflicts) <= 6 < len(foreign), (len(conflicts), len(foreign))
         # The other poller is gone: the bot takes requests again.
         request = tg.send_text(501, 501, f"/song synth-pop\n{LYRICS}")
         deadline = time.monotonic() + 45
