@@ -16,8 +16,7 @@ from typing import Final
 
 from bot.aimlapi.errors import ProviderError
 from bot.aimlapi.models import MODELS, Endpoint
-from bot.engine.poll_policy import next_poll_delay
-from bot.engine.submit import submit
+from bot.engine.submit import begin_polling, submit
 from bot.engine.work import Work
 from storage.jobs import Increment, Job
 from storage.states import JobState
@@ -53,22 +52,14 @@ async def reconcile(w: Work, job: Job) -> Job | None:
             )
             return None
         log.info("reconciled: the lost submit went through as %s", entry.inference_id)
-        await w.s.usage.record(
-            job.id, job.user_id, job.chat_id, job.model, entry.credits or 0.0, now=now
-        )
-        estimate = await w.estimator.estimate(spec, job)
-        started = job.submit_started_at or now
-        moved = await w.outcomes.move(
+        moved, _ = await begin_polling(
+            w,
             job,
-            JobState.PENDING,
             generation_id=entry.inference_id,
-            submitted_at=started,
-            credits_used=entry.credits,
-            next_check_at=now
-            + min(
-                w.s.config.poll_interval,
-                next_poll_delay(now - started, estimate, w.s.config.poll_interval),
-            ),
+            credits=entry.credits,
+            submitted_at=job.submit_started_at or now,
+            now=now,
+            look_soon=True,
         )
         if moved is not None:
             await w.outcomes.release(moved, 0.0)

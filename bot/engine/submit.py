@@ -26,7 +26,7 @@ from bot.aimlapi.errors import (
 )
 from bot.aimlapi.models import MODELS, Endpoint
 from bot.aimlapi.types import GenerationRequest
-from bot.engine.poll_policy import next_poll_delay
+from bot.engine.poll_policy import Estimate, next_poll_delay
 from bot.engine.prepare_reference import INLINE_OPTION, prepare_reference, reference_purpose
 from bot.engine.work import Work
 from bot.errors import LocalFailure, SongbotError, UserInputError
@@ -131,20 +131,15 @@ async def submit(w: Work, job: Job) -> Job | None:
         return await _submit_failed(w, job, exc)
     finally:
         w.s.metrics.provider_latency.labels("submit").observe(time.monotonic() - started)
-    now = time.time()
-    await w.s.usage.record(
-        job.id, job.user_id, job.chat_id, job.model, submission.credits_used or 0.0, now=now
-    )
     w.s.metrics.submissions.labels(job.model).inc()
-    estimate = await w.estimator.estimate(spec, job)
-    moved = await w.outcomes.move(
+    now = time.time()
+    moved, estimate = await begin_polling(
+        w,
         job,
-        JobState.PENDING,
         generation_id=submission.generation_id,
+        credits=submission.credits_used,
         submitted_at=now,
-        credits_used=submission.credits_used,
-        next_check_at=now + next_poll_delay(0.0, estimate, w.s.config.poll_interval),
-        transient_errors=0,
+        now=now,
     )
     if moved is None:
         return None
@@ -152,6 +147,37 @@ async def submit(w: Work, job: Job) -> Job | None:
     await w.status.show(moved, expected=estimate.mean if estimate.samples else None)
     await w.outcomes.release(moved, (moved.next_check_at or time.time()) - time.time())
     return None
+
+
+async def begin_polling(
+    w: Work,
+    job: Job,
+    *,
+    generation_id: str,
+    credits: float | None,
+    submitted_at: float,
+    now: float,
+    look_soon: bool = False,
+) -> tuple[Job | None, Estimate]:
+    """A paid POST created `generation_id` (answered, or found in the request log): record the
+    charge and move the job to `pending` with its first check from the poll policy
+    (`look_soon`: no later than one base interval, for a submit whose answer we lost)."""
+    await w.s.usage.record(job.id, job.user_id, job.chat_id, job.model, credits or 0.0, now=now)
+    estimate = await w.estimator.estimate(MODELS[job.model], job)
+    base = w.s.config.poll_interval
+    delay = next_poll_delay(now - submitted_at, estimate, base)
+    if look_soon:
+        delay = min(base, delay)
+    moved = await w.outcomes.move(
+        job,
+        JobState.PENDING,
+        generation_id=generation_id,
+        submitted_at=submitted_at,
+        credits_used=credits,
+        next_check_at=now + delay,
+        transient_errors=0,
+    )
+    return moved, estimate
 
 
 async def _submit_sync(w: Work, job: Job, request: GenerationRequest) -> Job | None:
