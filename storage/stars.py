@@ -95,16 +95,16 @@ class StarStore:
     ) -> bool:
         """Credit one payment: the purchase and its ledger row in one transaction; a charge id
         seen before changes nothing (False), however often Telegram delivers it."""
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(
                 "INSERT INTO star_purchases (telegram_payment_charge_id, user_id, chat_id, songs, "
                 "stars, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (telegram_payment_charge_id) DO NOTHING",
                 (charge_id, user_id, chat_id, songs, stars, payload, now),
             )
-            if cursor.rowcount != 1:
+            if changed != 1:
                 return False
-            await conn.execute(
+            await tx.execute(
                 "INSERT INTO star_ledger (user_id, kind, credits, stars, charge_id, created_at) "
                 "VALUES (?, 'purchase', ?, ?, ?, ?)",
                 (user_id, songs, stars, charge_id, now),
@@ -155,25 +155,24 @@ class StarStore:
     async def take_back(self, charge_id: str, now: float) -> bool:
         """Remove a refunded purchase's credits, only if they are all still unspent (checked in
         the same statement, so a song accepted meanwhile cannot make the balance negative)."""
-        async with self.db.transaction() as conn:
-            found = list(
-                await conn.execute_fetchall(
-                    "SELECT user_id FROM star_purchases WHERE telegram_payment_charge_id = ?",
-                    (charge_id,),
-                )
+        async with self.db.transaction() as tx:
+            found = await tx.fetchall(
+                "SELECT user_id FROM star_purchases WHERE telegram_payment_charge_id = ?",
+                (charge_id,),
             )
             if not found:
                 return False
             user_id = int(found[0][0])
-            cursor = await conn.execute(
+            await tx.serialize_on(f"user:{user_id}")  # against a song reserving a credit
+            changed = await tx.execute(
                 "UPDATE star_purchases SET refunded_at = ?, refunded_songs = songs "
                 "WHERE telegram_payment_charge_id = ? AND refunded_at IS NULL "
                 f"AND ({CREDITS_AVAILABLE}) >= songs",
                 (now, charge_id, user_id, user_id),
             )
-            if cursor.rowcount != 1:
+            if changed != 1:
                 return False
-            await conn.execute(
+            await tx.execute(
                 "INSERT INTO star_ledger (user_id, kind, credits, stars, charge_id, created_at) "
                 "SELECT user_id, 'refund', -songs, -stars, telegram_payment_charge_id, ? "
                 "FROM star_purchases WHERE telegram_payment_charge_id = ?",
@@ -183,13 +182,13 @@ class StarStore:
 
     async def undo_take_back(self, charge_id: str) -> None:
         """Telegram refused the refund: the credits are the user's again, no refund happened."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
+        async with self.db.transaction() as tx:
+            await tx.execute(
                 "UPDATE star_purchases SET refunded_at = NULL, refunded_songs = 0 "
                 "WHERE telegram_payment_charge_id = ?",
                 (charge_id,),
             )
-            await conn.execute(
+            await tx.execute(
                 "DELETE FROM star_ledger WHERE kind = 'refund' AND charge_id = ?", (charge_id,)
             )
 
