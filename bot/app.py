@@ -285,8 +285,9 @@ async def _set_command_menu(app: Application[Any, Any, Any, Any, Any, Any]) -> N
     background. It is cosmetic, so a failure is a warning, never a stop."""
     from handlers.help import register_commands
 
+    config: Config = app.bot_data["config"]
     try:
-        await register_commands(app.bot)
+        await register_commands(app.bot, config)
         return
     except TelegramError as exc:
         if not is_retryable(exc):
@@ -297,7 +298,9 @@ async def _set_command_menu(app: Application[Any, Any, Any, Any, Any, Any]) -> N
     async def retry() -> None:
         try:
             await retry_telegram(
-                lambda: register_commands(app.bot), what="setMyCommands", budget=MENU_BUDGET
+                lambda: register_commands(app.bot, config),
+                what="setMyCommands",
+                budget=MENU_BUDGET,
             )
             log.info("the command menu is set")
         except TelegramError as exc:
