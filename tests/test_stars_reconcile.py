@@ -19,8 +19,18 @@ from telegram.error import BadRequest
 
 import bot.intake.stars_reconcile as reconcile_module
 from bot.i18n import plain, t
+from bot.intake.stars import PackPayload
+from bot.intake.stars_reconcile import (
+    REFUND_GRACE,
+    Kind,
+    TelegramPayment,
+    TelegramRecord,
+    compare,
+    tail_offset,
+)
 from bot.ops.cli import main
 from songbot_fakes.telegram import FakeTelegram, Invoice
+from storage.stars import Purchase
 from storage.states import JobState
 from tests.harness import PRIVATE_CHAT, USER, BotHarness, bot_env
 from tests.test_ux_support import LYRICS
@@ -337,3 +347,47 @@ async def test_reconcile_says_so_when_the_token_is_rejected(
     assert code == 1
     assert "token was rejected" in err and "999:wrong" not in err
     assert plain("cmd_buy", "en")  # the catalogue is untouched by an operator command
+
+
+# ---- the comparison on its own -----------------------------------------------------------------
+
+
+def _purchase(charge: str, *, stars: int = 50, refunded_at: float | None = None) -> Purchase:
+    return Purchase(
+        charge_id=charge, user_id=USER, chat_id=USER, songs=1, stars=stars,
+        refunded_songs=0 if refunded_at is None else 1, refunded_at=refunded_at,
+    )  # fmt: skip
+
+
+def _paid(charge: str, payload: str, stars: int = 50) -> TelegramPayment:
+    return TelegramPayment(charge, USER, stars, payload, None)
+
+
+def test_compare_leaves_alone_what_is_settled_or_still_in_flight() -> None:
+    now = 10_000.0
+    good = PackPayload(USER, 1, 50).encode()
+    record = TelegramRecord(
+        payments={
+            "refunded-first": _paid("refunded-first", good),  # refunded before any credit
+            "odd-price": _paid("odd-price", good, stars=40),  # payload says 50
+            "fresh-refund": _paid("fresh-refund", good),
+            "old-refund": _paid("old-refund", good),
+        },
+        refunds={"refunded-first": 50},
+        complete=True,
+    )
+    purchases = [
+        _purchase("fresh-refund", refunded_at=now - 5),  # the bot is asking Telegram right now
+        _purchase("old-refund", refunded_at=now - REFUND_GRACE - 1),
+        _purchase("gone"),
+    ]
+    found = {f.charge_id: f.kind for f in compare(record, purchases, now=now)}
+    assert found == {
+        "odd-price": Kind.FOREIGN,
+        "old-refund": Kind.REFUND_UNKNOWN,
+        "gone": Kind.UNKNOWN,
+    }
+    # Part of the history only: a purchase it does not list proves nothing.
+    partial = {f.charge_id for f in compare(record, purchases, now=now, whole=False)}
+    assert partial == {"odd-price"}
+    assert tail_offset(250) == 150 and tail_offset(40) == 0

@@ -79,6 +79,7 @@ class TelegramRecord:
     refunds: dict[str, int] = field(default_factory=dict)  # charge id -> Stars given back
     other: int = 0  # withdrawals, ads, paid broadcasts...: not the ledger's business
     pages: int = 0
+    complete: bool = False  # read to the end (False only past MAX_PAGES)
 
 
 @dataclass
@@ -117,6 +118,7 @@ async def fetch_record(bot: Bot, *, offset: int = 0) -> TelegramRecord:
             _add(record, transaction)
         offset += len(page)
         if len(page) < PAGE:
+            record.complete = True
             break
     return record
 
@@ -153,6 +155,15 @@ def compare(
         if charge_id in record.refunds:
             continue  # Telegram gave the Stars back before any credit: nothing is owed
         decoded = PackPayload.decode(paid.payload)
+        if decoded is not None and decoded.user_id == paid.user_id and decoded.stars != paid.stars:
+            findings.append(
+                Finding(
+                    Kind.FOREIGN, charge_id, paid.user_id, paid.stars,
+                    f"payload {paid.payload!r} names {decoded.stars} Stars, Telegram took "
+                    f"{paid.stars}: not credited automatically",
+                )
+            )  # fmt: skip
+            continue
         if decoded is None or decoded.user_id != paid.user_id:
             findings.append(
                 Finding(
@@ -212,7 +223,8 @@ async def reconcile(
     write refunds Telegram made, and ask Telegram for refunds the ledger already counts."""
     purchases = await stars.purchases()  # first: every row read has its payment listed below
     record = await fetch_record(bot)
-    findings = compare(record, purchases, now=now)
+    # A record cut short cannot prove a purchase unknown to Telegram: then only its own rows count.
+    findings = compare(record, purchases, now=now, whole=record.complete)
     if fix:
         for finding in findings:
             await _fix(bot, stars, record, finding, now=now, free_per_day=free_per_day)
@@ -250,7 +262,7 @@ class MissedPaymentWatch:
     def __init__(self, bot: Bot, stars: StarStore, free_per_day: int) -> None:
         self._bot, self._stars, self._free = bot, stars, free_per_day
         self._task: asyncio.Task[None] | None = None
-        self.rounds = 0
+        self._reported: set[str] = set()  # said once, not every round
 
     def start(self, every: float | None = None) -> None:
         every = WATCH_EVERY if every is None else every
@@ -262,7 +274,12 @@ class MissedPaymentWatch:
                 findings = await credit_missing(
                     self._bot, self._stars, now=time.time(), free_per_day=self._free
                 )
-                others = [f for f in findings if f.kind is not Kind.MISSING]
+                others = [
+                    f
+                    for f in findings
+                    if f.kind is not Kind.MISSING and f.charge_id not in self._reported
+                ]
+                self._reported.update(f.charge_id for f in others)
                 if others:
                     log.warning(
                         "%d Stars payment(s) need an operator (%s); run `songbot stars reconcile`",
@@ -271,7 +288,6 @@ class MissedPaymentWatch:
                     )
             except Exception as exc:  # never stops the bot
                 log.warning("checking Telegram's Star transactions failed: %s", exc)
-            self.rounds += 1
             await asyncio.sleep(every)
 
     async def stop(self) -> None:
@@ -378,6 +394,11 @@ def format_report(report: Report, *, fix: bool) -> str:
         f"  Telegram: {len(r.payments)} payments, {len(r.refunds)} refunds, {r.other} other "
         f"transactions; ledger: {report.purchases} purchases",
     ]
+    if not r.complete:
+        lines.append(
+            f"  (Telegram's list was read for {r.pages} pages only: purchases it does not list "
+            "were not looked for)"
+        )
     for f in report.findings:
         status = "FIXED" if f.fixed else "DIFF"
         lines.append(
