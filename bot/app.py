@@ -28,6 +28,8 @@ from telegram.ext import (
 from bot.config import Config
 from bot.delivery.media import find_ffmpeg
 from bot.engine.runner import JobRunner
+from bot.intake.stars import payments_on
+from bot.intake.stars_reconcile import MissedPaymentWatch
 from bot.ops.metrics import Metrics
 from bot.services import SERVICES_KEY, Services, get_services
 from bot.telegram.flood import MessageRateLimiter
@@ -258,6 +260,12 @@ async def start_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None
     sweeper = RetentionSweeper(services)
     sweeper.start()
     app.bot_data[RETENTION_KEY] = sweeper
+    if payments_on(config):
+        # Payments Telegram took that the ledger lacks (an update lost to a crash or a failed
+        # write) are credited from Telegram's record, at start and every few minutes (#19).
+        watch = MissedPaymentWatch(app.bot, services.stars, config.free_songs_per_day)
+        watch.start()
+        app.bot_data[STARS_WATCH_KEY] = watch
     await _set_command_menu(app)
     if config.http_port is not None and app.updater is not None:
         # Polling mode with health/metrics switched on (webhook mode serves them itself).
@@ -276,6 +284,7 @@ async def start_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None
 
 MENU_TASK_KEY = "songbot.menu_task"
 RETENTION_KEY = "songbot.retention"
+STARS_WATCH_KEY = "songbot.stars_watch"
 # How long the command menu keeps being retried in the background before the bot says it gave up.
 MENU_BUDGET = 300.0
 
@@ -285,8 +294,9 @@ async def _set_command_menu(app: Application[Any, Any, Any, Any, Any, Any]) -> N
     background. It is cosmetic, so a failure is a warning, never a stop."""
     from handlers.help import register_commands
 
+    config: Config = app.bot_data["config"]
     try:
-        await register_commands(app.bot)
+        await register_commands(app.bot, config)
         return
     except TelegramError as exc:
         if not is_retryable(exc):
@@ -297,7 +307,9 @@ async def _set_command_menu(app: Application[Any, Any, Any, Any, Any, Any]) -> N
     async def retry() -> None:
         try:
             await retry_telegram(
-                lambda: register_commands(app.bot), what="setMyCommands", budget=MENU_BUDGET
+                lambda: register_commands(app.bot, config),
+                what="setMyCommands",
+                budget=MENU_BUDGET,
             )
             log.info("the command menu is set")
         except TelegramError as exc:
@@ -320,14 +332,22 @@ async def stop_runner(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     sweeper = app.bot_data.pop(RETENTION_KEY, None)
     if sweeper is not None:
         await sweeper.stop()
+    await _stop_stars_watch(app)
     services = app.bot_data.get(SERVICES_KEY)
     if isinstance(services, Services):
         await services.runner.stop()
         await services.boards.close()  # before PTB closes its HTTP client
 
 
+async def _stop_stars_watch(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    watch = app.bot_data.pop(STARS_WATCH_KEY, None)
+    if isinstance(watch, MissedPaymentWatch):
+        await watch.stop()
+
+
 async def stop_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     await _stop_menu_task(app)
+    await _stop_stars_watch(app)
     services = app.bot_data.pop(SERVICES_KEY, None)
     server = app.bot_data.pop(WEB_SERVER_KEY, None)
     if server is not None:

@@ -38,6 +38,35 @@ class Purchase:
     stars: int
     refunded_songs: int
     refunded_at: float | None
+    created_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RefundSettled:
+    """A refund Telegram made that the ledger lacked, now written: `taken` of `songs` credits
+    removed (fewer when the buyer had already spent some: those songs were made, unpaid)."""
+
+    purchase: Purchase
+    taken: int
+
+
+_PURCHASE_COLUMNS = (
+    "telegram_payment_charge_id, user_id, chat_id, songs, stars, refunded_songs, refunded_at, "
+    "created_at"
+)
+
+
+def _purchase(row: tuple[object, ...]) -> Purchase:
+    return Purchase(
+        charge_id=str(row[0]),
+        user_id=int(str(row[1])),
+        chat_id=int(str(row[2])),
+        songs=int(str(row[3])),
+        stars=int(str(row[4])),
+        refunded_songs=int(str(row[5])),
+        refunded_at=None if row[6] is None else float(str(row[6])),
+        created_at=float(str(row[7])),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,21 +158,57 @@ class StarStore:
 
     async def purchase(self, charge_id: str) -> Purchase | None:
         row = await self.db.fetchone(
-            "SELECT telegram_payment_charge_id, user_id, chat_id, songs, stars, refunded_songs, "
-            "refunded_at FROM star_purchases WHERE telegram_payment_charge_id = ?",
+            f"SELECT {_PURCHASE_COLUMNS} FROM star_purchases WHERE telegram_payment_charge_id = ?",
             (charge_id,),
         )
-        if row is None:
-            return None
-        return Purchase(
-            charge_id=str(row[0]),
-            user_id=int(row[1]),
-            chat_id=int(row[2]),
-            songs=int(row[3]),
-            stars=int(row[4]),
-            refunded_songs=int(row[5]),
-            refunded_at=None if row[6] is None else float(row[6]),
+        return None if row is None else _purchase(tuple(row))
+
+    async def purchases(self) -> list[Purchase]:
+        """Every purchase, oldest first (what reconciliation compares with Telegram's record)."""
+        rows = await self.db.fetchall(
+            f"SELECT {_PURCHASE_COLUMNS} FROM star_purchases ORDER BY id"
         )
+        return [_purchase(tuple(row)) for row in rows]
+
+    async def transactions_known(self) -> int:
+        """How many Star transactions the ledger explains: one per purchase, one more per
+        refund. Telegram lists at least these, so its newest ones start near this offset."""
+        value = await self.db.fetchval(
+            "SELECT COUNT(*) + COUNT(refunded_at) FROM star_purchases", ()
+        )
+        return int(str(value or 0))
+
+    async def settle_refund(self, charge_id: str, now: float) -> RefundSettled | None:
+        """Write a refund Telegram made without the ledger knowing (a refund whose answer was
+        lost, a purchase refunded outside the bot): the purchase's credits that are still unused
+        are removed, never more, so no balance goes negative. None if it is not a purchase
+        or is already written as refunded."""
+        async with self.db.transaction() as conn:
+            rows = list(
+                await conn.execute_fetchall(
+                    f"SELECT {_PURCHASE_COLUMNS} FROM star_purchases "
+                    "WHERE telegram_payment_charge_id = ? AND refunded_at IS NULL",
+                    (charge_id,),
+                )
+            )
+            if not rows:
+                return None
+            p = _purchase(tuple(rows[0]))
+            available = list(
+                await conn.execute_fetchall(f"SELECT {CREDITS_AVAILABLE}", (p.user_id, p.user_id))
+            )
+            taken = min(p.songs, max(0, int(available[0][0])))
+            await conn.execute(
+                "UPDATE star_purchases SET refunded_at = ?, refunded_songs = ? "
+                "WHERE telegram_payment_charge_id = ? AND refunded_at IS NULL",
+                (now, taken, charge_id),
+            )
+            await conn.execute(
+                "INSERT INTO star_ledger (user_id, kind, credits, stars, charge_id, created_at) "
+                "VALUES (?, 'refund', ?, ?, ?, ?)",
+                (p.user_id, -taken, -p.stars, charge_id, now),
+            )
+            return RefundSettled(purchase=p, taken=taken)
 
     async def plan_refund(self, charge_id: str) -> RefundPlan | None:
         p = await self.purchase(charge_id)
