@@ -183,27 +183,26 @@ class StarStore:
         lost, a purchase refunded outside the bot): the purchase's credits that are still unused
         are removed, never more, so no balance goes negative. None if it is not a purchase
         or is already written as refunded."""
-        async with self.db.transaction() as conn:
-            rows = list(
-                await conn.execute_fetchall(
-                    f"SELECT {_PURCHASE_COLUMNS} FROM star_purchases "
-                    "WHERE telegram_payment_charge_id = ? AND refunded_at IS NULL",
-                    (charge_id,),
-                )
+        async with self.db.transaction() as tx:
+            rows = await tx.fetchall(
+                f"SELECT {_PURCHASE_COLUMNS} FROM star_purchases "
+                "WHERE telegram_payment_charge_id = ? AND refunded_at IS NULL",
+                (charge_id,),
             )
             if not rows:
                 return None
             p = _purchase(tuple(rows[0]))
-            available = list(
-                await conn.execute_fetchall(f"SELECT {CREDITS_AVAILABLE}", (p.user_id, p.user_id))
-            )
+            # Against a song reserving a credit of this user meanwhile (PostgreSQL; SQLite's
+            # BEGIN IMMEDIATE already holds the only write lock).
+            await tx.serialize_on(f"user:{p.user_id}")
+            available = await tx.fetchall(f"SELECT {CREDITS_AVAILABLE}", (p.user_id, p.user_id))
             taken = min(p.songs, max(0, int(available[0][0])))
-            await conn.execute(
+            await tx.execute(
                 "UPDATE star_purchases SET refunded_at = ?, refunded_songs = ? "
                 "WHERE telegram_payment_charge_id = ? AND refunded_at IS NULL",
                 (now, taken, charge_id),
             )
-            await conn.execute(
+            await tx.execute(
                 "INSERT INTO star_ledger (user_id, kind, credits, stars, charge_id, created_at) "
                 "VALUES (?, 'refund', ?, ?, ?, ?)",
                 (p.user_id, -taken, -p.stars, charge_id, now),
