@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Collection
-from typing import Any
+from typing import Any, Final
 
 from storage.db import Database
 from storage.job_rows import (
@@ -57,6 +57,9 @@ from storage.quota import (
     WaitingCapReached,
 )
 from storage.states import ACTIVE, RUNNING, TERMINAL, WORKING, JobState, check_transition
+
+# NOTIFY channel (PostgreSQL): a job was accepted or a slot freed; every replica's runner wakes.
+WORK_CHANNEL: Final = "songbot_work"
 
 
 class SlotCounts:
@@ -131,6 +134,7 @@ class JobStore:
         else:
             rows = await self._insert_and_reserve(insert, params, stars, new.created_at)
         if rows:
+            await self.db.notify(WORK_CHANNEL)
             return Job.from_row(rows[0]), True
         existing = await self.get_by_request(new.chat_id, new.request_message_id)
         if existing is not None:
@@ -346,7 +350,10 @@ class JobStore:
         if owner is not None:
             sql += " AND lease_owner = ?"
             args.append(owner)
-        return await self.db.execute_write(sql, args) == 1
+        moved = await self.db.execute_write(sql, args) == 1
+        if moved and dst in TERMINAL:
+            await self.db.notify(WORK_CHANNEL)  # a slot is free, maybe on another replica
+        return moved
 
     async def update(
         self,
