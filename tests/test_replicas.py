@@ -112,9 +112,7 @@ async def settled(fleet: Fleet, requests: list[tuple[int, int]]) -> bool:
     return True
 
 
-async def test_three_replicas_one_poller_every_request_once(
-    tmp_path: Path, pg_url: str
-) -> None:
+async def test_three_replicas_one_poller_every_request_once(tmp_path: Path, pg_url: str) -> None:
     tg = FakeTelegram()
     api = FakeAimlApi(generation_seconds=0.4)
     await tg.start()
