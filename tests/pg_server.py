@@ -44,10 +44,26 @@ def find_bin_dir() -> Path:
     found = shutil.which("pg_ctl")
     if found:
         return Path(found).resolve().parent
+    if _install_debian_package():
+        return find_bin_dir()
     raise PgServerMissing(
         "the tests need a PostgreSQL server binary (13 or newer): install Debian's "
         "`postgresql` package (apt-get install postgresql) or set SONGBOT_TEST_PG_BIN"
     )
+
+
+def _install_debian_package() -> bool:
+    """On a fresh Debian machine, as root: install the server once (what .ci/run does too)."""
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        return False
+    if os.environ.get("SONGBOT_TEST_PG_NO_INSTALL"):
+        return False
+    print("\ntests/pg_server.py: installing Debian's postgresql package for the tests", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "postgresql"]):
+        if subprocess.run(cmd, env=env, capture_output=True, check=False).returncode != 0:
+            return False
+    return any(Path("/usr/lib/postgresql").glob("*/bin/postgres"))
 
 
 def _free_port() -> int:
@@ -81,18 +97,25 @@ class PgServer:
                 str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", self.user,
                 "-E", "UTF8", "--no-sync",
             )  # fmt: skip
-            options = (
-                f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
-            )
-            self._run(
-                str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options,
-                "-l", str(self.root / "server.log"), "-w", "-t", "60", "start",
-            )  # fmt: skip
+            self.resume()
         except subprocess.CalledProcessError as exc:
             log = self.root / "server.log"
             tail = log.read_text()[-2000:] if log.exists() else ""
             raise RuntimeError(f"PostgreSQL did not start: {exc.stderr}\n{tail}") from exc
+
+    def pause(self) -> None:
+        """Stop the server but keep its data (a database that goes away for a while)."""
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+        )
+        self._run(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options,
+            "-l", str(self.root / "server.log"), "-w", "-t", "60", "start",
+        )  # fmt: skip
 
     def stop(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):

@@ -231,3 +231,66 @@ async def test_sigkill_poller_and_workers_keeps_the_guarantees(
         await fleet.stop()
         await tg.stop()
         await api.stop()
+
+
+async def test_a_database_that_goes_away_is_waited_out_not_crashed_on(tmp_path: Path) -> None:
+    """PostgreSQL stops for a few seconds under a running replica: /healthz says so, the process
+    stays up, and songs asked for after the server is back are made."""
+    import httpx
+
+    from tests.pg_server import PgServer
+
+    server = PgServer()  # a server of its own: the suite's is shared by every other test
+    server.start()
+    tg = FakeTelegram()
+    api = FakeAimlApi(generation_seconds=0.3)
+    await tg.start()
+    await api.start()
+    url = server.create_database("outage")
+    port = _free_port()
+    env = subprocess_env(
+        tg,
+        api,
+        tmp_path / "unused.db",
+        {"SONGBOT_DATABASE_URL": url, "SONGBOT_HTTP_PORT": str(port)},
+    )
+    bot = BotProcess(env, tmp_path, name="replica")
+    try:
+        await bot.start()
+        await bot.wait_for_log(POLLER_LINE, 40)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            assert (await http.get("/healthz")).status_code == 200
+            await asyncio.to_thread(server.pause)
+            deadline = time.monotonic() + 30
+            while True:
+                answer = await http.get("/healthz", timeout=15)
+                if answer.status_code == 503 and "database" in answer.text:
+                    break
+                assert time.monotonic() < deadline, answer.text
+                await asyncio.sleep(0.5)
+            await asyncio.sleep(3)  # the runner and the heartbeat meet the outage
+            assert bot.running, bot.tail()
+            await asyncio.to_thread(server.resume)
+            deadline = time.monotonic() + 60
+            while (await http.get("/healthz", timeout=15)).status_code != 200:
+                assert time.monotonic() < deadline, bot.tail()
+                await asyncio.sleep(0.5)
+        msg = tg.send_text(90_001, 90_001, REQUEST)
+        deadline = time.monotonic() + 60
+        while outcome_messages(tg, 90_001, int(msg["message_id"])) != (1, []):
+            assert time.monotonic() < deadline and bot.running, bot.tail(80)
+            await asyncio.sleep(0.2)
+        assert "Traceback" not in bot.log(), bot.tail(80)
+    finally:
+        await bot.stop()
+        await tg.stop()
+        await api.stop()
+        server.stop()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -149,6 +149,10 @@ def setup_logging(
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     # aiosqlite logs every statement with its values at DEBUG: lyrics, names, chat ids.
     logging.getLogger("aiosqlite").setLevel(max(logging.INFO, root.level))
+    # psycopg's pool warns on every failed reconnect attempt, with libpq's multi-line text;
+    # songbot reports a lost database itself, once, in one line (and on /healthz).
+    logging.getLogger("psycopg.pool").setLevel(max(logging.ERROR, root.level))
+    logging.getLogger("psycopg").setLevel(max(logging.WARNING, root.level))
     retry_loop = logging.getLogger(PTB_RETRY_LOGGER)
     if not any(isinstance(f, AbortedRetryFilter) for f in retry_loop.filters):
         retry_loop.addFilter(AbortedRetryFilter())

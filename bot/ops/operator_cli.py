@@ -1,4 +1,4 @@
-"""Operator subcommands of `songbot`: check, jobs, stats, backup, stars and demo.
+"""Operator subcommands of `songbot`: check, jobs, stats, backup, stars, migrate-db and demo.
 
 Why separate from `run`: these are what an operator types on the host (or `docker compose exec`)
 to answer "is it configured right?", "what is it doing?" and "is my data safe?" without reading
@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.ops.check import CHECK_TIMEOUT, cmd_check
+from bot.ops.migrate_db import add_command as add_migrate_command
+from bot.ops.migrate_db import cmd_migrate_db
 from bot.ops.operator_db import OperatorError
 from bot.ops.reports import cmd_backup, cmd_jobs, cmd_stats
 from bot.ops.stars_cli import add_command as add_stars_command
@@ -77,6 +79,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     _db_argument(backup)
 
     add_stars_command(sub)
+    add_migrate_command(sub)
 
     demo = sub.add_parser(
         "demo",
@@ -112,6 +115,7 @@ def dispatch(args: argparse.Namespace) -> int:
         "stats": cmd_stats,
         "backup": cmd_backup,
         "stars": cmd_stars,
+        "migrate-db": cmd_migrate_db,
         "demo": cmd_demo,
     }
     handler = commands.get(str(args.command))

@@ -36,11 +36,15 @@ def operator_env(env_file: Path = Path(".env")) -> dict[str, str]:
     return merged
 
 
-def db_path_from(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Path:
+def db_path_from(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Path | str:
+    """`--db`, else SONGBOT_DATABASE_URL (PostgreSQL, a string), else SONGBOT_DB (a file)."""
     explicit = getattr(args, "db", None)
     if explicit is not None:
         return Path(explicit)
     env = operator_env() if env is None else env
+    url = env.get("SONGBOT_DATABASE_URL", "").strip()
+    if url:
+        return url
     return Path(env.get("SONGBOT_DB", "").strip() or "songbot.db")
 
 
@@ -51,10 +55,15 @@ async def open_unmigrated(path: Path, version: int) -> Database:
 
 
 @asynccontextmanager
-async def open_existing(path: Path) -> AsyncIterator[Database]:
+async def open_existing(path: Path | str) -> AsyncIterator[Database]:
     """An existing songbot database at its current schema, opened without migrating it, and
     closed when the block ends."""
     from storage.db import StorageError, load_migrations
+
+    if isinstance(path, str):
+        async with _open_existing_postgres(path) as db:
+            yield db
+        return
 
     if not await asyncio.to_thread(path.is_file):
         raise OperatorError(f"no database at {path} (set SONGBOT_DB or pass --db)")
@@ -78,6 +87,30 @@ async def open_existing(path: Path) -> AsyncIterator[Database]:
     except StorageError as exc:
         raise OperatorError(str(exc)) from None
     try:
+        yield db
+    finally:
+        await db.close()
+
+
+@asynccontextmanager
+async def _open_existing_postgres(url: str) -> AsyncIterator[Database]:
+    from storage.db import Database, StorageError, load_migrations
+
+    try:
+        db = await Database.open(url, migrate_to=0)  # connect only: never migrate from here
+    except StorageError as exc:
+        raise OperatorError(str(exc)) from None
+    try:
+        latest = (await asyncio.to_thread(load_migrations, "postgresql"))[-1].version
+        version = await db.schema_version()
+        if version == 0:
+            raise OperatorError(f"{db.path} has no songbot tables yet: the bot has not run on it")
+        if version != latest:
+            newer = "newer" if version > latest else "older"
+            raise OperatorError(
+                f"{db.path} has schema version {version}, {newer} than this songbot's {latest}; "
+                "use the songbot version that runs the bot"
+            )
         yield db
     finally:
         await db.close()

@@ -43,7 +43,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 
 async def list_jobs(
-    path: Path, *, state: str | None = None, chat_id: int | None = None, limit: int = 50
+    path: Path | str, *, state: str | None = None, chat_id: int | None = None, limit: int = 50
 ) -> list[Job]:
     from storage.jobs import JobStore
     from storage.states import JobState
@@ -126,7 +126,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
-async def read_stats(path: Path) -> UsageStats:
+async def read_stats(path: Path | str) -> UsageStats:
     from storage.usage import UsageLedger
 
     async with open_existing(path) as db:
@@ -202,14 +202,21 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0 if info.check == "ok" else 1
 
 
-async def backup_database(source: Path, target: str) -> BackupInfo:
+async def backup_database(source: Path | str, target: str) -> BackupInfo:
     """Copy `source` to `target` and verify the copy.
 
     `target` is a file, or a folder (an existing one, or any path ending in a slash, created if
     missing) that gets a timestamped file. An existing file is never overwritten.
     """
     from storage.db import StorageError
+    from storage.postgres_db import redact
 
+    if isinstance(source, str):
+        raise OperatorError(
+            f"the database is PostgreSQL ({redact(source)}): songbot backup copies SQLite files "
+            f"only; use pg_dump, e.g. pg_dump --format=custom --file={target} "
+            '"$SONGBOT_DATABASE_URL" (restore with pg_restore)'
+        )
     dest = Path(target)
     if target.endswith(("/", os.sep)) or await asyncio.to_thread(dest.is_dir):
         stamp = datetime.now(tz=UTC).strftime("%Y%m%d-%H%M%S")

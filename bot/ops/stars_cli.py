@@ -58,16 +58,18 @@ def cmd_stars(args: argparse.Namespace) -> int:
     from bot.ops.logging_setup import setup_logging
 
     setup_logging("ERROR", "text", config.secrets)
-    path = args.db if args.db is not None else config.db_path
+    path: Path | str = Path(args.db) if args.db is not None else config.db_path
+    if args.db is None and config.database_url is not None:
+        path = config.database_url.get()
     fix = bool(args.fix)
-    report = asyncio.run(_reconcile(config, Path(path), fix=fix))
+    report = asyncio.run(_reconcile(config, path, fix=fix))
     from bot.intake.stars_reconcile import format_report
 
     print(format_report(report, fix=fix))
     return 1 if report.remaining else 0
 
 
-async def _reconcile(config: Config, path: Path, *, fix: bool) -> Report:
+async def _reconcile(config: Config, path: Path | str, *, fix: bool) -> Report:
     from telegram import Bot
     from telegram.error import InvalidToken, TelegramError
     from telegram.request import HTTPXRequest

@@ -1,0 +1,175 @@
+"""Leases: which runner works a job now, and when it is looked at again.
+
+Why leases: the runner claims due jobs by writing its owner name and an expiry in the same atomic
+statement that selects them, so two runners (two replicas, or a runner and its restarted self)
+never work one job at once; a crashed runner's jobs come back once its lease expires, or at once
+when its replica stops beating (storage/instances.py). A mixin of `JobStore` (storage/jobs.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from storage.db import Database
+from storage.job_rows import (
+    _RETURNING,
+    Job,
+    _assignments,
+    _placeholders,
+    _state_values,
+)
+from storage.states import JobState, check_transition
+
+
+class JobLeases:
+    db: Database
+
+    async def claim_due(
+        self,
+        *,
+        owner: str,
+        now: float,
+        lease_seconds: float,
+        limit: int,
+        states: Collection[JobState] | None = None,
+    ) -> list[Job]:
+        """Atomically lease up to `limit` jobs whose check is due and whose lease is free/expired.
+
+        Orphans (a job left mid-step by a crash) come back here once their lease has expired and
+        their `next_check_at` has passed; their state (e.g. `submitting`) tells the runner so.
+        Returned oldest-due first.
+        """
+        if limit <= 0:
+            return []
+        state_filter = ""
+        params: list[object] = [owner, now + lease_seconds, now, now]
+        if states is not None:
+            wanted = _state_values(states)
+            if not wanted:
+                return []
+            state_filter = f" AND state IN ({_placeholders(wanted)})"
+            params.extend(wanted)
+        params.append(limit)
+        rows = await self.db.write_returning(
+            # `updated_at` stays: a lease is not a change of the job, and the poll step reads
+            # it as the time of the last "still generating" answer (bot/engine/poll.py).
+            "UPDATE jobs SET lease_owner = ?, lease_until = ?, claims = claims + 1 "
+            "WHERE id IN ("
+            "SELECT id FROM jobs WHERE next_check_at <= ? "
+            "AND (lease_until IS NULL OR lease_until <= ?)"
+            f"{state_filter} ORDER BY next_check_at LIMIT ?{self.db.dialect.skip_locked}) "
+            f"{_RETURNING}",
+            params,
+        )
+        jobs = [Job.from_row(r) for r in rows]
+        jobs.sort(key=lambda j: (j.next_check_at or 0.0, j.id))
+        return jobs
+
+    async def release(
+        self, job_id: int, *, owner: str, next_check_at: float, now: float, **fields: object
+    ) -> bool:
+        """Drop our lease and say when to look at the job again (plus any same-state fields)."""
+        clauses, params = _assignments(fields)
+        rows = await self.db.execute_write(
+            "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, next_check_at = ?, "
+            f"updated_at = ?{''.join(', ' + c for c in clauses)} "
+            "WHERE id = ? AND lease_owner = ? AND next_check_at IS NOT NULL",
+            [next_check_at, now, *params, job_id, owner],
+        )
+        return rows == 1
+
+    async def renew_leases(
+        self, *, owner: str, until: float, job_ids: Collection[int] | None = None
+    ) -> int:
+        """Extend the leases `owner` holds (the runner's heartbeat); returns how many.
+
+        With `job_ids`, only those: a job whose worker died must not be kept leased forever.
+        """
+        if job_ids is None:
+            return await self.db.execute_write(
+                "UPDATE jobs SET lease_until = ? WHERE lease_owner = ?", (until, owner)
+            )
+        ids = list(job_ids)
+        if not ids:
+            return 0
+        return await self.db.execute_write(
+            "UPDATE jobs SET lease_until = ? WHERE lease_owner = ? "
+            f"AND id IN ({_placeholders(ids)})",
+            [until, owner, *ids],
+        )
+
+    async def renew_lease(self, job_id: int, *, owner: str, until: float) -> bool:
+        return (
+            await self.db.execute_write(
+                "UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ?",
+                (until, job_id, owner),
+            )
+            == 1
+        )
+
+    async def release_all(self, *, owner: str, next_check_at: float | None = None) -> int:
+        """Graceful shutdown: hand every job back; with `next_check_at`, make them due by then."""
+        if next_check_at is None:
+            return await self.db.execute_write(
+                "UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?",
+                (owner,),
+            )
+        return await self.db.execute_write(
+            "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, "
+            f"next_check_at = {self.db.dialect.least('next_check_at', '?')} "
+            "WHERE lease_owner = ? AND next_check_at IS NOT NULL",
+            (next_check_at, owner),
+        )
+
+    async def release_every_lease(self, *, now: float) -> int:
+        """Start-up of the sole instance: every lease is a dead predecessor's; hand them all
+        back and make their jobs due now, so nothing waits for a lease to expire."""
+        return await self.db.execute_write(
+            "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, "
+            f"next_check_at = {self.db.dialect.least('next_check_at', '?')} "
+            "WHERE lease_owner IS NOT NULL AND next_check_at IS NOT NULL",
+            (now,),
+        )
+
+    async def start_waiting(
+        self,
+        job_id: int,
+        dst: JobState,
+        *,
+        owner: str,
+        lease_until: float,
+        now: float,
+        **fields: object,
+    ) -> Job | None:
+        """A waiting job takes its slot: leased to `owner` and moved out of `received` in one
+        statement, so no claim and no second admission can take it in between."""
+        check_transition(JobState.RECEIVED, dst)
+        clauses, params = _assignments(fields)
+        rows = await self.db.write_returning(
+            "UPDATE jobs SET state = ?, lease_owner = ?, lease_until = ?, updated_at = ?"
+            f"{''.join(', ' + c for c in clauses)} WHERE id = ? AND state = 'received' "
+            f"AND (lease_until IS NULL OR lease_until <= ?) {_RETURNING}",
+            [JobState(dst).value, owner, lease_until, now, *params, job_id, now],
+        )
+        return Job.from_row(rows[0]) if rows else None
+
+    async def lease(self, job_id: int, *, owner: str, until: float, now: float) -> Job | None:
+        """Lease one job whose lease is free or expired (e.g. a waiting job about to time out)."""
+        rows = await self.db.write_returning(
+            "UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id = ? "
+            f"AND (lease_until IS NULL OR lease_until <= ?) {_RETURNING}",
+            (owner, until, job_id, now),
+        )
+        return Job.from_row(rows[0]) if rows else None
+
+    async def pull_in_checks(
+        self, model: str, *, submitted_by: float, later_than: float, at: float
+    ) -> int:
+        """Pending generations of `model` submitted by `submitted_by` whose next check is after
+        `later_than` are looked at `at` instead: one just finished after as long, so they may
+        have too. Returns how many were brought forward."""
+        return await self.db.execute_write(
+            "UPDATE jobs SET next_check_at = ? WHERE state = 'pending' AND model = ? "
+            "AND submitted_at <= ? AND next_check_at > ? AND lease_owner IS NULL",
+            (at, model, submitted_by, later_than),
+        )

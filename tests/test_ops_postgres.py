@@ -1,0 +1,106 @@
+"""The operator's side of PostgreSQL: migrate-db, jobs/stats/backup on a URL, `run` refusing a bad
+URL in one line (issue #20). Every command runs through `songbot`'s own `main`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from storage.db import Database
+from storage.jobs import JobStore
+from storage.states import JobState
+from tests.pg_server import PgServer
+from tests.test_ops_cli import clean_env, run_main  # noqa: F401  (the fixture)
+from tests.test_storage_jobs import T0, make_new_job
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def _sqlite_with_jobs(path: Path) -> None:
+    db = await Database.open(path)
+    try:
+        jobs = JobStore(db)
+        done, _ = await jobs.create(make_new_job(user_id=1))
+        await jobs.transition(done.id, JobState.RECEIVED, JobState.FAILED, now=T0)
+        await jobs.create(make_new_job(user_id=2))  # still waiting: in flight
+    finally:
+        await db.close()
+
+
+async def test_migrate_db_copies_then_jobs_reads_postgresql(
+    clean_env: Path,  # noqa: F811
+    pg_server: PgServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source = clean_env / "songbot.db"
+    await _sqlite_with_jobs(source)
+    url = pg_server.empty_database()
+    assert await run_main(["migrate-db", "--from", str(source), "--to", url]) == 0
+    out = capsys.readouterr().out
+    assert "jobs" in out and "copied" in out
+    assert await run_main(["migrate-db", "--from", str(source), "--to", url]) == 1
+    assert "already has songbot data" in capsys.readouterr().err
+    monkeypatch.setenv("SONGBOT_DATABASE_URL", url)
+    assert await run_main(["jobs", "--json"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    assert await run_main(["backup", "/tmp/x.dump"]) == 1
+    err = capsys.readouterr().err
+    assert "pg_dump" in err and "songbot backup" in err
+
+
+async def test_migrate_db_refuses_while_a_bot_runs_on_the_file(
+    clean_env: Path,  # noqa: F811
+    pg_server: PgServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from storage.instance_lock import InstanceLock, lock_path_for
+
+    source = clean_env / "songbot.db"
+    await _sqlite_with_jobs(source)
+    lock = InstanceLock(lock_path_for(source))
+    assert lock.acquire()  # as a running bot holds it (flock: per open file, so we conflict)
+    try:
+        url = pg_server.empty_database()
+        assert await run_main(["migrate-db", "--from", str(source), "--to", url]) == 1
+        assert "stop it first" in capsys.readouterr().err
+    finally:
+        lock.release()
+
+
+@pytest.mark.parametrize(
+    ("url", "needle"),
+    [
+        ("mysql://u:topsecret@127.0.0.1/x", "must be a postgresql://"),
+        ("postgresql://u:topsecret@127.0.0.1:1/x", "cannot connect to PostgreSQL"),
+    ],
+)
+def test_run_with_a_bad_database_url_is_one_line_and_exit_2(
+    tmp_path: Path, url: str, needle: str
+) -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(ROOT),
+        "TELEGRAM_BOT_TOKEN": "123:abc",
+        "AIMLAPI_KEY": "k",
+        "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9",
+        "AIMLAPI_BASE_URL": "http://127.0.0.1:9",
+        "SONGBOT_DATABASE_URL": url,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and needle in lines[0] and "SONGBOT_DATABASE_URL" in lines[0], lines
+    assert "topsecret" not in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr
