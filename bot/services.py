@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from telegram import Bot
 from telegram.ext import Application, CallbackContext
 
-from bot.aimlapi.client import DOWNLOAD_DEADLINE, AimlApiClient, Timeouts
+from bot.aimlapi.client import AimlApiClient
+from bot.aimlapi.session import DOWNLOAD_DEADLINE, Timeouts
 from bot.config import Config
 from bot.delivery.media import TempFiles
 from bot.progress.boards import GroupBoards
