@@ -19,7 +19,7 @@ import aiosqlite
 from storage.states import TERMINAL, JobState
 
 # A job's key is also its X-Client-Request-Id at the provider, whose rule this is
-# (bot/aimlapi/bodies.py checks outgoing ids against the same pattern).
+# (bot/aimlapi/client.py checks outgoing ids against the same pattern).
 KEY_PATTERN: Final = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
