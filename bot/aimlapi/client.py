@@ -15,6 +15,12 @@ ones mean "still pending"; `error` on a failed poll is opaque (`message`, `detai
 `name`); music-01 forwards MiniMax's `base_resp`, so a 2xx can still be a failure; music-01 audio
 comes back hex-encoded; result URLs can be third-party hosts, so downloads never carry the key.
 
+music-01 may be retired (its docs page is hidden since 2026-08-17, and it is missing from the
+complete model list). Its two routes are called with `model="music-01"`, so an answer that means
+the model is gone raises `ModelUnavailable` instead of `InvalidRequest`; what counts as "gone"
+is decided in one function, `responses.model_gone`, whose docstring is the classification.
+The fallback (music-cover, the reference inline) is chosen in availability.py.
+
 Open question (`/v2/logs`): the documented endpoint (logs-v2.json) takes a window (`period`)
 plus `limit`/`offset` and returns `{"data": [rows], "pagination": {…, "has_more"}}`; it has no
 `client_request_id` filter, so we page through the recent window and match rows ourselves. A
@@ -133,7 +139,7 @@ class AimlApiClient(AudioDownloads, ChatCompletions, ModelList):
             body = json_body(response)
             if not isinstance(body, dict):
                 raise Malformed("upload body is not an object")
-            check_base_resp(body)
+            check_base_resp(body, model=spec.id)
             voice = as_str(body.get("voice_id"))
             instrumental = as_str(body.get("instrumental_id"))
             if voice is None and instrumental is None:
@@ -147,6 +153,7 @@ class AimlApiClient(AudioDownloads, ChatCompletions, ModelList):
             data={"purpose": purpose},
             timeout=self._timeouts.upload,
             parse=parse,
+            model=spec.id,
         )
 
     async def generate_sync(
@@ -169,6 +176,7 @@ class AimlApiClient(AudioDownloads, ChatCompletions, ModelList):
             json=body,
             timeout=self._timeouts.generate,
             parse=parse,
+            model=spec.id,
         )
 
     async def find_generation(self, client_request_id: str) -> LogEntry | None:
@@ -253,7 +261,7 @@ class AimlApiClient(AudioDownloads, ChatCompletions, ModelList):
         data = json_body(response)
         if not isinstance(data, dict):
             raise Malformed("generate body is not an object")
-        check_base_resp(data)
+        check_base_resp(data, model="music-01")
         payload = as_dict(data.get("data"))
         audio = payload.get("audio")
         trace_id = as_str(data.get("trace_id"))

@@ -29,7 +29,8 @@ Retry rules (tested in tests/test_aimlapi_retry.py):
   the model (never sent, 429 or 503); any other failure after sending is one
   `ProviderUnavailable` for the caller to report, never a second completion.
 * Other 4xx are final: 400/422 `InvalidRequest`, 401 `InvalidApiKey`, 403 `OutOfCredits`,
-  404 on a poll `UnknownGeneration`.
+  404 on a poll `UnknownGeneration`, and on music-01's own routes the answers that mean the
+  model is gone `ModelUnavailable` (classified in responses.py, `model_gone`).
 """
 
 from __future__ import annotations
@@ -165,12 +166,17 @@ class ApiSession:
         client_request_id: str | None = None,
         on_poll: bool = False,
         tokens: bool = False,
+        model: str | None = None,
         params: Mapping[str, str | int] | None = None,
         json: object = None,
         files: Mapping[str, tuple[str, bytes, str]] | None = None,
         data: Mapping[str, str] | None = None,
     ) -> T:
-        """Send with the retry rules of the module docstring, then parse a 2xx with `parse`."""
+        """Send with the retry rules of the module docstring, then parse a 2xx with `parse`.
+
+        `model`: the call names this model (music-01's own routes), so a 4xx that says it is
+        gone raises `ModelUnavailable` (responses.py, `model_gone`).
+        """
         url = self._base_url + path
         what = f"{method} {path}"
         attempt = 0
@@ -240,7 +246,7 @@ class ApiSession:
                     ):
                         raise error
                 else:
-                    raise error_for_response(response, on_poll=on_poll)
+                    raise error_for_response(response, on_poll=on_poll, model=model)
             delay = self._delay(attempt, retry_after)
             log.info("%s: %s; attempt %d, retrying in %.2fs", what, why, attempt, delay)
             await self._sleep(delay)
