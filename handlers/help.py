@@ -97,7 +97,7 @@ def render_help(services: Services, lang: str | None, bot_username: str) -> str:
     parts = [
         t("help_forms", lang, bot=bot_username) + "\n" + voice_model_line(services, lang),
         t("help_write", lang),
-        t("help_models", lang, lines_html=Raw(model_lines(lang))),
+        t("help_models", lang, lines_html=Raw(model_lines(lang, moved=services.models.moved()))),
         limits,
         t("help_buttons", lang),
         t("help_groups", lang, bot=bot_username),

@@ -180,6 +180,7 @@ async def test_refused_music01_upload_is_sung_by_music_cover_once_charged_and_re
     # /help says which model takes voice notes now, in the user's language too.
     after = await help_text(bot, 7001)
     assert "no longer available" in after and "MiniMax Music Cover</b>" in after
+    assert "no longer available: made by MiniMax Music Cover now" in after  # the model list
 
     # A second request goes straight to music-cover: music-01 is not asked again.
     tg.send_media(7002, 7002, "voice", make_ogg_opus(9.0), caption=f"/song soul\n{LYRICS}")

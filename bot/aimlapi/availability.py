@@ -90,6 +90,10 @@ class ModelAvailability:
             return spec
         return MODELS[retirement.fallback]
 
+    def moved(self) -> dict[str, str]:
+        """Retired model id -> the id of the model that takes its requests now."""
+        return {m: r.fallback for m, r in self._retired.items() if r.fallback is not None}
+
     def notices(self) -> list[str]:
         return [r.notice() for r in sorted(self._retired.values(), key=lambda r: r.model)]
 

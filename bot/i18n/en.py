@@ -195,6 +195,7 @@ EN: Final[dict[str, str]] = {
     ),
     "help_daily_limit": "• {limit} songs per person per day (resets at midnight UTC)",
     # issue #16.9: which model takes voice notes, and music-01's retirement
+    "model_moved": "no longer available: made by {model} now",
     "help_voice_model": "🎤 Voice notes and audio files are sung by <b>{model}</b>.",
     "help_voice_model_moved": "🎤 {old} is no longer available, so voice notes and audio files now go to <b>{model}</b>: it makes a new version of your recording (6 s to 6 min).",
     "error_model_unavailable": "{model} is no longer available at the music service. Please pick another model with /model.",

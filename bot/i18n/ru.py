@@ -250,6 +250,7 @@ RU: Final[dict[str, str]] = {
     ),
     "help_daily_limit": "• песен в день на человека: {limit} (сброс в полночь по UTC)",
     # issue #16.9: which model takes voice notes, and music-01's retirement
+    "model_moved": "больше недоступна: теперь делает {model}",
     "help_voice_model": "🎤 Голосовые и аудиофайлы поёт <b>{model}</b>.",
     "help_voice_model_moved": "🎤 {old} больше недоступна, поэтому голосовые и аудиофайлы теперь идут в <b>{model}</b>: она делает новую версию вашей записи (от 6 с до 6 мин).",
     "error_model_unavailable": "{model} больше недоступна в музыкальном сервисе. Выберите другую модель через /model.",
