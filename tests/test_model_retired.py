@@ -9,18 +9,23 @@ voice notes, and later requests (also after a restart) go straight to music-cove
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import time
 from pathlib import Path
 
 import pytest
 
+from bot.aimlapi.availability import ModelAvailability
 from bot.aimlapi.client import AimlApiClient
 from bot.aimlapi.errors import InvalidRequest, ModelUnavailable
+from bot.aimlapi.models import MODELS
 from bot.aimlapi.responses import model_gone
 from bot.aimlapi.types import GenerationRequest
 from songbot_fakes.aimlapi import RETIRED_ANSWERS, FakeAimlApi
 from songbot_fakes.audio_fixtures import make_mp3, make_ogg_opus
+from storage.db import Database
+from storage.meta import MetaStore
 from tests.harness import BotHarness
 from tests.test_ops_support import get, ops_bot, web_server
 
@@ -256,3 +261,34 @@ async def test_a_job_that_waited_in_line_follows_the_retirement_without_asking_m
     assert len(api.requests_to(UPLOAD)) == 1  # only the first job asked the dead model
     assert len(api.paid_submissions()) == 2
     assert len(operator_lines(caplog)) == 1
+
+
+# ------------------------------------------------------------------------ the durable row
+
+
+async def test_the_retirement_row_is_written_once_and_read_back_on_both_engines(
+    any_db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    first = ModelAvailability(MetaStore(any_db))
+    await first.load()
+    assert first.notices() == []
+    gone = await first.retire("music-01", reason="HTTP 404: Model not found", now=1_800_000_000.0)
+    assert gone.fallback == "minimax/music-cover"
+    # Another process that has not heard yet: it records nothing new and warns no second time.
+    other = ModelAvailability(MetaStore(any_db))
+    await other.retire("music-01", reason="HTTP 410: Gone", now=1_800_000_100.0)
+    assert len(operator_lines(caplog)) == 1
+    # A restart reads the first process's row.
+    later = ModelAvailability(MetaStore(any_db))
+    await later.load()
+    assert later.retirement("music-01") == gone
+    assert later.moved() == {"music-01": "minimax/music-cover"}
+    assert later.route(MODELS["music-01"]) is MODELS["minimax/music-cover"]
+    assert later.route(MODELS["minimax/music-2.0"]) is MODELS["minimax/music-2.0"]
+    (value,) = (await MetaStore(any_db).with_prefix("model-retired:")).values()
+    assert json.loads(value) == {
+        "since": 1_800_000_000.0,
+        "reason": "HTTP 404: Model not found",
+        "fallback": "minimax/music-cover",
+    }
