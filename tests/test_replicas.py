@@ -98,7 +98,7 @@ def conflicts_seen(fleet: Fleet) -> list[str]:
         line
         for bot in fleet.bots
         for line in bot.all_logs().splitlines()
-        if re.search(r"Conflict|409", line)
+        if re.search(r"Conflict|\b409\b", line)
     ]
 
 
@@ -112,9 +112,7 @@ async def settled(fleet: Fleet, requests: list[tuple[int, int]]) -> bool:
     return True
 
 
-async def test_three_replicas_one_poller_every_request_once(
-    tmp_path: Path, pg_url: str
-) -> None:
+async def test_three_replicas_one_poller_every_request_once(tmp_path: Path, pg_url: str) -> None:
     tg = FakeTelegram()
     api = FakeAimlApi(generation_seconds=0.4)
     await tg.start()
@@ -224,7 +222,8 @@ async def test_sigkill_poller_and_workers_keeps_the_guarantees(
         refused = [c for c in tg.calls if c.method == "getUpdates" and not c.ok]
         assert len(refused) <= kills["poller"], refused
         assert all(h < 15 for h in handovers), handovers
-        print(f"\nkills {dict(kills)}; poller hand-over {sorted(round(h, 2) for h in handovers)} s")
+        spans = sorted(round(h, 2) for h in handovers)
+        print(f"\nkills {dict(kills)}; poller hand-over {spans} s")
     except BaseException:
         print(f"REPLICA_SEED={SEED}\n{fleet.logs()}")
         raise
