@@ -15,13 +15,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 from telegram import Bot
 from telegram.ext import Application, CallbackContext
 
-from bot.aimlapi.client import DOWNLOAD_DEADLINE, AimlApiClient, Timeouts
+from bot.aimlapi.availability import ModelAvailability
+from bot.aimlapi.client import AimlApiClient
+from bot.aimlapi.session import DOWNLOAD_DEADLINE, Timeouts
 from bot.config import Config
 from bot.delivery.media import TempFiles
 from bot.progress.boards import GroupBoards
 from storage.db import Database
 from storage.jobs import JobStore
 from storage.lyrics import LyricsStore
+from storage.meta import MetaStore
 from storage.references import ReferenceCache
 from storage.settings import ChatSettingsStore, UserStore
 from storage.stars import StarStore
@@ -79,6 +82,8 @@ class Services:
     chat_settings: ChatSettingsStore
     users: UserStore
     client: AimlApiClient
+    # Retired models and their fallbacks (music-01 -> music-cover), remembered in `meta`.
+    models: ModelAvailability
     temp: TempFiles
     metrics: Metrics
     boards: GroupBoards
@@ -106,6 +111,8 @@ class Services:
         client = AimlApiClient(
             base_url=config.aimlapi_base_url, api_key=config.aimlapi_key.get(), timeouts=timeouts
         )
+        models = ModelAvailability(MetaStore(db))
+        await models.load()
         services = cls(
             config=config,
             db=db,
@@ -117,6 +124,7 @@ class Services:
             chat_settings=ChatSettingsStore(db),
             users=UserStore(db),
             client=client,
+            models=models,
             temp=TempFiles(config.work_dir),
             metrics=metrics,
             boards=GroupBoards(jobs, bot),

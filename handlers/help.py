@@ -22,6 +22,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.aimlapi.models import MODELS
 from bot.config import Config
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, Raw, plain, t
 from bot.intake.language import chat_language
@@ -108,14 +109,23 @@ def render_help(services: Services, lang: str | None, bot_username: str) -> str:
     if config.lyrics_daily_limit > 0:
         limits += "\n" + t("help_write_limit", lang, limit=config.lyrics_daily_limit)
     parts = [
-        t("help_forms", lang, bot=bot_username),
+        t("help_forms", lang, bot=bot_username) + "\n" + voice_model_line(services, lang),
         t("help_write", lang),
-        t("help_models", lang, lines_html=Raw(model_lines(lang))),
+        t("help_models", lang, lines_html=Raw(model_lines(lang, moved=services.models.moved()))),
         limits,
         t("help_buttons", lang),
         t("help_groups", lang, bot=bot_username),
     ]
     return "\n\n".join(parts)
+
+
+def voice_model_line(services: Services, lang: str | None) -> str:
+    """Which model sings voice notes now: the configured one, or its fallback once retired."""
+    configured = MODELS[services.config.reference_model]
+    serving = services.models.route(configured)
+    if serving is configured:
+        return t("help_voice_model", lang, model=configured.title)
+    return t("help_voice_model_moved", lang, old=configured.title, model=serving.title)
 
 
 async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

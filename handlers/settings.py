@@ -10,7 +10,7 @@ command and the button produce the same message.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -134,8 +134,19 @@ def _length(seconds: float, lang: str | None) -> str:
     return t("model_length_minutes", lang, minutes=round(seconds / 60))
 
 
-def model_lines(lang: str | None, current: str | None = None) -> str:
-    """One entry per model, in registry order; `current` is marked."""
+def model_lines(
+    lang: str | None, current: str | None = None, moved: Mapping[str, str] | None = None
+) -> str:
+    """One entry per model, in registry order; `current` is marked, and a model the provider
+    retired (`moved`: its id -> the fallback's) says where its requests go now."""
+    moved = moved or {}
+
+    def facts(spec: ModelSpec) -> str:
+        text = model_facts(spec, lang)
+        if spec.id in moved:
+            text += " · " + t("model_moved", lang, model=MODELS[moved[spec.id]].title)
+        return text
+
     return "\n".join(
         t(
             "model_line",
@@ -143,20 +154,23 @@ def model_lines(lang: str | None, current: str | None = None) -> str:
             mark=CHECK if spec.id == current else "",
             title=spec.title,
             alias=model_alias(spec),
-            facts=Raw(model_facts(spec, lang)),
+            facts=Raw(facts(spec)),
         )
         for spec in (MODELS[model_id] for model_id in MODEL_ORDER)
     )
 
 
-def model_menu(current: str | None, lang: str | None) -> str:
+def model_menu(
+    current: str | None, lang: str | None, moved: Mapping[str, str] | None = None
+) -> str:
     spec = MODELS.get(current or "")
     now = (
         t("model_now", lang, title=spec.title, model=spec.id)
         if spec is not None
         else t("model_now_auto", lang)
     )
-    return t("model_menu", lang, current=Raw(now), lines_html=Raw(model_lines(lang, current)))
+    lines = model_lines(lang, current, moved)
+    return t("model_menu", lang, current=Raw(now), lines_html=Raw(lines))
 
 
 def model_keyboard(current: str | None, lang: str | None) -> InlineKeyboardMarkup:
@@ -199,7 +213,7 @@ async def on_model(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     lang = language_for(message, requester)
     settings = requester.chat
     await message.reply_text(
-        model_menu(settings.model, lang),
+        model_menu(settings.model, lang, get_services(context).models.moved()),
         reply_markup=model_keyboard(settings.model, lang),
         do_quote=True,
     )
@@ -221,7 +235,8 @@ async def on_model_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await answer(press.query, plain("answer_model_cleared", press.lang))
     else:
         await answer(press.query, plain("answer_model_set", press.lang, model=MODELS[model].title))
-    await _edit(press, model_menu(model, press.lang), model_keyboard(model, press.lang))
+    menu = model_menu(model, press.lang, press.services.models.moved())
+    await _edit(press, menu, model_keyboard(model, press.lang))
 
 
 async def on_language_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

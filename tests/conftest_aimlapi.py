@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.aimlapi.client import AimlApiClient, Timeouts
+from bot.aimlapi.client import AimlApiClient
+from bot.aimlapi.session import Timeouts
 from songbot_fakes.aimlapi import FakeAimlApi
 
 __all__ = ["aimlapi_client", "fake_aimlapi", "make_aimlapi_client", "strict_fake_aimlapi"]

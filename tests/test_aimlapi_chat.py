@@ -88,7 +88,7 @@ async def test_anything_after_sending_is_one_attempt(
 
 
 async def test_a_read_timeout_is_not_repeated(fake_aimlapi: FakeAimlApi) -> None:
-    from bot.aimlapi.client import Timeouts
+    from bot.aimlapi.session import Timeouts
 
     client = make_aimlapi_client(fake_aimlapi, timeouts=Timeouts(connect=1.0, chat=0.3))
     fake_aimlapi.script(CHAT, status=200, delay=1.0, process=True)  # a slow answer

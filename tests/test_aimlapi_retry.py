@@ -1,4 +1,4 @@
-"""The retry rules of bot/aimlapi/client.py's docstring, against real sockets.
+"""The retry rules of bot/aimlapi/session.py's docstring, against real sockets.
 
 Free calls retry (bounded, exponential backoff with jitter, Retry-After honoured); a paid POST
 is retried only when it certainly did not reach the provider, and otherwise raises
@@ -16,13 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.aimlapi.client import AimlApiClient, Timeouts
+from bot.aimlapi.client import AimlApiClient
 from bot.aimlapi.errors import (
     ProviderUnavailable,
     RateLimited,
     SubmitOutcomeUnknown,
 )
 from bot.aimlapi.responses import parse_retry_after
+from bot.aimlapi.session import Timeouts
 from bot.aimlapi.types import GenerationRequest
 from bot.errors import LocalFailure
 from songbot_fakes.aimlapi import FakeAimlApi

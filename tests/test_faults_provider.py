@@ -12,7 +12,7 @@ import logging
 
 import pytest
 
-from bot.aimlapi.client import Timeouts
+from bot.aimlapi.session import Timeouts
 from bot.i18n import t
 from tests.conftest_aimlapi import make_aimlapi_client
 from tests.harness import PRIVATE_CHAT, USER, BotHarness

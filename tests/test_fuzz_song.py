@@ -38,7 +38,12 @@ CONFIG = Config.from_env(
     env_file=None,
 )
 # What `check_request` touches: the client's offline validation and the daily-limit setting.
-SERVICES = SimpleNamespace(client=SimpleNamespace(validate=validate_request), config=CONFIG)
+# No model retired here (tests/test_model_retired.py covers the routing).
+SERVICES = SimpleNamespace(
+    client=SimpleNamespace(validate=validate_request),
+    config=CONFIG,
+    models=SimpleNamespace(route=lambda spec: spec),
+)
 
 NASTY = [
     "<",

@@ -108,6 +108,28 @@ async def test_check_warns_when_a_configured_model_is_no_longer_listed(
     assert "usable: " in line and "minimax/music-cover" in line
 
 
+async def test_check_flags_music01_missing_even_when_no_setting_names_it(
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fake_telegram: FakeTelegram,
+    fake_aimlapi: FakeAimlApi,
+    capsys: pytest.CaptureFixture[str],
+    restore_logging: None,
+) -> None:
+    # A chat's /model or `model:01` can still ask for music-01 when the bot's own reference
+    # model is music-cover: its absence from GET /v1/models is worth a warning (#16.9).
+    fake_aimlapi.listed_models.discard("music-01")
+    env = bot_env(fake_telegram, fake_aimlapi, clean_env / "data" / "songbot.db")
+    extra = {"SONGBOT_USER_DAILY_LIMIT": "5", "SONGBOT_REFERENCE_MODEL": "minimax/music-cover"}
+    set_env(monkeypatch, {**env, **extra})
+    assert await run_main(["check"]) == 0
+    out = capsys.readouterr().out
+    (line,) = [line for line in out.splitlines() if line.split()[1:2] == ["models"]]
+    assert line.split()[0] == "warn"
+    assert "music-01 is not listed (it may be retired)" in line
+    assert "go to minimax/music-cover" in line and "configured but not listed" not in line
+
+
 async def test_check_warns_when_anyone_can_spend_without_a_limit(
     clean_env: Path,
     monkeypatch: pytest.MonkeyPatch,

@@ -1,7 +1,7 @@
 """The AI/ML API music client, its model registry, typed results and errors."""
 
 from bot.aimlapi.bodies import build_body, validate_request
-from bot.aimlapi.client import AimlApiClient, Timeouts
+from bot.aimlapi.client import AimlApiClient
 from bot.aimlapi.errors import (
     AudioDownloadError,
     ContentRejected,
@@ -16,6 +16,7 @@ from bot.aimlapi.errors import (
     UnknownGeneration,
 )
 from bot.aimlapi.models import MODELS, Endpoint, ModelSpec, ReferenceKind, get_model
+from bot.aimlapi.session import Timeouts
 from bot.aimlapi.types import (
     DownloadedAudio,
     GenerationRequest,

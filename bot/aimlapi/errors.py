@@ -68,6 +68,37 @@ class InvalidRequest(ProviderError):
     detail_key: ClassVar[str | None] = "error_provider_invalid_request_detail"
 
 
+class ModelUnavailable(ProviderError):
+    """The provider no longer serves this model (see `responses.model_gone` for what counts).
+
+    Not retryable as it is: the caller routes the request to the model's fallback, if it has
+    one (`bot/aimlapi/availability.py`), or tells the user the model is gone.
+    """
+
+    key = "error_model_unavailable"
+
+    def __init__(
+        self,
+        key: str | None = None,
+        /,
+        *,
+        model: str,
+        detail: str = "",
+        provider_message: str | None = None,
+        http_status: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(
+            key,
+            detail=detail,
+            provider_message=provider_message,
+            http_status=http_status,
+            request_id=request_id,
+            model=model,
+        )
+        self.model = model
+
+
 class RateLimited(ProviderError):
     """429 (or MiniMax 1002/1039/1041/2045); `retry_after` is the provider's hint in seconds."""
 

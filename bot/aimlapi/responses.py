@@ -2,7 +2,8 @@
 
 Why apart from the client: these are the provider's quirks in the shapes of its answers (an
 error envelope with `statusCode` a string or a number, poll statuses beyond the documented four,
-MiniMax's `base_resp` inside a 2xx), testable without any HTTP.
+MiniMax's `base_resp` inside a 2xx, the answers that mean a model was retired: `model_gone`),
+testable without any HTTP.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import email.utils
 import json
 import logging
 import math
+import re
 import time
 from collections.abc import Mapping
 from typing import Any, Final
@@ -22,6 +24,7 @@ from bot.aimlapi.errors import (
     GenerationFailed,
     InvalidApiKey,
     InvalidRequest,
+    ModelUnavailable,
     OutOfCredits,
     ProviderError,
     ProviderUnavailable,
@@ -50,6 +53,20 @@ _CREDIT_CODES: Final = frozenset({1008, 2056})
 _CONTENT_CODES: Final = frozenset({1026, 1027})
 _PARAM_CODES: Final = frozenset({2013, 1042})
 _SERVER_CODES: Final = frozenset({1000, 1001, 1024, 1033})
+# "model not available on your plan" in the official MiniMax CLI (aimlapi.md §8, M5).
+_MODEL_CODES: Final = frozenset({2061})
+# 4xx statuses whose text may say the model is gone (403 too: "not available to this key").
+_MODEL_STATUSES: Final = frozenset({400, 403, 404, 410, 422})
+# A message that says the model itself is unknown or withdrawn, in the words gateways use.
+_MODEL_WORDS: Final = re.compile(
+    r"\bmodel\b[^.\n]{0,80}?\b(not found|not exist|does ?n[o']t exist|unknown|not supported|"
+    r"unsupported|not available|unavailable|deprecated|retired|discontinued|no longer)"
+    r"|\b(unknown|unsupported|invalid|deprecated|retired|discontinued) model\b",
+    re.IGNORECASE,
+)
+# A 404 that names no resource: the route itself is gone ("Not Found", or NestJS's
+# "Cannot POST /v2/generate/audio/minimax/upload").
+_BARE_404: Final = re.compile(r"(not found|cannot (get|post|put|patch|delete) /\S*)\.?", re.I)
 
 
 class Malformed(Exception):
@@ -161,6 +178,46 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def model_gone(model: str, status: int, message: str | None) -> bool:
+    """Whether a 4xx answer to a call that names `model` says the model itself is gone.
+
+    The classification (tests/test_model_retired.py), for music-01's two routes, the only
+    calls made with a `model` here (upload and generate):
+
+    * **410** Gone, whatever the text: permanent by definition.
+    * **404 with no resource named**: an empty text, "Not Found" or NestJS's "Cannot POST
+      /v2/generate/audio/minimax/…". These paths carry no ids, so the route (the model) is what
+      is missing. A 404 whose text names something else (a voice or file id) is not this.
+    * **400, 403, 404, 422 whose text says the model is unknown or withdrawn**: "model not
+      found", "Model 'music-01' does not exist", "unknown model", "model … deprecated / retired
+      / no longer available / not available", or the gateway's Zod enum error for the `model`
+      field that shows our own value refused (`Invalid enum value. Expected …, received
+      'music-01'`): the route exists but the model left its schema.
+    * MiniMax **`base_resp` 2061** ("model not available on your plan") inside a 2xx, checked
+      in `check_base_resp`: this key can no longer use the model, which for the bot is the same.
+
+    Not "gone", on purpose: 401 (the key), a 403 without such words (credits), 429, every 5xx
+    (including 500 "The model is under maintenance", which is temporary and retried), other
+    400/422 validation texts and `base_resp` 2013 (e.g. an expired reference id; the caller
+    forgets its cached id instead). A wrong answer here would retire a working model for good,
+    so only texts that name the model (or a bare 404/410 on its own route) count.
+    """
+    if status == 410:
+        return True
+    if status not in _MODEL_STATUSES:
+        return False
+    text = " ".join((message or "").split())
+    if status == 404 and (not text or _BARE_404.fullmatch(text)):
+        return True
+    if _MODEL_WORDS.search(text):
+        return True
+    quoted = re.escape(model)
+    return bool(
+        re.search(rf"received\s+['\"]?{quoted}['\"]?", text)
+        and re.search(r"\bmodel\b", text, re.IGNORECASE)
+    )
+
+
 def error_for_status(
     status: int,
     message: str | None,
@@ -168,13 +225,19 @@ def error_for_status(
     *,
     retry_after: float | None = None,
     on_poll: bool = False,
+    model: str | None = None,
 ) -> ProviderError:
-    """Map an HTTP error status (with the envelope's message) to our error classes."""
+    """Map an HTTP error status (with the envelope's message) to our error classes.
+
+    `model`: the call names this model (music-01's routes); see `model_gone`.
+    """
     common: dict[str, Any] = {
         "provider_message": message,
         "http_status": status,
         "request_id": request_id,
     }
+    if model is not None and model_gone(model, status, message):
+        return ModelUnavailable(model=model, detail=f"HTTP {status}: {message or ''}", **common)
     if status == 401:
         return InvalidApiKey(**common)
     if status == 403:
@@ -188,16 +251,26 @@ def error_for_status(
     return InvalidRequest(**common)
 
 
-def error_for_response(response: httpx.Response, *, on_poll: bool = False) -> ProviderError:
+def error_for_response(
+    response: httpx.Response, *, on_poll: bool = False, model: str | None = None
+) -> ProviderError:
     message, request_id, _ = envelope(response)
     retry_after = parse_retry_after(response.headers.get("retry-after"))
     return error_for_status(
-        response.status_code, message, request_id, retry_after=retry_after, on_poll=on_poll
+        response.status_code,
+        message,
+        request_id,
+        retry_after=retry_after,
+        on_poll=on_poll,
+        model=model,
     )
 
 
-def check_base_resp(data: Mapping[str, Any]) -> None:
-    """MiniMax reports failures inside a 2xx: `base_resp.status_code != 0`."""
+def check_base_resp(data: Mapping[str, Any], *, model: str | None = None) -> None:
+    """MiniMax reports failures inside a 2xx: `base_resp.status_code != 0`.
+
+    `model`: the call names this model; 2061 then means it is gone (see `model_gone`).
+    """
     base = data.get("base_resp")
     if not isinstance(base, dict):
         return
@@ -216,6 +289,8 @@ def check_base_resp(data: Mapping[str, Any]) -> None:
         raise ContentRejected(detail=detail, provider_message=message)
     if code in _PARAM_CODES:
         raise InvalidRequest(detail=detail, provider_message=message)
+    if code in _MODEL_CODES and model is not None:
+        raise ModelUnavailable(model=model, detail=detail, provider_message=message)
     if code in _SERVER_CODES:
         raise ProviderUnavailable(detail=detail, provider_message=message)
     raise GenerationFailed(detail=detail, provider_message=message)

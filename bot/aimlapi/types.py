@@ -1,7 +1,8 @@
 """Typed requests and results of the AI/ML API client.
 
 Why dataclasses: nothing beyond the client boundary reads a provider dict, so a renamed or
-missing field is handled once, in `client.py`, and the rest of the bot sees stable types.
+missing field is handled once, in `client.py` and `responses.py`, and the rest of the bot sees
+stable types.
 """
 
 from __future__ import annotations

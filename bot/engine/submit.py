@@ -19,6 +19,7 @@ from telegram.error import TelegramError
 from bot.aimlapi.errors import (
     InvalidApiKey,
     InvalidRequest,
+    ModelUnavailable,
     OutOfCredits,
     ProviderError,
     RateLimited,
@@ -28,6 +29,7 @@ from bot.aimlapi.models import MODELS, Endpoint
 from bot.aimlapi.types import GenerationRequest
 from bot.engine.poll_policy import Estimate, next_poll_delay
 from bot.engine.prepare_reference import INLINE_OPTION, prepare_reference, reference_purpose
+from bot.engine.reroute import follow_retirement, switch_to_fallback
 from bot.engine.work import Work
 from bot.errors import LocalFailure, SongbotError, UserInputError
 from storage.jobs import Job
@@ -48,12 +50,19 @@ def first_state(job: Job) -> JobState:
 
 async def prepare(w: Work, job: Job) -> Job | None:
     """PREPARING: download the Telegram reference, convert it, upload it (cached)."""
+    followed = await follow_retirement(w, job)
+    if followed is None:
+        return None
+    job = followed
     await w.status.show(job)
     try:
         prepared = await prepare_reference(w.s, w.bot, job)
     except UserInputError as exc:
         await w.outcomes.fail_with(job, exc, detail=exc.detail)
         return None
+    except ModelUnavailable as exc:  # music-01 retired: the same job, on its fallback
+        again = await switch_to_fallback(w, job, exc)
+        return None if again is None else await prepare(w, again)
     except (RateLimited, ProviderError) as exc:
         if getattr(exc, "retryable", False):
             await w.outcomes.transient(
@@ -188,6 +197,9 @@ async def _submit_sync(w: Work, job: Job, request: GenerationRequest) -> Job | N
     """
     try:
         audio = await w.s.client.generate_sync(request, client_request_id=job.client_request_id)
+    except ModelUnavailable as exc:  # refused, so nothing was created or charged
+        again = await switch_to_fallback(w, job, exc)
+        return None if again is None else await prepare(w, again)
     except InvalidRequest:
         # Maybe a cached reference id the provider no longer knows: upload afresh next time.
         if job.reference_file_unique_id:

@@ -194,6 +194,11 @@ EN: Final[dict[str, str]] = {
         "• I stop waiting for a song after {minutes} min"
     ),
     "help_daily_limit": "• {limit} songs per person per day (resets at midnight UTC)",
+    # issue #16.9: which model takes voice notes, and music-01's retirement
+    "model_moved": "no longer available: made by {model} now",
+    "help_voice_model": "🎤 Voice notes and audio files are sung by <b>{model}</b>.",
+    "help_voice_model_moved": "🎤 {old} is no longer available, so voice notes and audio files now go to <b>{model}</b>: it makes a new version of your recording (6 s to 6 min).",
+    "error_model_unavailable": "{model} is no longer available at the music service. Please pick another model with /model.",
     "help_buttons": (
         "<b>Under each song</b>\n"
         "🔁 Again: the same request once more · 📝 Lyrics · 🎲 Variation: the same lyrics with "

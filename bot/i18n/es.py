@@ -269,6 +269,11 @@ ES: Final[dict[str, str]] = {
         "• dejo de esperar una canción después de {minutes} min"
     ),
     "help_daily_limit": "• {limit} canciones por persona al día (se reinicia a medianoche UTC)",
+    # issue #16.9: which model takes voice notes, and music-01's retirement
+    "model_moved": "ya no está disponible: ahora lo hace {model}",
+    "help_voice_model": "🎤 Las notas de voz y los archivos de audio los canta <b>{model}</b>.",
+    "help_voice_model_moved": "🎤 {old} ya no está disponible, así que las notas de voz y los archivos de audio ahora van a <b>{model}</b>: hace una nueva versión de tu grabación (de 6 s a 6 min).",
+    "error_model_unavailable": "{model} ya no está disponible en el servicio de música. Elige otro modelo con /model.",
     "help_buttons": (
         "<b>Debajo de cada canción</b>\n"
         "🔁 Otra vez: la misma petición de nuevo · 📝 Letra · 🎲 Variación: la misma letra "

@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 from telegram import Bot, Message
 
+from bot.aimlapi.availability import fallback_prompt
 from bot.aimlapi.models import ModelSpec
 from bot.aimlapi.types import GenerationRequest
 from bot.errors import NotAllowed
@@ -96,13 +97,17 @@ class Draft:
 async def check_request(services: Services, user_id: int, draft: Draft) -> GenerationRequest:
     """Every check that can refuse a request before it is stored (and so before any charge).
 
-    Raises a `SongbotError` with the reply; returns the request the runner will submit.
+    Raises a `SongbotError` with the reply; returns the request the runner will submit. A model
+    the provider has retired is replaced by its fallback here (music-01 -> music-cover), so the
+    request is checked against, and stored for, the model that will really make it.
     """
-    spec, reference = draft.spec, draft.reference
+    spec, reference = services.models.route(draft.spec), draft.reference
     check_reference_request(spec, reference, draft.reference_url, draft.lyrics)
+    # music-01 needs no style, music-cover one of 10+ characters: a stand-in, not a refusal.
+    style = draft.style if spec is draft.spec else fallback_prompt(draft.style, spec)
     request = build_request(
         spec,
-        style=draft.style,
+        style=style,
         lyrics=draft.lyrics,
         reference_url=draft.reference_url,
         # Placeholder ids so the registry can validate everything but the ids themselves.
@@ -143,7 +148,7 @@ async def store_job(
         user_name=origin.user_name,
         user_lang=origin.lang,
         request_message_id=origin.request_message_id,
-        model=draft.spec.id,
+        model=request.model,  # the routed model (check_request), not necessarily draft.spec
         prompt=request.prompt,
         lyrics=request.lyrics,
         options=dict(request.options),

@@ -183,8 +183,10 @@ def _webhook_check(config: Config, url: str, pending: int, info: Any) -> Check:
 
 
 async def _models_check(config: Config) -> Check:
-    """Which registry models the key can use (`GET /v1/models`); a configured one missing warns
-    (music-01's docs have been hidden since 2026-08: it may be retired)."""
+    """Which registry models the key can use (`GET /v1/models`); a configured one missing warns,
+    and so does music-01 missing whatever is configured (its docs have been hidden since
+    2026-08: it may be retired; a chat's /model or `model:01` can still ask for it)."""
+    from bot.aimlapi.availability import FALLBACKS
     from bot.aimlapi.client import AimlApiClient
     from bot.aimlapi.errors import ProviderError
     from bot.aimlapi.models import MODELS
@@ -207,9 +209,17 @@ async def _models_check(config: Config) -> Check:
     detail = f"usable: {', '.join(usable) or 'none'}"
     if missing:
         detail += f"; not listed: {', '.join(missing)}"
+    fallbacks = [
+        f"{model} is not listed (it may be retired): its requests go to {FALLBACKS[model]} "
+        "once the provider refuses it"
+        for model in sorted(FALLBACKS)
+        if model in missing
+    ]
     if gone:
-        return Check("models", WARN, f"configured but not listed: {', '.join(gone)}; {detail}")
-    return Check("models", OK, detail)
+        detail = f"configured but not listed: {', '.join(gone)}; {detail}"
+    if fallbacks:
+        detail = f"{'; '.join(fallbacks)}; {detail}"
+    return Check("models", WARN if gone or fallbacks else OK, detail)
 
 
 async def _aimlapi_check(config: Config) -> Check:

@@ -168,6 +168,9 @@ class WebServer:
         services = self._services()
         if services is not None:
             body["runner_tick_age"] = round(time.time() - services.runner.last_tick, 1)
+            # Facts an operator should know that do not make the bot unhealthy (a retired
+            # model whose requests now go to its fallback): a detail, not a problem.
+            body["notices"] = services.models.notices()
         fleet = self._fleet()
         if fleet is not None:
             body["instance"] = fleet.instance_id

@@ -12,6 +12,8 @@ It behaves like the provider as documented in `shared/spec/aimlapi.md`:
   number of polls), and serve the audio they announce at `/files/<token>.<ext>?Expires=…`
   (real MP3/WAV bytes from `audio_fixtures`), with no auth, like a CDN;
 * music-01 upload (multipart) and synchronous generate (hex audio, `base_resp`);
+* a retired model (`retire_model`): its calls refused as "model not found" (or 410, a removed
+  route, a Zod enum error, MiniMax 2061) and its id gone from `GET /v1/models`;
 * `GET /v2/logs` as documented (window via `period` or `start`+`end`, `limit`/`offset`,
   `status`/`model` filters, `{data, pagination}`), one row per paid request, carrying the
   `X-Client-Request-Id` the client sent;
@@ -130,6 +132,7 @@ CHAT_MODELS: Final = frozenset(
 )
 CHAT_ROLES: Final = frozenset({"system", "developer", "user", "assistant"})
 PAID_ROUTES: Final = frozenset({ROUTES[0], ROUTES[3]})
+RETIRED_ANSWERS: Final = ("not_found", "gone", "route", "enum", "plan")
 
 
 def nanoid(size: int = 21) -> str:
@@ -572,6 +575,8 @@ class FakeAimlApi:
         self.file_redirect: str | None = None
         # What GET /v1/models lists (a model can be retired by removing it from this set).
         self.listed_models: set[str] = {*MUSIC_MODEL_IDS, *CHAT_MODELS}
+        # Models the provider no longer serves, and how it says so (see `retire_model`).
+        self.retired_models: dict[str, str] = {}
         self.file_drip_seconds: float | None = None
         self.generation_time_fn: Callable[[dict[str, Any]], float] | None = None
         self.requests: list[RecordedRequest] = []
@@ -689,6 +694,39 @@ class FakeAimlApi:
 
     def chat_requests(self) -> list[RecordedRequest]:
         return self.requests_to("POST /v1/chat/completions")
+
+    def retire_model(self, model: str, answer: str = "not_found") -> None:
+        """The provider stops serving `model` (music-01's upload and generate routes included,
+        for music-01) and drops it from `GET /v1/models`. How a refused call is answered:
+
+        not_found: 404 envelope "Model not found"; gone: 410; route: 404 "Cannot POST <path>"
+        (the route was removed); enum: 400 "Body validation error" with Zod's enum message for
+        `model` (the upload route, which has no model field, answers as `route`); plan: HTTP 200
+        with MiniMax `base_resp` 2061 "model not available on your plan" (music-01 only).
+        Nothing refused is charged or logged.
+        """
+        if answer not in RETIRED_ANSWERS:
+            raise ValueError(f"unknown answer {answer!r}; one of {', '.join(RETIRED_ANSWERS)}")
+        self.retired_models[model] = answer
+        self.listed_models.discard(model)
+
+    def _retired(self, model: str, path: str, method: str = "POST") -> web.Response | None:
+        """The refusal of a call to a retired model, or None while it is served."""
+        answer = self.retired_models.get(model)
+        if answer is None:
+            return None
+        if answer == "enum" and path.endswith("/upload"):
+            answer = "route"
+        if answer == "not_found":
+            return self._error(404, path, "Model not found")
+        if answer == "gone":
+            return self._error(410, path, f"The model {model} is no longer available")
+        if answer == "route":
+            return self._error(404, path, f"Cannot {method} {path}")
+        if answer == "plan":
+            return self._base_resp(2061, "model not available on your plan")
+        served = tuple(m for m in (*ASYNC_MODELS, "music-01") if m not in self.retired_models)
+        return self._invalid(path, [_enum_message(served, model, ' at "model"')])
 
     def clear_faults(self) -> None:
         self._faults.clear()
@@ -970,6 +1008,9 @@ class FakeAimlApi:
         if model not in ASYNC_MODELS:
             models = tuple(ASYNC_MODELS)
             return self._invalid(request.path, [_enum_message(models, model, ' at "model"')])
+        refused = self._retired(model, request.path)
+        if refused is not None:
+            return refused
         problems = validate_body(model, body, strict=self.strict)
         if self.strict:
             problems.extend(self._strict_problems(model, body))
@@ -1117,6 +1158,9 @@ class FakeAimlApi:
         return web.json_response({"object": "list", "data": rows})
 
     async def _upload(self, request: web.Request, record: RecordedRequest) -> web.Response:
+        refused = self._retired("music-01", request.path)
+        if refused is not None:
+            return refused
         content_type = record.header("content-type") or ""
         if not content_type.lower().startswith("multipart/form-data"):
             return self._invalid(
@@ -1183,6 +1227,9 @@ class FakeAimlApi:
             return self._invalid(
                 request.path, [_enum_message(("music-01",), body.get("model"), ' at "model"')]
             )
+        refused = self._retired("music-01", request.path)
+        if refused is not None:
+            return refused
         problems = validate_body("music-01", body, strict=self.strict)
         if problems:
             return self._invalid(request.path, problems)
