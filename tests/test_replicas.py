@@ -55,10 +55,12 @@ class Fleet:
             {"SONGBOT_DATABASE_URL": url, "SONGBOT_LEASE_SECONDS": "30"},
         )
         self.bots = []
+        self.ports = [_free_port() for _ in range(3)]
         for i in range(3):
             workdir = root / f"replica-{i}"
             workdir.mkdir()
-            self.bots.append(BotProcess(dict(env), workdir, name=f"replica{i}"))
+            own = {**env, "SONGBOT_HTTP_PORT": str(self.ports[i])}
+            self.bots.append(BotProcess(own, workdir, name=f"replica{i}"))
 
     async def start(self) -> None:
         for bot in self.bots:
@@ -147,6 +149,18 @@ async def test_three_replicas_one_poller_every_request_once(tmp_path: Path, pg_u
         assert not conflicts_seen(fleet)
         roles = await pg_rows(pg_url, "SELECT role FROM instances ORDER BY role")
         assert [r["role"] for r in roles] == ["poller", "worker", "worker"]
+        import httpx
+
+        seen = []
+        async with httpx.AsyncClient() as http:
+            for port in fleet.ports:
+                health = (await http.get(f"http://127.0.0.1:{port}/healthz")).json()
+                assert health["status"] == "ok" and health["replicas"] == 3, health
+                metrics = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+                labels = f'instance="{health["instance"]}",role="{health["role"]}"'
+                assert f"songbot_replica_role{{{labels}}} 1.0" in metrics
+                seen.append(health["role"])
+        assert sorted(seen) == ["poller", "worker", "worker"]
         for bot in fleet.bots:
             await bot.signal(signal.SIGTERM)
         for bot in fleet.bots:
@@ -294,3 +308,91 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+async def test_webhook_replicas_behind_one_url(tmp_path: Path, pg_url: str) -> None:
+    """Three webhook replicas behind one URL (a round-robin proxy, as a load balancer would be):
+    whichever gets an update stores it; one replica dying mid-stream loses nothing, since the
+    proxy answers 502 and Telegram sends the update again, to the next replica."""
+    from aiohttp import ClientSession, web
+
+    tg = FakeTelegram()
+    tg.webhook_attempts = 6
+    api = FakeAimlApi(generation_seconds=0.3)
+    await tg.start()
+    await api.start()
+    ports = [_free_port() for _ in range(3)]
+    front = _free_port()
+    path = "/telegram/hook-abc"
+    served: Counter[int] = Counter()
+    turn = 0
+    session = ClientSession()
+
+    async def forward(request: web.Request) -> web.Response:
+        nonlocal turn
+        port = ports[turn % len(ports)]
+        turn += 1
+        try:
+            async with session.post(
+                f"http://127.0.0.1:{port}{path}",
+                data=await request.read(),
+                headers=request.headers,
+            ) as answer:
+                if answer.status == 200:
+                    served[port] += 1
+                return web.Response(status=answer.status, body=await answer.read())
+        except OSError:
+            return web.Response(status=502)
+
+    proxy = web.Application()
+    proxy.router.add_post(path, forward)
+    runner = web.AppRunner(proxy)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", front).start()
+    bots = []
+    for i, port in enumerate(ports):
+        env = subprocess_env(
+            tg,
+            api,
+            tmp_path / "unused.db",
+            {
+                "SONGBOT_DATABASE_URL": pg_url,
+                "SONGBOT_WEBHOOK_URL": f"http://127.0.0.1:{front}{path}",
+                "SONGBOT_WEBHOOK_SECRET": "webhook-secret_0123456789",
+                "SONGBOT_WEBHOOK_LISTEN": "127.0.0.1",
+                "SONGBOT_HTTP_PORT": str(port),
+            },
+        )
+        folder = tmp_path / f"w{i}"
+        folder.mkdir()
+        bots.append(BotProcess(env, folder, name=f"webhook{i}"))
+    try:
+        for bot in bots:
+            await bot.start()
+        for bot in bots:
+            await bot.wait_for_log("joined (", 40)
+        deadline = time.monotonic() + 30
+        while tg.webhook_url is None:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        requests = []
+        for i in range(12):
+            if i == 6:
+                await bots[0].kill()  # mid-stream: its share of the updates must not be lost
+            msg = tg.send_text(95_000 + i, 95_000 + i, REQUEST)
+            requests.append((95_000 + i, int(msg["message_id"])))
+            await asyncio.sleep(0.1)
+        deadline = time.monotonic() + 90
+        while not all(outcome_messages(tg, c, r) == (1, []) for c, r in requests):
+            assert time.monotonic() < deadline, "\n".join(b.tail(40) for b in bots)
+            await asyncio.sleep(0.2)
+        assert len([p for p in ports if served[p]]) == 3, served
+        assert not tg.calls_to("getUpdates")
+        assert len(paid_by_key(api)) == 12 and all(n == 1 for n in paid_by_key(api).values())
+    finally:
+        for bot in bots:
+            await bot.stop()
+        await session.close()
+        await runner.cleanup()
+        await tg.stop()
+        await api.stop()
