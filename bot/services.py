@@ -25,6 +25,7 @@ from storage.lyrics import LyricsStore
 from storage.references import ReferenceCache
 from storage.settings import ChatSettingsStore, UserStore
 from storage.stars import StarStore
+from storage.states import JobState
 from storage.usage import UsageLedger
 
 if TYPE_CHECKING:
@@ -41,6 +42,8 @@ class Engine(Protocol):
     def start(self) -> None: ...
 
     def wake(self) -> None: ...
+
+    def cancelled(self, job_id: int, was: JobState) -> None: ...
 
     def alive(self, max_age: float) -> bool: ...
 
@@ -63,6 +66,8 @@ class UpdateMemo:
     access_notified: set[str] = field(default_factory=set)
     # (user, action, job) -> when: a double tap within the window is one press.
     recent_presses: dict[tuple[int, str, int], float] = field(default_factory=dict)
+    # Jobs whose kept song (Telegram refused it, #16.6) is being uploaded again right now.
+    resending: set[int] = field(default_factory=set)
 
 
 @dataclass
