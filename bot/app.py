@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable
@@ -28,9 +29,12 @@ from telegram.ext import (
 from bot.config import Config
 from bot.delivery.media import find_ffmpeg
 from bot.engine.runner import JobRunner
+from bot.intake.stars import payments_on
+from bot.intake.stars_reconcile import MissedPaymentWatch
 from bot.ops.metrics import Metrics
 from bot.services import SERVICES_KEY, Services, get_services
 from bot.telegram.flood import MessageRateLimiter
+from bot.telegram.poller_gate import PollerGate
 from bot.telegram.startup import is_retryable, retry_telegram
 from bot.telegram.transport import make_requests
 
@@ -125,12 +129,22 @@ class ConfirmAfterHandlingBot(ExtBot[Any]):
     after a crash Telegram hands the update over again, and intake is idempotent.
     """
 
-    __slots__ = ("_drained", "_unfinished")
+    __slots__ = ("_drained", "_poller_gate", "_unfinished")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._unfinished: set[int] = set()
         self._drained: asyncio.Event | None = None
+        # Several replicas on one database: only the lock holder polls (bot/telegram/poller_gate).
+        self._poller_gate: PollerGate | None = None
+
+    @property
+    def poller_gate(self) -> PollerGate | None:
+        return self._poller_gate
+
+    def gate_polling(self, gate: PollerGate) -> None:
+        """From now on getUpdates waits for `gate` (the replica's turn to poll)."""
+        self._poller_gate = gate
 
     def handled(self, update: object) -> None:
         if isinstance(update, Update):
@@ -139,6 +153,11 @@ class ConfirmAfterHandlingBot(ExtBot[Any]):
                 self._drained.set()
 
     async def get_updates(self, offset: int | None = None, *args: Any, **kwargs: Any) -> Any:
+        gate = self.poller_gate
+        if gate is not None:
+            if not gate.polling and _no_wait(kwargs.get("timeout")):
+                return ()  # PTB's last confirming call on shutdown: we never polled
+            await gate.wait_turn()
         if offset and any(u < offset for u in self._unfinished):
             if self._drained is None:
                 self._drained = asyncio.Event()
@@ -150,6 +169,12 @@ class ConfirmAfterHandlingBot(ExtBot[Any]):
         updates = await super().get_updates(offset, *args, **kwargs)
         self._unfinished.update(u.update_id for u in updates)
         return updates
+
+
+def _no_wait(timeout: object) -> bool:
+    if isinstance(timeout, dt.timedelta):
+        return timeout.total_seconds() == 0
+    return timeout == 0
 
 
 class _TrackingProcessor(SimpleUpdateProcessor):
@@ -246,7 +271,9 @@ async def start_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None
     swept = services.temp.sweep(max_age_seconds=6 * 3600)
     if swept:
         log.info("removed %d stale temporary files", swept)
-    if app.bot_data.get(SOLE_INSTANCE_KEY):
+    if services.db.shared:
+        await _join_fleet(app, services)
+    elif app.bot_data.get(SOLE_INSTANCE_KEY):
         # The instance lock proves every predecessor dead: take their leases back now.
         released = await services.jobs.release_every_lease(now=time.time())
         if released:
@@ -258,6 +285,12 @@ async def start_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None
     sweeper = RetentionSweeper(services)
     sweeper.start()
     app.bot_data[RETENTION_KEY] = sweeper
+    if payments_on(config):
+        # Payments Telegram took that the ledger lacks (an update lost to a crash or a failed
+        # write) are credited from Telegram's record, at start and every few minutes (#19).
+        watch = MissedPaymentWatch(app.bot, services.stars, config.free_songs_per_day)
+        watch.start()
+        app.bot_data[STARS_WATCH_KEY] = watch
     await _set_command_menu(app)
     if config.http_port is not None and app.updater is not None:
         # Polling mode with health/metrics switched on (webhook mode serves them itself).
@@ -274,8 +307,48 @@ async def start_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None
     log.info("songbot started as @%s", app.bot.username)
 
 
+async def _join_fleet(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
+    """A replica on a shared database (PostgreSQL): heartbeats and take-overs (bot/engine/
+    fleet.py), a wake-up on every new job or freed slot from any replica (LISTEN), its share of
+    the flood budget, and in polling mode the poller lock in front of getUpdates."""
+    from bot.engine.fleet import FLEET_KEY, Fleet
+    from storage.instances import InstanceStore
+    from storage.jobs import WORK_CHANNEL
+    from storage.poller_lock import PollerLock
+
+    metrics: Metrics = app.bot_data["metrics"]
+    limiter = app.bot.rate_limiter
+    fleet = Fleet(
+        InstanceStore(services.db),
+        services.runner.owner,
+        wake=services.runner.wake,
+        on_share=limiter.share if isinstance(limiter, MessageRateLimiter) else lambda n: None,
+        on_role=metrics.set_role,
+    )
+    await fleet.start()
+    app.bot_data[FLEET_KEY] = fleet
+    services.db.subscribe(WORK_CHANNEL, services.runner.wake)
+    bot = app.bot
+    if app.updater is not None and isinstance(bot, ConfirmAfterHandlingBot):
+        url = services.config.database_url
+        assert url is not None  # a shared database is PostgreSQL, set by its URL
+        bot.gate_polling(PollerGate(PollerLock(url.get()), on_role=fleet.set_role))
+
+
+async def _leave_fleet(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    bot = app.bot
+    if isinstance(bot, ConfirmAfterHandlingBot) and bot.poller_gate is not None:
+        await bot.poller_gate.release()  # the updater has stopped: a successor may poll
+    from bot.engine.fleet import FLEET_KEY, Fleet
+
+    fleet = app.bot_data.pop(FLEET_KEY, None)
+    if isinstance(fleet, Fleet):
+        await fleet.stop()
+
+
 MENU_TASK_KEY = "songbot.menu_task"
 RETENTION_KEY = "songbot.retention"
+STARS_WATCH_KEY = "songbot.stars_watch"
 # How long the command menu keeps being retried in the background before the bot says it gave up.
 MENU_BUDGET = 300.0
 
@@ -285,8 +358,9 @@ async def _set_command_menu(app: Application[Any, Any, Any, Any, Any, Any]) -> N
     background. It is cosmetic, so a failure is a warning, never a stop."""
     from handlers.help import register_commands
 
+    config: Config = app.bot_data["config"]
     try:
-        await register_commands(app.bot)
+        await register_commands(app.bot, config)
         return
     except TelegramError as exc:
         if not is_retryable(exc):
@@ -297,7 +371,9 @@ async def _set_command_menu(app: Application[Any, Any, Any, Any, Any, Any]) -> N
     async def retry() -> None:
         try:
             await retry_telegram(
-                lambda: register_commands(app.bot), what="setMyCommands", budget=MENU_BUDGET
+                lambda: register_commands(app.bot, config),
+                what="setMyCommands",
+                budget=MENU_BUDGET,
             )
             log.info("the command menu is set")
         except TelegramError as exc:
@@ -320,14 +396,23 @@ async def stop_runner(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     sweeper = app.bot_data.pop(RETENTION_KEY, None)
     if sweeper is not None:
         await sweeper.stop()
+    await _stop_stars_watch(app)
     services = app.bot_data.get(SERVICES_KEY)
     if isinstance(services, Services):
         await services.runner.stop()
         await services.boards.close()  # before PTB closes its HTTP client
+    await _leave_fleet(app)
+
+
+async def _stop_stars_watch(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    watch = app.bot_data.pop(STARS_WATCH_KEY, None)
+    if isinstance(watch, MissedPaymentWatch):
+        await watch.stop()
 
 
 async def stop_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     await _stop_menu_task(app)
+    await _stop_stars_watch(app)
     services = app.bot_data.pop(SERVICES_KEY, None)
     server = app.bot_data.pop(WEB_SERVER_KEY, None)
     if server is not None:
@@ -335,6 +420,8 @@ async def stop_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     if isinstance(services, Services):
         await services.runner.stop()
         await services.boards.close()
+    await _leave_fleet(app)
+    if isinstance(services, Services):
         await services.close()
 
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Final
+from urllib.parse import unquote, urlsplit
 
 from dotenv import dotenv_values
 
@@ -87,6 +88,8 @@ class Config:
     telegram_api_base_url: str
     aimlapi_base_url: str
     db_path: Path
+    # PostgreSQL instead of SQLite (several replicas may share it); holds a password.
+    database_url: Secret | None
     default_model: str
     instrumental_model: str
     reference_model: str
@@ -142,6 +145,8 @@ class Config:
             values.append(self.webhook_secret.get())
         if self.metrics_token is not None:
             values.append(self.metrics_token.get())
+        if self.database_url is not None:
+            values.extend(_url_secrets(self.database_url.get()))
         return tuple(v for v in values if v)
 
     def __repr__(self) -> str:
@@ -265,6 +270,11 @@ def _parse(env: Mapping[str, str]) -> Config:
         raise ConfigError("SONGBOT_LOG_FORMAT", "must be 'text' or 'json'")
 
     db_raw = env.get("SONGBOT_DB", "").strip() or "songbot.db"
+    url_raw = env.get("SONGBOT_DATABASE_URL", "").strip()
+    if url_raw and not url_raw.lower().startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            "SONGBOT_DATABASE_URL", "must be a postgresql://user:password@host:port/dbname URL"
+        )
     temp_raw = env.get("SONGBOT_TEMP_DIR", "").strip()
 
     webhook_url = env.get("SONGBOT_WEBHOOK_URL", "").strip() or None
@@ -303,6 +313,7 @@ def _parse(env: Mapping[str, str]) -> Config:
         telegram_api_base_url=_url(env, "TELEGRAM_API_BASE_URL", "https://api.telegram.org"),
         aimlapi_base_url=_url(env, "AIMLAPI_BASE_URL", "https://api.aimlapi.com"),
         db_path=Path(db_raw),
+        database_url=Secret(url_raw) if url_raw else None,
         default_model=_model(env, "SONGBOT_DEFAULT_MODEL", "minimax/music-2.0"),
         instrumental_model=_model(env, "SONGBOT_INSTRUMENTAL_MODEL", "stable-audio"),
         reference_model=_model(env, "SONGBOT_REFERENCE_MODEL", "music-01"),
@@ -355,3 +366,9 @@ def _chat_model(env: Mapping[str, str], name: str, default: str) -> str:
     if len(value) > 128 or not all(c.isascii() and (c.isalnum() or c in "._-/:") for c in value):
         raise ConfigError(name, "must be a model id such as gpt-4o-mini")
     return value
+
+
+def _url_secrets(url: str) -> list[str]:
+    """The whole URL and its password, for the log redaction filter."""
+    password = urlsplit(url).password
+    return [url, *([unquote(password), password] if password else [])]

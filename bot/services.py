@@ -38,6 +38,8 @@ class Engine(Protocol):
     """What the rest of the bot needs of the job engine (`bot/engine/`), which sits above."""
 
     last_tick: float
+    # Who holds the leases this engine takes (with PostgreSQL: this replica's instance id).
+    owner: str
 
     def start(self) -> None: ...
 
@@ -100,7 +102,9 @@ class Services:
         engine: Callable[[Services, Bot], Engine],
     ) -> Services:
         """Everything, in dependency order; `engine` builds the job engine (not started)."""
-        db = await Database.open(config.db_path)
+        db = await Database.open(
+            config.database_url.get() if config.database_url is not None else config.db_path
+        )
         jobs = JobStore(db)
         # A download never outlives the job it belongs to (#17.8).
         timeouts = Timeouts(download_deadline=min(DOWNLOAD_DEADLINE, config.job_timeout))

@@ -22,9 +22,11 @@ from telegram.ext import (
     filters,
 )
 
+from bot.config import Config
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, Raw, plain, t
 from bot.intake.language import chat_language
 from bot.intake.parser import MAX_TOTAL_LENGTH
+from bot.intake.stars import payments_on
 from bot.services import Services, get_services
 from handlers.settings import (
     model_lines,
@@ -51,15 +53,27 @@ def handlers() -> list[BaseHandler[Update, Any, Any]]:
 
 
 GROUP_COMMANDS: Final = ("song", "write", "help", "model", "jobs", "cancel")
+# Shown only while the bot sells songs (SONGBOT_STARS_PER_SONG > 0): a free bot answers /buy with
+# "nothing to buy", which a menu should not advertise. Groups get them too: a song asked for in a
+# group is paid for there, and the packs are offered in the group.
+STARS_COMMANDS: Final = ("buy", "balance")
 
 
-async def register_commands(bot: Bot) -> None:
-    """Fill Telegram's command menu for private chats and groups, in every catalogue language."""
+def menu_commands(config: Config) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The private-chat and group menus for this configuration."""
+    extra = STARS_COMMANDS if payments_on(config) else ()
+    return (*PRIVATE_COMMANDS, *extra), (*GROUP_COMMANDS, *extra)
+
+
+async def register_commands(bot: Bot, config: Config) -> None:
+    """Fill Telegram's command menu for private chats and groups, in every catalogue language.
+    Every scope is set in full each start, so commands of a switched-off feature disappear."""
+    private, group = menu_commands(config)
     for lang in LANGUAGES:
         code = None if lang == DEFAULT_LANGUAGE else lang
         for names, scope in (
-            (PRIVATE_COMMANDS, BotCommandScopeAllPrivateChats()),
-            (GROUP_COMMANDS, BotCommandScopeAllGroupChats()),
+            (private, BotCommandScopeAllPrivateChats()),
+            (group, BotCommandScopeAllGroupChats()),
         ):
             await bot.set_my_commands(
                 [BotCommand(name, plain(f"cmd_{name}", lang)) for name in names],

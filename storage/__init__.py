@@ -1,4 +1,4 @@
-"""Durable state on SQLite: jobs, usage ledger, settings, users and the reference cache."""
+"""Durable state on SQLite or PostgreSQL: jobs, usage, settings, users, the reference cache."""
 
 from storage.db import Database, Migration, StorageError, load_migrations
 from storage.jobs import (

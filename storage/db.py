@@ -1,44 +1,70 @@
-"""The SQLite connection: pragmas, versioned migrations, and the single writer path.
+"""The database the repositories talk to: SQLite (the default) or PostgreSQL, one interface.
 
-Why one connection behind one `asyncio.Lock`: aiosqlite runs every call on one worker thread, so a
-statement issued by one coroutine while another is half-way through `BEGIN … COMMIT` would silently
-join (and see) that transaction. Serialising all access through the lock keeps every transaction
-isolated inside the process; `BEGIN IMMEDIATE` plus `busy_timeout` does the same across processes.
-Single-statement writes need no explicit `BEGIN`: SQLite takes the write lock when such a statement
-starts, so `UPDATE … WHERE … RETURNING` is an atomic compare-and-set on its own.
+Why an interface of our own: the repositories (storage/jobs.py and friends) write each query once;
+`Database.open` picks the engine from the target (a file path, or a `postgresql://` URL), and the
+few real SQL differences come from `db.dialect` (storage/dialect.py). Reads and single-statement
+writes go through `fetchall` / `execute_write` / `write_returning`; anything that must be one
+atomic step of several statements runs inside `transaction()`, on the `Tx` it yields.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import importlib.resources
-import logging
-import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Sequence
-from contextlib import asynccontextmanager
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Any, Final, Protocol
 
-import aiosqlite
-
-log = logging.getLogger(__name__)
+from storage.dialect import Dialect, EngineName
 
 MEMORY: Final = ":memory:"
 _MIGRATION_NAME: Final = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
-_T = TypeVar("_T")
+_URL: Final = re.compile(r"^postgres(ql)?://", re.IGNORECASE)
 # Which Database (if any) the current task holds a transaction on: turns a would-be deadlock
 # (calling `db.fetchall` inside `db.transaction()`) into a clear error.
-_IN_TRANSACTION: contextvars.ContextVar[Database | None] = contextvars.ContextVar(
+IN_TRANSACTION: contextvars.ContextVar[Database | None] = contextvars.ContextVar(
     "songbot_storage_in_transaction", default=None
 )
 
 
 class StorageError(Exception):
     """The database cannot be used; the message is one line an operator can act on."""
+
+
+class ConstraintViolation(StorageError):
+    """A write broke a CHECK, UNIQUE or foreign key: a bug of the caller, not of the disk."""
+
+
+class Row(Protocol):
+    """A result row: by position (`row[0]`) or by column name (`row["id"]`)."""
+
+    def __getitem__(self, key: Any, /) -> Any: ...
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def keys(self) -> list[str]: ...
+
+
+class Tx(Protocol):
+    """The statements of one open transaction (see `Database.transaction`)."""
+
+    async def execute(self, sql: str, params: Sequence[object] = (), /) -> int:
+        """Run one statement; returns the number of rows it changed."""
+        ...
+
+    async def fetchall(self, sql: str, params: Sequence[object] = (), /) -> list[Row]: ...
+
+    async def serialize_on(self, key: str, /) -> None:
+        """Transactions that serialise on the same `key` (e.g. one user's quota) run one at a
+        time; SQLite's single writer already does that for every transaction."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +94,13 @@ class Migration:
         return out
 
 
-def load_migrations() -> list[Migration]:
-    """Read `storage/migrations/NNN_name.sql` from the package; numbers must run 1, 2, 3, …"""
-    folder = importlib.resources.files("storage") / "migrations"
+def load_migrations(engine: EngineName = "sqlite") -> list[Migration]:
+    """Read `storage/migrations/<engine>/NNN_name.sql`; numbers must run 1, 2, 3, …
+
+    Both engines have the same numbered migrations (tests/test_storage_engines.py holds them
+    to the same tables and columns); only the DDL is spelled for each.
+    """
+    folder = importlib.resources.files("storage") / "migrations" / engine
     found: list[Migration] = []
     for entry in folder.iterdir():
         match = _MIGRATION_NAME.match(entry.name)
@@ -84,175 +114,73 @@ def load_migrations() -> list[Migration]:
                 f"migrations must be numbered 001, 002, … without gaps; found {migration.filename}"
             )
     if not found:
-        raise StorageError("no migrations found in storage/migrations")
+        raise StorageError(f"no migrations found in storage/migrations/{engine}")
     return found
 
 
-def _one_line(exc: BaseException) -> str:
+def is_postgres_url(target: Path | str) -> bool:
+    return isinstance(target, str) and _URL.match(target) is not None
+
+
+def one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-class Database:
-    """One SQLite database: open it with `Database.open(path)`, close it with `close()`."""
+class Database(ABC):
+    """One database; `Database.open(target)` connects and migrates, `close()` closes."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
-        self.conn = conn
-        self.path = path
-        self._lock = asyncio.Lock()
-        self._closed = False
-
-    # --- opening -------------------------------------------------------------------------------
+    dialect: Dialect
+    # What to call it in messages: the file path, or the URL without its password.
+    path: str
 
     @classmethod
     async def open(
-        cls, path: Path | str, *, busy_timeout_ms: int = 5000, migrate_to: int | None = None
+        cls, target: Path | str, *, busy_timeout_ms: int = 5000, migrate_to: int | None = None
     ) -> Database:
-        """Create the folder, connect, set pragmas and migrate; every failure is a StorageError.
+        """A SQLite file (or `:memory:`), or a PostgreSQL server for a `postgresql://` URL.
 
-        `migrate_to` stops at that schema version (tests of the upgrade path use it).
+        Every failure is a StorageError; `migrate_to` stops at that schema version.
         """
-        name = str(path)
-        if name != MEMORY:
-            await asyncio.to_thread(_prepare_location, Path(name))
-        try:
-            conn = await aiosqlite.connect(
-                name, isolation_level=None, timeout=busy_timeout_ms / 1000
-            )
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot open database {name}: {_one_line(exc)}") from exc
-        conn.row_factory = aiosqlite.Row
-        db = cls(conn, name)
-        try:
-            await db._configure(busy_timeout_ms)
-            await db._migrate(migrate_to)
-        except BaseException as exc:
-            await db._close_quietly()
-            if isinstance(exc, sqlite3.Error):
-                raise StorageError(f"cannot use database {name}: {_one_line(exc)}") from exc
-            raise
-        return db
+        if is_postgres_url(target):
+            from storage.postgres_db import PostgresDatabase
 
-    async def _configure(self, busy_timeout_ms: int) -> None:
-        await self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        await self.conn.execute("PRAGMA foreign_keys = ON")
-        if self.path != MEMORY:
-            rows = list(await self.conn.execute_fetchall("PRAGMA journal_mode = WAL"))
-            mode = str(rows[0][0]).lower() if rows else "?"
-            if mode != "wal":
-                log.warning("database %s: journal_mode is %s, not wal", self.path, mode)
-            # Safe with WAL: a power cut may lose the last commits but never corrupts the file.
-            await self.conn.execute("PRAGMA synchronous = NORMAL")
+            return await PostgresDatabase.open_url(str(target), migrate_to=migrate_to)
+        from storage.sqlite_db import SqliteDatabase
 
-    async def _migrate(self, target: int | None) -> None:
-        migrations = await asyncio.to_thread(load_migrations)
-        latest = migrations[-1].version
-        goal = latest if target is None else target
-        if not 0 <= goal <= latest:
-            raise StorageError(f"cannot migrate to version {goal}; known versions: 0..{latest}")
-        current = await self.schema_version()
-        if current > latest:
-            raise StorageError(
-                f"database {self.path} has schema version {current}, newer than this songbot "
-                f"knows ({latest}); upgrade songbot or restore a backup"
-            )
-        for migration in migrations:
-            if migration.version <= current or migration.version > goal:
-                continue
-            await self._apply(migration)
+        return await SqliteDatabase.open_file(
+            target, busy_timeout_ms=busy_timeout_ms, migrate_to=migrate_to
+        )
 
-    async def _apply(self, migration: Migration) -> None:
-        statements = migration.statements()
-        try:
-            async with self.transaction() as conn:
-                # Re-read under the write lock: another process may have migrated meanwhile.
-                rows = list(await conn.execute_fetchall("PRAGMA user_version"))
-                version = int(rows[0][0])
-                if version >= migration.version:
-                    return
-                if version != migration.version - 1:
-                    raise StorageError(
-                        f"database {self.path} is at version {version}; "
-                        f"cannot apply {migration.filename}"
-                    )
-                for statement in statements:
-                    await conn.execute(statement)
-                await conn.execute(f"PRAGMA user_version = {int(migration.version)}")
-        except sqlite3.Error as exc:
-            raise StorageError(
-                f"migration {migration.filename} failed on {self.path}: {_one_line(exc)}"
-            ) from exc
-        log.info("database %s migrated to version %d", self.path, migration.version)
+    @property
+    def shared(self) -> bool:
+        """Whether several `songbot run` processes may use this database at once."""
+        return False
 
-    # --- the access paths --------------------------------------------------------------------
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Tx]:
+        """`BEGIN … COMMIT` (or `ROLLBACK` on any exception): the statements run on the `Tx`
+        are one atomic step, serialised against every other writer of the same rows. Use
+        only the yielded `Tx` inside; keep the body short (no network calls)."""
 
-    def _check_not_in_transaction(self) -> None:
-        if _IN_TRANSACTION.get() is self:
-            raise RuntimeError(
-                "Database method called inside db.transaction(); use the connection it yields"
-            )
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """`BEGIN IMMEDIATE … COMMIT` (or `ROLLBACK` on any exception) under the writer lock.
-
-        Use only the yielded connection inside; keep the body short (no network calls).
-        """
-        self._check_not_in_transaction()
-        async with self._lock:
-            self._check_open()
-            token = _IN_TRANSACTION.set(self)
-            try:
-                try:
-                    await self.conn.execute("BEGIN IMMEDIATE")
-                except BaseException as exc:
-                    # A cancelled BEGIN may still have run on the worker thread.
-                    await _uncancellable(self.conn.rollback())
-                    if isinstance(exc, sqlite3.OperationalError):
-                        raise self._error("cannot start a transaction", exc) from exc
-                    raise
-                try:
-                    yield self.conn
-                except BaseException:
-                    await _uncancellable(self.conn.rollback())
-                    raise
-                try:
-                    await _uncancellable(self.conn.commit())
-                except sqlite3.OperationalError as exc:
-                    await _uncancellable(self.conn.rollback())
-                    raise self._error("commit failed", exc) from exc
-            finally:
-                _IN_TRANSACTION.reset(token)
-
+    @abstractmethod
     async def execute_write(self, sql: str, params: Sequence[object] = ()) -> int:
         """One write statement, atomic on its own; returns the number of rows changed."""
-        self._check_not_in_transaction()
-        async with self._lock:
-            self._check_open()
-            try:
-                # No `async with`: closing the cursor would be a second round trip to aiosqlite's
-                # thread, and a finished write's cursor holds nothing (it is freed with it).
-                cursor = await self.conn.execute(sql, params)
-                return cursor.rowcount
-            except sqlite3.OperationalError as exc:
-                raise self._error("write failed", exc) from exc
+
+    @abstractmethod
+    async def fetchall(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        """Read (or write with RETURNING); never sees a half-done transaction."""
 
     async def write_returning(
-        self, sql: str, params: Sequence[object] = ()
-    ) -> list[aiosqlite.Row]:
-        """One `INSERT/UPDATE/DELETE … RETURNING` statement: an atomic compare-and-set."""
+        self, sql: str, params: Sequence[object] = (), *, serialize_on: str | None = None
+    ) -> list[Row]:
+        """One `INSERT/UPDATE/DELETE … RETURNING` statement: an atomic compare-and-set.
+
+        `serialize_on`: a count-then-write guard (a daily limit) must not run beside another of
+        the same key; SQLite's one writer ensures it, PostgreSQL takes a lock (postgres_db.py).
+        """
         return await self.fetchall(sql, params)
 
-    async def fetchall(self, sql: str, params: Sequence[object] = ()) -> list[aiosqlite.Row]:
-        """Read (or write with RETURNING) under the lock, so no half-done transaction is seen."""
-        self._check_not_in_transaction()
-        async with self._lock:
-            self._check_open()
-            try:
-                return list(await self.conn.execute_fetchall(sql, params))
-            except sqlite3.OperationalError as exc:
-                raise self._error("query failed", exc) from exc
-
-    async def fetchone(self, sql: str, params: Sequence[object] = ()) -> aiosqlite.Row | None:
+    async def fetchone(self, sql: str, params: Sequence[object] = ()) -> Row | None:
         """The first row, or None; give the query a `LIMIT 1` when more could match."""
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
@@ -262,139 +190,33 @@ class Database:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
-    # --- operations ----------------------------------------------------------------------------
+    @abstractmethod
+    async def schema_version(self) -> int: ...
 
-    async def schema_version(self) -> int:
-        return int(str(await self.fetchval("PRAGMA user_version")))
-
+    @abstractmethod
     async def check_writable(self) -> None:
-        """Prove a write would succeed (lock, journal, disk) without keeping it."""
-        self._check_not_in_transaction()
-        async with self._lock:
-            self._check_open()
-            try:
-                try:
-                    await self.conn.execute("BEGIN IMMEDIATE")
-                    await self.conn.execute(
-                        "INSERT OR REPLACE INTO meta (key, value) VALUES ('healthcheck', 'probe')"
-                    )
-                finally:
-                    await _uncancellable(self.conn.rollback())
-            except sqlite3.Error as exc:
-                raise StorageError(
-                    f"database {self.path} is not writable: {_one_line(exc)}"
-                ) from exc
+        """Prove a write would succeed without keeping it (StorageError if not)."""
 
+    @abstractmethod
     async def backup(self, dest: Path) -> None:
-        """A consistent copy via SQLite's online backup API; it appears whole or not at all."""
-        dest = Path(dest)
-        partial = dest.with_name(dest.name + ".partial")
-        await asyncio.to_thread(_prepare_backup_target, dest, partial)
-        self._check_not_in_transaction()
-        async with self._lock:
-            self._check_open()
-            try:
-                target = await aiosqlite.connect(str(partial))
-            except sqlite3.Error as exc:
-                raise StorageError(f"cannot write backup {dest}: {_one_line(exc)}") from exc
-            try:
-                await self.conn.backup(target)
-                # A standalone file: no -wal/-shm beside it when it is opened later.
-                await target.execute("PRAGMA journal_mode=DELETE")
-            except sqlite3.Error as exc:
-                raise StorageError(f"backup to {dest} failed: {_one_line(exc)}") from exc
-            finally:
-                await target.close()
-        await asyncio.to_thread(os.replace, partial, dest)
+        """A consistent copy at `dest` (StorageError where the engine has its own tools)."""
 
+    @abstractmethod
     async def close(self) -> None:
-        """Let in-flight work finish, refresh the planner's statistics, close. Idempotent."""
-        if self._closed:
-            return
-        async with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            try:
-                await self.conn.execute("PRAGMA optimize")
-            except sqlite3.Error as exc:
-                log.warning("database %s: PRAGMA optimize failed: %s", self.path, exc)
-            await self.conn.close()
+        """Let in-flight work finish, then close. Idempotent."""
 
-    async def _close_quietly(self) -> None:
-        self._closed = True
-        try:
-            await self.conn.close()
-        except Exception as exc:  # the open already failed; that error is the one to report
-            log.debug("closing %s after a failed open: %s", self.path, exc)
+    # --- several processes (PostgreSQL); SQLite has one process, so these do nothing ---------
 
-    def _check_open(self) -> None:
-        if self._closed:
-            raise StorageError(f"database {self.path} is closed")
+    async def notify(self, channel: str) -> None:
+        """Wake every process listening on `channel` (new work, a freed slot)."""
+        return
 
-    def _error(self, what: str, exc: BaseException) -> StorageError:
-        return StorageError(f"database {self.path}: {what}: {_one_line(exc)}")
+    def subscribe(self, channel: str, callback: Callable[[], None]) -> None:
+        """Call `callback` (on the event loop) on every notification on `channel`."""
+        return
 
-
-async def _uncancellable(awaitable: Awaitable[_T]) -> _T:
-    """Finish a COMMIT/ROLLBACK even if our task is cancelled, then re-raise the cancellation.
-
-    Why: giving up the lock with a transaction still open would make the next `BEGIN` fail.
-    """
-    task = asyncio.ensure_future(awaitable)
-    cancelled = False
-    while True:
-        try:
-            result = await asyncio.shield(task)
-            break
-        except asyncio.CancelledError:
-            if task.done():
-                if task.cancelled():
-                    raise
-                result = task.result()
-                cancelled = True
-                break
-            cancelled = True
-    if cancelled:
-        raise asyncio.CancelledError
-    return result
-
-
-def _prepare_location(path: Path) -> None:
-    """Create the folder and reject paths SQLite would fail on with a vaguer message."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StorageError(
-            f"cannot create the folder for database {path}: {exc.strerror or exc}"
-        ) from exc
-    if path.is_dir():
-        raise StorageError(f"database path {path} is a directory, not a file")
-    if not os.access(path.parent, os.W_OK | os.X_OK):
-        raise StorageError(f"database folder {path.parent} is not writable")
-    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
-        raise StorageError(f"database file {path} is not readable and writable")
-    if not path.exists():
-        try:
-            create_private(path)
-        except OSError as exc:
-            raise StorageError(f"cannot create database {path}: {exc.strerror or exc}") from exc
-
-
-def create_private(path: Path) -> None:
-    """Create `path` empty and readable by its owner only, unless it exists.
-
-    Why: the database holds lyrics, names and chat ids; SQLite gives its -wal and -shm files
-    the database file's permissions, so creating the file 0600 covers all three.
-    """
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    os.close(fd)
-
-
-def _prepare_backup_target(dest: Path, partial: Path) -> None:
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        partial.unlink(missing_ok=True)
-        create_private(partial)
-    except OSError as exc:
-        raise StorageError(f"cannot write backup {dest}: {exc.strerror or exc}") from exc
+    def check_not_in_transaction(self) -> None:
+        if IN_TRANSACTION.get() is self:
+            raise RuntimeError(
+                "Database method called inside db.transaction(); use the Tx it yields"
+            )

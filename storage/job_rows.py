@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from typing import Any, Final
 
-import aiosqlite
-
+from storage.db import Row
 from storage.states import TERMINAL, JobState
 
 # A job's key is also its X-Client-Request-Id at the provider, whose rule this is
@@ -164,7 +163,7 @@ class Job:
         return self.completed_at - self.submitted_at
 
     @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> Job:
+    def from_row(cls, row: Row) -> Job:
         """A row of `_SELECT`/`_RETURNING`, whose columns are JOB_COLUMNS in order.
 
         Why by position: `row[name]` scans the column names case-insensitively, and 45 such

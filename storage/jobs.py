@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Collection
-from typing import Any
+from typing import Any, Final
 
 from storage.db import Database
 from storage.job_rows import (
@@ -57,6 +57,9 @@ from storage.quota import (
     WaitingCapReached,
 )
 from storage.states import ACTIVE, RUNNING, TERMINAL, WORKING, JobState, check_transition
+
+# NOTIFY channel (PostgreSQL): a job was accepted or a slot freed; every replica's runner wakes.
+WORK_CHANNEL: Final = "songbot_work"
 
 
 class SlotCounts:
@@ -108,7 +111,7 @@ class JobStore:
         columns = list(values)
         params: list[object] = list(values.values())
         # INSERT ... SELECT needs a WHERE before ON CONFLICT, even an always-true one.
-        conditions = ["1"]
+        conditions = ["TRUE"]
         if quota is not None:
             conditions.append(f"{USED_WITH_PENDING} < ?")
             params.extend(quota.params())
@@ -124,10 +127,14 @@ class JobStore:
             f"ON CONFLICT (chat_id, request_message_id) DO NOTHING {_RETURNING}"
         )
         if stars is None:
-            rows = await self.db.write_returning(insert, params)
+            guarded = quota is not None or waiting is not None
+            rows = await self.db.write_returning(
+                insert, params, serialize_on=f"user:{new.user_id}" if guarded else None
+            )
         else:
             rows = await self._insert_and_reserve(insert, params, stars, new.created_at)
         if rows:
+            await self.db.notify(WORK_CHANNEL)
             return Job.from_row(rows[0]), True
         existing = await self.get_by_request(new.chat_id, new.request_message_id)
         if existing is not None:
@@ -146,18 +153,19 @@ class JobStore:
         self, insert: str, params: list[object], stars: StarsGuard, now: float
     ) -> list[Any]:
         """The guarded INSERT and the reservation it makes, in one `BEGIN IMMEDIATE`."""
-        async with self.db.transaction() as conn:
-            rows = list(await conn.execute_fetchall(insert, params))
+        async with self.db.transaction() as tx:
+            await tx.serialize_on(f"user:{stars.user_id}")
+            rows = await tx.fetchall(insert, params)
             if not rows:
                 return rows
             job_id = int(rows[0]["id"])
-            await conn.execute(
+            await tx.execute(
                 "INSERT INTO song_billing (job_id, user_id, kind, created_at) "
                 f"SELECT ?, ?, CASE WHEN ({FREE_USED_IN_SPAN}) < ? THEN 'free' "
                 "ELSE 'credit' END, ?",
                 (job_id, stars.user_id, *stars.free_params(), stars.free_per_day, now),
             )
-            await conn.execute(
+            await tx.execute(
                 "INSERT INTO star_ledger (user_id, kind, credits, job_id, created_at) "
                 "SELECT user_id, 'reserve', -1, job_id, created_at FROM song_billing "
                 "WHERE job_id = ? AND kind = 'credit'",
@@ -230,7 +238,8 @@ class JobStore:
             "WHERE id IN ("
             "SELECT id FROM jobs WHERE next_check_at <= ? "
             "AND (lease_until IS NULL OR lease_until <= ?)"
-            f"{state_filter} ORDER BY next_check_at LIMIT ?) {_RETURNING}",
+            f"{state_filter} ORDER BY next_check_at LIMIT ?{self.db.dialect.skip_locked}) "
+            f"{_RETURNING}",
             params,
         )
         jobs = [Job.from_row(r) for r in rows]
@@ -288,7 +297,7 @@ class JobStore:
             )
         return await self.db.execute_write(
             "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, "
-            "next_check_at = MIN(next_check_at, ?) "
+            f"next_check_at = {self.db.dialect.least('next_check_at', '?')} "
             "WHERE lease_owner = ? AND next_check_at IS NOT NULL",
             (next_check_at, owner),
         )
@@ -298,7 +307,7 @@ class JobStore:
         back and make their jobs due now, so nothing waits for a lease to expire."""
         return await self.db.execute_write(
             "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, "
-            "next_check_at = MIN(next_check_at, ?) "
+            f"next_check_at = {self.db.dialect.least('next_check_at', '?')} "
             "WHERE lease_owner IS NOT NULL AND next_check_at IS NOT NULL",
             (now,),
         )
@@ -341,7 +350,10 @@ class JobStore:
         if owner is not None:
             sql += " AND lease_owner = ?"
             args.append(owner)
-        return await self.db.execute_write(sql, args) == 1
+        moved = await self.db.execute_write(sql, args) == 1
+        if moved and dst in TERMINAL:
+            await self.db.notify(WORK_CHANNEL)  # a slot is free, maybe on another replica
+        return moved
 
     async def update(
         self,
@@ -376,9 +388,9 @@ class JobStore:
             "SELECT MIN(t) FROM ("
             "SELECT * FROM (SELECT next_check_at AS t FROM jobs "
             "WHERE next_check_at IS NOT NULL AND lease_until IS NULL AND state != 'received' "
-            "ORDER BY next_check_at LIMIT 1) "
-            "UNION ALL SELECT MAX(next_check_at, lease_until) FROM jobs "
-            "WHERE lease_owner IS NOT NULL AND state != 'received')"
+            "ORDER BY next_check_at LIMIT 1) AS first_free "
+            f"UNION ALL SELECT {self.db.dialect.greatest('next_check_at', 'lease_until')} "
+            "FROM jobs WHERE lease_owner IS NOT NULL AND state != 'received') AS due"
         )
         return None if value is None else float(str(value))
 
@@ -523,7 +535,7 @@ class JobStore:
         if chat_id is not None:
             where.append("chat_id = ?")
             args.append(chat_id)
-        return await self._list(" AND ".join(where) or "1", args, limit, False)
+        return await self._list(" AND ".join(where) or "TRUE", args, limit, False)
 
     async def _list(
         self, where: str, args: list[object], limit: int, active_only: bool
@@ -544,7 +556,8 @@ class JobStore:
     ) -> int | None:
         """The status message of a request since `since` in this chat and topic still active."""
         value = await self.db.fetchval(
-            "SELECT status_message_id FROM jobs WHERE chat_id = ? AND topic_id IS ? "
+            "SELECT status_message_id FROM jobs WHERE chat_id = ? "
+            "AND topic_id IS NOT DISTINCT FROM ? "
             "AND status_message_id IS NOT NULL "
             f"AND state IN ({_placeholders(ACTIVE)}) AND created_at >= ? "
             "ORDER BY id DESC LIMIT 1",

@@ -11,9 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-import aiosqlite
-
-from storage.db import Database
+from storage.db import Database, Row
 
 # A user's counted chat completions in [start, end): (user_id, start, end).
 CALLS_IN_SPAN: Final = (
@@ -46,7 +44,7 @@ class LyricsDraft:
     created_at: float
 
     @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> LyricsDraft:
+    def from_row(cls, row: Row) -> LyricsDraft:
         return cls(*tuple(row))
 
 
@@ -192,6 +190,7 @@ class LyricsStore:
                 "INSERT INTO lyrics_calls (user_id, draft_id, model, created_at) "
                 f"SELECT ?, ?, ?, ? WHERE ({CALLS_IN_SPAN}) < ? RETURNING id",
                 (user_id, draft_id, model, now, user_id, day_start, day_end, limit),
+                serialize_on=f"user:{user_id}",
             )
         if not rows:
             assert limit is not None
@@ -219,7 +218,7 @@ class LyricsStore:
     async def token_totals(self, day_start: float, day_end: float) -> TokenTotals:
         row = await self.db.fetchone(
             "SELECT COUNT(*), COALESCE(SUM(total_tokens), 0), "
-            "COALESCE(SUM(created_at >= ? AND created_at < ?), 0), "
+            "COALESCE(SUM(CASE WHEN created_at >= ? AND created_at < ? THEN 1 ELSE 0 END), 0), "
             "COALESCE(SUM(CASE WHEN created_at >= ? AND created_at < ? "
             "THEN total_tokens END), 0) FROM lyrics_calls",
             (day_start, day_end, day_start, day_end),

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from storage.db import Database
+from storage.db import Database, Row
 
 # "admins": only the chat's administrators may start songs (groups).
 WHO_MAY_REQUEST: Final = ("everyone", "admins")
@@ -98,7 +98,7 @@ class ChatSettingsStore:
 _CHAT_COLUMNS: Final = "chat_id, model, audio_prefs, language, who_may_request, updated_at"
 
 
-def _chat_settings(row: Sequence[Any]) -> ChatSettings:
+def _chat_settings(row: Row | Sequence[Any]) -> ChatSettings:
     return ChatSettings(
         chat_id=int(row[0]),
         model=row[1],
@@ -109,7 +109,7 @@ def _chat_settings(row: Sequence[Any]) -> ChatSettings:
     )
 
 
-def _user(row: Sequence[Any]) -> UserRecord:
+def _user(row: Row | Sequence[Any]) -> UserRecord:
     return UserRecord(
         user_id=int(row[0]),
         banned=bool(row[1]),

@@ -38,6 +38,35 @@ class Purchase:
     stars: int
     refunded_songs: int
     refunded_at: float | None
+    created_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RefundSettled:
+    """A refund Telegram made that the ledger lacked, now written: `taken` of `songs` credits
+    removed (fewer when the buyer had already spent some: those songs were made, unpaid)."""
+
+    purchase: Purchase
+    taken: int
+
+
+_PURCHASE_COLUMNS = (
+    "telegram_payment_charge_id, user_id, chat_id, songs, stars, refunded_songs, refunded_at, "
+    "created_at"
+)
+
+
+def _purchase(row: tuple[object, ...]) -> Purchase:
+    return Purchase(
+        charge_id=str(row[0]),
+        user_id=int(str(row[1])),
+        chat_id=int(str(row[2])),
+        songs=int(str(row[3])),
+        stars=int(str(row[4])),
+        refunded_songs=int(str(row[5])),
+        refunded_at=None if row[6] is None else float(str(row[6])),
+        created_at=float(str(row[7])),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,16 +124,16 @@ class StarStore:
     ) -> bool:
         """Credit one payment: the purchase and its ledger row in one transaction; a charge id
         seen before changes nothing (False), however often Telegram delivers it."""
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(
                 "INSERT INTO star_purchases (telegram_payment_charge_id, user_id, chat_id, songs, "
                 "stars, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (telegram_payment_charge_id) DO NOTHING",
                 (charge_id, user_id, chat_id, songs, stars, payload, now),
             )
-            if cursor.rowcount != 1:
+            if changed != 1:
                 return False
-            await conn.execute(
+            await tx.execute(
                 "INSERT INTO star_ledger (user_id, kind, credits, stars, charge_id, created_at) "
                 "VALUES (?, 'purchase', ?, ?, ?, ?)",
                 (user_id, songs, stars, charge_id, now),
@@ -129,21 +158,56 @@ class StarStore:
 
     async def purchase(self, charge_id: str) -> Purchase | None:
         row = await self.db.fetchone(
-            "SELECT telegram_payment_charge_id, user_id, chat_id, songs, stars, refunded_songs, "
-            "refunded_at FROM star_purchases WHERE telegram_payment_charge_id = ?",
+            f"SELECT {_PURCHASE_COLUMNS} FROM star_purchases WHERE telegram_payment_charge_id = ?",
             (charge_id,),
         )
-        if row is None:
-            return None
-        return Purchase(
-            charge_id=str(row[0]),
-            user_id=int(row[1]),
-            chat_id=int(row[2]),
-            songs=int(row[3]),
-            stars=int(row[4]),
-            refunded_songs=int(row[5]),
-            refunded_at=None if row[6] is None else float(row[6]),
+        return None if row is None else _purchase(tuple(row))
+
+    async def purchases(self) -> list[Purchase]:
+        """Every purchase, oldest first (what reconciliation compares with Telegram's record)."""
+        rows = await self.db.fetchall(
+            f"SELECT {_PURCHASE_COLUMNS} FROM star_purchases ORDER BY id"
         )
+        return [_purchase(tuple(row)) for row in rows]
+
+    async def transactions_known(self) -> int:
+        """How many Star transactions the ledger explains: one per purchase, one more per
+        refund. Telegram lists at least these, so its newest ones start near this offset."""
+        value = await self.db.fetchval(
+            "SELECT COUNT(*) + COUNT(refunded_at) FROM star_purchases", ()
+        )
+        return int(str(value or 0))
+
+    async def settle_refund(self, charge_id: str, now: float) -> RefundSettled | None:
+        """Write a refund Telegram made without the ledger knowing (a refund whose answer was
+        lost, a purchase refunded outside the bot): the purchase's credits that are still unused
+        are removed, never more, so no balance goes negative. None if it is not a purchase
+        or is already written as refunded."""
+        async with self.db.transaction() as tx:
+            rows = await tx.fetchall(
+                f"SELECT {_PURCHASE_COLUMNS} FROM star_purchases "
+                "WHERE telegram_payment_charge_id = ? AND refunded_at IS NULL",
+                (charge_id,),
+            )
+            if not rows:
+                return None
+            p = _purchase(tuple(rows[0]))
+            # Against a song reserving a credit of this user meanwhile (PostgreSQL; SQLite's
+            # BEGIN IMMEDIATE already holds the only write lock).
+            await tx.serialize_on(f"user:{p.user_id}")
+            available = await tx.fetchall(f"SELECT {CREDITS_AVAILABLE}", (p.user_id, p.user_id))
+            taken = min(p.songs, max(0, int(available[0][0])))
+            await tx.execute(
+                "UPDATE star_purchases SET refunded_at = ?, refunded_songs = ? "
+                "WHERE telegram_payment_charge_id = ? AND refunded_at IS NULL",
+                (now, taken, charge_id),
+            )
+            await tx.execute(
+                "INSERT INTO star_ledger (user_id, kind, credits, stars, charge_id, created_at) "
+                "VALUES (?, 'refund', ?, ?, ?, ?)",
+                (p.user_id, -taken, -p.stars, charge_id, now),
+            )
+            return RefundSettled(purchase=p, taken=taken)
 
     async def plan_refund(self, charge_id: str) -> RefundPlan | None:
         p = await self.purchase(charge_id)
@@ -155,25 +219,24 @@ class StarStore:
     async def take_back(self, charge_id: str, now: float) -> bool:
         """Remove a refunded purchase's credits, only if they are all still unspent (checked in
         the same statement, so a song accepted meanwhile cannot make the balance negative)."""
-        async with self.db.transaction() as conn:
-            found = list(
-                await conn.execute_fetchall(
-                    "SELECT user_id FROM star_purchases WHERE telegram_payment_charge_id = ?",
-                    (charge_id,),
-                )
+        async with self.db.transaction() as tx:
+            found = await tx.fetchall(
+                "SELECT user_id FROM star_purchases WHERE telegram_payment_charge_id = ?",
+                (charge_id,),
             )
             if not found:
                 return False
             user_id = int(found[0][0])
-            cursor = await conn.execute(
+            await tx.serialize_on(f"user:{user_id}")  # against a song reserving a credit
+            changed = await tx.execute(
                 "UPDATE star_purchases SET refunded_at = ?, refunded_songs = songs "
                 "WHERE telegram_payment_charge_id = ? AND refunded_at IS NULL "
                 f"AND ({CREDITS_AVAILABLE}) >= songs",
                 (now, charge_id, user_id, user_id),
             )
-            if cursor.rowcount != 1:
+            if changed != 1:
                 return False
-            await conn.execute(
+            await tx.execute(
                 "INSERT INTO star_ledger (user_id, kind, credits, stars, charge_id, created_at) "
                 "SELECT user_id, 'refund', -songs, -stars, telegram_payment_charge_id, ? "
                 "FROM star_purchases WHERE telegram_payment_charge_id = ?",
@@ -183,13 +246,13 @@ class StarStore:
 
     async def undo_take_back(self, charge_id: str) -> None:
         """Telegram refused the refund: the credits are the user's again, no refund happened."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
+        async with self.db.transaction() as tx:
+            await tx.execute(
                 "UPDATE star_purchases SET refunded_at = NULL, refunded_songs = 0 "
                 "WHERE telegram_payment_charge_id = ?",
                 (charge_id,),
             )
-            await conn.execute(
+            await tx.execute(
                 "DELETE FROM star_ledger WHERE kind = 'refund' AND charge_id = ?", (charge_id,)
             )
 

@@ -101,7 +101,7 @@ class UsageLedger:
         start, end = utc_day_bounds(now)
         row = await self.db.fetchone(
             "SELECT COUNT(*), COALESCE(SUM(credits), 0), "
-            "COALESCE(SUM(created_at >= ? AND created_at < ?), 0), "
+            "COALESCE(SUM(CASE WHEN created_at >= ? AND created_at < ? THEN 1 ELSE 0 END), 0), "
             "COALESCE(SUM(CASE WHEN created_at >= ? AND created_at < ? THEN credits END), 0) "
             "FROM usage WHERE refunded = 0",
             (start, end, start, end),
@@ -110,7 +110,7 @@ class UsageLedger:
         refunded = await self.db.fetchval("SELECT COUNT(*) FROM usage WHERE refunded = 1")
         top_rows = await self.db.fetchall(
             "SELECT u.user_id, "
-            "COALESCE(NULLIF(us.display_name, ''), MAX(j.user_name), '') AS name, "
+            "COALESCE(NULLIF(MAX(us.display_name), ''), MAX(j.user_name), '') AS name, "
             "COUNT(*) AS n FROM usage AS u "
             "LEFT JOIN users AS us ON us.user_id = u.user_id "
             "LEFT JOIN jobs AS j ON j.id = u.job_id "

@@ -371,3 +371,34 @@ async def test_a_payment_is_credited_even_from_a_chat_no_longer_served(
             break
         await asyncio.sleep(0.05)
     assert await _balance(harness) == 1
+
+
+async def test_the_menu_offers_buy_and_balance_only_while_songs_are_sold(
+    harness: BotHarness,
+) -> None:
+    """setMyCommands as the fake received it: /buy and /balance in every scope and catalogue
+    language while a song costs Stars, and gone again once selling is switched off."""
+    scopes = ({"type": "all_private_chats"}, {"type": "all_group_chats"})
+
+    def menus() -> dict[tuple[str, str], dict[str, str]]:
+        return {
+            (scope["type"], lang): {
+                c["command"]: c["description"] for c in harness.tg.commands(scope, lang)
+            }
+            for scope in scopes
+            for lang in ("", "ru", "es")
+        }
+
+    assert all("buy" not in m and "balance" not in m for m in menus().values())
+    await harness.restart(**PAID)
+    selling = menus()
+    for (_, lang), menu in selling.items():
+        assert list(menu)[-2:] == ["buy", "balance"], (lang, menu)
+        assert menu["buy"] == plain("cmd_buy", lang or "en")
+        assert menu["balance"] == plain("cmd_balance", lang or "en")
+        assert "song" in menu and "help" in menu
+    assert selling[("all_private_chats", "ru")]["buy"] == "Купить песни за Telegram Stars"
+
+    await harness.restart(SONGBOT_STARS_PER_SONG="0")
+    assert all("buy" not in m and "balance" not in m for m in menus().values())
+    assert all(menu for menu in menus().values())

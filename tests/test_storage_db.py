@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import storage.db as storage_db
+import storage.sqlite_db as storage_db
 from storage import Database, JobState, JobStore, Migration, StorageError, load_migrations
+from storage.db import ConstraintViolation
 from tests.test_storage_jobs import T0, make_new_job
 
 LATEST = len(load_migrations())
@@ -140,7 +141,7 @@ async def test_failed_migration_rolls_back_completely(
         "broken",
         "CREATE TABLE half_done (x INTEGER);\nINSERT INTO no_such_table VALUES (1);\n",
     )
-    monkeypatch.setattr(storage_db, "load_migrations", lambda: [*real, broken])
+    monkeypatch.setattr(storage_db, "load_migrations", lambda engine="sqlite": [*real, broken])
     with pytest.raises(StorageError) as info:
         await Database.open(path)
     message = str(info.value)
@@ -215,7 +216,7 @@ async def test_transactions_are_isolated_under_concurrency() -> None:
 
         async def bump() -> None:
             async with db.transaction() as conn:
-                rows = list(await conn.execute_fetchall("SELECT value FROM meta WHERE key='n'"))
+                rows = list(await conn.fetchall("SELECT value FROM meta WHERE key='n'"))
                 await asyncio.sleep(0)  # give every other coroutine a chance to interleave
                 await conn.execute(
                     "UPDATE meta SET value = ? WHERE key = 'n'", (str(int(rows[0][0]) + 1),)
@@ -311,7 +312,7 @@ async def test_busy_database_gives_a_storage_error_after_the_timeout(tmp_path: P
 async def test_foreign_keys_are_enforced() -> None:
     db = await Database.open(":memory:")
     try:
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(ConstraintViolation):
             await db.execute_write(
                 "INSERT INTO usage (job_id, user_id, chat_id, model, created_at) "
                 "VALUES (12345, 1, 1, 'm', 0)"

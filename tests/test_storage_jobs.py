@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import sqlite3
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from storage import (
     UsageLedger,
     new_job_key,
 )
+from storage.db import ConstraintViolation
 
 T0 = 1_700_000_000.0
 _message_ids = itertools.count(1)
@@ -63,18 +62,17 @@ async def force_state(db: Database, job_id: int, state: JobState) -> None:
     }
     await db.execute_write(
         "UPDATE jobs SET state = ?, next_check_at = "
-        "CASE WHEN ? THEN NULL ELSE COALESCE(next_check_at, created_at) END, "
-        "lease_owner = CASE WHEN ? THEN NULL ELSE lease_owner END, "
-        "lease_until = CASE WHEN ? THEN NULL ELSE lease_until END WHERE id = ?",
+        "CASE WHEN ? = 1 THEN NULL ELSE COALESCE(next_check_at, created_at) END, "
+        "lease_owner = CASE WHEN ? = 1 THEN NULL ELSE lease_owner END, "
+        "lease_until = CASE WHEN ? = 1 THEN NULL ELSE lease_until END WHERE id = ?",
         (state.value, terminal, terminal, terminal, job_id),
     )
 
 
 @pytest.fixture
-async def db() -> AsyncIterator[Database]:
-    database = await Database.open(":memory:")
-    yield database
-    await database.close()
+def db(any_db: Database) -> Database:
+    """Every test here runs on SQLite and on PostgreSQL (tests/conftest_pg.py)."""
+    return any_db
 
 
 @pytest.fixture
@@ -129,7 +127,7 @@ async def test_same_message_id_in_another_chat_is_a_new_job(store: JobStore) -> 
 async def test_bad_keys_are_rejected_in_python_and_in_the_schema(db: Database, key: str) -> None:
     with pytest.raises(ValueError):
         make_new_job(key=key)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(ConstraintViolation):
         await db.execute_write(
             "INSERT INTO jobs (key, chat_id, chat_type, user_id, request_message_id, model, "
             "deadline_at, next_check_at, created_at, updated_at) "
@@ -339,7 +337,7 @@ async def test_update_guards_and_whitelist(store: JobStore) -> None:
         await store.transition(
             job.id, JobState.RECEIVED, JobState.SUBMITTING, now=T0, **{"state": "delivered"}
         )
-    with pytest.raises(sqlite3.IntegrityError):  # an active job always has a next check
+    with pytest.raises(ConstraintViolation):  # an active job always has a next check
         await store.update(job.id, owner=None, now=T0, next_check_at=None)
 
 
@@ -559,7 +557,17 @@ async def _plans_of(db: Database, run: Any) -> list[str]:
     return plans
 
 
-async def test_hot_queries_use_their_indexes(store: JobStore, db: Database) -> None:
+async def test_hot_queries_use_their_indexes() -> None:
+    """SQLite only: its planner reads the tracer's statements back; PostgreSQL's plans depend
+    on table statistics a 300-row test table does not have (the indexes are the same, 002)."""
+    db = await Database.open(":memory:")
+    try:
+        await _check_hot_query_plans(JobStore(db), db)
+    finally:
+        await db.close()
+
+
+async def _check_hot_query_plans(store: JobStore, db: Any) -> None:
     ledger = UsageLedger(db)
     for i in range(300):
         job, _ = await store.create(make_new_job(user_id=i % 7, next_check_at=T0 + i))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
 
 import pytest
 from hypothesis import given, settings
@@ -73,10 +72,9 @@ def test_unknown_state_names_are_illegal() -> None:
 
 
 @pytest.fixture
-async def store() -> AsyncIterator[JobStore]:
-    db = await Database.open(":memory:")
-    yield JobStore(db)
-    await db.close()
+def store(any_db: Database) -> JobStore:
+    """Every test here runs on SQLite and on PostgreSQL (tests/conftest_pg.py)."""
+    return JobStore(any_db)
 
 
 async def test_every_legal_transition_moves_the_row(store: JobStore) -> None:

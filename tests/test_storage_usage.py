@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from storage import (
@@ -26,10 +24,9 @@ assert MIDNIGHT % DAY == 0
 
 
 @pytest.fixture
-async def db() -> AsyncIterator[Database]:
-    database = await Database.open(":memory:")
-    yield database
-    await database.close()
+def db(any_db: Database) -> Database:
+    """Every test here runs on SQLite and on PostgreSQL (tests/conftest_pg.py)."""
+    return any_db
 
 
 async def _job(db: Database, **overrides: object) -> int:
@@ -78,7 +75,7 @@ async def test_daily_count_includes_accepted_but_uncharged_jobs(db: Database) ->
     for state in ("received", "preparing", "submitting", "pending", "delivered", "failed"):
         job = await _job(db, user_id=7)
         done = state in ("delivered", "failed")  # finished jobs have no next check
-        sql = "UPDATE jobs SET state = ?, next_check_at = CASE WHEN ? THEN NULL ELSE 0 END "
+        sql = "UPDATE jobs SET state = ?, next_check_at = CASE WHEN ? = 1 THEN NULL ELSE 0 END "
         assert await db.execute_write(sql + "WHERE id = ?", (state, done, job)) == 1
     await _job(db, user_id=8)  # someone else's accepted job
     assert await ledger.count_today(7, MIDNIGHT + 20) == 1

@@ -7,6 +7,7 @@ a runtime failure (bad token, another instance), 0 a clean stop; supervisors act
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sqlite3
 import sys
@@ -123,6 +124,14 @@ def run(*, webhook: bool = False) -> int:
     except FfmpegMissing as exc:
         print(f"songbot: {exc.detail or exc}", file=sys.stderr)
         return 2
+    if config.database_url is not None:
+        # PostgreSQL: any number of replicas; no file lock. Connect (and migrate) once now, so
+        # a bad URL or a server that is down is one line and exit 2, before Telegram is asked.
+        problem = asyncio.run(probe_database(config.database_url.get()))
+        if problem:
+            print(f"songbot: {problem}", file=sys.stderr)
+            return 2
+        return _run_mode(config, webhook)
     problem = check_db_path(config.db_path)
     if problem:
         print(f"songbot: {problem}", file=sys.stderr)
@@ -137,16 +146,32 @@ def run(*, webhook: bool = False) -> int:
         )
         return 2
     try:
-        if webhook or config.webhook_url:
-            from bot.ops.webhook import run_webhook
-
-            return run_webhook(config)
-        return run_polling(config)
+        return _run_mode(config, webhook, sole_instance=True)
     finally:
         lock.release()
 
 
-def run_polling(config: Config) -> int:
+def _run_mode(config: Config, webhook: bool, *, sole_instance: bool = False) -> int:
+    if webhook or config.webhook_url:
+        from bot.ops.webhook import run_webhook
+
+        return run_webhook(config, sole_instance=sole_instance)
+    return run_polling(config, sole_instance=sole_instance)
+
+
+async def probe_database(url: str) -> str | None:
+    """None if the PostgreSQL database can be used (it is migrated on the way), else why."""
+    from storage.db import Database, StorageError
+
+    try:
+        db = await Database.open(url)
+    except StorageError as exc:
+        return str(exc)
+    await db.close()
+    return None
+
+
+def run_polling(config: Config, *, sole_instance: bool = True) -> int:
     import logging
 
     from telegram.error import InvalidToken, NetworkError
@@ -162,7 +187,8 @@ def run_polling(config: Config) -> int:
 
     log = logging.getLogger("songbot")
     app = build_application(config)
-    app.bot_data[SOLE_INSTANCE_KEY] = True  # run() holds the instance lock
+    # run() holds the SQLite instance lock: every lease left in the file is a dead predecessor's.
+    app.bot_data[SOLE_INSTANCE_KEY] = sole_instance
     try:
         # Never drop pending updates: requests sent while the bot was down still count.
         # bootstrap_retries: getMe and deleteWebhook are retried (with back-off, honouring

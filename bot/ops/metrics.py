@@ -87,7 +87,17 @@ class Metrics:
         self.last_update = Gauge(
             "songbot_last_update_timestamp", "Unix time of the last update or poll", registry=r
         )
+        self.role = Gauge(
+            "songbot_replica_role",
+            "1 for the role this replica holds now (poller: the one calling getUpdates)",
+            ["instance", "role"],
+            registry=r,
+        )
         self.started = time.time()
+
+    def set_role(self, instance: str, role: str) -> None:
+        for name in ("poller", "worker"):
+            self.role.labels(instance=instance, role=name).set(1 if name == role else 0)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -1,10 +1,11 @@
-"""Operator subcommands of `songbot`: check, jobs, stats, backup and demo.
+"""Operator subcommands of `songbot`: check, jobs, stats, backup, stars and demo.
 
 Why separate from `run`: these are what an operator types on the host (or `docker compose exec`)
 to answer "is it configured right?", "what is it doing?" and "is my data safe?" without reading
-logs. None of them changes the bot's state: they never migrate the database (a newer CLI must not
-upgrade the schema under an older running bot) and `backup` uses SQLite's online backup API, which
-is safe while the bot runs. Exit codes: 0 fine, 1 a problem was found, 2 bad usage.
+logs. None of them changes the bot's state unless told to (`stars reconcile --fix`): they never
+migrate the database (a newer CLI must not upgrade the schema under an older running bot) and
+`backup` uses SQLite's online backup API, which is safe while the bot runs. Exit codes: 0 fine,
+1 a problem was found, 2 bad usage.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import TYPE_CHECKING
 from bot.ops.check import CHECK_TIMEOUT, cmd_check
 from bot.ops.operator_db import OperatorError
 from bot.ops.reports import cmd_backup, cmd_jobs, cmd_stats
+from bot.ops.stars_cli import add_command as add_stars_command
+from bot.ops.stars_cli import cmd_stars
 
 if TYPE_CHECKING:
     pass
@@ -73,6 +76,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     backup.add_argument("path", metavar="PATH")
     _db_argument(backup)
 
+    add_stars_command(sub)
+
     demo = sub.add_parser(
         "demo",
         help="rehearse a whole conversation offline (no token or key needed)",
@@ -106,6 +111,7 @@ def dispatch(args: argparse.Namespace) -> int:
         "jobs": cmd_jobs,
         "stats": cmd_stats,
         "backup": cmd_backup,
+        "stars": cmd_stars,
         "demo": cmd_demo,
     }
     handler = commands.get(str(args.command))

@@ -17,6 +17,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 from telegram import Update
 
+from bot.engine.fleet import FLEET_KEY, Fleet
 from bot.ops.metrics import Metrics
 from bot.services import SERVICES_KEY, Services
 
@@ -28,6 +29,8 @@ RUNNER_STALE_SECONDS: Final = 90.0
 # successful getUpdates means polling is failing (network, conflict, bad token), not just idle.
 POLL_STALE_SECONDS: Final = 120.0
 DB_CHECK_TIMEOUT: Final = 5.0
+# A replica whose own heartbeat is this old is about to be taken for dead by the others.
+FLEET_STALE: Final = 5.0
 SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 MAX_UPDATE_BYTES: Final = 1024 * 1024
 
@@ -165,7 +168,16 @@ class WebServer:
         services = self._services()
         if services is not None:
             body["runner_tick_age"] = round(time.time() - services.runner.last_tick, 1)
+        fleet = self._fleet()
+        if fleet is not None:
+            body["instance"] = fleet.instance_id
+            body["role"] = fleet.role
+            body["replicas"] = fleet.live
         return web.json_response(body, status=503 if problems else 200)
+
+    def _fleet(self) -> Fleet | None:
+        fleet = self._app.bot_data.get(FLEET_KEY)
+        return fleet if isinstance(fleet, Fleet) else None
 
     async def problems(self) -> list[str]:
         """Empty when healthy; otherwise short reasons an operator can act on."""
@@ -186,7 +198,11 @@ class WebServer:
             else:
                 age = time.time() - runner.last_tick
                 found.append(f"job runner is stopped or stuck (last tick {age:.0f}s ago)")
-        if self._webhook_path is None:
+        fleet = self._fleet()
+        if fleet is not None and time.time() - fleet.last_beat > FLEET_STALE:
+            found.append(f"replica heartbeat is {time.time() - fleet.last_beat:.0f}s old")
+        if self._webhook_path is None and (fleet is None or fleet.role == "poller"):
+            # A replica that is not the poller waits for the poller lock by design.
             found.extend(self._polling_problems())
         elif self.webhook_problem:
             found.append(self.webhook_problem)

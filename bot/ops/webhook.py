@@ -206,7 +206,7 @@ async def _stop_when_app_stops(bot: WebhookBot, stop: asyncio.Event) -> None:
             stop.set()
 
 
-def run_webhook(config: Config) -> int:
+def run_webhook(config: Config, *, sole_instance: bool = True) -> int:
     """The `songbot run --webhook` entry point: 0 clean stop, 1 runtime failure, 2 bad config."""
     if not config.webhook_url:
         print(
@@ -221,7 +221,7 @@ def run_webhook(config: Config) -> int:
         )
         return 2
     try:
-        return asyncio.run(serve_webhook(config, sole_instance=True))
+        return asyncio.run(serve_webhook(config, sole_instance=sole_instance))
     except (InvalidToken, NetworkError) as exc:
         return report_telegram_failure(config, exc)
     except OSError as exc:

@@ -162,6 +162,21 @@ class MessageRateLimiter(BaseRateLimiter[int | Background]):
         self.group_period = group_period
         self.max_retries = max_retries
         self._groups: dict[int | str, Pace] = {}
+        self._base = (overall_period, group_period)
+        self.replicas = 1
+
+    def share(self, replicas: int) -> None:
+        """Several replicas send as one bot: each takes 1/`replicas` of every budget (the same
+        number of slots over a period `replicas` times as long), so the fleet stays within
+        Telegram's limits however its messages fall across the replicas."""
+        replicas = max(1, replicas)
+        if replicas == self.replicas:
+            return
+        self.replicas = replicas
+        self.overall.period = self._base[0] * replicas
+        self.group_period = self._base[1] * replicas
+        for pace in self._groups.values():
+            pace.period = self.group_period
 
     async def initialize(self) -> None:
         """Nothing to open: paces are plain numbers."""

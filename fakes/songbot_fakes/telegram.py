@@ -389,6 +389,7 @@ class StarPayment:
 STARS_CURRENCY: Final = "XTR"
 STARS_MAX_AMOUNT: Final = 10_000
 PRE_CHECKOUT_TTL: Final = 10.0  # seconds Telegram waits for answerPreCheckoutQuery
+STAR_TRANSACTIONS_PAGE: Final = 100  # getStarTransactions: limit defaults to and may not exceed
 
 
 def _image_info(data: bytes) -> tuple[str, int, int] | None:
@@ -483,6 +484,12 @@ class FakeTelegram:
         self.invoices: list[Invoice] = []
         self.pre_checkouts: dict[str, PreCheckout] = {}
         self.star_payments: dict[str, StarPayment] = {}
+        # The bot's Star transactions as getStarTransactions lists them, oldest first: a payment
+        # when Telegram charges, another row with the same id when it is refunded.
+        self.star_transactions: list[JSON] = []
+        # False: Telegram charges and records a payment but the bot never sees its
+        # successful_payment (as when a process took the update and died before crediting it).
+        self.deliver_payments = True
         # State.
         self._users: dict[int, JSON] = {}
         self._chats: dict[int, _Chat] = {}
@@ -540,6 +547,7 @@ class FakeTelegram:
             "sendInvoice": self._send_invoice,
             "answerPreCheckoutQuery": self._answer_pre_checkout_query,
             "refundStarPayment": self._refund_star_payment,
+            "getStarTransactions": self._get_star_transactions,
         }
 
     # ---- lifecycle ---------------------------------------------------------------------------
@@ -1085,8 +1093,43 @@ class FakeTelegram:
             update,
         )
         self.star_payments[charge_id] = payment
-        self.enqueue_raw_update(copy.deepcopy(update))
+        self.record_star_transaction(
+            charge_id,
+            checkout.total_amount,
+            source=self._star_partner(checkout.user_id, checkout.payload),
+        )
+        if self.deliver_payments:
+            self.enqueue_raw_update(copy.deepcopy(update))
         return payment
+
+    def record_star_transaction(
+        self,
+        transaction_id: str,
+        amount: int,
+        *,
+        source: JSON | None = None,
+        receiver: JSON | None = None,
+    ) -> JSON:
+        """Append one StarTransaction (e.g. a withdrawal to Fragment); exactly one of
+        `source` (incoming) and `receiver` (outgoing) is set, as Telegram reports them."""
+        if (source is None) == (receiver is None):
+            raise ValueError("a Star transaction has either a source or a receiver")
+        row: JSON = {"id": transaction_id, "amount": amount, "date": int(time.time())}
+        if source is not None:
+            row["source"] = copy.deepcopy(source)
+        else:
+            row["receiver"] = copy.deepcopy(receiver)
+        self.star_transactions.append(row)
+        return row
+
+    def _star_partner(self, user_id: int, payload: str) -> JSON:
+        """TransactionPartnerUser of an invoice payment (and of its refund)."""
+        return {
+            "type": "user",
+            "transaction_type": "invoice_payment",
+            "user": self._user(user_id),
+            "invoice_payload": payload,
+        }
 
     def enqueue_raw_update(self, update: JSON) -> None:
         """Queue an update as-is (an `update_id` is assigned if missing)."""
@@ -1867,7 +1910,23 @@ class FakeTelegram:
         if payment.refunded:
             raise _bad("CHARGE_ALREADY_REFUNDED")
         payment.refunded = True
+        # A refund lists as an outgoing transaction with the payment's own id (Bot API).
+        self.record_star_transaction(
+            payment.charge_id,
+            payment.total_amount,
+            receiver=self._star_partner(payment.user_id, payment.payload),
+        )
         return True
+
+    async def _get_star_transactions(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
+        offset = int(params.get("offset", 0))
+        limit = int(params.get("limit", STAR_TRANSACTIONS_PAGE))
+        if offset < 0:
+            raise _bad("offset must be non-negative")
+        if not 1 <= limit <= STAR_TRANSACTIONS_PAGE:
+            raise _bad("limit must be between 1 and 100")
+        page = self.star_transactions[offset : offset + limit]
+        return {"transactions": copy.deepcopy(page)}
 
     async def _answer_callback_query(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
         query = self._callbacks.get(params["callback_query_id"])

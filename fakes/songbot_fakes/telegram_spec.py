@@ -63,6 +63,7 @@ FAKE_METHODS: Final = (
     "sendInvoice",
     "answerPreCheckoutQuery",
     "refundStarPayment",
+    "getStarTransactions",
 )
 # Result types the fake builds; embedded one level deep so tests can check required fields.
 RESULT_TYPES: Final = (
@@ -88,6 +89,9 @@ RESULT_TYPES: Final = (
     "Invoice",
     "PreCheckoutQuery",
     "SuccessfulPayment",
+    "StarTransactions",
+    "StarTransaction",
+    "TransactionPartner",
 )
 _PRIMITIVES: Final = frozenset({"String", "Integer", "Boolean", "Float", "InputFile", "True"})
 _DISCRIMINATOR_RE: Final = re.compile(r'(?:must be|always) "?([a-z_]+)"?\s*$')

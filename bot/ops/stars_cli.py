@@ -1,0 +1,101 @@
+"""`songbot stars reconcile`: the Stars ledger against Telegram's record of the bot's payments.
+
+Why an operator command: the running bot credits payments it missed by itself (the newest
+transactions), but only the whole history shows purchases Telegram does not know, refunds made
+outside the bot, or a refund whose credits were taken back while Telegram never paid the Stars
+out. Without `--fix` it changes nothing; with it, it credits, writes refunds and completes refunds,
+each keyed by the charge id, so running it twice, or while the bot runs, changes nothing twice.
+Exit 0 when the ledger matches Telegram, 1 while differences remain (or Telegram cannot be asked).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.config import Config, ConfigError
+from bot.ops.operator_db import OperatorError, open_existing
+
+if TYPE_CHECKING:
+    from bot.intake.stars_reconcile import Report
+
+
+def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    stars = sub.add_parser(
+        "stars",
+        help="Telegram Stars: compare the ledger with Telegram's record",
+        description="Telegram Stars operator commands.",
+    )
+    actions = stars.add_subparsers(dest="stars_command", metavar="ACTION", required=True)
+    reconcile = actions.add_parser(
+        "reconcile",
+        help="compare star_purchases with getStarTransactions",
+        description=(
+            "Page through Telegram's list of the bot's Star transactions and compare it with the "
+            "ledger: payments never credited, purchases Telegram does not list, refunds on one "
+            "side only, amounts that differ. Exit 0 if they match, 1 otherwise."
+        ),
+    )
+    reconcile.add_argument(
+        "--fix",
+        action="store_true",
+        help="credit missing payments (and tell their buyers), write Telegram's refunds into "
+        "the ledger, and complete refunds the ledger already counts",
+    )
+    reconcile.add_argument(
+        "--db", type=Path, metavar="PATH", help="database file (default: SONGBOT_DB or songbot.db)"
+    )
+
+
+def cmd_stars(args: argparse.Namespace) -> int:
+    try:
+        config = Config.from_env()
+    except ConfigError as exc:
+        raise OperatorError(f"configuration error: {exc}") from None
+    from bot.ops.logging_setup import setup_logging
+
+    setup_logging("ERROR", "text", config.secrets)
+    path = args.db if args.db is not None else config.db_path
+    fix = bool(args.fix)
+    report = asyncio.run(_reconcile(config, Path(path), fix=fix))
+    from bot.intake.stars_reconcile import format_report
+
+    print(format_report(report, fix=fix))
+    return 1 if report.remaining else 0
+
+
+async def _reconcile(config: Config, path: Path, *, fix: bool) -> Report:
+    from telegram import Bot
+    from telegram.error import InvalidToken, TelegramError
+    from telegram.request import HTTPXRequest
+
+    from bot.intake.stars_reconcile import reconcile
+    from storage.stars import StarStore
+
+    base = config.telegram_api_base_url
+    request = HTTPXRequest(connection_pool_size=2, connect_timeout=10.0, read_timeout=30.0)
+    bot = Bot(
+        config.telegram_token.get(),
+        base_url=f"{base}/bot",
+        base_file_url=f"{base}/file/bot",
+        request=request,
+        get_updates_request=HTTPXRequest(connection_pool_size=1),
+    )
+    async with open_existing(path) as db:
+        try:
+            async with bot:
+                return await reconcile(
+                    bot,
+                    StarStore(db),
+                    fix=fix,
+                    now=time.time(),
+                    free_per_day=config.free_songs_per_day,
+                )
+        except InvalidToken:
+            # PTB's message for this error contains the token itself: say it in our words.
+            raise OperatorError(f"the bot token was rejected by {base}") from None
+        except TelegramError as exc:
+            raise OperatorError(f"Telegram did not answer usably: {exc}") from None
