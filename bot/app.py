@@ -234,7 +234,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         # /write and its preview's buttons: lyrics from an idea (a chat completion, no song);
         # 🎵 Make this song goes through the same intake as /song.
         write,
-        # 📝 Lyrics under a song and ▶️ re-send from /jobs: no charge, no provider call.
+        # 📝 Lyrics, ▶️ re-send from /jobs, 📤 a kept song: no charge, no provider call.
         song_lyrics,
         resend,
         # /start, /help, /jobs: everyone's commands.

@@ -96,6 +96,8 @@ class Config:
     poll_interval: float
     job_timeout: float
     retention_days: float
+    # A song Telegram kept refusing is kept this many days for a re-send (📤 / /jobs); 0: never.
+    unsent_audio_days: float
     admin_ids: frozenset[int]
     allowed_chat_ids: frozenset[int]
     user_daily_limit: int
@@ -124,6 +126,9 @@ class Config:
     # /write: the AI/ML API chat model that writes lyrics, and how many drafts a user gets a day.
     lyrics_model: str
     lyrics_daily_limit: int
+    # Failed or refused references (voice notes, audio files) a user may send in a day before
+    # reference requests are refused outright; 0 switches the limit off.
+    reference_failure_limit: int
 
     @property
     def work_dir(self) -> Path:
@@ -316,6 +321,7 @@ def _parse(env: Mapping[str, str]) -> Config:
         job_timeout=_float(env, "SONGBOT_JOB_TIMEOUT", 900.0, minimum=1.0),
         # Finished jobs (prompts, lyrics, names) are deleted after this many days; 0 keeps them.
         retention_days=_float(env, "SONGBOT_RETENTION_DAYS", 90.0, minimum=0.0),
+        unsent_audio_days=_float(env, "SONGBOT_KEEP_UNSENT_DAYS", 7.0, minimum=0.0),
         admin_ids=_id_set(env, "SONGBOT_ADMIN_IDS"),
         allowed_chat_ids=_id_set(env, "SONGBOT_ALLOWED_CHAT_IDS"),
         # Safe defaults for a bot anyone can find: every song costs the operator money.
@@ -348,6 +354,9 @@ def _parse(env: Mapping[str, str]) -> Config:
         lyrics_model=_chat_model(env, "SONGBOT_LYRICS_MODEL", "gpt-4o-mini"),
         # Drafts cost tokens, not songs: a limit of their own; 0 switches it off.
         lyrics_daily_limit=_int(env, "SONGBOT_LYRICS_DAILY_LIMIT", 20, minimum=0),
+        # A bad reference costs the operator conversion time, not credits, so failures are free;
+        # without a cap one user could send transcode bombs all day (#17.4).
+        reference_failure_limit=_int(env, "SONGBOT_REFERENCE_FAILURE_LIMIT", 5, minimum=0),
     )
 
 

@@ -28,6 +28,7 @@ from storage.meta import MetaStore
 from storage.references import ReferenceCache
 from storage.settings import ChatSettingsStore, UserStore
 from storage.stars import StarStore
+from storage.states import JobState
 from storage.usage import UsageLedger
 
 if TYPE_CHECKING:
@@ -46,6 +47,8 @@ class Engine(Protocol):
     def start(self) -> None: ...
 
     def wake(self) -> None: ...
+
+    def cancelled(self, job_id: int, was: JobState) -> None: ...
 
     def alive(self, max_age: float) -> bool: ...
 
@@ -68,6 +71,8 @@ class UpdateMemo:
     access_notified: set[str] = field(default_factory=set)
     # (user, action, job) -> when: a double tap within the window is one press.
     recent_presses: dict[tuple[int, str, int], float] = field(default_factory=dict)
+    # Jobs whose kept song (Telegram refused it, #16.6) is being uploaded again right now.
+    resending: set[int] = field(default_factory=set)
 
 
 @dataclass

@@ -131,5 +131,7 @@ async def _edit_quietly(bot: Bot, chat_id: int, message_id: int, text: str) -> N
 async def _cancel(services: Services, job: Job) -> bool:
     cancelled = await cancel_job(services.jobs, services.usage, job, now=time.time())
     if cancelled:
-        services.runner.wake()  # its slot (or its place in line) is free for the next job
+        # Its slot (or its place in line) is free for the next job, and a reference still being
+        # converted for it stops now (the worker and its ffmpeg are cancelled).
+        services.runner.cancelled(job.id, JobState(job.state))
     return cancelled

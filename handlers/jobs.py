@@ -1,4 +1,7 @@
-"""/jobs: your pending songs and your last ten, with ▶️ re-send and ❌ cancel buttons."""
+"""/jobs: your pending songs and your last ten, with ▶️ re-send and ❌ cancel buttons.
+
+▶️ re-sends a delivered song, and also a song Telegram kept refusing whose audio was kept.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from bot.telegram.callback_data import Action, for_job
 from bot.telegram.helpers import requester_id
 from bot.textutil import safe_title, truncate_utf16
 from handlers.cancel import CANCELLABLE
+from handlers.resend import is_unsent
 from storage.jobs import Job
 from storage.states import JobState
 
@@ -76,6 +80,8 @@ def render_jobs(jobs: list[Job], lang: str | None, now: float) -> tuple[str, Inl
     rows: list[list[InlineKeyboardButton]] = []
     for number, job in enumerate(jobs, start=1):
         state = JobState(job.state)
+        if state is JobState.FAILED and job.delivered_message_id is not None:
+            state = JobState.DELIVERED  # a kept song that went out on a later 📤 (#16.6)
         title = safe_title(job.prompt, job.lyrics, JOB_TITLE_LIMIT)
         lines.append(
             t(
@@ -90,7 +96,7 @@ def render_jobs(jobs: list[Job], lang: str | None, now: float) -> tuple[str, Inl
             )
         )
         short = truncate_utf16(title, BUTTON_TITLE_LIMIT)
-        if state is JobState.DELIVERED and job.delivered_file_id:
+        if (state is JobState.DELIVERED and job.delivered_file_id) or is_unsent(job):
             label = plain("button_resend", lang, n=number, title=short)
             rows.append(
                 [InlineKeyboardButton(label, callback_data=for_job(Action.RESEND, job.id))]

@@ -1,29 +1,43 @@
-"""▶️ in /jobs: a delivered song sent again by its Telegram file_id (no download, no charge)."""
+"""▶️ / 📤: a song sent again without making it again (no provider call, no charge).
+
+Two kinds: a delivered song goes again by its Telegram file_id (no download, no upload); a song
+Telegram kept refusing (#16.6) was kept on disk (`Outcomes._keep_unsent`) and is uploaded from
+there. Both are found from the database alone, so the buttons work after a restart.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
 import logging
+import time
+from pathlib import Path
 from typing import Any
 
 from telegram import (
     Update,
 )
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
     ContextTypes,
 )
 
-from bot.delivery.send import song_caption, song_keyboard
+from bot.delivery.send import prepared, song_caption, song_keyboard, upload
+from bot.engine.outcomes import UPLOAD_FAILED
 from bot.i18n import plain, t
 from bot.telegram.callback_data import Action, pattern
 from bot.telegram.helpers import reply_to, topic_kwargs
 from handlers.buttons import (
+    Press,
     answer,
     reply_to_press,
     song_press,
 )
+from storage.jobs import Job
+from storage.states import JobState
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +46,31 @@ def handlers() -> list[BaseHandler[Update, Any, Any]]:
     return [CallbackQueryHandler(on_resend, pattern=pattern(Action.RESEND))]
 
 
+def is_unsent(job: Job) -> bool:
+    """A song that was made and kept, but that Telegram never took (#16.6)."""
+    return (
+        job.state is JobState.FAILED
+        and job.error_key == UPLOAD_FAILED
+        and bool(job.result_path)
+        and job.delivered_message_id is None
+    )
+
+
 async def on_resend(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Send a delivered song again by its Telegram file_id: no download, no upload, no charge."""
+    """Send a song again: by its Telegram file_id, or a kept song by uploading it."""
     found = await song_press(
-        update, context, "resend", has=lambda j: j.delivered_file_id, missing_key="answer_no_file"
+        update,
+        context,
+        "resend",
+        has=lambda j: j.delivered_file_id or is_unsent(j),
+        missing_key="answer_no_file",
     )
     if found is None:
         return
     press, job = found
-    assert job.delivered_file_id is not None  # `has` checked it
+    if job.delivered_file_id is None:
+        await _upload_kept(press, job)
+        return
     await answer(press.query, plain("answer_resend", press.lang))
     reply = reply_to(press.message_id)
     try:
@@ -55,3 +85,58 @@ async def on_resend(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except BadRequest as exc:  # e.g. the file is gone on Telegram's side
         log.warning("re-sending job %s failed: %s", job.id, exc)
         await reply_to_press(press, t("resend_failed", press.lang))
+
+
+async def _upload_kept(press: Press, job: Job) -> None:
+    """Upload a kept song; on success record the delivery, so it never goes twice and later
+    re-sends use the file_id."""
+    services = press.services
+    audio = prepared(job)
+    if not await asyncio.to_thread(audio.path.is_file):  # swept after SONGBOT_KEEP_UNSENT_DAYS
+        await answer(press.query, plain("answer_unsent_gone", press.lang))
+        return
+    if job.id in services.memo.resending:  # an upload of it is under way
+        await answer(press.query)
+        return
+    services.memo.resending.add(job.id)
+    try:
+        await answer(press.query, plain("answer_sending_again", press.lang))
+        # Into the chat the button was pressed in: as a reply to the request when that is the
+        # job's chat, else to the pressed message (e.g. /jobs in a private chat).
+        here = press.chat.id == job.chat_id
+        target = dataclasses.replace(
+            job,
+            chat_id=press.chat.id,
+            request_message_id=job.request_message_id if here else (press.message_id or 0),
+            topic_id=press.topic(job),
+        )
+        try:
+            message, file_id = await upload(
+                press.bot, target, audio, lang=press.lang, temp=services.temp
+            )
+        except TelegramError as exc:
+            log.warning("uploading the kept song of job %s failed again: %s", job.id, exc)
+            with contextlib.suppress(TelegramError):
+                await reply_to_press(press, t("resend_upload_failed", press.lang), job)
+            return
+        now = time.time()
+        await services.jobs.update(
+            job.id,
+            owner=None,
+            now=now,
+            state=JobState.FAILED,
+            delivered_message_id=message.message_id,
+            delivered_file_id=file_id,
+            delivered_at=now,
+            result_path=None,
+        )
+        services.metrics.deliveries.labels(job.model).inc()
+        log.info("kept song of job %s delivered as message %s", job.id, message.message_id)
+        await asyncio.to_thread(_remove, audio.path)
+        services.temp.cleanup_job(job.key)  # the cover drawn for the upload
+    finally:
+        services.memo.resending.discard(job.id)
+
+
+def _remove(path: Path) -> None:
+    path.unlink(missing_ok=True)

@@ -732,6 +732,53 @@ async def test_webhook_mode(fake_telegram: FakeTelegram, bot: Bot) -> None:
         await runner.cleanup()
 
 
+async def test_an_unacknowledged_update_is_redelivered_until_the_webhook_takes_it(
+    fake_telegram: FakeTelegram, bot: Bot, unused_tcp_port: int
+) -> None:
+    """Telegram keeps an update the webhook never answered 2xx and retries it (the kill test
+    in webhook mode relies on it): while nothing listens, and after a 500, until a 200."""
+    received: list[int] = []
+    statuses = [500]
+
+    async def endpoint(request: web.Request) -> web.Response:
+        received.append((await request.json())["update_id"])
+        return web.Response(status=statuses.pop() if statuses else 200)
+
+    fake_telegram.webhook_attempts = None
+    fake_telegram.webhook_backoff, fake_telegram.webhook_backoff_max = 0.01, 0.05
+    url = f"http://127.0.0.1:{unused_tcp_port}/hook"
+    assert await bot.set_webhook(url, secret_token="s3cret_-")
+    fake_telegram.send_text(PRIVATE, USER, "nobody listens yet")
+    for _ in range(500):
+        if len(fake_telegram.webhook_posts) >= 5:
+            break
+        await asyncio.sleep(0.01)
+    refused = list(fake_telegram.webhook_posts)
+    assert len(refused) >= 5 and all(p.done and p.status is None for p in refused)
+    assert all("Connection failed" in p.error for p in refused)
+    assert not fake_telegram.webhook_deliveries  # not given up on
+
+    receiver = web.Application()
+    receiver.router.add_post("/hook", endpoint)
+    runner = web.AppRunner(receiver)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", unused_tcp_port).start()
+    try:
+        for _ in range(500):
+            if fake_telegram.webhook_deliveries:
+                break
+            await asyncio.sleep(0.01)
+        [delivery] = fake_telegram.webhook_deliveries
+        assert delivery.status == 200 and delivery.attempts == len(fake_telegram.webhook_posts)
+        assert delivery.attempts >= len(refused) + 2
+        assert len(received) == 2 and len(set(received)) == 1  # the same update: 500, then 200
+        assert [p.status for p in fake_telegram.webhook_posts[-2:]] == [500, 200]
+        await asyncio.sleep(0.1)
+        assert len(received) == 2  # acknowledged: never again
+    finally:
+        await runner.cleanup()
+
+
 async def test_wait_for_call_explains_timeout(fake_telegram: FakeTelegram, bot: Bot) -> None:
     fake_telegram.add_chat(PRIVATE)
     await bot.send_message(PRIVATE, "one")

@@ -10,7 +10,14 @@ the guarantees from the fakes' own records:
    right after Telegram accepted the audio may leave two audios;
 3. an interrupted submit tells the user to send the request again.
 
-`KILL_ROUNDS` (default 8) is the number of rounds per moment; `KILL_SEED` fixes the jitter.
+The same runs in webhook mode (#17.5): the fake Telegram POSTs each update to the bot's webhook
+and, like Telegram, keeps retrying an update until the webhook answers 2xx. There the first moment
+is the webhook POST itself: killed while it is in flight, or right after the bot answered 200
+(which it does only once the job is stored). On top of the guarantees above, every request
+makes exactly one job however often it was delivered, and every update is finally acknowledged.
+
+`KILL_ROUNDS` (default 8) is the number of rounds per moment in polling mode,
+`KILL_WEBHOOK_ROUNDS` (default 4) in webhook mode; `KILL_SEED` fixes the jitter.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from typing import Any
 import pytest
 
 from songbot_fakes.aimlapi import FakeAimlApi
-from songbot_fakes.telegram import FakeTelegram
+from songbot_fakes.telegram import FakeTelegram, WebhookPost
 from tests.subprocess_bot import (
     BotProcess,
     integrity_check,
@@ -39,6 +46,9 @@ from tests.subprocess_bot import (
 )
 
 KILL_ROUNDS = int(os.environ.get("KILL_ROUNDS", "8"))
+KILL_WEBHOOK_ROUNDS = int(os.environ.get("KILL_WEBHOOK_ROUNDS", "4"))
+WEBHOOK_PATH = "/telegram/kill-test"
+WEBHOOK_SECRET = "kill-test-secret_0123456789"
 KILL_MOMENTS = os.environ.get("KILL_MOMENTS", "")  # comma-separated substrings; "" = all
 KILL_SEED = int(os.environ.get("KILL_SEED", str(random.SystemRandom().randrange(10**6))))
 SUBMIT = "POST /v2/generate/audio"
@@ -64,6 +74,7 @@ class Round:
     failures: list[str] = field(default_factory=list)
     job_state: str = ""
     job_key: str = ""
+    jobs: int = 0  # jobs made for the request: one, however often it was delivered
 
 
 @dataclass
@@ -74,6 +85,7 @@ class World:
     db: Path
     rng: random.Random
     rounds: list[Round] = field(default_factory=list)
+    webhook: bool = False
 
 
 async def wait_until(
@@ -89,8 +101,19 @@ async def wait_until(
 
 
 async def wait_ready(world: World) -> None:
-    """The bot is up when it holds a long poll open on the fake Telegram."""
-    await wait_until(lambda: world.tg.polls_waiting > 0, 30, "the bot's first getUpdates", world)
+    """The bot is up when it holds a long poll open on the fake Telegram, or (webhook mode)
+    when this process has registered its webhook, which it does once it listens."""
+    if not world.webhook:
+        await wait_until(
+            lambda: world.tg.polls_waiting > 0, 30, "the bot's first getUpdates", world
+        )
+        return
+
+    def registered() -> bool:
+        ok = [c for c in world.tg.calls_to("setWebhook") if c.ok]
+        return len(ok) >= world.bot.generation
+
+    await wait_until(registered, 30, "the bot's setWebhook", world)
 
 
 def paid_by_key(api: FakeAimlApi) -> Counter[str]:
@@ -107,6 +130,9 @@ def paid_by_key(api: FakeAimlApi) -> Counter[str]:
 async def after_update(world: World, rnd: Round) -> None:
     msg = world.tg.send_text(rnd.chat, rnd.chat, MP3_REQUEST)
     rnd.request_id = msg["message_id"]
+    if world.webhook:
+        await _webhook_post(world, rnd)
+        return
     start = len(world.tg.calls)
 
     def received() -> bool:
@@ -121,6 +147,28 @@ async def after_update(world: World, rnd: Round) -> None:
         await asyncio.sleep(world.rng.uniform(0.0, 0.01))
     else:
         await asyncio.sleep(world.rng.uniform(0.0, 0.15))
+
+
+async def _webhook_post(world: World, rnd: Round) -> None:
+    """Webhook mode: kill while the update's POST is in flight (the bot is handling it), or, in
+    even rounds, right after the bot answered it 200 (acknowledged: Telegram forgets it)."""
+
+    def posts() -> list[WebhookPost]:
+        return [
+            p
+            for p in world.tg.webhook_posts
+            if (p.update.get("message") or {}).get("chat", {}).get("id") == rnd.chat
+        ]
+
+    if rnd.number % 2 == 0:
+        await wait_until(
+            lambda: any(p.status == 200 for p in posts()), 15, "the webhook's 200", world
+        )
+        await asyncio.sleep(world.rng.uniform(0.0, 0.01))
+        return
+    await wait_until(lambda: bool(posts()), 15, "the webhook POST", world)
+    await asyncio.sleep(world.rng.uniform(0.0, 0.01))
+    rnd.hit = not posts()[0].done  # still being handled when the kill came
 
 
 async def during_submit(world: World, rnd: Round) -> None:
@@ -240,6 +288,7 @@ async def settle(world: World, rnd: Round) -> None:
     while True:
         rnd.audios, rnd.failures = outcome_messages(world.tg, rnd.chat, rnd.request_id)
         jobs = [j for j in await jobs_async(world.db) if j["chat_id"] == rnd.chat]
+        rnd.jobs = len(jobs)
         if jobs:
             rnd.job_state, rnd.job_key = jobs[0]["state"], jobs[0]["key"]
         done = bool(jobs) and jobs[0]["outcome_sent_at"] is not None
@@ -259,6 +308,7 @@ def check_round(world: World, rnd: Round) -> None:
     where = f"round {rnd.number} ({rnd.moment}, seed {KILL_SEED})"
     rnd.audios, rnd.failures = outcome_messages(world.tg, rnd.chat, rnd.request_id)
     outcomes = rnd.audios + len(rnd.failures)
+    assert rnd.jobs == 1, f"{where}: the request made {rnd.jobs} jobs"
     if rnd.moment == MAY_DUPLICATE:
         assert rnd.audios in (1, 2) and not rnd.failures, f"{where}: {rnd}"
     else:
@@ -279,17 +329,34 @@ def check_round(world: World, rnd: Round) -> None:
     assert not over, f"{where}: charged twice: {over}"
 
 
-async def test_sigkill_at_every_moment_keeps_the_guarantees(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+async def test_sigkill_at_every_moment_keeps_the_guarantees(
+    tmp_path: Path, mode: str, unused_tcp_port: int
+) -> None:
     rng = random.Random(KILL_SEED)
     tg = FakeTelegram()
     api = FakeAimlApi(generation_seconds=0.3)
     await tg.start()
     await api.start()
     db = tmp_path / "songbot.db"
-    bot = BotProcess(subprocess_env(tg, api, db), tmp_path)
-    world = World(tg, api, bot, db, rng)
+    extra: dict[str, str] = {}
+    rounds = KILL_ROUNDS
+    if mode == "webhook":
+        extra = {
+            "SONGBOT_WEBHOOK_URL": f"http://127.0.0.1:{unused_tcp_port}{WEBHOOK_PATH}",
+            "SONGBOT_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "SONGBOT_WEBHOOK_LISTEN": "127.0.0.1",
+            "SONGBOT_HTTP_PORT": str(unused_tcp_port),
+        }
+        # Telegram keeps an unacknowledged update and retries it; quickly here, so a restarted
+        # bot gets it within a fraction of a second.
+        tg.webhook_attempts = None
+        tg.webhook_backoff, tg.webhook_backoff_max = 0.02, 0.2
+        rounds = KILL_WEBHOOK_ROUNDS
+    bot = BotProcess(subprocess_env(tg, api, db, extra), tmp_path)
+    world = World(tg, api, bot, db, rng, webhook=mode == "webhook")
     wanted = [m for m in MOMENTS if any(w in m for w in KILL_MOMENTS.split(","))]
-    schedule = [m for m in wanted for _ in range(KILL_ROUNDS)]
+    schedule = [m for m in wanted for _ in range(rounds)]
     rng.shuffle(schedule)
     started = time.monotonic()
     try:
@@ -317,6 +384,14 @@ async def test_sigkill_at_every_moment_keeps_the_guarantees(tmp_path: Path) -> N
         jobs = await jobs_async(db)
         assert all(j["state"] in ("delivered", "interrupted") for j in jobs), jobs
         assert all(j["lease_owner"] is None for j in jobs)
+        assert len(jobs) == len(world.rounds)  # one job per request, none duplicated
+        if world.webhook:
+            # Every update was finally acknowledged, none given up on.
+            assert tg.webhook_deliveries and all(d.status == 200 for d in tg.webhook_deliveries), (
+                tg.webhook_deliveries
+            )
+            acked = [d.update["update_id"] for d in tg.webhook_deliveries]
+            assert len(acked) == len(set(acked))  # each acknowledged once: no redelivery after
     except BaseException:
         print(f"KILL_SEED={KILL_SEED}; rounds so far:")
         for rnd in world.rounds:
@@ -327,8 +402,14 @@ async def test_sigkill_at_every_moment_keeps_the_guarantees(tmp_path: Path) -> N
         await bot.stop()
         await tg.stop()
         await api.stop()
+    if world.webhook:
+        again = sum(1 for d in tg.webhook_deliveries if d.attempts > 1)
+        print(f"\n{again} of {len(tg.webhook_deliveries)} updates needed a redelivery")
     summary = Counter((r.moment, r.audios, len(r.failures), r.hit) for r in world.rounds)
-    print(f"\n{len(world.rounds)} kills in {time.monotonic() - started:.1f}s (seed {KILL_SEED}):")
+    print(
+        f"\n{len(world.rounds)} kills ({mode}) in {time.monotonic() - started:.1f}s "
+        f"(seed {KILL_SEED}):"
+    )
     for (moment, audios, failures, hit), count in sorted(summary.items()):
         print(f"  {count} × {moment}: {audios} audio, {failures} failure, in window: {hit}")
     record: Any = os.environ.get("KILL_REPORT")

@@ -251,6 +251,7 @@ async def decode_pcm(
 
 _SAFE_KEY: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SAFE_SUFFIX: Final = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
+KEPT_DIR: Final = "kept.d"
 
 
 class TempFiles:
@@ -287,6 +288,40 @@ class TempFiles:
         """Remove every temporary file of a job (finished, failed or cancelled)."""
         shutil.rmtree(self.job_dir(job_key), ignore_errors=True)
 
+    @property
+    def kept_dir(self) -> Path:
+        """Songs kept past their job for a re-send (Telegram refused the upload, #16.6).
+
+        Its name has a dot, which no job folder's name has (`_dir_name`), so it is never a
+        job's folder; the ordinary sweep leaves it to `sweep_kept`, which keeps its own time.
+        """
+        return self.root / KEPT_DIR
+
+    def keep(self, job_key: str, path: Path) -> Path:
+        """Move a job's finished song out of its folder so the job's cleanup leaves it."""
+        if path.parent == self.kept_dir:
+            return path
+        self.kept_dir.mkdir(parents=True, exist_ok=True)
+        kept = self.kept_dir / f"{self._dir_name(job_key)}{path.suffix}"
+        path.replace(kept)
+        os.utime(kept)  # kept from now: its age is how long it has waited for a re-send
+        return kept
+
+    def is_kept(self, path: Path) -> bool:
+        return path.parent == self.kept_dir
+
+    def sweep_kept(self, max_age_seconds: float) -> int:
+        """Delete kept songs older than `max_age_seconds`; returns the count."""
+        cutoff = time.time() - max_age_seconds
+        removed = 0
+        with contextlib.suppress(FileNotFoundError):
+            for path in self.kept_dir.iterdir():
+                with contextlib.suppress(FileNotFoundError):
+                    if path.lstat().st_mtime < cutoff:
+                        path.unlink()
+                        removed += 1
+        return removed
+
     def sweep(self, max_age_seconds: float) -> int:
         """Delete files older than `max_age_seconds` and stale empty folders; returns the count."""
         self.root.mkdir(parents=True, exist_ok=True)
@@ -299,6 +334,8 @@ class TempFiles:
         removed = 0
         for dirpath, _dirs, filenames in os.walk(self.root, topdown=False):
             folder = Path(dirpath)
+            if folder == self.kept_dir or self.kept_dir in folder.parents:
+                continue  # kept songs have their own lifetime (`sweep_kept`)
             for name in filenames:
                 path = folder / name
                 try:

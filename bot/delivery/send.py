@@ -144,6 +144,27 @@ async def send_song(
         await asyncio.to_thread(handle.close)
 
 
+async def upload(
+    bot: Bot, job: Job, audio: PreparedAudio, *, lang: str | None, temp: TempFiles
+) -> tuple[Message, str | None]:
+    """The song into the chat: uploaded, or as a link when over Telegram's 50 MB cap; the sent
+    message and the audio's file_id (None for a link)."""
+    if audio.size > TELEGRAM_UPLOAD_LIMIT and job.audio_url:
+        return await send_link(bot, job, job.audio_url, audio.size, lang=lang), None
+    message = await send_song(bot, job, audio, lang=lang, temp=temp)
+    return message, message.audio.file_id if message.audio else None
+
+
+def prepared(job: Job) -> PreparedAudio:
+    """The job's fetched song as the database describes it."""
+    return PreparedAudio(
+        path=Path(job.result_path or ""),
+        size=job.result_bytes or 0,
+        duration=job.result_duration,
+        format=job.result_format or "mp3",
+    )
+
+
 _COVER_SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()
 )

@@ -16,14 +16,7 @@ from pathlib import Path
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.aimlapi.errors import ProviderError
-from bot.delivery.send import (
-    TELEGRAM_UPLOAD_LIMIT,
-    PreparedAudio,
-    fetch_audio,
-    make_playable,
-    send_link,
-    send_song,
-)
+from bot.delivery.send import fetch_audio, make_playable, prepared, upload
 from bot.engine.work import Work
 from bot.errors import LocalFailure
 from bot.telegram.flood import retry_after_seconds
@@ -105,19 +98,10 @@ async def deliver(w: Work, job: Job) -> Job | None:
         )
         return None
     await w.status.show(job)
-    audio = PreparedAudio(
-        path=path,
-        size=job.result_bytes or 0,
-        duration=job.result_duration,
-        format=job.result_format or "mp3",
-    )
     try:
-        if audio.size > TELEGRAM_UPLOAD_LIMIT and job.audio_url:
-            message = await send_link(w.bot, job, job.audio_url, audio.size, lang=job.user_lang)
-            file_id = None
-        else:
-            message = await send_song(w.bot, job, audio, lang=job.user_lang, temp=w.s.temp)
-            file_id = message.audio.file_id if message.audio else None
+        message, file_id = await upload(
+            w.bot, job, prepared(job), lang=job.user_lang, temp=w.s.temp
+        )
     except RetryAfter as exc:
         await w.outcomes.transient(
             job, "telegram flood control", retry_after=retry_after_seconds(exc)

@@ -7,21 +7,24 @@ message to the user, a refund of the daily quota or not. Steps say which; this m
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import random
 import time
+from pathlib import Path
 from typing import Any, Final
 
-from telegram import Bot
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.engine.status_updates import StatusUpdates
 from bot.errors import SongbotError
-from bot.i18n import t, wait_length
+from bot.i18n import plain, t, wait_length
 from bot.ops.logging_setup import current_job_key
 from bot.progress.status import render_status
 from bot.services import Services
+from bot.telegram.callback_data import Action, for_job
 from bot.telegram.helpers import reply_to, topic_kwargs
 from storage.jobs import Job
 from storage.states import TERMINAL, JobState
@@ -29,6 +32,8 @@ from storage.states import TERMINAL, JobState
 log = logging.getLogger(__name__)
 
 MAX_TRANSIENT: Final = 8  # consecutive transient failures of one step before giving up
+# The error key of a song that was made but that Telegram kept refusing (its audio is kept).
+UPLOAD_FAILED: Final = "error_telegram_upload"
 
 
 class Outcomes:
@@ -67,7 +72,7 @@ class Outcomes:
             # Name the party that kept failing (#16.6): at delivery it is Telegram, not the
             # music service, in the state's error key, the failure metric and the reply.
             key = (
-                "error_telegram_upload"
+                UPLOAD_FAILED
                 if JobState(fresh.state) is JobState.DELIVERING
                 else "error_provider_unavailable"
             )
@@ -134,12 +139,26 @@ class Outcomes:
             text = t("error_generic", lang)
         if await self.s.stars.released_credit(job.id):  # the migration-004 trigger gave it back
             text += "\n\n" + t("stars_credit_returned", lang)
+        keyboard = None
+        if await self._keep_unsent(job):
+            text += "\n\n" + t("upload_kept_hint", lang)
+            keyboard = InlineKeyboardMarkup(
+                [
+                    [
+                        InlineKeyboardButton(
+                            plain("button_send_again", lang),
+                            callback_data=for_job(Action.RESEND, job.id),
+                        )
+                    ]
+                ]
+            )
         message = render_status(job, lang=lang, error_text=text)
         try:
             await self.bot.send_message(
                 chat_id=job.chat_id,
                 text=message,
                 reply_parameters=reply_to(job.request_message_id),
+                reply_markup=keyboard,
                 **topic_kwargs(job.topic_id),
             )
         except (Forbidden, BadRequest) as exc:
@@ -150,6 +169,28 @@ class Outcomes:
         await self.s.jobs.update(job.id, owner=None, now=time.time(), outcome_sent_at=time.time())
         await self.drop_status_message(job)
         self.s.temp.cleanup_job(job.key)
+
+    async def _keep_unsent(self, job: Job) -> bool:
+        """A song Telegram kept refusing stays for a re-send (#16.6): it moves out of the job's
+        folder, which goes, into the kept folder, which the retention sweep empties after
+        `SONGBOT_KEEP_UNSENT_DAYS`. True when the song is kept (so the user may ask again)."""
+        if (
+            job.error_key != UPLOAD_FAILED
+            or not job.result_path
+            or job.delivered_message_id is not None
+            or self.s.config.unsent_audio_days <= 0
+        ):
+            return False
+        path = Path(job.result_path)
+        try:
+            kept = await asyncio.to_thread(self.s.temp.keep, job.key, path)
+        except OSError as exc:  # e.g. the file is gone: nothing to offer
+            log.warning("could not keep the unsent song: %s", exc)
+            return False
+        if kept != path:
+            await self.s.jobs.update(job.id, owner=None, now=time.time(), result_path=str(kept))
+        log.info("kept the unsent song for a re-send")
+        return True
 
     async def drop_status_message(self, job: Job) -> None:
         """The status message has said its piece once the song or the failure is out."""

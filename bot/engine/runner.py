@@ -95,6 +95,7 @@ class JobRunner:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._workers: dict[int, asyncio.Task[None]] = {}
+        self._keys: dict[int, str] = {}  # job id -> key, for the workers in `_workers`
         self._last_renew = 0.0
         self._last_sweep = time.time()
         self.last_tick = 0.0
@@ -110,6 +111,24 @@ class JobRunner:
         self._admit_wanted = True
         self._wake.set()
 
+    def cancelled(self, job_id: int, was: JobState) -> None:
+        """A job was cancelled (its state is already `cancelled`): wake up for its slot, and stop
+        a worker still preparing it, so its download or ffmpeg run (#17.4) ends now instead of
+        running to its caps for nothing. Only in `preparing`: nothing paid is under way there,
+        and the cancel's compare-and-set proves the worker has not moved on to the paid POST.
+        """
+        self.wake()
+        task = self._workers.get(job_id)
+        if was is not JobState.PREPARING or task is None or task.done():
+            return
+        if job_id not in self.work.preparing:
+            return  # between the reference and the move on: nothing left to stop
+        key = self._keys.get(job_id)
+        log.info("job cancelled while preparing; stopping its worker")
+        task.cancel()
+        if key is not None:
+            task.add_done_callback(lambda _t: self.s.temp.cleanup_job(key))
+
     def alive(self, max_age: float) -> bool:
         return (
             self._task is not None
@@ -124,6 +143,12 @@ class JobRunner:
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        # A worker preparing a reference has nothing paid in flight and may be deep in an ffmpeg
+        # run: stop it now (ffmpeg is killed, the job resumes from `preparing` at the next
+        # start) instead of letting it run through the grace period.
+        for job_id, task in self._workers.items():
+            if job_id in self.work.preparing:
+                task.cancel()
         workers = list(self._workers.values())
         if workers:
             _, pending = await asyncio.wait(workers, timeout=grace)
@@ -251,6 +276,7 @@ class JobRunner:
         if step is None or job.id in self._workers:
             return
         self._workers[job.id] = asyncio.create_task(self._work(job, step), name=f"job-{job.id}")
+        self._keys[job.id] = job.key
 
     async def _sleep_until_due(self) -> None:
         # Clear first: a wake-up (or stop) that arrives while we compute the timeout must not
@@ -301,6 +327,7 @@ class JobRunner:
         finally:
             current_job_key.reset(token)
             self._workers.pop(job.id, None)
+            self._keys.pop(job.id, None)
             # A job that ended or moved on may have freed a slot: walk the line now.
             self._admit_wanted = True
             self._wake.set()

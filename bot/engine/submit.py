@@ -28,7 +28,12 @@ from bot.aimlapi.errors import (
 from bot.aimlapi.models import MODELS, Endpoint
 from bot.aimlapi.types import GenerationRequest
 from bot.engine.poll_policy import Estimate, next_poll_delay
-from bot.engine.prepare_reference import INLINE_OPTION, prepare_reference, reference_purpose
+from bot.engine.prepare_reference import (
+    INLINE_OPTION,
+    PreparedReference,
+    prepare_reference,
+    reference_purpose,
+)
 from bot.engine.reroute import follow_retirement, switch_to_fallback
 from bot.engine.work import Work
 from bot.errors import LocalFailure, SongbotError, UserInputError
@@ -56,7 +61,7 @@ async def prepare(w: Work, job: Job) -> Job | None:
     job = followed
     await w.status.show(job)
     try:
-        prepared = await prepare_reference(w.s, w.bot, job)
+        prepared = await _prepare_reference(w, job)
     except UserInputError as exc:
         await w.outcomes.fail_with(job, exc, detail=exc.detail)
         return None
@@ -93,6 +98,16 @@ async def prepare(w: Work, job: Job) -> Job | None:
         options = {**(moved.options or {}), INLINE_OPTION: prepared.inline}
         moved = dataclasses.replace(moved, options=options)
     return await submit(w, moved)
+
+
+async def _prepare_reference(w: Work, job: Job) -> PreparedReference:
+    """The reference work itself, marked in `w.preparing` while it runs: the only stretch a
+    cancel or a shutdown may cut short at once (nothing paid is under way; ffmpeg is killed)."""
+    w.preparing.add(job.id)
+    try:
+        return await prepare_reference(w.s, w.bot, job)
+    finally:
+        w.preparing.discard(job.id)
 
 
 def generation_request(job: Job) -> GenerationRequest:

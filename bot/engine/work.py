@@ -7,7 +7,7 @@ runner; the runner builds this once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from telegram import Bot
 
@@ -25,3 +25,5 @@ class Work:
     status: StatusUpdates
     outcomes: Outcomes
     estimator: Estimator
+    # Jobs whose reference is being downloaded/converted right now (bot/engine/submit.py).
+    preparing: set[int] = field(default_factory=set)

@@ -415,5 +415,12 @@ EN: Final[dict[str, str]] = {
     "stars_refunded": "Refunded {stars} ⭐; {songs} credits removed.",
     "cmd_buy": "Buy songs with Telegram Stars",
     "cmd_balance": "How many songs you can still make",
+    # Kept songs (#16.6) and the failed-reference limit (#17.4).
+    "button_send_again": "📤 Send again",
+    "upload_kept_hint": "I kept the song: tap 📤 Send again (here or in /jobs) once Telegram is back; nothing is made or charged again.",
+    "answer_sending_again": "Sending it again…",
+    "answer_unsent_gone": "That song is no longer kept, so it can't be sent again.",
+    "resend_upload_failed": "Telegram refused the upload again. The song is still kept: try 📤 Send again in a few minutes.",
+    "error_reference_failures": "{n} of your voice notes or audio files today could not be used, so I'm not taking more until tomorrow. A /song without one still works.",
     # --- end of catalogue ---
 }

@@ -514,4 +514,11 @@ ES: Final[dict[str, str]] = {
     "stars_refunded": "Reembolsadas {stars} ⭐; {songs} créditos retirados.",
     "cmd_buy": "Comprar canciones con Telegram Stars",
     "cmd_balance": "Cuántas canciones puedes hacer todavía",
+    # Kept songs (#16.6) and the failed-reference limit (#17.4).
+    "button_send_again": "📤 Enviar de nuevo",
+    "upload_kept_hint": "Guardé la canción: toca 📤 Enviar de nuevo (aquí o en /jobs) cuando Telegram vuelva; no se crea ni se cobra nada otra vez.",
+    "answer_sending_again": "Enviándola de nuevo…",
+    "answer_unsent_gone": "Esa canción ya no está guardada, así que no se puede reenviar.",
+    "resend_upload_failed": "Telegram volvió a rechazar la subida. La canción sigue guardada: prueba 📤 Enviar de nuevo en unos minutos.",
+    "error_reference_failures": "Hoy no pude usar {n} de tus notas de voz o archivos de audio, así que no acepto más hasta mañana. Un /song sin ellos sigue funcionando.",
 }

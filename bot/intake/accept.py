@@ -47,6 +47,7 @@ from storage.quota import (
     WaitingCap,
     WaitingCapReached,
 )
+from storage.reference_failures import failed_references_today
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +118,28 @@ async def check_request(services: Services, user_id: int, draft: Draft) -> Gener
     )
     if reference is not None:
         services.client.validate(_without_reference(request, spec))
+        await _check_reference_failures(services, user_id)
     else:
         services.client.validate(request)
     await _check_daily_limit(services, user_id)
     return request
+
+
+async def _check_reference_failures(services: Services, user_id: int) -> None:
+    """A user whose references kept failing today sends no more of them until tomorrow (#17.4).
+
+    A failed reference is free for the user (nothing was charged) but costs the operator a
+    download and an ffmpeg run each time; the limit bounds how often one user can make the bot
+    do that. A soft guard, counted before the job is written: a burst may overshoot it by the
+    user's waiting cap, each job still converted under its own caps (`to_mp3`'s -t and -fs).
+    """
+    limit = services.config.reference_failure_limit
+    if limit <= 0:
+        return
+    failed = await failed_references_today(services.db, user_id, time.time())
+    if failed >= limit:
+        log.info("user %s had %d failed references today; refusing another", user_id, failed)
+        raise NotAllowed("error_reference_failures", n=failed)
 
 
 async def store_job(

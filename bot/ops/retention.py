@@ -40,6 +40,12 @@ async def sweep_once(services: Services, *, now: float | None = None) -> tuple[i
                 break
             await asyncio.sleep(0)  # let other writers in between batches
     references = await services.references.purge(older_than=now - REFERENCE_CACHE_SECONDS)
+    # Songs Telegram refused, kept for a re-send (#16.6), have their own, shorter lifetime.
+    kept_days = services.config.unsent_audio_days
+    if kept_days > 0:
+        kept = await asyncio.to_thread(services.temp.sweep_kept, kept_days * DAY)
+        if kept:
+            log.info("retention: deleted %d unsent song(s) kept over %g days", kept, kept_days)
     if jobs or references:
         log.info(
             "retention: deleted %d finished job(s) older than %g days, %d reference id(s)",

@@ -54,6 +54,7 @@ __all__ = [
     "ScriptedFault",
     "UploadedFile",
     "WebhookDelivery",
+    "WebhookPost",
 ]
 
 log = logging.getLogger(__name__)
@@ -255,6 +256,20 @@ class WebhookDelivery:
     error: str = ""
 
 
+@dataclass(slots=True)
+class WebhookPost:
+    """One attempt to POST an update to the webhook, recorded when it starts: `status` stays
+    None while it is in flight and when the connection failed (`error` says so); `done` is set
+    once the attempt ended either way. Lets a crash test kill the bot mid-POST or right after
+    its answer."""
+
+    update: JSON
+    started: float
+    status: int | None = None
+    error: str = ""
+    done: bool = False
+
+
 class _ApiError(Exception):
     def __init__(self, status: int, description: str, parameters: JSON | None = None) -> None:
         super().__init__(description)
@@ -448,8 +463,13 @@ class FakeTelegram:
         self.photo_upload_limit = 10_000_000
         self.download_limit = 20_000_000
         self.callback_ttl = 15.0
-        self.webhook_attempts = 3
+        # Attempts per update before giving up on it; None retries until the webhook answers
+        # 2xx, as Telegram does with an update that was never acknowledged (it keeps it and
+        # retries with growing pauses, for hours). Pauses double from `webhook_backoff` up to
+        # `webhook_backoff_max`.
+        self.webhook_attempts: int | None = 3
         self.webhook_backoff = 0.05
+        self.webhook_backoff_max = 2.0
         # Records.
         self.calls: list[ApiCall] = []
         self.rate_limited: list[ApiCall] = []
@@ -458,6 +478,7 @@ class FakeTelegram:
         # Serve file downloads one byte per this many seconds (a stalling file server).
         self.download_drip_seconds: float | None = None
         self.webhook_deliveries: list[WebhookDelivery] = []
+        self.webhook_posts: list[WebhookPost] = []
         self.callback_answers: dict[str, JSON] = {}
         self.scripts: list[ScriptedFault] = []
         self.invoices: list[Invoice] = []
@@ -2036,20 +2057,26 @@ class FakeTelegram:
         status: int | None = None
         error = ""
         attempts = 0
-        for attempt in range(self.webhook_attempts):
+        attempt = 0
+        while self.webhook_attempts is None or attempt < self.webhook_attempts:
             if self._webhook is None or self._closing:
                 break
             attempts = attempt + 1
+            post = WebhookPost(update, self.clock())
+            self.webhook_posts.append(post)
             try:
                 status = await self._post_update(update, self._webhook.get("secret_token"))
             except (aiohttp.ClientError, TimeoutError) as exc:
                 status, error = None, f"Connection failed: {exc.__class__.__name__}"
+            post.status, post.error, post.done = status, error, True
+            self._notify()
             if status is not None and 200 <= status < 300:
-                error = ""
+                error = post.error = ""
                 break
             if status is not None:
-                error = f"Wrong response from the webhook: {status}"
-            await self._sleep(self.webhook_backoff * (2**attempt))
+                error = post.error = f"Wrong response from the webhook: {status}"
+            await self._sleep(min(self.webhook_backoff_max, self.webhook_backoff * (2**attempt)))
+            attempt += 1
         if error:
             self._webhook_error = (int(time.time()), error)
         self.webhook_deliveries.append(WebhookDelivery(update, status, attempts, error))
