@@ -278,6 +278,9 @@ async def main() -> None:
     parser.add_argument("--generation", type=float, default=0.5)
     parser.add_argument("--takeovers", type=int, default=5)
     parser.add_argument("--skip-burst", action="store_true")
+    parser.add_argument(
+        "--configs", default="sqlite,pg1,pg3", help="burst rows to run (default all three)"
+    )
     parser.add_argument("--workdir")
     args = parser.parse_args()
     print(header("bench_replicas: the burst on 1 and 3 PostgreSQL replicas; take-over times"))
@@ -288,13 +291,14 @@ async def main() -> None:
             if not args.skip_burst:
                 rows: list[Any] = []
                 n, c, g = args.requests, args.chats, args.generation
-                rows.append(await burst(n, c, g, tmp, None, 1, "SQLite, 1 process"))
-                rows.append(
-                    await burst(n, c, g, tmp, server.empty_database(), 1, "PostgreSQL, 1 replica")
-                )
-                rows.append(
-                    await burst(n, c, g, tmp, server.empty_database(), 3, "PostgreSQL, 3 replicas")
-                )
+                wanted = set(args.configs.split(","))
+                if "sqlite" in wanted:
+                    rows.append(await burst(n, c, g, tmp, None, 1, "SQLite, 1 process"))
+                for replicas in (1, 3):
+                    if f"pg{replicas}" in wanted:
+                        name = f"PostgreSQL, {replicas} replica{'s' if replicas > 1 else ''}"
+                        url = server.empty_database()
+                        rows.append(await burst(n, c, g, tmp, url, replicas, name))
                 print(
                     table(
                         f"{n:,} /song at once from {c} chats, {g:g} s generations, default caps, "

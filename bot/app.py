@@ -312,18 +312,23 @@ async def _join_fleet(app: Application[Any, Any, Any, Any, Any, Any], services: 
     fleet.py), a wake-up on every new job or freed slot from any replica (LISTEN), its share of
     the flood budget, and in polling mode the poller lock in front of getUpdates."""
     from bot.engine.fleet import FLEET_KEY, Fleet
+    from storage.flood_slots import FloodSlots
     from storage.instances import InstanceStore
     from storage.jobs import WORK_CHANNEL
     from storage.poller_lock import PollerLock
 
     metrics: Metrics = app.bot_data["metrics"]
     limiter = app.bot.rate_limiter
+    flood = FloodSlots(services.db)
+    if isinstance(limiter, MessageRateLimiter):
+        limiter.use_shared(flood)
     fleet = Fleet(
         InstanceStore(services.db),
         services.runner.owner,
         wake=services.runner.wake,
         on_share=limiter.share if isinstance(limiter, MessageRateLimiter) else lambda n: None,
         on_role=metrics.set_role,
+        flood=flood,
     )
     await fleet.start()
     app.bot_data[FLEET_KEY] = fleet

@@ -17,6 +17,7 @@ import pytest
 from storage.copy import TargetNotEmpty, copy_database
 from storage.db import Database, StorageError, load_migrations
 from storage.dialect import POSTGRESQL, SQLITE
+from storage.flood_slots import GLOBAL, FloodSlots
 from storage.instances import InstanceStore
 from storage.jobs import JobStore
 from storage.lyrics import DraftLimitReached, LyricsStore
@@ -322,3 +323,33 @@ async def test_copy_from_sqlite_keeps_everything(tmp_path: Path, pg_url: str) ->
     finally:
         await lite.close()
         await pg.close()
+
+
+async def test_the_fleet_flood_budget_never_gives_one_slot_twice(pg_url: str) -> None:
+    """Three replicas take 90 global slots at once: all distinct, never more than 29 starting in
+    any one second, and a background taker finds nothing when the next slots are gone."""
+    dbs = [await Database.open(pg_url) for _ in range(3)]
+    try:
+        width = 1 / 29
+        now = 1_900_000_000.0
+        taken = await asyncio.gather(
+            *(FloodSlots(dbs[i % 3]).take(GLOBAL, width=width, not_before=now) for i in range(90))
+        )
+        starts = sorted(t for t in taken if t is not None)
+        assert len(starts) == 90 and len({round(t / width) for t in starts}) == 90
+        for i, t in enumerate(starts):
+            assert sum(1 for u in starts[i:] if u < t + 1.0 - 1e-9) <= 29
+        assert (
+            await FloodSlots(dbs[0]).take(
+                GLOBAL, width=width, not_before=now, horizon=now + 2 * width
+            )
+            is None
+        )
+        await FloodSlots(dbs[0]).block(GLOBAL, width=width, start=starts[-1], until=starts[-1] + 2)
+        after = await FloodSlots(dbs[1]).take(GLOBAL, width=width, not_before=starts[-1])
+        assert after is not None and after >= starts[-1] + 2 - 1e-6
+        group = await FloodSlots(dbs[2]).take(-100123, width=3.5, not_before=now)
+        assert group is not None and await FloodSlots(dbs[2]).prune(before=now + 10_000) >= 90
+    finally:
+        for db in dbs:
+            await db.close()

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Final
 
 from storage.db import StorageError
+from storage.flood_slots import FloodSlots
 from storage.instances import InstanceStore, Role
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 FLEET_KEY: Final = "songbot.fleet"  # bot_data key of this process's Fleet
 HEARTBEAT: Final = 1.5
 STALE_AFTER: Final = 6.0
+# Flood slots older than this are dropped (a group's budget looks back one minute).
+FLOOD_SLOTS_KEPT: Final = 180.0
 
 
 class Fleet:
@@ -37,6 +40,7 @@ class Fleet:
         wake: Callable[[], None],
         on_share: Callable[[int], None],
         on_role: Callable[[str, Role], None],
+        flood: FloodSlots | None = None,
         heartbeat: float = HEARTBEAT,
         stale_after: float = STALE_AFTER,
     ) -> None:
@@ -49,6 +53,7 @@ class Fleet:
         self._wake = wake
         self._on_share = on_share
         self._on_role = on_role
+        self._flood = flood
         self._heartbeat = heartbeat
         self._stale_after = stale_after
         self._task: asyncio.Task[None] | None = None
@@ -89,6 +94,8 @@ class Fleet:
             log.info("%d replica(s) live", live)
         self.live = max(1, live)
         self._on_share(self.live)
+        if self._flood is not None:
+            await self._flood.prune(before=now - FLOOD_SLOTS_KEPT)
 
     async def _loop(self) -> None:
         while True:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from bot.telegram.ptb_private import JSONDict
+from storage.db import StorageError
+from storage.flood_slots import GLOBAL, FloodSlots
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +167,13 @@ class MessageRateLimiter(BaseRateLimiter[int | Background]):
         self._groups: dict[int | str, Pace] = {}
         self._base = (overall_period, group_period)
         self.replicas = 1
+        self._shared: FloodSlots | None = None
+
+    def use_shared(self, slots: FloodSlots) -> None:
+        """Replicas on one PostgreSQL database: take every slot from the fleet's budget there
+        (storage/flood_slots.py); the in-memory share (`share`) is the fallback while the
+        database cannot be reached."""
+        self._shared = slots
 
     def share(self, replicas: int) -> None:
         """Several replicas send as one bot: each takes 1/`replicas` of every budget (the same
@@ -193,7 +203,38 @@ class MessageRateLimiter(BaseRateLimiter[int | Background]):
             pace = self._groups[chat_id] = Pace(self.group_limit, self.group_period)
         return pace
 
+    async def _take_shared(self, slots: FloodSlots, group: int | None, background: bool) -> bool:
+        """A slot from the fleet's budget, slept until; False if the database failed."""
+        overall = self._base[0] / self.overall.limit
+        per_group = self._base[1] / self.group_limit
+        try:
+            while True:
+                now = time.time()
+                start: float | None = now
+                if group is not None:
+                    horizon = now + 2 * per_group if background else None
+                    start = await slots.take(
+                        group, width=per_group, not_before=now, horizon=horizon
+                    )
+                if start is not None:
+                    horizon = start + 2 * overall if background else None
+                    at = await slots.take(GLOBAL, width=overall, not_before=start, horizon=horizon)
+                    if at is not None:
+                        await asyncio.sleep(max(0.0, at - time.time()))
+                        return True
+                await asyncio.sleep(_BACKGROUND_POLL)  # only spare budget, or a lost race
+        except StorageError as exc:
+            log.debug("shared flood budget unavailable (%s); pacing locally", exc)
+            return False
+
     async def _take_slots(self, group: int | str | None, *, background: bool = False) -> None:
+        shared = self._shared
+        if (
+            shared is not None
+            and not isinstance(group, str)
+            and await self._take_shared(shared, group, background)
+        ):
+            return
         loop = asyncio.get_running_loop()
         if background:
             # Wait until neither the overall budget nor the group's has anyone queued; then
@@ -235,7 +276,17 @@ class MessageRateLimiter(BaseRateLimiter[int | Background]):
                 seconds = retry_after_seconds(exc)
                 log.info("%s: flood-limited; retrying in %.1f s", endpoint, seconds + 0.1)
                 self.overall.pause_until(asyncio.get_running_loop().time() + seconds + 0.1)
+                await self._pause_fleet(seconds + 0.1)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _pause_fleet(self, seconds: float) -> None:
+        """Telegram said retry_after: no replica takes a slot before it has passed."""
+        if self._shared is None:
+            return
+        now = time.time()
+        width = self._base[0] / self.overall.limit
+        with contextlib.suppress(StorageError):
+            await self._shared.block(GLOBAL, width=width, start=now, until=now + seconds)
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
