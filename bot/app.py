@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import time
-from collections.abc import Awaitable
 from typing import Any
 
 from telegram import LinkPreviewOptions, Update
@@ -22,8 +20,6 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     Defaults,
-    ExtBot,
-    SimpleUpdateProcessor,
 )
 
 from bot.config import Config
@@ -33,6 +29,7 @@ from bot.intake.stars import payments_on
 from bot.intake.stars_reconcile import MissedPaymentWatch
 from bot.ops.metrics import Metrics
 from bot.services import SERVICES_KEY, Services, get_services
+from bot.telegram.confirming_bot import ConfirmAfterHandlingBot, TrackingProcessor
 from bot.telegram.flood import MessageRateLimiter
 from bot.telegram.poller_gate import PollerGate
 from bot.telegram.startup import is_retryable, retry_telegram
@@ -85,7 +82,7 @@ def build_application(
         ApplicationBuilder()
         .bot(bot)
         # Handlers only validate, store and reply; running them concurrently keeps bursts fast.
-        .concurrent_updates(_TrackingProcessor(64, bot.handled))
+        .concurrent_updates(TrackingProcessor(64, bot.handled))
         .post_init(start_services)
         .post_stop(stop_runner)
         .post_shutdown(stop_services)
@@ -112,85 +109,6 @@ def report_telegram_failure(config: Config, exc: InvalidToken | NetworkError) ->
             "cannot reach the Telegram Bot API at %s: %s", config.telegram_api_base_url, exc
         )
     return 1
-
-
-# How long a getUpdates waits for the updates it would confirm to be handled (a slow reply under
-# flood control must not stall intake for long).
-CONFIRM_WAIT = 5.0
-
-
-class ConfirmAfterHandlingBot(ExtBot[Any]):
-    """An ExtBot whose getUpdates confirms an update only once the bot has handled it.
-
-    Why: PTB's updater asks for the next batch (whose `offset` tells Telegram the previous one
-    was received) the moment it queued the last one, while the handlers are still storing the
-    jobs. A crash in that window would lose those requests for good. Here a getUpdates whose
-    offset would confirm an update still being handled first waits (up to CONFIRM_WAIT) for it;
-    after a crash Telegram hands the update over again, and intake is idempotent.
-    """
-
-    __slots__ = ("_drained", "_poller_gate", "_unfinished")
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._unfinished: set[int] = set()
-        self._drained: asyncio.Event | None = None
-        # Several replicas on one database: only the lock holder polls (bot/telegram/poller_gate).
-        self._poller_gate: PollerGate | None = None
-
-    @property
-    def poller_gate(self) -> PollerGate | None:
-        return self._poller_gate
-
-    def gate_polling(self, gate: PollerGate) -> None:
-        """From now on getUpdates waits for `gate` (the replica's turn to poll)."""
-        self._poller_gate = gate
-
-    def handled(self, update: object) -> None:
-        if isinstance(update, Update):
-            self._unfinished.discard(update.update_id)
-            if self._drained is not None and not self._unfinished:
-                self._drained.set()
-
-    async def get_updates(self, offset: int | None = None, *args: Any, **kwargs: Any) -> Any:
-        gate = self.poller_gate
-        if gate is not None:
-            if not gate.polling and _no_wait(kwargs.get("timeout")):
-                return ()  # PTB's last confirming call on shutdown: we never polled
-            await gate.wait_turn()
-        if offset and any(u < offset for u in self._unfinished):
-            if self._drained is None:
-                self._drained = asyncio.Event()
-            self._drained.clear()
-            try:
-                await asyncio.wait_for(self._drained.wait(), CONFIRM_WAIT)
-            except TimeoutError:
-                log.warning("updates still being handled after %.0fs; confirming", CONFIRM_WAIT)
-        updates = await super().get_updates(offset, *args, **kwargs)
-        self._unfinished.update(u.update_id for u in updates)
-        return updates
-
-
-def _no_wait(timeout: object) -> bool:
-    if isinstance(timeout, dt.timedelta):
-        return timeout.total_seconds() == 0
-    return timeout == 0
-
-
-class _TrackingProcessor(SimpleUpdateProcessor):
-    """Tells the bot when an update's handlers are done, whatever they raised."""
-
-    __slots__ = ("_on_done",)
-
-    def __init__(self, max_concurrent_updates: int, on_done: Any) -> None:
-        super().__init__(max_concurrent_updates)
-        self._on_done = on_done
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        try:
-            await coroutine
-        finally:
-            self._on_done(update)
 
 
 def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -37,6 +37,7 @@ from storage.db import (
     Tx,
     load_migrations,
     one_line,
+    register_engine,
 )
 from storage.dialect import POSTGRESQL
 
@@ -367,3 +368,12 @@ def _reason(exc: BaseException, url: str) -> str:
     if password:
         text = text.replace(str(password), "***")
     return text
+
+
+async def _open(
+    target: Path | str, *, busy_timeout_ms: int, migrate_to: int | None
+) -> PostgresDatabase:
+    return await PostgresDatabase.open_url(str(target), migrate_to=migrate_to)
+
+
+register_engine("postgresql", _open)
