@@ -353,3 +353,52 @@ async def test_the_fleet_flood_budget_never_gives_one_slot_twice(pg_url: str) ->
     finally:
         for db in dbs:
             await db.close()
+
+
+async def test_cancel_refunds_only_before_the_paid_submit(any_db: Database) -> None:
+    from storage.cancelling import cancel_job
+
+    jobs, usage = JobStore(any_db), UsageLedger(any_db)
+    early, _ = await jobs.create(make_new_job(user_id=5))
+    await usage.record(early.id, 5, 1, early.model, 0, T0)
+    assert await cancel_job(jobs, usage, early, now=T0)
+    late, _ = await jobs.create(make_new_job(user_id=5))
+    moved = await jobs.start_waiting(
+        late.id, JobState.SUBMITTING, owner="r", lease_until=T0 + 30, now=T0
+    )
+    assert moved is not None
+    await usage.record(late.id, 5, 1, late.model, 0, T0)
+    assert await cancel_job(jobs, usage, moved, now=T0)
+    assert await usage.count_today(5, T0) == 1  # the submitted one still counts
+
+
+async def test_failed_references_are_counted_per_user_and_day(any_db: Database) -> None:
+    from storage.reference_failures import failed_references_today
+
+    jobs = JobStore(any_db)
+    for key in ("error_reference_too_long", "error_media", "error_provider_unavailable"):
+        job, _ = await jobs.create(make_new_job(user_id=6, reference_file_id="AgAD"))
+        await jobs.transition(job.id, JobState.RECEIVED, JobState.FAILED, now=T0, error_key=key)
+    assert await failed_references_today(any_db, 6, T0) == 2
+    assert await failed_references_today(any_db, 7, T0) == 0
+
+
+async def test_meta_and_a_refund_taking_credits_back(any_db: Database) -> None:
+    from storage.meta import MetaStore
+
+    meta = MetaStore(any_db)
+    assert await meta.get("x") is None
+    assert await meta.add("model-retired:m", "1") is True
+    assert await meta.add("model-retired:m", "2") is False  # the first writer wins
+    assert await meta.with_prefix("model-retired:") == {"model-retired:m": "1"}
+    assert await meta.remove("model-retired:m") is True
+    stars = StarStore(any_db)
+    await stars.credit_purchase(
+        charge_id="r1", user_id=9, chat_id=9, songs=3, stars=150, payload="p", now=T0
+    )
+    assert await stars.take_back("r1", T0) is True
+    assert (await stars.balance(9, 0, T0)).credits == 0
+    await stars.undo_take_back("r1")
+    assert (await stars.balance(9, 0, T0)).credits == 3
+    settled = await stars.settle_refund("r1", T0)
+    assert settled is not None and settled.taken == 3
