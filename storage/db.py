@@ -9,6 +9,7 @@ atomic step of several statements runs inside `transaction()`, on the `Tx` it yi
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import importlib.resources
 import re
@@ -95,18 +96,20 @@ class Migration:
 
 
 def load_migrations(engine: EngineName = "sqlite") -> list[Migration]:
-    """Read `storage/migrations/<engine>/NNN_name.sql`; numbers must run 1, 2, 3, …
+    """Read `storage/migrations/<engine>/NNN_name.sql`, and `common/` for the numbers both engines
+    spell alike; numbers must run 1, 2, 3, …
 
     Both engines have the same numbered migrations (tests/test_storage_engines.py holds them
-    to the same tables and columns); only the DDL is spelled for each.
+    to the same tables and columns); only the DDL that differs is written twice.
     """
-    folder = importlib.resources.files("storage") / "migrations" / engine
+    root = importlib.resources.files("storage") / "migrations"
     found: list[Migration] = []
-    for entry in folder.iterdir():
-        match = _MIGRATION_NAME.match(entry.name)
-        if match is None:
-            continue
-        found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+    for folder in (root / engine, root / "common"):
+        for entry in folder.iterdir():
+            match = _MIGRATION_NAME.match(entry.name)
+            if match is None:
+                continue
+            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
     found.sort(key=lambda m: m.version)
     for expected, migration in enumerate(found, start=1):
         if migration.version != expected:
@@ -203,6 +206,21 @@ class Database(ABC):
 
     @abstractmethod
     async def schema_version(self) -> int: ...
+
+    async def migration_plan(self, target: int | None) -> list[Migration]:
+        """The migrations to apply to reach `target` (None: the latest), in order."""
+        migrations = await asyncio.to_thread(load_migrations, self.dialect.name)
+        latest = migrations[-1].version
+        goal = latest if target is None else target
+        if not 0 <= goal <= latest:
+            raise StorageError(f"cannot migrate to version {goal}; known versions: 0..{latest}")
+        current = await self.schema_version()
+        if current > latest:
+            raise StorageError(
+                f"database {self.path} has schema version {current}, newer than this songbot "
+                f"knows ({latest}); upgrade songbot or restore a backup"
+            )
+        return [m for m in migrations if current < m.version <= goal]
 
     @abstractmethod
     async def check_writable(self) -> None:

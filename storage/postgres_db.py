@@ -35,7 +35,6 @@ from storage.db import (
     Row,
     StorageError,
     Tx,
-    load_migrations,
     one_line,
     register_engine,
 )
@@ -171,20 +170,8 @@ class PostgresDatabase(Database):
     # --- migrations ----------------------------------------------------------------------------
 
     async def _migrate(self, target: int | None) -> None:
-        migrations = await asyncio.to_thread(load_migrations, "postgresql")
-        latest = migrations[-1].version
-        goal = latest if target is None else target
-        if not 0 <= goal <= latest:
-            raise StorageError(f"cannot migrate to version {goal}; known versions: 0..{latest}")
-        current = await self.schema_version()
-        if current > latest:
-            raise StorageError(
-                f"database {self.path} has schema version {current}, newer than this songbot "
-                f"knows ({latest}); upgrade songbot or restore a backup"
-            )
-        for migration in migrations:
-            if current < migration.version <= goal:
-                await self._apply(migration)
+        for migration in await self.migration_plan(target):
+            await self._apply(migration)
 
     async def _apply(self, migration: Migration) -> None:
         try:

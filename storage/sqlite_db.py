@@ -30,7 +30,6 @@ from storage.db import (
     Row,
     StorageError,
     Tx,
-    load_migrations,
     register_engine,
 )
 from storage.db import one_line as _one_line
@@ -112,20 +111,7 @@ class SqliteDatabase(Database):
             await self.conn.execute("PRAGMA synchronous = NORMAL")
 
     async def _migrate(self, target: int | None) -> None:
-        migrations = await asyncio.to_thread(load_migrations, "sqlite")
-        latest = migrations[-1].version
-        goal = latest if target is None else target
-        if not 0 <= goal <= latest:
-            raise StorageError(f"cannot migrate to version {goal}; known versions: 0..{latest}")
-        current = await self.schema_version()
-        if current > latest:
-            raise StorageError(
-                f"database {self.path} has schema version {current}, newer than this songbot "
-                f"knows ({latest}); upgrade songbot or restore a backup"
-            )
-        for migration in migrations:
-            if migration.version <= current or migration.version > goal:
-                continue
+        for migration in await self.migration_plan(target):
             await self._apply(migration)
 
     async def _apply(self, migration: Migration) -> None:

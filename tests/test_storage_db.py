@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import storage.sqlite_db as storage_db
+import storage.db as storage_db
 from storage import Database, JobState, JobStore, Migration, StorageError, load_migrations
 from storage.db import ConstraintViolation
 from tests.test_storage_jobs import T0, make_new_job
