@@ -369,6 +369,8 @@ def _chat_model(env: Mapping[str, str], name: str, default: str) -> str:
 
 
 def _url_secrets(url: str) -> list[str]:
-    """The whole URL and its password, for the log redaction filter."""
+    """The URL and its password, for the log redaction filter (redacted forms stay readable)."""
     password = urlsplit(url).password
-    return [url, *([unquote(password), password] if password else [])]
+    if not password:
+        return []  # nothing secret in it: the URL may be printed (as it is by `songbot check`)
+    return [url, unquote(password), password]

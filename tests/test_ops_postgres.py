@@ -9,11 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from songbot_fakes.aimlapi import FakeAimlApi
+from songbot_fakes.telegram import FakeTelegram
 from storage.db import Database
 from storage.jobs import JobStore
 from storage.states import JobState
+from tests.harness import bot_env
 from tests.pg_server import PgServer
 from tests.test_ops_cli import clean_env, run_main  # noqa: F401  (the fixture)
+from tests.test_ops_support import restore_logging  # noqa: F401  (the fixture)
 from tests.test_storage_jobs import T0, make_new_job
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,3 +108,32 @@ def test_run_with_a_bad_database_url_is_one_line_and_exit_2(
     assert len(lines) == 1 and needle in lines[0] and "SONGBOT_DATABASE_URL" in lines[0], lines
     assert "topsecret" not in done.stderr + done.stdout
     assert "Traceback" not in done.stderr
+
+
+async def test_check_looks_at_postgresql_when_the_url_is_set(
+    clean_env: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    fake_telegram: FakeTelegram,
+    fake_aimlapi: FakeAimlApi,
+    capsys: pytest.CaptureFixture[str],
+    restore_logging: None,  # noqa: F811
+    pg_server: PgServer,
+) -> None:
+    url = pg_server.empty_database()
+    env = bot_env(fake_telegram, fake_aimlapi, clean_env / "songbot.db")
+    for key, value in {
+        **env,
+        "SONGBOT_DATABASE_URL": url,
+        "SONGBOT_USER_DAILY_LIMIT": "5",
+    }.items():
+        monkeypatch.setenv(key, value)
+    assert await run_main(["check"]) == 0
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if ln.split()[1:2] == ["database"])
+    assert "empty; the bot creates its tables" in line and "postgresql://" in line, out
+    db = await Database.open(url)  # what the first replica does
+    await db.close()
+    assert await run_main(["check"]) == 0
+    out = capsys.readouterr().out
+    assert "writable, schema version" in out and "(current)" in out
+    assert not (clean_env / "songbot.db").exists()

@@ -81,7 +81,11 @@ async def run_checks(config: Config, *, timeout: float = CHECK_TIMEOUT) -> list[
     checks += await _guard("aimlapi", _aimlapi_check(config), timeout)
     checks += await _guard("models", _models_check(config), timeout)
     checks += await _guard("ffmpeg", _ffmpeg_check(), timeout)
-    checks += await _guard("database", _database_check(config.db_path), timeout)
+    if config.database_url is not None:
+        database = _postgres_check(config.database_url.get())
+    else:
+        database = _database_check(config.db_path)
+    checks += await _guard("database", database, timeout)
     return [Check(c.name, c.status, redact(c.detail)) for c in checks]
 
 
@@ -117,7 +121,7 @@ def _config_check(config: Config) -> Check:
     return Check(
         "config",
         OK,
-        f"{mode}; database {config.db_path}; models {config.default_model} / "
+        f"{mode}; database {_database_name(config)}; models {config.default_model} / "
         f"{config.instrumental_model} / {config.reference_model}; health port {port}",
     )
 
@@ -310,6 +314,41 @@ async def _database_check(path: Path) -> Check:
     return Check("database", OK, f"{path}: writable, schema version {version} (current)")
 
 
+async def _postgres_check(url: str) -> Check:
+    """Connect without migrating; the schema version and a write that is rolled back."""
+    from storage.db import Database, StorageError, load_migrations
+
+    latest = (await asyncio.to_thread(load_migrations, "postgresql"))[-1].version
+    try:
+        db = await Database.open(url, migrate_to=0)  # connect only: never migrate from here
+    except StorageError as exc:
+        return Check("database", FAIL, str(exc))
+    try:
+        version = await db.schema_version()
+        if version > latest:
+            return Check(
+                "database",
+                FAIL,
+                f"{db.path} has schema version {version}, newer than this songbot knows "
+                f"({latest})",
+            )
+        if version == 0:
+            return Check("database", WARN, f"{db.path} is empty; the bot creates its tables")
+        await db.check_writable()
+        if version < latest:
+            return Check(
+                "database",
+                WARN,
+                f"{db.path}: writable, schema version {version}; the first replica to start "
+                f"applies migrations up to {latest}",
+            )
+        return Check("database", OK, f"{db.path}: writable, schema version {version} (current)")
+    except StorageError as exc:
+        return Check("database", FAIL, str(exc))
+    finally:
+        await db.close()
+
+
 def _folder_problem(path: Path) -> str | None:
     folder = path.resolve().parent
     probe = folder
@@ -318,3 +357,11 @@ def _folder_problem(path: Path) -> str | None:
     if not os.access(probe, os.W_OK | os.X_OK):
         return f"cannot create {path}: {probe} is not writable"
     return None
+
+
+def _database_name(config: Config) -> str:
+    if config.database_url is None:
+        return str(config.db_path)
+    from storage.postgres_db import redact
+
+    return redact(config.database_url.get())
