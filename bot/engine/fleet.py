@@ -98,12 +98,19 @@ class Fleet:
             await self._flood.prune(before=now - FLOOD_SLOTS_KEPT)
 
     async def _loop(self) -> None:
+        failing = False
         while True:
             await asyncio.sleep(self._heartbeat)
             try:
                 await self.tick()
             except StorageError as exc:  # the server went away: /healthz says so; retry
-                log.warning("heartbeat failed: %s", exc)
+                if not failing:
+                    log.warning("heartbeat failed (retrying every %.1fs): %s", self._heartbeat, exc)
+                failing = True
+                continue
+            if failing:
+                log.info("heartbeat back: the database answers again")
+            failing = False
 
     async def stop(self) -> None:
         if self._task is not None:
