@@ -105,7 +105,8 @@ class Fleet:
                 await self.tick()
             except StorageError as exc:  # the server went away: /healthz says so; retry
                 if not failing:
-                    log.warning("heartbeat failed (retrying every %.1fs): %s", self._heartbeat, exc)
+                    every = self._heartbeat
+                    log.warning("heartbeat failed (retrying every %.1fs): %s", every, exc)
                 failing = True
                 continue
             if failing:
