@@ -108,6 +108,10 @@ def render_help(services: Services, lang: str | None, bot_username: str) -> str:
         limits += "\n" + t("help_daily_limit", lang, limit=config.user_daily_limit)
     if config.lyrics_daily_limit > 0:
         limits += "\n" + t("help_write_limit", lang, limit=config.lyrics_daily_limit)
+    if payments_on(config):
+        limits += "\n" + t(
+            "help_stars", lang, price=config.stars_per_song, free=config.free_songs_per_day
+        )
     parts = [
         t("help_forms", lang, bot=bot_username) + "\n" + voice_model_line(services, lang),
         t("help_write", lang),

@@ -402,3 +402,22 @@ async def test_the_menu_offers_buy_and_balance_only_while_songs_are_sold(
     await harness.restart(SONGBOT_STARS_PER_SONG="0")
     assert all("buy" not in m and "balance" not in m for m in menus().values())
     assert all(menu for menu in menus().values())
+
+
+async def test_help_tells_the_price_and_the_two_commands_only_while_songs_are_sold(
+    harness: BotHarness,
+) -> None:
+    async def help_text() -> str:
+        before = {id(c) for c in harness.tg.calls}
+        harness.tg.send_text(PRIVATE_CHAT, USER, "/help")
+        call = await harness.tg.wait_for_call(
+            "sendMessage",
+            lambda c: c.ok and id(c) not in before and "/song" in str(c.params.get("text", "")),
+            timeout=15,
+        )
+        return str(call.params["text"])
+
+    assert "/buy" not in await help_text()
+    await harness.restart(**PAID)
+    text = await help_text()
+    assert "/buy" in text and "/balance" in text and "50 Telegram Stars" in text

@@ -194,6 +194,7 @@ EN: Final[dict[str, str]] = {
         "• I stop waiting for a song after {minutes} min"
     ),
     "help_daily_limit": "• {limit} songs per person per day (resets at midnight UTC)",
+    "help_stars": "⭐ Songs cost {price} Telegram Stars each ({free} free a day): /buy a pack of songs, /balance shows what you have left.",
     # issue #16.9: which model takes voice notes, and music-01's retirement
     "model_moved": "no longer available: made by {model} now",
     "help_voice_model": "🎤 Voice notes and audio files are sung by <b>{model}</b>.",

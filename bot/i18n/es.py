@@ -269,6 +269,7 @@ ES: Final[dict[str, str]] = {
         "• dejo de esperar una canción después de {minutes} min"
     ),
     "help_daily_limit": "• {limit} canciones por persona al día (se reinicia a medianoche UTC)",
+    "help_stars": "⭐ Cada canción cuesta {price} Telegram Stars ({free} gratis al día): /buy compra un paquete de canciones, /balance muestra cuántas te quedan.",
     # issue #16.9: which model takes voice notes, and music-01's retirement
     "model_moved": "ya no está disponible: ahora lo hace {model}",
     "help_voice_model": "🎤 Las notas de voz y los archivos de audio los canta <b>{model}</b>.",

@@ -249,6 +249,7 @@ RU: Final[dict[str, str]] = {
         "• я перестаю ждать песню через {minutes} мин"
     ),
     "help_daily_limit": "• песен в день на человека: {limit} (сброс в полночь по UTC)",
+    "help_stars": "⭐ Песня стоит {price} Telegram Stars ({free} бесплатно в день): /buy — купить пакет песен, /balance — сколько осталось.",
     # issue #16.9: which model takes voice notes, and music-01's retirement
     "model_moved": "больше недоступна: теперь делает {model}",
     "help_voice_model": "🎤 Голосовые и аудиофайлы поёт <b>{model}</b>.",
