@@ -9,6 +9,7 @@ by the others, and the poller's role handed on when it is killed.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import random
 import re
@@ -394,5 +395,43 @@ async def test_webhook_replicas_behind_one_url(tmp_path: Path, pg_url: str) -> N
             await bot.stop()
         await session.close()
         await runner.cleanup()
+        await tg.stop()
+        await api.stop()
+
+
+async def test_the_fleet_keeps_telegrams_flood_limits_together(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """150 songs for 150 chats from three replicas against a fake Bot API that enforces the
+    limits (30 a second overall): the fleet shares one budget in the database, so Telegram never
+    has to answer 429, although each replica alone would be allowed 29 a second."""
+    tg = FakeTelegram()  # flood limits on
+    api = FakeAimlApi(generation_seconds=0.2)
+    await tg.start()
+    await api.start()
+    fleet = Fleet(tg, api, pg_url, tmp_path)
+    try:
+        await fleet.start()
+        await fleet.wait(
+            lambda: len(read_pg(pg_url, "SELECT id FROM instances")) == 3, 30, "3 registrations"
+        )
+        await asyncio.sleep(2.0)
+        requests = []
+        for i in range(150):
+            msg = tg.send_text(60_000 + i, 60_000 + i, REQUEST)
+            requests.append((60_000 + i, int(msg["message_id"])))
+        deadline = time.monotonic() + 150
+        while not all(outcome_messages(tg, c, r) == (1, []) for c, r in requests):
+            assert time.monotonic() < deadline, fleet.logs()
+            await asyncio.sleep(0.2)
+        assert not tg.rate_limited, [(c.method, c.params.get("chat_id")) for c in tg.rate_limited]
+        slots = [r["at"] for r in read_pg(pg_url, "SELECT at FROM flood_slots WHERE scope = 0")]
+        slots.sort()
+        assert len(slots) >= 300  # every counted message took its slot from the shared budget
+        assert all(b - a > 1 / 29 for a, b in itertools.pairwise(slots))
+        senders = {b.name for b in fleet.bots if "delivered as message" in b.log()}
+        assert len(senders) >= 2, senders  # the work really was shared
+    finally:
+        await fleet.stop()
         await tg.stop()
         await api.stop()

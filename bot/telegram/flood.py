@@ -51,6 +51,7 @@ COUNTED_METHODS: Final = frozenset(
 )
 _IDLE_SWEEP: Final = 512  # group paces kept before the idle ones are dropped
 _TIE_BREAK: Final = 1e-6  # seconds between wake-ups that share a slot
+FLEET_MARGIN: Final = 2  # of the overall limit, kept back by the fleet budget (`_fleet_slot`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,9 +204,15 @@ class MessageRateLimiter(BaseRateLimiter[int | Background]):
             pace = self._groups[chat_id] = Pace(self.group_limit, self.group_period)
         return pace
 
+    def _fleet_slot(self) -> float:
+        """Seconds between two of the fleet's messages. Two of the per-second budget are kept
+        back: messages of several processes reach Telegram with each one's own scheduling delay,
+        so slots 1/29 s apart can arrive closer together than they were taken."""
+        return self._base[0] / max(1, self.overall.limit - FLEET_MARGIN)
+
     async def _take_shared(self, slots: FloodSlots, group: int | None, background: bool) -> bool:
         """A slot from the fleet's budget, slept until; False if the database failed."""
-        overall = self._base[0] / self.overall.limit
+        overall = self._fleet_slot()
         per_group = self._base[1] / self.group_limit
         try:
             while True:
@@ -219,12 +226,17 @@ class MessageRateLimiter(BaseRateLimiter[int | Background]):
                 if start is not None:
                     horizon = start + 2 * overall if background else None
                     at = await slots.take(GLOBAL, width=overall, not_before=start, horizon=horizon)
-                    if at is not None:
+                    # A slot that passed while we asked for it (or slept) is given up, not used
+                    # late: late messages would bunch up with the next ones on time.
+                    if at is not None and time.time() - at <= overall:
                         await asyncio.sleep(max(0.0, at - time.time()))
-                        return True
+                        if time.time() - at <= overall:  # the loop was not too busy to wake
+                            return True
+                    if at is not None:
+                        continue
                 await asyncio.sleep(_BACKGROUND_POLL)  # only spare budget, or a lost race
         except StorageError as exc:
-            log.debug("shared flood budget unavailable (%s); pacing locally", exc)
+            log.warning("shared flood budget unavailable (%s); pacing locally for now", exc)
             return False
 
     async def _take_slots(self, group: int | str | None, *, background: bool = False) -> None:
@@ -284,7 +296,7 @@ class MessageRateLimiter(BaseRateLimiter[int | Background]):
         if self._shared is None:
             return
         now = time.time()
-        width = self._base[0] / self.overall.limit
+        width = self._fleet_slot()
         with contextlib.suppress(StorageError):
             await self._shared.block(GLOBAL, width=width, start=now, until=now + seconds)
 
