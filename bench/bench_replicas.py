@@ -141,6 +141,15 @@ def leased_by(url: str) -> dict[int, str]:
     return {int(r[0]): str(r[1]) for r in rows}
 
 
+def claims_of(url: str, ids: list[int]) -> dict[int, tuple[int, str | None, str]]:
+    """(claims, lease owner, state) of each job."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT id, claims, lease_owner, state FROM jobs WHERE id = ANY(%s)", (ids,)
+        ).fetchall()
+    return {int(r[0]): (int(r[1]), r[2], str(r[3])) for r in rows}
+
+
 def poller_id(url: str) -> str | None:
     with psycopg.connect(url) as conn:
         row = conn.execute(
@@ -234,14 +243,31 @@ async def takeovers(rounds: int, root: Path, server: PgServer) -> list[tuple[str
                     continue
                 victim = victims[0]
                 dead_id = current_id(victim)
-                theirs = [j for j, o in leases.items() if o == dead_id]
                 assert victim.proc is not None
                 victim.proc.send_signal(signal.SIGKILL)
                 killed = time.monotonic()
+                await asyncio.to_thread(victim.proc.wait)
+                # Read after the death: only the leases it died holding (one it let go of just
+                # before would be claimed again by the next poll, which is not a take-over).
+                theirs = [j for j, o in (await asyncio.to_thread(leased_by, url)).items()]
+                theirs = [
+                    j
+                    for j in theirs
+                    if (await asyncio.to_thread(claims_of, url, [j]))[j][1] == dead_id
+                ]
+                if not theirs:
+                    await restart(victim)
+                    continue
+                before = await asyncio.to_thread(claims_of, url, theirs)
 
-                def taken(ids: list[int] = theirs, gone: str = dead_id) -> bool:
-                    now = leased_by(url)
-                    return all(now.get(j) not in (None, gone) for j in ids)
+                def taken(
+                    ids: list[int] = theirs,
+                    gone: str = dead_id,
+                    was: dict[int, tuple[int, str | None, str]] = before,
+                ) -> bool:
+                    """Every job it held was claimed again by a live replica since the kill."""
+                    now = claims_of(url, ids)
+                    return all(now[j][0] > was[j][0] and now[j][1] != gone for j in ids)
 
                 deadline = time.monotonic() + 60
                 while not await asyncio.to_thread(taken):
@@ -267,7 +293,7 @@ async def takeovers(rounds: int, root: Path, server: PgServer) -> list[tuple[str
 
     return [
         row("SIGKILL the poller → next getUpdates", poller_times),
-        row("SIGKILL a worker → all its jobs leased again", worker_times),
+        row("SIGKILL a worker → all its jobs claimed again", worker_times),
     ]
 
 

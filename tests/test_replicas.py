@@ -64,9 +64,13 @@ class Fleet:
             self.bots.append(BotProcess(own, workdir, name=f"replica{i}"))
 
     async def start(self) -> None:
+        """All three up: one of them polling, every one registered."""
         for bot in self.bots:
             await bot.start()
         await self.wait(lambda: self.tg.polls_waiting > 0, 40, "a poller")
+        await self.wait(
+            lambda: len(read_pg(self.url, "SELECT id FROM instances")) == 3, 30, "registrations"
+        )
 
     async def wait(self, predicate: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
@@ -123,9 +127,6 @@ async def test_three_replicas_one_poller_every_request_once(tmp_path: Path, pg_u
     fleet = Fleet(tg, api, pg_url, tmp_path)
     try:
         await fleet.start()
-        await fleet.wait(
-            lambda: len(read_pg(pg_url, "SELECT id FROM instances")) == 3, 30, "3 registrations"
-        )
         requests = []
         for i in range(12):
             msg = tg.send_text(70_000 + i, 70_000 + i, REQUEST)
@@ -412,9 +413,6 @@ async def test_the_fleet_keeps_telegrams_flood_limits_together(
     fleet = Fleet(tg, api, pg_url, tmp_path)
     try:
         await fleet.start()
-        await fleet.wait(
-            lambda: len(read_pg(pg_url, "SELECT id FROM instances")) == 3, 30, "3 registrations"
-        )
         await asyncio.sleep(2.0)
         requests = []
         for i in range(150):
