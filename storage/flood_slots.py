@@ -46,6 +46,9 @@ class FloodSlots:
                 "WHERE NOT EXISTS (SELECT 1 FROM flood_slots f WHERE f.scope = ? AND f.slot = s) "
                 "ORDER BY s LIMIT 1 ON CONFLICT DO NOTHING RETURNING slot",
                 (scope, width, first, last, scope),
+                # One taker per scope at a time: dozens racing for the same first free slot
+                # would mostly lose and retry; queued on a lock each takes it at once.
+                serialize_on=f"flood:{scope}",
             )
             if rows:
                 return int(rows[0][0]) * width
