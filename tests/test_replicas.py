@@ -156,7 +156,12 @@ async def test_three_replicas_one_poller_every_request_once(tmp_path: Path, pg_u
         seen = []
         async with httpx.AsyncClient() as http:
             for port in fleet.ports:
-                health = (await http.get(f"http://127.0.0.1:{port}/healthz")).json()
+                url = f"http://127.0.0.1:{port}/healthz"
+                deadline = time.monotonic() + 10  # each replica counts the others at its beat
+                health = (await http.get(url)).json()
+                while health.get("replicas") != 3 and time.monotonic() < deadline:
+                    await asyncio.sleep(0.2)
+                    health = (await http.get(url)).json()
                 assert health["status"] == "ok" and health["replicas"] == 3, health
                 metrics = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
                 labels = f'instance="{health["instance"]}",role="{health["role"]}"'

@@ -7,6 +7,7 @@ the retries quickly.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from pathlib import Path
@@ -73,7 +74,11 @@ async def test_a_refused_song_is_kept_and_sent_again_after_a_restart(
     assert job.error_key == "error_telegram_upload" and job.result_path
     kept = Path(job.result_path)
     assert kept.is_file() and kept.parent == harness.services.temp.kept_dir
-    assert not harness.services.temp.job_dir(job.key).exists()  # the job's folder went
+    folder = harness.services.temp.job_dir(job.key)
+    deadline = time.monotonic() + 5  # removed just after the message is sent
+    while folder.exists() and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    assert not folder.exists()  # the job's folder went
     assert plain_text(t("upload_kept_hint", "en")) in failure["text"]
     assert button_data(failure) == [f"v1:resend:{job.id}"]
     song = kept.read_bytes()
