@@ -5,7 +5,8 @@ Run: .venv/bin/python bench/bench_replicas.py [--requests 1000 --chats 250 --gen
 
 Needs the PostgreSQL server binaries (Debian's postgresql package); it starts a throwaway server
 of its own, as the test suite does. Every configuration is the DEFAULT one (caps, lease, flood
-budget); only the database differs.
+budget); only the database differs. Each row starts on an empty database, so the bot has learned
+nothing of this workload (no generation history, no estimates).
 
 1. The 1,000-request burst of bench_burst.py, against a fake Bot API that enforces Telegram's
    flood limits (30 msg/s, 20/min per group) and answers 429 when they are broken: SQLite with
@@ -43,21 +44,14 @@ from _common import (
 sys.path.insert(0, str(ROOT))
 
 import psycopg
+from bench_burst import FIRST_CHAT, TELEGRAM_RATE, text
 
 from bot.telegram.flood import COUNTED_METHODS
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
 from tests.pg_server import PgServer
 
-FIRST_CHAT = 700_000
-TELEGRAM_RATE = 29.0
-LINES = ["Neon lights over the bay", "We dance until the break of day", "Hold the line"]
 POLLER_LINE = "this replica is now the one polling Telegram"
-
-
-def text(rng: random.Random) -> str:
-    lines = "\n".join(rng.choice(LINES) for _ in range(6))
-    return f"/song dreamy synth-pop\n[Verse]\n{lines}\n[Chorus]\n{lines}"
 
 
 def env_for(tg: FakeTelegram, api: FakeAimlApi, tmp: Path, url: str | None) -> dict[str, str]:
