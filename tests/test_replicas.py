@@ -149,7 +149,15 @@ async def test_three_replicas_one_poller_every_request_once(tmp_path: Path, pg_u
         }
         assert len(owners) == 3
         assert not conflicts_seen(fleet)
-        roles = await pg_rows(pg_url, "SELECT role FROM instances ORDER BY role")
+        # The role reaches the instances table at the poller's next heartbeat (every 1.5 s).
+        deadline = time.monotonic() + 10
+        while True:
+            roles = await pg_rows(pg_url, "SELECT role FROM instances ORDER BY role")
+            if [r["role"] for r in roles] == ["poller", "worker", "worker"] or (
+                time.monotonic() > deadline
+            ):
+                break
+            await asyncio.sleep(0.2)
         assert [r["role"] for r in roles] == ["poller", "worker", "worker"]
         import httpx
 
