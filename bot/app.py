@@ -250,7 +250,7 @@ async def _join_fleet(app: Application[Any, Any, Any, Any, Any, Any], services: 
     )
     await fleet.start()
     app.bot_data[FLEET_KEY] = fleet
-    services.db.subscribe(WORK_CHANNEL, services.runner.wake)
+    services.db.subscribe(WORK_CHANNEL, services.runner.notified)
     bot = app.bot
     if app.updater is not None and isinstance(bot, ConfirmAfterHandlingBot):
         url = services.config.database_url

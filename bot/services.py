@@ -22,7 +22,7 @@ from bot.config import Config
 from bot.delivery.media import TempFiles
 from bot.progress.boards import GroupBoards
 from storage.db import Database
-from storage.jobs import JobStore
+from storage.jobs import Job, JobStore
 from storage.lyrics import LyricsStore
 from storage.meta import MetaStore
 from storage.references import ReferenceCache
@@ -47,6 +47,10 @@ class Engine(Protocol):
     def start(self) -> None: ...
 
     def wake(self) -> None: ...
+
+    def job_added(self, job: Job | None = None) -> None: ...
+
+    def notified(self, payload: str) -> None: ...
 
     def cancelled(self, job_id: int, was: JobState) -> None: ...
 

@@ -236,12 +236,13 @@ class Database(ABC):
 
     # --- several processes (PostgreSQL); SQLite has one process, so these do nothing ---------
 
-    async def notify(self, channel: str) -> None:
+    async def notify(self, channel: str, payload: str = "") -> None:
         """Wake every process listening on `channel` (new work, a freed slot)."""
         return
 
-    def subscribe(self, channel: str, callback: Callable[[], None]) -> None:
-        """Call `callback` (on the event loop) on every notification on `channel`."""
+    def subscribe(self, channel: str, callback: Callable[[str], None]) -> None:
+        """Call `callback(payload)` (on the event loop) on every notification on `channel`, and
+        with "" after (re)connecting: anything may have been sent while nobody listened."""
         return
 
     def check_not_in_transaction(self) -> None:

@@ -25,6 +25,22 @@ class SlotCounts:
         self.by_user[user_id] = self.by_user.get(user_id, 0) + n
         self.by_chat[chat_id] = self.by_chat.get(chat_id, 0) + n
 
+    def copy(self) -> SlotCounts:
+        twin = SlotCounts()
+        twin.total, twin.by_user, twin.by_chat = self.total, dict(self.by_user), dict(self.by_chat)
+        return twin
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SlotCounts):
+            return NotImplemented
+        return (self.total, self.by_user, self.by_chat) == (
+            other.total,
+            other.by_user,
+            other.by_chat,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
 
 class JobQueries:
     db: Database

@@ -58,8 +58,11 @@ from storage.quota import (
 )
 from storage.states import TERMINAL, JobState, check_transition
 
-# NOTIFY channel (PostgreSQL): a job was accepted or a slot freed; every replica's runner wakes.
+# NOTIFY channel (PostgreSQL): a job was accepted (payload NEW_JOB) or a slot freed (FREED);
+# every replica's runner wakes, and walks its line only when the news can start something.
 WORK_CHANNEL: Final = "songbot_work"
+NEW_JOB: Final = "new"
+FREED: Final = "freed"
 
 
 class JobStore(JobLeases, JobQueries):
@@ -118,7 +121,7 @@ class JobStore(JobLeases, JobQueries):
         else:
             rows = await self._insert_and_reserve(insert, params, stars, new.created_at)
         if rows:
-            await self.db.notify(WORK_CHANNEL)
+            await self.db.notify(WORK_CHANNEL, NEW_JOB)
             return Job.from_row(rows[0]), True
         existing = await self.get_by_request(new.chat_id, new.request_message_id)
         if existing is not None:
@@ -223,7 +226,7 @@ class JobStore(JobLeases, JobQueries):
             args.append(owner)
         moved = await self.db.execute_write(sql, args) == 1
         if moved and dst in TERMINAL:
-            await self.db.notify(WORK_CHANNEL)  # a slot is free, maybe on another replica
+            await self.db.notify(WORK_CHANNEL, FREED)  # a slot is free, maybe on another replica
         return moved
 
     async def update(

@@ -285,18 +285,18 @@ class PostgresDatabase(Database):
             f'pg_dump, e.g. pg_dump --format=custom --file={dest} "$SONGBOT_DATABASE_URL"'
         )
 
-    async def notify(self, channel: str) -> None:
+    async def notify(self, channel: str, payload: str = "") -> None:
         try:
-            await self.execute_write("SELECT pg_notify(?, '')", (channel,))
+            await self.execute_write("SELECT pg_notify(?, ?)", (channel, payload))
         except StorageError as exc:  # a wake-up is an optimisation; the timers still run
             log.debug("NOTIFY %s failed: %s", channel, exc)
 
-    def subscribe(self, channel: str, callback: Callable[[], None]) -> None:
+    def subscribe(self, channel: str, callback: Callable[[str], None]) -> None:
         self._listeners.append(
             asyncio.create_task(self._listen(channel, callback), name=f"listen-{channel}")
         )
 
-    async def _listen(self, channel: str, callback: Callable[[], None]) -> None:
+    async def _listen(self, channel: str, callback: Callable[[str], None]) -> None:
         """One dedicated connection per channel; reconnects with back-off if it drops."""
         delay = _LISTEN_RETRY[0]
         while not self._closed:
@@ -307,9 +307,9 @@ class PostgresDatabase(Database):
                 async with conn:
                     await conn.execute(f"LISTEN {channel}")
                     delay = _LISTEN_RETRY[0]
-                    callback()  # anything sent while we were not listening
-                    async for _ in conn.notifies():
-                        callback()
+                    callback("")  # anything sent while we were not listening
+                    async for notice in conn.notifies():
+                        callback(notice.payload)
             except asyncio.CancelledError:
                 raise
             except (psycopg.Error, OSError) as exc:

@@ -8,8 +8,10 @@ without a waiting timer, and every waiting job is told its place from one walk.
 from __future__ import annotations
 
 import asyncio
+import time
 
 from bot.engine.admission import Caps, admit
+from bot.engine.runner import ADMIT_EVERY
 from songbot_fakes.telegram import ApiCall
 from storage.jobs import Job, JobStore, SlotCounts
 from tests.harness import BotHarness
@@ -119,3 +121,44 @@ async def test_waiting_jobs_are_told_their_place_from_one_walk(harness: BotHarne
     for job in await harness.jobs():
         await harness.wait_state(job.id, "delivered")
     assert len(harness.api.requests_to(SUBMIT)) == 3
+
+
+async def test_arrivals_that_cannot_start_do_not_walk_the_line(harness: BotHarness) -> None:
+    """With every slot taken, a new request changes nobody's place, so the engine does not read
+    the whole line for it (that was O(line) per request, O(n^2) for a burst): the line is walked
+    on freed slots and by the once-a-second safety walk, which still tells each newcomer its
+    place."""
+    await harness.restart(SONGBOT_MAX_JOBS_TOTAL="1")
+    harness.api.generation_seconds = 6.0
+    jobs = harness.services.jobs
+    walks = 0
+    real_walk = jobs.waiting_line
+
+    async def counted_walk(*, limit: int) -> list[Job]:
+        nonlocal walks
+        walks += 1
+        return await real_walk(limit=limit)
+
+    jobs.waiting_line = counted_walk  # type: ignore[method-assign]
+    harness.tg.send_text(4000, 4000, f"/song warm folk\n{LYRICS}")
+    while not harness.api.requests_to(SUBMIT):
+        await asyncio.sleep(0.02)
+    before, started = walks, time.monotonic()
+    newcomers = range(4001, 4021)
+    for user in newcomers:
+        harness.tg.send_text(user, user, f"/song warm folk\n{LYRICS}")
+
+    def told_place(chat: int) -> bool:
+        return any(
+            "position" in str(c.params.get("text", ""))
+            for c in harness.tg.calls
+            if c.method in ("editMessageText", "sendMessage") and c.params.get("chat_id") == chat
+        )
+
+    deadline = time.monotonic() + 20
+    while not all(told_place(user) for user in newcomers):
+        assert time.monotonic() < deadline, [u for u in newcomers if not told_place(u)]
+        await asyncio.sleep(0.05)
+    elapsed = time.monotonic() - started
+    assert walks - before <= elapsed / ADMIT_EVERY + 3, (walks - before, elapsed)
+    assert len(harness.api.requests_to(SUBMIT)) == 1  # nobody jumped the cap meanwhile

@@ -19,7 +19,7 @@ from storage.db import Database, StorageError, load_migrations
 from storage.dialect import POSTGRESQL, SQLITE
 from storage.flood_slots import GLOBAL, FloodSlots
 from storage.instances import InstanceStore
-from storage.jobs import JobStore
+from storage.jobs import FREED, NEW_JOB, JobStore
 from storage.lyrics import DraftLimitReached, LyricsStore
 from storage.poller_lock import PollerLock
 from storage.quota import DailyQuota, PaymentRequired, QuotaExceeded
@@ -231,12 +231,25 @@ async def test_claims_from_two_replicas_never_overlap(pg_url: str) -> None:
 async def test_a_new_job_wakes_every_listening_replica(pg_url: str) -> None:
     a, b = await Database.open(pg_url), await Database.open(pg_url)
     woken = asyncio.Event()
+    payloads: list[str] = []
+
+    def heard(payload: str) -> None:
+        payloads.append(payload)
+        woken.set()
+
     try:
-        b.subscribe("songbot_work", woken.set)
+        b.subscribe("songbot_work", heard)
         await asyncio.sleep(0.5)  # the listener connects
+        assert payloads == [""]  # on connecting: "anything may have happened"
         woken.clear()
-        await JobStore(a).create(make_new_job())
+        store = JobStore(a)
+        job, _ = await store.create(make_new_job())
         await asyncio.wait_for(woken.wait(), 5)
+        assert payloads[-1] == NEW_JOB  # a new job, not a freed slot: see JobRunner.notified
+        woken.clear()
+        await store.transition(job.id, JobState.RECEIVED, JobState.CANCELLED, now=time.time())
+        await asyncio.wait_for(woken.wait(), 5)
+        assert payloads[-1] == FREED
     finally:
         await a.close()
         await b.close()

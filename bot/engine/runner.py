@@ -40,7 +40,7 @@ from bot.engine.work import Work
 from bot.ops.logging_setup import current_job_key
 from bot.services import Services
 from storage.db import StorageError
-from storage.jobs import Job
+from storage.jobs import NEW_JOB, Job, SlotCounts
 from storage.states import ACTIVE, JobState
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,15 @@ class JobRunner:
         )
         self._wake = asyncio.Event()
         self._admit_wanted = True
+        # Jobs that joined the line since the last tick (None: one joined on another replica).
+        self._added: list[Job | None] = []
+        # A worker ended since the last tick: its job may have freed a slot, or only be
+        # waiting for its next poll (see `_worth_walking`).
+        self._worker_ended = False
+        # What the last walk left: the slots held after its starts, and whether it ran out of
+        # free workers with jobs still ready to start.
+        self._held_after_walk: SlotCounts | None = None
+        self._walk_ran_out_of_room = False
         self._last_admit = 0.0
         self._line_waiting = False
         self._stopping = False
@@ -107,9 +116,27 @@ class JobRunner:
             self._task = asyncio.create_task(self._run(), name="songbot-runner")
 
     def wake(self) -> None:
-        """Something changed (a new request, a cancel): look at the line and the due jobs."""
+        """Something changed (a cancel, a freed slot): walk the line and look at the due jobs."""
         self._admit_wanted = True
         self._wake.set()
+
+    def job_added(self, job: Job | None = None) -> None:
+        """A new job joined the end of the line (`None`: on another replica).
+
+        It changes nobody else's place, so the line is walked for it only if it could start now
+        (`_worth_walking`); else its place is painted by the next safety walk (ADMIT_EVERY).
+        Walking the whole line for every arrival cost O(line) per request, O(n^2) in a burst.
+        """
+        self._added.append(job)
+        self._line_waiting = True
+        self._wake.set()
+
+    def notified(self, payload: str) -> None:
+        """A NOTIFY from any replica (storage/jobs.py): a new job, or else a freed slot."""
+        if payload == NEW_JOB:
+            self.job_added()
+        else:
+            self.wake()
 
     def cancelled(self, job_id: int, was: JobState) -> None:
         """A job was cancelled (its state is already `cancelled`): wake up for its slot, and stop
@@ -213,7 +240,13 @@ class JobRunner:
                 until=now + self.s.config.lease_seconds,
                 job_ids=list(self._workers),  # not a job whose worker died on a DB error
             )
-        if self._admit_wanted or (self._line_waiting and now - self._last_admit >= ADMIT_EVERY):
+        added, self._added = self._added, []
+        ended, self._worker_ended = self._worker_ended, False
+        if (
+            self._admit_wanted
+            or (self._line_waiting and now - self._last_admit >= ADMIT_EVERY)
+            or ((added or ended) and await self._worth_walking(added, ended=ended))
+        ):
             await self._admit(now)
         free = self.concurrency - len(self._workers)
         if free <= 0:
@@ -228,6 +261,30 @@ class JobRunner:
         for job in jobs:
             self._spawn(job, _STEPS.get(JobState(job.state)))
 
+    async def _worth_walking(self, added: list[Job | None], *, ended: bool) -> bool:
+        """Whether the line could start something it could not at the last walk: a new job
+        that fits, a slot freed since (the held counts went down), or a worker freed when the
+        walk ran out of them. One small count query instead of reading the whole line: a poll
+        that leaves its job pending, or a newcomer behind a full bot, changes nothing."""
+        if self.concurrency - len(self._workers) <= 0:
+            return False
+        if ended and self._walk_ran_out_of_room:
+            return True
+        cfg = self.s.config
+        held = await self.s.jobs.slot_counts()
+        if held.total >= cfg.max_jobs_total:
+            return False
+        if ended and held != self._held_after_walk:
+            return True
+        return any(
+            job is None
+            or (
+                held.by_user.get(job.user_id, 0) < cfg.max_jobs_per_user
+                and held.by_chat.get(job.chat_id, 0) < cfg.max_jobs_per_chat
+            )
+            for job in added
+        )
+
     async def _admit(self, now: float) -> None:
         """Start every waiting job that fits the caps, and tell the rest their place."""
         self._admit_wanted = False
@@ -240,7 +297,12 @@ class JobRunner:
         caps = Caps(cfg.max_jobs_per_user, cfg.max_jobs_per_chat, cfg.max_jobs_total)
         ready = [j for j in line if (j.next_check_at or 0.0) <= now or now > j.deadline_at]
         held = await self.s.jobs.slot_counts()
-        plan = admit(ready, held, caps, now=now, room=self.concurrency - len(self._workers))
+        room = self.concurrency - len(self._workers)
+        plan = admit(ready, held, caps, now=now, room=room)
+        self._walk_ran_out_of_room = len(plan.start) >= room and bool(plan.places)
+        self._held_after_walk = held.copy()
+        for job in plan.start:
+            self._held_after_walk.add(job.user_id, job.chat_id)
         for job in plan.expired:
             leased = await self.s.jobs.lease(
                 job.id, owner=self.owner, until=now + cfg.lease_seconds, now=now
@@ -282,7 +344,7 @@ class JobRunner:
         # Clear first: a wake-up (or stop) that arrives while we compute the timeout must not
         # be lost, or stopping could wait a whole idle period.
         self._wake.clear()
-        if self._stopping or self._admit_wanted:
+        if self._stopping or self._admit_wanted or self._added or self._worker_ended:
             return
         now = time.time()
         timeout = IDLE_MAX_SLEEP
@@ -328,8 +390,8 @@ class JobRunner:
             current_job_key.reset(token)
             self._workers.pop(job.id, None)
             self._keys.pop(job.id, None)
-            # A job that ended or moved on may have freed a slot: walk the line now.
-            self._admit_wanted = True
+            # A job that ended may have freed a slot: the next tick walks the line if it did.
+            self._worker_ended = True
             self._wake.set()
 
 
