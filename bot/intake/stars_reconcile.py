@@ -384,38 +384,3 @@ async def _confirm(
         # The credit stands; a late successful_payment update may still confirm it.
         await stars.unclaim_notification(paid.charge_id)
         log.warning("payment %s: confirmation not sent (%s)", paid.charge_id, exc)
-
-
-def format_report(report: Report, *, fix: bool) -> str:
-    """A short report for the operator: the counts, one line per difference, what is left."""
-    r = report.record
-    lines = [
-        "songbot stars reconcile",
-        f"  Telegram: {len(r.payments)} payments, {len(r.refunds)} refunds, {r.other} other "
-        f"transactions; ledger: {report.purchases} purchases",
-    ]
-    if not r.complete:
-        lines.append(
-            f"  (Telegram's list was read for {r.pages} pages only: purchases it does not list "
-            "were not looked for)"
-        )
-    for f in report.findings:
-        status = "FIXED" if f.fixed else "DIFF"
-        lines.append(
-            f"  {status:<5}  {f.kind.value}: {f.charge_id} (user {f.user_id}, {f.stars} Stars): "
-            f"{f.detail}"
-        )
-    left = report.remaining
-    if not left:
-        fixed = sum(f.fixed for f in report.findings)
-        lines.append("The ledger matches Telegram" + (f" ({fixed} fixed)." if fixed else "."))
-        return "\n".join(lines)
-    lines.append(f"{len(left)} difference{'s' if len(left) != 1 else ''} remain.")
-    fixable = {Kind.MISSING, Kind.REFUND_MISSING, Kind.REFUND_UNKNOWN}
-    if not fix and any(f.kind in fixable for f in left):
-        lines.append(
-            "Run `songbot stars reconcile --fix` to credit missing payments (their buyers are "
-            "told), write Telegram's refunds into the ledger, and complete refunds the ledger "
-            "already counts."
-        )
-    return "\n".join(lines)

@@ -63,8 +63,6 @@ def cmd_stars(args: argparse.Namespace) -> int:
         path = config.database_url.get()
     fix = bool(args.fix)
     report = asyncio.run(_reconcile(config, path, fix=fix))
-    from bot.intake.stars_reconcile import format_report
-
     print(format_report(report, fix=fix))
     return 1 if report.remaining else 0
 
@@ -101,3 +99,40 @@ async def _reconcile(config: Config, path: Path | str, *, fix: bool) -> Report:
             raise OperatorError(f"the bot token was rejected by {base}") from None
         except TelegramError as exc:
             raise OperatorError(f"Telegram did not answer usably: {exc}") from None
+
+
+def format_report(report: Report, *, fix: bool) -> str:
+    """A short report for the operator: the counts, one line per difference, what is left."""
+    r = report.record
+    lines = [
+        "songbot stars reconcile",
+        f"  Telegram: {len(r.payments)} payments, {len(r.refunds)} refunds, {r.other} other "
+        f"transactions; ledger: {report.purchases} purchases",
+    ]
+    if not r.complete:
+        lines.append(
+            f"  (Telegram's list was read for {r.pages} pages only: purchases it does not list "
+            "were not looked for)"
+        )
+    for f in report.findings:
+        status = "FIXED" if f.fixed else "DIFF"
+        lines.append(
+            f"  {status:<5}  {f.kind.value}: {f.charge_id} (user {f.user_id}, {f.stars} Stars): "
+            f"{f.detail}"
+        )
+    left = report.remaining
+    if not left:
+        fixed = sum(f.fixed for f in report.findings)
+        lines.append("The ledger matches Telegram" + (f" ({fixed} fixed)." if fixed else "."))
+        return "\n".join(lines)
+    lines.append(f"{len(left)} difference{'s' if len(left) != 1 else ''} remain.")
+    from bot.intake.stars_reconcile import Kind
+
+    fixable = {Kind.MISSING, Kind.REFUND_MISSING, Kind.REFUND_UNKNOWN}
+    if not fix and any(f.kind in fixable for f in left):
+        lines.append(
+            "Run `songbot stars reconcile --fix` to credit missing payments (their buyers are "
+            "told), write Telegram's refunds into the ledger, and complete refunds the ledger "
+            "already counts."
+        )
+    return "\n".join(lines)
