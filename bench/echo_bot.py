@@ -15,7 +15,7 @@ import os
 from telegram import Update
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
-from bot.telegram.flood import MessageRateLimiter
+from bot.telegram.flood import GROUP_INTERVAL, OVERALL_INTERVAL, MessageRateLimiter
 
 
 async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -36,9 +36,13 @@ def main() -> None:
         .base_file_url(f"{base}/file/bot")
     )
     if args.like_songbot:
-        # The same limiter as bot/app.py: 29 per second overall, 1 per 3.5 s per group.
+        # The same limiter as bot/app.py: one message per 1/27 s overall, one per 3.5 s per group.
         limiter = MessageRateLimiter(
-            overall_limit=29, overall_period=1.0, group_limit=1, group_period=3.5, max_retries=3
+            overall_limit=1,
+            overall_period=OVERALL_INTERVAL,
+            group_limit=1,
+            group_period=GROUP_INTERVAL,
+            max_retries=3,
         )
         builder = builder.rate_limiter(limiter).concurrent_updates(64)
     app = builder.build()

@@ -222,7 +222,10 @@ async def record() -> str:
     tg.add_user(CHAT, first_name=USER_NAME, language_code="en")
     api = FakeAimlApi(generation_seconds=0.5)
     try:
-        async with bot_against_fakes(tg, api, work) as app:
+        # The session taps about ten times faster than a person does, so Telegram's windows are
+        # scaled with it: otherwise a private chat's pace (one message a second after a burst)
+        # would hold back replies that a person, tapping at a person's speed, gets at once.
+        async with bot_against_fakes(tg, api, work, {"SONGBOT_TG_RATE_SCALE": "10"}) as app:
             session = Session(tg, app)
             await play(session)
             return "\n".join(session.lines)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dtm
+import time
 from typing import Any
 
 import pytest
 from telegram.error import RetryAfter
 
-from bot.telegram.flood import BACKGROUND, MessageRateLimiter, Pace, _group_of
+from bot.telegram.flood import BACKGROUND, MessageRateLimiter, _group_of, _private_of
+from bot.telegram.paces import Bucket, Pace
 
 
 class Recorder:
@@ -184,6 +186,79 @@ async def test_idle_group_paces_are_dropped() -> None:
     for chat in range(600):
         await send(limiter, recorder, "x", -1 - chat)
     assert len(limiter._groups) <= 513
+
+
+def test_bucket_lets_a_burst_through_then_spaces_the_rest() -> None:
+    bucket = Bucket(3, 1.0)
+    assert [bucket.reserve(10.0) for _ in range(5)] == [0.0, 0.0, 0.0, 1.0, 2.0]
+    assert not bucket.spare(10.0) and not bucket.idle(12.9)
+    assert bucket.reserve(12.5) == pytest.approx(0.5)  # after the queue, one per interval
+    assert not bucket.idle(15.9) and bucket.idle(16.0)
+    # A quiet spell refills the burst, but never beyond it.
+    assert bucket.spare(20.0)
+    assert [bucket.reserve(20.0) for _ in range(4)] == [0.0, 0.0, 0.0, 1.0]
+    with pytest.raises(ValueError):
+        Bucket(0, 1.0)
+
+
+async def test_a_private_chat_gets_its_burst_then_one_per_interval() -> None:
+    limiter = MessageRateLimiter(
+        overall_limit=1,
+        overall_period=0.001,
+        group_limit=1,
+        group_period=0.001,
+        chat_burst=3,
+        chat_interval=0.1,
+    )
+    recorder = Recorder()
+    await asyncio.gather(
+        *(send(limiter, recorder, f"m{i}", 7) for i in range(6)),
+        send(limiter, recorder, "other", 8),
+    )
+    times = {label: at for at, label in recorder.calls}
+    assert [label for _, label in recorder.calls if label != "other"] == [
+        f"m{i}" for i in range(6)
+    ]
+    assert times["m2"] - times["m0"] < 0.05  # the burst goes at once
+    assert times["m3"] - times["m0"] >= 0.09 and times["m5"] - times["m0"] >= 0.29
+    assert times["other"] - times["m0"] < 0.05  # another chat does not wait for this one
+    assert limiter._chats.keys() == {7, 8}
+
+
+async def test_a_busy_loop_does_not_bunch_late_messages_past_the_window() -> None:
+    def run() -> MessageRateLimiter:
+        return MessageRateLimiter(
+            overall_limit=1,
+            overall_period=0.02,
+            group_limit=1,
+            group_period=0.001,
+            overall_window=(5, 0.2),
+        )
+
+    async def sent_times(limiter: MessageRateLimiter) -> list[float]:
+        recorder = Recorder()
+        tasks = [
+            asyncio.create_task(send(limiter, recorder, f"m{i}", 1000 + i)) for i in range(12)
+        ]
+        await asyncio.sleep(0.03)  # the first ones are out
+        time.sleep(0.15)  # the loop is busy: every message due meanwhile wakes late, at once
+        await asyncio.gather(*tasks)
+        return [at for at, _ in recorder.calls]
+
+    def most_in_a_window(times: list[float]) -> int:
+        return max(sum(start <= t < start + 0.19 for t in times) for start in times)
+
+    assert most_in_a_window(await sent_times(run())) <= 5
+    # Without the window the late ones go together, past what Telegram counts in a window.
+    bare = MessageRateLimiter(
+        overall_limit=1, overall_period=0.02, group_limit=1, group_period=0.001
+    )
+    assert most_in_a_window(await sent_times(bare)) > 5
+
+
+def test_private_of() -> None:
+    assert _private_of(42) == 42 and _private_of("42") == 42
+    assert _private_of(-100) is None and _private_of("@x") is None and _private_of(None) is None
 
 
 def test_group_of() -> None:

@@ -181,7 +181,12 @@ async def test_double_tap_on_again_makes_one_job(harness: BotHarness) -> None:
         )
     texts = sorted(str(harness.tg.callback_answers[q].get("text")) for q in (first, second))
     assert texts == sorted([t("answer_again", "en"), t("answer_busy", "en")])
-    await asyncio.sleep(0.3)
+    # The new job is stored after its anchor message, which may wait for the chat's pace.
+    deadline = asyncio.get_running_loop().time() + 5
+    while len(await harness.jobs()) < 2:
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
     assert len(await harness.jobs()) == 2
 
 

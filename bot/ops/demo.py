@@ -18,7 +18,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -307,8 +307,11 @@ class _Demo:
 
 
 @contextlib.asynccontextmanager
-async def bot_against_fakes(tg: FakeTelegram, api: FakeAimlApi, work: Path) -> AsyncIterator[Any]:
-    """Start both fakes and the real bot on them, then stop everything in reverse order.
+async def bot_against_fakes(
+    tg: FakeTelegram, api: FakeAimlApi, work: Path, env: Mapping[str, str] | None = None
+) -> AsyncIterator[Any]:
+    """Start both fakes and the real bot on them (`env` over `demo_env`), then stop everything
+    in reverse order.
 
     The same path as `songbot run` (build, initialize with getMe, services, long polling), so the
     demo and the README transcript exercise production code, not a shortcut.
@@ -318,7 +321,7 @@ async def bot_against_fakes(tg: FakeTelegram, api: FakeAimlApi, work: Path) -> A
     try:
         await tg.start()
         await api.start()
-        config = Config.from_env(demo_env(tg, api, work), env_file=None)
+        config = Config.from_env({**demo_env(tg, api, work), **(env or {})}, env_file=None)
         app = build_application(config)
         await app.initialize()
         await start_services(app)

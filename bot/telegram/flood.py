@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Final
@@ -25,6 +24,7 @@ from typing import Any, Final
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.telegram.paces import Bucket, Pace, sleep_until
 from bot.telegram.ptb_private import JSONDict
 from storage.db import StorageError
 from storage.flood_slots import GLOBAL, FloodSlots
@@ -49,9 +49,21 @@ COUNTED_METHODS: Final = frozenset(
         "editMessageMedia",
     }
 )
+# The bot's default paces. Telegram allows about 30 messages a second overall and 20 a minute per
+# group; slots 1/27 s and 3.5 s apart keep under both even when messages reach Telegram with a
+# few tens of milliseconds of jitter (or from several replicas, each with its own delay).
+OVERALL_INTERVAL: Final = 1.0 / 27
+GROUP_INTERVAL: Final = 3.5
+# And never more than 28 in any sliding second, counted when they go: an event loop that was busy
+# for a moment wakes several messages late at once, and those would bunch up with the next ones
+# sent on time (a 429 in a burst on a loaded machine).
+OVERALL_WINDOW: Final = (28, 1.0)
+# A private chat: Telegram asks for about one message a second and lets short bursts through. A
+# burst of 4, then one a second, keeps a user who sends ten /song at once from drawing a 429 (and
+# the pause of every chat that follows it) without slowing a single request's replies.
+CHAT_BURST: Final = 4
+CHAT_INTERVAL: Final = 1.0
 _IDLE_SWEEP: Final = 512  # group paces kept before the idle ones are dropped
-_TIE_BREAK: Final = 1e-6  # seconds between wake-ups that share a slot
-FLEET_MARGIN: Final = 2  # of the overall limit, kept back by the fleet budget (`_fleet_slot`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,85 +79,10 @@ BACKGROUND: Final = Background()
 _BACKGROUND_POLL: Final = 0.05  # seconds between looks for spare budget
 
 
-class Pace:
-    """At most `limit` messages in any `period` seconds, granted in the order they ask.
-
-    A sliding log of the last `limit` slots handed out: the next slot is now, or `period` after
-    the oldest of them. So a burst goes out at once up to the limit and then in blocks, one
-    block per period, never more than `limit` in any window of `period`.
-    """
-
-    __slots__ = ("_last_wake", "_slots", "limit", "period")
-
-    def __init__(self, limit: int, period: float) -> None:
-        if limit < 1 or period < 0:
-            raise ValueError(f"a pace needs limit >= 1 and period >= 0, got {limit}, {period}")
-        self.limit = limit
-        self.period = period
-        self._slots: deque[float] = deque(maxlen=limit)
-        self._last_wake = float("-inf")
-
-    def reserve(self, now: float) -> float:
-        """Take the next free slot; returns how long to wait for it (0 when it is free now)."""
-        slot = now
-        if len(self._slots) == self.limit:
-            slot = max(now, self._slots[0] + self.period)
-        if self._slots:
-            slot = max(slot, self._slots[-1])  # first come, first served
-        self._slots.append(slot)
-        return slot - now
-
-    def wake_at(self, now: float) -> float:
-        """Reserve a slot and return the loop time to wake at, distinct from every earlier one.
-
-        A block shares one slot time, and asyncio's timer heap wakes equal deadlines in no set
-        order: a microsecond between them keeps a chat's messages in the order they were sent.
-        """
-        wake = now + self.reserve(now)
-        if wake > now:
-            wake = max(wake, self._last_wake + _TIE_BREAK)
-            self._last_wake = wake
-        return wake
-
-    def pause_until(self, when: float) -> None:
-        """No slot before `when` (Telegram said retry_after), and then one message, the rest a
-        period later: easing back in rather than bursting into the same limit again."""
-        if self._slots and self._slots[-1] >= when:
-            return
-        self._slots.clear()
-        self._slots.extend([when - self.period] + [when] * (self.limit - 1))
-
-    def spare(self, now: float) -> bool:
-        """Whether a slot is free right now with nobody queued for it."""
-        if self._slots and self._slots[-1] > now:
-            return False
-        return len(self._slots) < self.limit or self._slots[0] + self.period <= now
-
-    def idle(self, now: float) -> bool:
-        return not self._slots or self._slots[-1] + self.period <= now
-
-
-async def _sleep_until(wake: float) -> None:
-    """Sleep to an exact loop time (`asyncio.sleep` re-reads the clock and blurs the tie-break)."""
-    loop = asyncio.get_running_loop()
-    if wake <= loop.time():
-        return
-    woken: asyncio.Future[None] = loop.create_future()
-
-    def wake_up() -> None:
-        if not woken.done():
-            woken.set_result(None)
-
-    timer = loop.call_at(wake, wake_up)
-    try:
-        await woken
-    finally:
-        timer.cancel()
-
-
 class MessageRateLimiter(BaseRateLimiter[int | Background]):
     """At most `overall_limit` messages per `overall_period` across all chats (Telegram: about 30
-    a second) and `group_limit` per `group_period` in each group or channel (20 a minute).
+    a second), `group_limit` per `group_period` in each group or channel (20 a minute), and in
+    each private chat a burst of `chat_burst`, then one per `chat_interval` (about one a second).
 
     `rate_limit_args` on a Bot call overrides `max_retries` for that call, as in PTB's own
     limiter, or is `BACKGROUND` for a message that only uses spare budget. A 429 pauses every
@@ -159,14 +96,22 @@ class MessageRateLimiter(BaseRateLimiter[int | Background]):
         overall_period: float,
         group_limit: int,
         group_period: float,
+        chat_burst: int = CHAT_BURST,
+        chat_interval: float = CHAT_INTERVAL,
+        overall_window: tuple[int, float] | None = None,
         max_retries: int = 3,
     ) -> None:
         self.overall = Pace(overall_limit, overall_period)
+        # Checked when a message is about to go, on the times messages really went.
+        self.window = None if overall_window is None else Pace(*overall_window)
         self.group_limit = group_limit
         self.group_period = group_period
+        self.chat_burst = chat_burst
+        self.chat_interval = chat_interval
         self.max_retries = max_retries
         self._groups: dict[int | str, Pace] = {}
-        self._base = (overall_period, group_period)
+        self._chats: dict[int, Bucket] = {}
+        self._base = (overall_period, group_period, overall_window)
         self.replicas = 1
         self._shared: FloodSlots | None = None
 
@@ -186,6 +131,9 @@ class MessageRateLimiter(BaseRateLimiter[int | Background]):
         self.replicas = replicas
         self.overall.period = self._base[0] * replicas
         self.group_period = self._base[1] * replicas
+        window = self._base[2]
+        if self.window is not None and window is not None:
+            self.window.period = window[1] * replicas
         for pace in self._groups.values():
             pace.period = self.group_period
 
@@ -204,11 +152,20 @@ class MessageRateLimiter(BaseRateLimiter[int | Background]):
             pace = self._groups[chat_id] = Pace(self.group_limit, self.group_period)
         return pace
 
+    def _chat_bucket(self, chat_id: int, now: float) -> Bucket:
+        """A private chat's pace. Kept in each process, also among replicas: one chat's messages
+        rarely come from more than one of them at once, and a burst of 4 leaves room for that."""
+        if len(self._chats) > _IDLE_SWEEP:
+            for key in [k for k, bucket in self._chats.items() if bucket.idle(now)]:
+                del self._chats[key]
+        bucket = self._chats.get(chat_id)
+        if bucket is None:
+            bucket = self._chats[chat_id] = Bucket(self.chat_burst, self.chat_interval)
+        return bucket
+
     def _fleet_slot(self) -> float:
-        """Seconds between two of the fleet's messages. Two of the per-second budget are kept
-        back: messages of several processes reach Telegram with each one's own scheduling delay,
-        so slots 1/29 s apart can arrive closer together than they were taken."""
-        return self._base[0] / max(1, self.overall.limit - FLEET_MARGIN)
+        """Seconds between two of the fleet's messages: the overall budget spread evenly."""
+        return self._base[0] / self.overall.limit
 
     async def _take_shared(self, slots: FloodSlots, group: int | None, background: bool) -> bool:
         """A slot from the fleet's budget, slept until; False if the database failed."""
@@ -239,7 +196,15 @@ class MessageRateLimiter(BaseRateLimiter[int | Background]):
             log.warning("shared flood budget unavailable (%s); pacing locally for now", exc)
             return False
 
-    async def _take_slots(self, group: int | str | None, *, background: bool = False) -> None:
+    async def _take_slots(
+        self, group: int | str | None, private: int | None, *, background: bool = False
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        if private is not None:
+            bucket = self._chat_bucket(private, loop.time())
+            while background and not bucket.spare(loop.time()):
+                await asyncio.sleep(_BACKGROUND_POLL)
+            await sleep_until(bucket.wake_at(loop.time()))
         shared = self._shared
         if (
             shared is not None
@@ -247,7 +212,6 @@ class MessageRateLimiter(BaseRateLimiter[int | Background]):
             and await self._take_shared(shared, group, background)
         ):
             return
-        loop = asyncio.get_running_loop()
         if background:
             # Wait until neither the overall budget nor the group's has anyone queued; then
             # take a slot like anyone else (it is free, so no sleep follows).
@@ -257,8 +221,10 @@ class MessageRateLimiter(BaseRateLimiter[int | Background]):
             ):
                 await asyncio.sleep(_BACKGROUND_POLL)
         if group is not None:
-            await _sleep_until(self._group_pace(group, loop.time()).wake_at(loop.time()))
-        await _sleep_until(self.overall.wake_at(loop.time()))
+            await sleep_until(self._group_pace(group, loop.time()).wake_at(loop.time()))
+        await sleep_until(self.overall.wake_at(loop.time()))
+        if self.window is not None:
+            await sleep_until(self.window.wake_at(loop.time()))
 
     async def process_request(
         self,
@@ -277,8 +243,9 @@ class MessageRateLimiter(BaseRateLimiter[int | Background]):
         else:
             max_retries = rate_limit_args or self.max_retries
         group = _group_of(data.get("chat_id"))
+        private = _private_of(data.get("chat_id"))
         for attempt in range(max_retries + 1):
-            await self._take_slots(group, background=background)
+            await self._take_slots(group, private, background=background)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -315,3 +282,11 @@ def _group_of(chat_id: object) -> int | str | None:
     if isinstance(chat_id, int):
         return chat_id if chat_id < 0 else None
     return chat_id if isinstance(chat_id, str) else None
+
+
+def _private_of(chat_id: object) -> int | None:
+    """A private chat's id (positive), else None."""
+    if isinstance(chat_id, str):
+        with contextlib.suppress(ValueError):
+            chat_id = int(chat_id)
+    return chat_id if isinstance(chat_id, int) and chat_id > 0 else None
