@@ -122,9 +122,20 @@ async def burst(
         f"{floor:.1f} s ({len(counted):,} msgs)",
         f"{(t_done - t0) / floor:.2f}x",
         f"{(n - 1) / span:.1f}/s" if span else "–",
-        str(len(too_many)),
+        _refusals(tg, len(too_many)),
         f"{len(api.requests_to('POST /v2/generate/audio')):,}",
     )
+
+
+def _refusals(tg: FakeTelegram, total: int) -> str:
+    """The 429 count, and which of Telegram's limits each broke (the fake says)."""
+    if not total:
+        return "0"
+    kinds: dict[str, int] = {}
+    for _, _, broken in tg.flood_refusals:
+        key = "+".join(broken)
+        kinds[key] = kinds.get(key, 0) + 1
+    return f"{total} ({', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))})"
 
 
 def leased_by(url: str) -> dict[int, str]:

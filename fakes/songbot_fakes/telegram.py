@@ -473,6 +473,8 @@ class FakeTelegram:
         # Records.
         self.calls: list[ApiCall] = []
         self.rate_limited: list[ApiCall] = []
+        # Each flood refusal's (method, chat id, limits broken: "chat", "group" and/or "global").
+        self.flood_refusals: list[tuple[str, int, tuple[str, ...]]] = []
         self.uploaded_audio: list[UploadedFile] = []
         self.downloads: list[str] = []
         # Serve file downloads one byte per this many seconds (a stalling file server).
@@ -1216,6 +1218,11 @@ class FakeTelegram:
                     result = ["unexpected result shape"]
         except _ApiError as error:
             return self._finish(request, call, error.status, self._error_body(error))
+        except ConnectionResetError:
+            # The client hung up mid-request (a cancelled call): nobody is left to answer, and
+            # Telegram, like any server, just drops it. Recorded, not a crash of the fake.
+            log.debug("client went away during %s", method_name)
+            return self._finish(request, call, 499, {"ok": False, "description": "client gone"})
         except Exception:
             log.exception("fake Telegram crashed on %s", method_name)
             body = {"ok": False, "error_code": 500, "description": "Internal Server Error"}
@@ -1479,21 +1486,26 @@ class FakeTelegram:
             return
         now = self.clock()
         waits: list[float] = []
+        broken: list[str] = []
         tokens, last = self._buckets.get(chat.id, (float(self.chat_burst), now))
         tokens = min(float(self.chat_burst), tokens + (now - last) * self.chat_rate)
         if tokens < 1:
             waits.append((1 - tokens) / self.chat_rate)
+            broken.append("chat")
         group = self._group_windows.setdefault(chat.id, deque())
         while group and group[0] <= now - 60:
             group.popleft()
         is_group = chat.type in ("group", "supergroup")
         if is_group and len(group) >= self.group_per_minute:
             waits.append(group[0] + 60 - now)
+            broken.append("group")
         while self._global_window and self._global_window[0] <= now - 1:
             self._global_window.popleft()
         if len(self._global_window) >= self.global_per_second:
             waits.append(self._global_window[0] + 1 - now)
+            broken.append("global")
         if waits:
+            self.flood_refusals.append((method, chat.id, tuple(broken)))
             self._buckets[chat.id] = (tokens, now)
             retry = max(1, math.ceil(max(waits)))
             raise _ApiError(429, f"Too Many Requests: retry after {retry}", {"retry_after": retry})
