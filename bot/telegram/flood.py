@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
@@ -144,24 +144,14 @@ class MessageRateLimiter(BaseRateLimiter[int | Background]):
         """Nothing to close."""
 
     def _group_pace(self, chat_id: int | str, now: float) -> Pace:
-        if len(self._groups) > _IDLE_SWEEP:
-            for key in [k for k, pace in self._groups.items() if pace.idle(now)]:
-                del self._groups[key]
-        pace = self._groups.get(chat_id)
-        if pace is None:
-            pace = self._groups[chat_id] = Pace(self.group_limit, self.group_period)
-        return pace
+        return _kept(self._groups, chat_id, now, lambda: Pace(self.group_limit, self.group_period))
 
     def _chat_bucket(self, chat_id: int, now: float) -> Bucket:
         """A private chat's pace. Kept in each process, also among replicas: one chat's messages
         rarely come from more than one of them at once, and a burst of 4 leaves room for that."""
-        if len(self._chats) > _IDLE_SWEEP:
-            for key in [k for k, bucket in self._chats.items() if bucket.idle(now)]:
-                del self._chats[key]
-        bucket = self._chats.get(chat_id)
-        if bucket is None:
-            bucket = self._chats[chat_id] = Bucket(self.chat_burst, self.chat_interval)
-        return bucket
+        return _kept(
+            self._chats, chat_id, now, lambda: Bucket(self.chat_burst, self.chat_interval)
+        )
 
     def _fleet_slot(self) -> float:
         """Seconds between two of the fleet's messages: the overall budget spread evenly."""
@@ -266,6 +256,21 @@ class MessageRateLimiter(BaseRateLimiter[int | Background]):
         width = self._fleet_slot()
         with contextlib.suppress(StorageError):
             await self._shared.block(GLOBAL, width=width, start=now, until=now + seconds)
+
+
+_K = TypeVar("_K")
+_P = TypeVar("_P", Pace, Bucket)
+
+
+def _kept(table: dict[_K, _P], key: _K, now: float, make: Callable[[], _P]) -> _P:
+    """`table[key]`, made on first use; past `_IDLE_SWEEP` entries the idle ones are dropped."""
+    if len(table) > _IDLE_SWEEP:
+        for idle in [k for k, pace in table.items() if pace.idle(now)]:
+            del table[idle]
+    pace = table.get(key)
+    if pace is None:
+        pace = table[key] = make()
+    return pace
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:

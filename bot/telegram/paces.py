@@ -8,44 +8,29 @@ every earlier one, so that messages sleep once and go in the order they asked.
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections import deque
 from typing import Final
 
 _TIE_BREAK: Final = 1e-6  # seconds between wake-ups that share a slot
 
 
-class Pace:
-    """At most `limit` messages in any `period` seconds, granted in the order they ask.
+class _Slots(ABC):
+    """Hands out slots in the order they are asked for; `wake_at` turns one into a wake-up."""
 
-    A sliding log of the last `limit` slots handed out: the next slot is now, or `period` after
-    the oldest of them. So a burst goes out at once up to the limit and then in blocks, one
-    block per period, never more than `limit` in any window of `period`.
-    """
+    __slots__ = ("_last_wake",)
 
-    __slots__ = ("_last_wake", "_slots", "limit", "period")
-
-    def __init__(self, limit: int, period: float) -> None:
-        if limit < 1 or period < 0:
-            raise ValueError(f"a pace needs limit >= 1 and period >= 0, got {limit}, {period}")
-        self.limit = limit
-        self.period = period
-        self._slots: deque[float] = deque(maxlen=limit)
+    def __init__(self) -> None:
         self._last_wake = float("-inf")
 
+    @abstractmethod
     def reserve(self, now: float) -> float:
         """Take the next free slot; returns how long to wait for it (0 when it is free now)."""
-        slot = now
-        if len(self._slots) == self.limit:
-            slot = max(now, self._slots[0] + self.period)
-        if self._slots:
-            slot = max(slot, self._slots[-1])  # first come, first served
-        self._slots.append(slot)
-        return slot - now
 
     def wake_at(self, now: float) -> float:
         """Reserve a slot and return the loop time to wake at, distinct from every earlier one.
 
-        A block shares one slot time, and asyncio's timer heap wakes equal deadlines in no set
+        Slots can share one time, and asyncio's timer heap wakes equal deadlines in no set
         order: a microsecond between them keeps a chat's messages in the order they were sent.
         """
         wake = now + self.reserve(now)
@@ -53,6 +38,34 @@ class Pace:
             wake = max(wake, self._last_wake + _TIE_BREAK)
             self._last_wake = wake
         return wake
+
+
+class Pace(_Slots):
+    """At most `limit` messages in any `period` seconds, granted in the order they ask.
+
+    A sliding log of the last `limit` slots handed out: the next slot is now, or `period` after
+    the oldest of them. So a burst goes out at once up to the limit and then in blocks, one
+    block per period, never more than `limit` in any window of `period`.
+    """
+
+    __slots__ = ("_slots", "limit", "period")
+
+    def __init__(self, limit: int, period: float) -> None:
+        if limit < 1 or period < 0:
+            raise ValueError(f"a pace needs limit >= 1 and period >= 0, got {limit}, {period}")
+        super().__init__()
+        self.limit = limit
+        self.period = period
+        self._slots: deque[float] = deque(maxlen=limit)
+
+    def reserve(self, now: float) -> float:
+        slot = now
+        if len(self._slots) == self.limit:
+            slot = max(now, self._slots[0] + self.period)
+        if self._slots:
+            slot = max(slot, self._slots[-1])  # first come, first served
+        self._slots.append(slot)
+        return slot - now
 
     def pause_until(self, when: float) -> None:
         """No slot before `when` (Telegram said retry_after), and then one message, the rest a
@@ -72,7 +85,7 @@ class Pace:
         return not self._slots or self._slots[-1] + self.period <= now
 
 
-class Bucket:
+class Bucket(_Slots):
     """A burst of `burst` messages, then one every `interval` seconds (a GCRA token bucket),
     granted in the order they ask: the pace of a private chat.
 
@@ -80,31 +93,22 @@ class Bucket:
     `(burst - 1) * interval` ahead of now, and then pushes it on by `interval`.
     """
 
-    __slots__ = ("_due", "_last_wake", "burst", "interval")
+    __slots__ = ("_due", "burst", "interval")
 
     def __init__(self, burst: int, interval: float) -> None:
         if burst < 1 or interval < 0:
             raise ValueError(
                 f"a bucket needs burst >= 1 and interval >= 0, got {burst}, {interval}"
             )
+        super().__init__()
         self.burst = burst
         self.interval = interval
         self._due = float("-inf")
-        self._last_wake = float("-inf")
 
     def reserve(self, now: float) -> float:
-        """Take the next free slot; returns how long to wait for it (0 when it is free now)."""
         slot = max(now, self._due - (self.burst - 1) * self.interval)
         self._due = max(self._due, slot) + self.interval
         return slot - now
-
-    def wake_at(self, now: float) -> float:
-        """As `Pace.wake_at`: the reserved slot's loop time, distinct from every earlier one."""
-        wake = now + self.reserve(now)
-        if wake > now:
-            wake = max(wake, self._last_wake + _TIE_BREAK)
-            self._last_wake = wake
-        return wake
 
     def spare(self, now: float) -> bool:
         """Whether a slot is free right now with nobody queued for it."""
