@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bot.engine.admission import Caps, admit
+from bot.engine.admission import Caps, admit, worth_a_walk
 from bot.engine.runner import ADMIT_EVERY
 from songbot_fakes.telegram import ApiCall
 from storage.jobs import Job, JobStore, SlotCounts
@@ -73,6 +73,20 @@ async def test_room_limits_starts_and_expired_jobs_leave_the_line(store: JobStor
 
 def _song_for(call: ApiCall) -> int:
     return int(call.params["chat_id"])
+
+
+async def test_a_walk_is_worth_it_only_when_something_could_start(store: JobStore) -> None:
+    (newcomer,) = await line_of(store, 5)
+    caps = Caps(per_user=1, per_chat=2, total=3)
+    held = SlotCounts()
+    held.add(4, 4)
+    assert worth_a_walk([newcomer], held, caps, freed=False)  # user 5 has a free slot
+    held.add(5, 5)
+    assert not worth_a_walk([newcomer], held, caps, freed=False)  # user 5 is at their cap
+    assert worth_a_walk([newcomer, None], held, caps, freed=False)  # someone's, elsewhere
+    assert worth_a_walk([], held, caps, freed=True)  # a slot came free since the last walk
+    held.add(6, 6)
+    assert not worth_a_walk([None], held, caps, freed=True)  # the bot is full: nothing can
 
 
 async def test_a_freed_slot_is_taken_by_the_next_job_without_a_timer(

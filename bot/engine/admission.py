@@ -62,3 +62,27 @@ def admit(
         blocked += 1
         out.places[job.id] = (job, blocked)
     return out
+
+
+def worth_a_walk(
+    added: Sequence[Job | None], held: SlotCounts, caps: Caps, *, freed: bool
+) -> bool:
+    """Whether walking the line now could start a job that the last walk could not.
+
+    Only a freed slot (`freed`: fewer held than the last walk left) or a new job that fits its
+    user's, its chat's and the total cap can; `None` is a job added elsewhere (unknown user).
+    A new job behind a full bot changes nobody's place, and a poll that left its job pending
+    frees nothing: neither is worth reading the whole line for.
+    """
+    if held.total >= caps.total:
+        return False
+    if freed:
+        return True
+    return any(
+        job is None
+        or (
+            held.by_user.get(job.user_id, 0) < caps.per_user
+            and held.by_chat.get(job.chat_id, 0) < caps.per_chat
+        )
+        for job in added
+    )

@@ -28,7 +28,7 @@ from typing import Final
 
 from telegram import Bot
 
-from bot.engine.admission import Caps, admit
+from bot.engine.admission import Caps, admit, worth_a_walk
 from bot.engine.deliver import deliver, fetch
 from bot.engine.estimates import Estimator
 from bot.engine.outcomes import Outcomes
@@ -262,28 +262,19 @@ class JobRunner:
             self._spawn(job, _STEPS.get(JobState(job.state)))
 
     async def _worth_walking(self, added: list[Job | None], *, ended: bool) -> bool:
-        """Whether the line could start something it could not at the last walk: a new job
-        that fits, a slot freed since (the held counts went down), or a worker freed when the
-        walk ran out of them. One small count query instead of reading the whole line: a poll
-        that leaves its job pending, or a newcomer behind a full bot, changes nothing."""
+        """Whether the line could start something it could not at the last walk (see
+        `admission.worth_a_walk`), from one small count query instead of the whole line."""
         if self.concurrency - len(self._workers) <= 0:
             return False
         if ended and self._walk_ran_out_of_room:
             return True
-        cfg = self.s.config
         held = await self.s.jobs.slot_counts()
-        if held.total >= cfg.max_jobs_total:
-            return False
-        if ended and held != self._held_after_walk:
-            return True
-        return any(
-            job is None
-            or (
-                held.by_user.get(job.user_id, 0) < cfg.max_jobs_per_user
-                and held.by_chat.get(job.chat_id, 0) < cfg.max_jobs_per_chat
-            )
-            for job in added
-        )
+        freed = ended and held != self._held_after_walk
+        return worth_a_walk(added, held, self._caps(), freed=freed)
+
+    def _caps(self) -> Caps:
+        cfg = self.s.config
+        return Caps(cfg.max_jobs_per_user, cfg.max_jobs_per_chat, cfg.max_jobs_total)
 
     async def _admit(self, now: float) -> None:
         """Start every waiting job that fits the caps, and tell the rest their place."""
@@ -294,7 +285,7 @@ class JobRunner:
         if not line:
             return
         cfg = self.s.config
-        caps = Caps(cfg.max_jobs_per_user, cfg.max_jobs_per_chat, cfg.max_jobs_total)
+        caps = self._caps()
         ready = [j for j in line if (j.next_check_at or 0.0) <= now or now > j.deadline_at]
         held = await self.s.jobs.slot_counts()
         room = self.concurrency - len(self._workers)
