@@ -33,6 +33,7 @@ from bot.telegram.confirming_bot import ConfirmAfterHandlingBot, TrackingProcess
 from bot.telegram.flood import (
     CHAT_BURST,
     CHAT_INTERVAL,
+    FLEET_INTERVAL,
     GROUP_INTERVAL,
     OVERALL_INTERVAL,
     OVERALL_WINDOW,
@@ -88,6 +89,7 @@ def build_application(
             chat_burst=CHAT_BURST,
             chat_interval=CHAT_INTERVAL / config.telegram_rate_scale,
             overall_window=(OVERALL_WINDOW[0], OVERALL_WINDOW[1] / config.telegram_rate_scale),
+            fleet_interval=FLEET_INTERVAL / config.telegram_rate_scale,
             max_retries=3,
         ),
     )

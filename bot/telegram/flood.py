@@ -58,6 +58,10 @@ GROUP_INTERVAL: Final = 3.5
 # for a moment wakes several messages late at once, and those would bunch up with the next ones
 # sent on time (a 429 in a burst on a loaded machine).
 OVERALL_WINDOW: Final = (28, 1.0)
+# Replicas on one database space the bot's messages wider (storage/flood_slots.py): each message
+# reaches Telegram after its own process's delays (a busy loop, an upload read to the end), and
+# those processes compete for the same CPUs, so 1/27 s drew a few 429s in a loaded CI run.
+FLEET_INTERVAL: Final = 1.0 / 25
 # A private chat: Telegram asks for about one message a second and lets short bursts through. A
 # burst of 4, then one a second, keeps a user who sends ten /song at once from drawing a 429 (and
 # the pause of every chat that follows it) without slowing a single request's replies.
@@ -99,6 +103,7 @@ class MessageRateLimiter(BaseRateLimiter[int | Background]):
         chat_burst: int = CHAT_BURST,
         chat_interval: float = CHAT_INTERVAL,
         overall_window: tuple[int, float] | None = None,
+        fleet_interval: float | None = None,
         max_retries: int = 3,
     ) -> None:
         self.overall = Pace(overall_limit, overall_period)
@@ -112,6 +117,7 @@ class MessageRateLimiter(BaseRateLimiter[int | Background]):
         self._groups: dict[int | str, Pace] = {}
         self._chats: dict[int, Bucket] = {}
         self._base = (overall_period, group_period, overall_window)
+        self._fleet_interval = fleet_interval or overall_period / overall_limit
         self.replicas = 1
         self._shared: FloodSlots | None = None
 
@@ -154,8 +160,8 @@ class MessageRateLimiter(BaseRateLimiter[int | Background]):
         )
 
     def _fleet_slot(self) -> float:
-        """Seconds between two of the fleet's messages: the overall budget spread evenly."""
-        return self._base[0] / self.overall.limit
+        """Seconds between two of the fleet's messages (FLEET_INTERVAL)."""
+        return self._fleet_interval
 
     async def _take_shared(self, slots: FloodSlots, group: int | None, background: bool) -> bool:
         """A slot from the fleet's budget, slept until; False if the database failed."""
