@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from telegram.error import RetryAfter
 
-from bot.telegram.flood import BACKGROUND, MessageRateLimiter, _group_of, _private_of
+from bot.telegram.flood import BACKGROUND, MessageRateLimiter, _scopes_of
 from bot.telegram.paces import Bucket, Pace
 
 
@@ -254,6 +254,14 @@ async def test_a_busy_loop_does_not_bunch_late_messages_past_the_window() -> Non
         overall_limit=1, overall_period=0.02, group_limit=1, group_period=0.001
     )
     assert most_in_a_window(await sent_times(bare)) > 5
+
+
+def _private_of(chat_id: object) -> int | None:
+    return _scopes_of(chat_id)[1]
+
+
+def _group_of(chat_id: object) -> int | str | None:
+    return _scopes_of(chat_id)[0]
 
 
 def test_private_of() -> None:

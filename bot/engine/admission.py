@@ -20,6 +20,14 @@ class Caps:
     per_chat: int
     total: int
 
+    def admit(self, held: SlotCounts, job: Job) -> bool:
+        """Whether `job` fits beside the slots `held`: its user's, its chat's and the total."""
+        return (
+            held.total < self.total
+            and held.by_user.get(job.user_id, 0) < self.per_user
+            and held.by_chat.get(job.chat_id, 0) < self.per_chat
+        )
+
 
 @dataclass(slots=True)
 class Admission:
@@ -40,24 +48,15 @@ def admit(
     so the first one waiting is told "next". Past its deadline it is `expired` instead.
     """
     out = Admission()
-    total = held.total
-    by_user = dict(held.by_user)
-    by_chat = dict(held.by_chat)
+    counts = held.copy()
     blocked = 0
     for job in line:
         if now > job.deadline_at:
             out.expired.append(job)
             continue
-        fits = (
-            total < caps.total
-            and by_user.get(job.user_id, 0) < caps.per_user
-            and by_chat.get(job.chat_id, 0) < caps.per_chat
-        )
-        if fits and len(out.start) < room:
+        if caps.admit(counts, job) and len(out.start) < room:
             out.start.append(job)
-            total += 1
-            by_user[job.user_id] = by_user.get(job.user_id, 0) + 1
-            by_chat[job.chat_id] = by_chat.get(job.chat_id, 0) + 1
+            counts.add(job.user_id, job.chat_id)
             continue
         blocked += 1
         out.places[job.id] = (job, blocked)
@@ -76,13 +75,4 @@ def worth_a_walk(
     """
     if held.total >= caps.total:
         return False
-    if freed:
-        return True
-    return any(
-        job is None
-        or (
-            held.by_user.get(job.user_id, 0) < caps.per_user
-            and held.by_chat.get(job.chat_id, 0) < caps.per_chat
-        )
-        for job in added
-    )
+    return freed or any(job is None or caps.admit(held, job) for job in added)

@@ -238,8 +238,7 @@ class MessageRateLimiter(BaseRateLimiter[int | Background]):
             max_retries = rate_limit_args.max_retries
         else:
             max_retries = rate_limit_args or self.max_retries
-        group = _group_of(data.get("chat_id"))
-        private = _private_of(data.get("chat_id"))
+        group, private = _scopes_of(data.get("chat_id"))
         for attempt in range(max_retries + 1):
             await self._take_slots(group, private, background=background)
             try:
@@ -285,19 +284,12 @@ def retry_after_seconds(exc: RetryAfter) -> float:
     return float(delay) if isinstance(delay, int | float) else delay.total_seconds()
 
 
-def _group_of(chat_id: object) -> int | str | None:
-    """Groups and channels have negative ids (or an @username); private chats are positive."""
+def _scopes_of(chat_id: object) -> tuple[int | str | None, int | None]:
+    """(group, private chat) of a `chat_id`: groups and channels have negative ids (or an
+    @username), private chats positive ones; one of the two is None (both for no chat)."""
     if isinstance(chat_id, str):
         with contextlib.suppress(ValueError):
             chat_id = int(chat_id)
     if isinstance(chat_id, int):
-        return chat_id if chat_id < 0 else None
-    return chat_id if isinstance(chat_id, str) else None
-
-
-def _private_of(chat_id: object) -> int | None:
-    """A private chat's id (positive), else None."""
-    if isinstance(chat_id, str):
-        with contextlib.suppress(ValueError):
-            chat_id = int(chat_id)
-    return chat_id if isinstance(chat_id, int) and chat_id > 0 else None
+        return (chat_id, None) if chat_id < 0 else (None, chat_id)
+    return (chat_id, None) if isinstance(chat_id, str) else (None, None)
