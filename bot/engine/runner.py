@@ -268,6 +268,9 @@ class JobRunner:
             return False
         if ended and self._walk_ran_out_of_room:
             return True
+        last = self._held_after_walk
+        if not ended and last is not None and last.total >= self.s.config.max_jobs_total:
+            return False  # full at the last walk, and nothing here has ended since: no query
         held = await self.s.jobs.slot_counts()
         freed = ended and held != self._held_after_walk
         return worth_a_walk(added, held, self._caps(), freed=freed)
