@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import contextvars
 import contextlib
+import contextvars
 import copy
 import io
 import json
