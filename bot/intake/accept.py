@@ -257,7 +257,7 @@ async def _group_status(services: Services, bot: Bot, origin: Origin, job: Job, 
     Serialised per chat and topic: concurrent handlers of a burst must all find the board the
     first one is creating, not each create their own.
     """
-    locks: dict[tuple[int, int | None], asyncio.Lock] = services.memo.board_locks
+    locks = services.memo.board_locks
     async with locks.setdefault((origin.chat_id, origin.topic_id), asyncio.Lock()):
         board = await find_board(services.jobs, origin.chat_id, now, topic_id=origin.topic_id)
         if board is not None:
