@@ -93,6 +93,7 @@ def build_application(
             max_retries=3,
         ),
     )
+    bot.hide_secrets(config.secrets)  # never in a text sent to a chat (#24.6)
     builder = (
         ApplicationBuilder()
         .bot(bot)

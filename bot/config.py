@@ -129,6 +129,9 @@ class Config:
     # Failed or refused references (voice notes, audio files) a user may send in a day before
     # reference requests are refused outright; 0 switches the limit off.
     reference_failure_limit: int
+    # --- identity: songs a day that all channel posts and anonymous admins together may ask
+    # for on a free bot (each such chat also meets the daily limit); 0: none (#24.2).
+    chat_sender_daily_limit: int = 5
 
     @property
     def work_dir(self) -> Path:
@@ -357,6 +360,9 @@ def _parse(env: Mapping[str, str]) -> Config:
         # A bad reference costs the operator conversion time, not credits, so failures are free;
         # without a cap one user could send transcode bombs all day (#17.4).
         reference_failure_limit=_int(env, "SONGBOT_REFERENCE_FAILURE_LIMIT", 5, minimum=0),
+        # One person can create any number of groups and channels, each its own requester: the
+        # songs all of them get together must have one bound (#24.2).
+        chat_sender_daily_limit=_int(env, "SONGBOT_CHAT_SENDER_DAILY_LIMIT", 5, minimum=0),
     )
 
 

@@ -28,9 +28,11 @@ MEANING: Final[dict[str, str]] = {
     "SONGBOT_POLL_INTERVAL": "base seconds between status checks near the expected finish (floats allowed)",
     "SONGBOT_JOB_TIMEOUT": "seconds before a pending job is given up (also bounds each audio download)",
     "SONGBOT_RETENTION_DAYS": (
-        "finished jobs (prompts, lyrics, names) are deleted this many days after they finished, "
-        "at start and every 6 hours; the usage ledger behind daily limits and payments is kept; "
-        "`0` keeps everything"
+        "finished jobs (prompts, lyrics, names) are deleted this many days after they "
+        "finished, `/write` drafts (ideas, lyrics) this many days after their last change, "
+        "and display names of users not seen for as long are blanked, at start and every 6 "
+        "hours; the usage ledger behind daily limits and payments is kept; `0` keeps "
+        "everything"
     ),
     "SONGBOT_KEEP_UNSENT_DAYS": (
         "a finished song that Telegram kept refusing to take is kept this long (in the temp "
@@ -98,6 +100,11 @@ MEANING: Final[dict[str, str]] = {
         "how often the start-up calls to Telegram (`getMe`, `deleteWebhook`, `setWebhook`, "
         "`setMyCommands`) are retried, with back-off from 1 s up to 30 s, before the bot gives up "
         "with one line"
+    ),
+    "SONGBOT_CHAT_SENDER_DAILY_LIMIT": (
+        "songs per UTC day that all channel posts and anonymous admins together may ask for "
+        "(each such chat also meets `SONGBOT_USER_DAILY_LIMIT`), bot-wide; `0` = none. With "
+        "Stars on they get none (see Security)"
     ),
 }
 

@@ -18,6 +18,7 @@ from telegram.ext import Application, CallbackContext
 from bot.aimlapi.availability import ModelAvailability
 from bot.aimlapi.client import AimlApiClient
 from bot.aimlapi.session import DOWNLOAD_DEADLINE, Timeouts
+from bot.bounded import BoundedMap, BoundedSet
 from bot.config import Config
 from bot.delivery.media import TempFiles
 from bot.progress.boards import GroupBoards
@@ -59,6 +60,10 @@ class Engine(Protocol):
     async def stop(self, grace: float = 3.0) -> None: ...
 
 
+def _held(lock: asyncio.Lock) -> bool:
+    return lock.locked()
+
+
 @dataclass
 class UpdateMemo:
     """Small per-process memories of the update path; losing them on a restart costs nothing.
@@ -67,14 +72,23 @@ class UpdateMemo:
     to the safe side (one more notice, one more `getChatMember`).
     """
 
-    # Serialises group status boards per (chat, topic): a burst must share one board.
-    board_locks: dict[tuple[int, int | None], asyncio.Lock] = field(default_factory=dict)
+    # Each per-chat memory is bounded (bot/bounded.py, #24.12): every group that ever asked
+    # would otherwise leave its entries behind for the life of the process.
+    # Serialises group status boards per (chat, topic): a burst must share one board. A lock
+    # being held is never dropped.
+    board_locks: BoundedMap[tuple[int, int | None], asyncio.Lock] = field(
+        default_factory=lambda: BoundedMap(keep=_held)
+    )
     # (chat, user) -> (checked at, is admin): getChatMember answers, briefly cached.
-    chat_admins: dict[tuple[int, int], tuple[float, bool]] = field(default_factory=dict)
+    chat_admins: BoundedMap[tuple[int, int], tuple[float, bool]] = field(
+        default_factory=lambda: BoundedMap(ttl=60.0)
+    )
     # "chat:<id>" / "user:<id>" already told they are not served: later updates get silence.
-    access_notified: set[str] = field(default_factory=set)
+    access_notified: BoundedSet[str] = field(default_factory=BoundedSet)
     # (user, action, job) -> when: a double tap within the window is one press.
-    recent_presses: dict[tuple[int, str, int], float] = field(default_factory=dict)
+    recent_presses: BoundedMap[tuple[int, str, int], float] = field(
+        default_factory=lambda: BoundedMap(ttl=60.0)
+    )
     # Jobs whose kept song (Telegram refused it, #16.6) is being uploaded again right now.
     resending: set[int] = field(default_factory=set)
 

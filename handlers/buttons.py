@@ -152,11 +152,8 @@ async def reply_to_press(press: Press, text: str, job: Job | None = None) -> Mes
 
 def repeated(press: Press, action: str, job_id: int) -> bool:
     """True for the second press of the same button on the same song within its window."""
-    recent = press.services.memo.recent_presses
+    recent = press.services.memo.recent_presses  # bounded, entries expire after 60 s
     now = time.monotonic()
-    for key, when in list(recent.items()):
-        if now - when > 60.0:
-            del recent[key]
     key = (press.user.id, action, job_id)
     last = recent.get(key)
     if last is not None and now - last < REPEAT_WINDOW.get(action, 5.0):

@@ -34,7 +34,7 @@ from bot.intake.lyrics import (
 )
 from bot.services import Services, get_services
 from bot.telegram.callback_data import Action, build, pattern
-from bot.telegram.helpers import display_name, reply_to, thread_kwargs
+from bot.telegram.helpers import display_name, reply_to, requester_id, thread_kwargs
 from bot.textutil import utf16_len
 from handlers.buttons import Press, answer, read_press, refuse, repeated, reply_to_press
 from storage.lyrics import LyricsDraft
@@ -84,7 +84,11 @@ async def on_write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     services = get_services(context)
     services.metrics.updates.inc()
-    requester = await load_requester(services.db, message.from_user.id, message.chat_id)
+    # The requester `/song` uses (#24.5): a channel or a group's anonymous admins, not the
+    # @Channel_Bot / @GroupAnonymousBot in `from` that every one of them shares.
+    who = requester_id(message)
+    assert who is not None
+    requester = await load_requester(services.db, who, message.chat_id)
     lang = language_for(message, requester)
     replied = message.reply_to_message
     reply_text = replied.text if replied is not None and replied.text else None
@@ -92,10 +96,8 @@ async def on_write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         idea = parse_idea(message.text, bot_username=services.bot_username, reply_text=reply_text)
         if idea is None:
             return  # addressed to another bot
-        await check_access(
-            services, message.get_bot(), message.chat, message.from_user.id, requester
-        )
-        await check_draft_limit(services, message.from_user.id)
+        await check_access(services, message.get_bot(), message.chat, who, requester)
+        await check_draft_limit(services, who)
     except Silent:
         return
     except SongbotError as exc:
@@ -106,7 +108,7 @@ async def on_write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat_id=message.chat_id,
         chat_type=message.chat.type,
         topic_id=message.message_thread_id if message.is_topic_message else None,
-        user_id=message.from_user.id,
+        user_id=who,
         user_lang=lang,
         request_message_id=message.message_id,
         idea=idea,
@@ -121,7 +123,7 @@ async def on_write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await services.lyrics.set_preview(draft.id, working.message_id, time.time())
     # The completion takes seconds: off the update path, so getUpdates never waits for it.
     context.application.create_task(
-        _write_into(services, working, draft, target, lang, message.from_user.id),
+        _write_into(services, working, draft, target, lang, who),
         update=update,
         name=f"songbot-write-{draft.id}",
     )

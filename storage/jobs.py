@@ -45,10 +45,13 @@ from storage.job_rows import (
     new_job_key as new_job_key,
 )
 from storage.quota import (
+    CHAT_SENDERS_USED_WITH_PENDING,
     CREDITS_AVAILABLE,
     FREE_USED_IN_SPAN,
     USED_WITH_PENDING,
     WAITING_JOBS,
+    ChatSendersCap,
+    ChatSendersCapReached,
     DailyQuota,
     PaymentRequired,
     QuotaExceeded,
@@ -80,6 +83,7 @@ class JobStore(JobLeases, JobQueries):
         quota: DailyQuota | None = None,
         waiting: WaitingCap | None = None,
         stars: StarsGuard | None = None,
+        senders: ChatSendersCap | None = None,
     ) -> tuple[Job, bool]:
         """Insert, or return the existing job for the same (chat, request message) and False.
 
@@ -88,7 +92,8 @@ class JobStore(JobLeases, JobQueries):
         are written, and `QuotaExceeded` is raised for the rest. A `waiting` cap is enforced
         the same way (`WaitingCapReached`). With `stars`, the INSERT also needs a free song of
         the day or a credit left, and reserves it in the same transaction (`PaymentRequired`):
-        parallel requests can never spend one credit twice.
+        parallel requests can never spend one credit twice. `senders`: the bot-wide cap of chat
+        requesters (`ChatSendersCapReached`), serialised on one key for all of them.
         """
         values: dict[str, object] = {
             name: _sql_value(name, getattr(new, name)) for name in _NEW_JOB_COLUMNS
@@ -108,6 +113,9 @@ class JobStore(JobLeases, JobQueries):
         if stars is not None:
             conditions.append(f"(({FREE_USED_IN_SPAN}) < ? OR ({CREDITS_AVAILABLE}) > 0)")
             params.extend([*stars.free_params(), stars.free_per_day, *stars.credit_params()])
+        if senders is not None:
+            conditions.append(f"({CHAT_SENDERS_USED_WITH_PENDING}) < ?")
+            params.extend(senders.params())
         guard = " WHERE " + " AND ".join(conditions)
         insert = (
             f"INSERT INTO jobs ({', '.join(columns)}) SELECT {_placeholders(columns)}{guard} "
@@ -115,8 +123,9 @@ class JobStore(JobLeases, JobQueries):
         )
         if stars is None:
             guarded = quota is not None or waiting is not None
+            key = f"user:{new.user_id}" if guarded else None
             rows = await self.db.write_returning(
-                insert, params, serialize_on=f"user:{new.user_id}" if guarded else None
+                insert, params, serialize_on="chat-senders" if senders is not None else key
             )
         else:
             rows = await self._insert_and_reserve(insert, params, stars, new.created_at)
@@ -130,6 +139,8 @@ class JobStore(JobLeases, JobQueries):
             raise WaitingCapReached(waiting)
         if quota is not None and await self._used_with_pending(quota) >= quota.limit:
             raise QuotaExceeded(quota)
+        if senders is not None and await self.chat_senders_used(senders) >= senders.limit:
+            raise ChatSendersCapReached(senders)
         if stars is not None:
             raise PaymentRequired(stars)
         if quota is not None:
@@ -163,6 +174,11 @@ class JobStore(JobLeases, JobQueries):
     async def _used_with_pending(self, quota: DailyQuota) -> int:
         sql = f"SELECT {USED_WITH_PENDING}"
         return int(str(await self.db.fetchval(sql, quota.params()[:-1])))
+
+    async def chat_senders_used(self, cap: ChatSendersCap) -> int:
+        """What counts against the chat requesters' cap today (the friendly early check)."""
+        sql = f"SELECT {CHAT_SENDERS_USED_WITH_PENDING}"
+        return int(str(await self.db.fetchval(sql, cap.params()[:-1])))
 
     async def _waiting(self, user_id: int) -> int:
         return int(str(await self.db.fetchval(WAITING_JOBS, (user_id,))))

@@ -164,6 +164,15 @@ class LyricsStore:
             (now, draft_id),
         )
 
+    async def delete_stale_drafts(self, *, before: float, limit: int = 1000) -> int:
+        """Retention (#24.14): drafts untouched since `before` go, ideas and lyrics with them;
+        their calls stay in the ledger (`draft_id` becomes NULL) for limits and token totals."""
+        return await self.db.execute_write(
+            "DELETE FROM lyrics_drafts WHERE id IN "
+            "(SELECT id FROM lyrics_drafts WHERE updated_at < ? LIMIT ?)",
+            (before, limit),
+        )
+
     # --- calls ---------------------------------------------------------------------------------
 
     async def reserve_call(

@@ -115,3 +115,44 @@ class PaymentRequired(Exception):
     def __init__(self, guard: StarsGuard) -> None:
         super().__init__(f"user {guard.user_id} has no free song and no credit left")
         self.guard = guard
+
+
+# --- identity: channel posts and anonymous admins (#24.2) -------------------------------------
+# A requester id below zero is a chat speaking (a channel, or a group's anonymous admins; see
+# `bot.telegram.helpers.requester_id`). One person can create any number of them, so on top of
+# each one's own daily limit, all of them together share one bot-wide daily cap.
+
+# Charged, unrefunded generations of every chat requester in [start, end), plus their jobs not
+# charged yet: (start, end).
+CHAT_SENDERS_USED_WITH_PENDING: Final = (
+    "(SELECT COUNT(*) FROM usage WHERE user_id < 0 AND refunded = 0 "
+    "AND created_at >= ? AND created_at < ?) + "
+    "(SELECT COUNT(*) FROM jobs WHERE user_id < 0 "
+    f"AND state IN ({', '.join(repr(s.value) for s in UNCHARGED_STATES)}))"
+)
+
+
+def is_chat_sender(user_id: int) -> bool:
+    """A requester that is a chat (channel or anonymous admins), not a person."""
+    return user_id < 0
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSendersCap:
+    """The bot-wide daily cap on songs for chat requesters, enforced by the intake INSERT."""
+
+    limit: int
+    day_start: float
+    day_end: float
+
+    def params(self) -> tuple[object, ...]:
+        """The parameters of `CHAT_SENDERS_USED_WITH_PENDING < limit`, in order."""
+        return (self.day_start, self.day_end, self.limit)
+
+
+class ChatSendersCapReached(Exception):
+    """The intake INSERT found the chat requesters' daily cap used up; nothing was written."""
+
+    def __init__(self, cap: ChatSendersCap) -> None:
+        super().__init__(f"chat requesters reached their daily cap of {cap.limit}")
+        self.cap = cap

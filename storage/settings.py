@@ -147,6 +147,15 @@ class UserStore:
             (user_id, name, now, now, now),
         )
 
+    async def forget_names(self, *, before: float) -> int:
+        """Retention (#24.14): the display name of a user not seen since `before` is blanked;
+        the row itself stays (a ban or a language choice outlives retention)."""
+        return await self.db.execute_write(
+            "UPDATE users SET display_name = '' WHERE display_name != '' "
+            "AND COALESCE(last_seen_at, updated_at) < ?",
+            (before,),
+        )
+
     async def set_banned(self, user_id: int, banned: bool, *, now: float | None = None) -> None:
         """Works for users the bot has never seen, so an admin can ban pre-emptively."""
         await self.db.execute_write(

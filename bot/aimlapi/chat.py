@@ -16,6 +16,9 @@ from bot.aimlapi.session import ApiSession
 from bot.aimlapi.types import ChatAnswer, ChatMessage
 
 CHAT_PATH: Final = "/v1/chat/completions"
+# The most of a completion's answer read (#24.9): a draft is a few kilobytes of JSON (its
+# max_tokens bound it), so anything near this is not an answer we could use anyway.
+CHAT_MAX_BYTES: Final = 256 * 1024
 
 
 class ChatCompletions(ApiSession):
@@ -46,5 +49,11 @@ class ChatCompletions(ApiSession):
             return parse_chat(json_body(response), model)
 
         return await self._call(
-            "POST", CHAT_PATH, json=body, timeout=self._timeouts.chat, parse=parse, tokens=True
+            "POST",
+            CHAT_PATH,
+            json=body,
+            timeout=self._timeouts.chat,
+            parse=parse,
+            tokens=True,
+            max_body=CHAT_MAX_BYTES,
         )

@@ -76,7 +76,8 @@ class Malformed(Exception):
 def json_body(response: httpx.Response) -> Any:
     try:
         return response.json()
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        # RecursionError: JSON nested deeper than Python's parser goes (#24.9).
         raise Malformed(f"not JSON: {exc}") from None
 
 

@@ -155,6 +155,34 @@ class ApiSession:
             headers["X-Client-Request-Id"] = client_request_id
         return headers
 
+    async def _send(
+        self, request: httpx.Request, max_body: int | None
+    ) -> tuple[httpx.Response, bool]:
+        """The answer to `request`, read whole; with `max_body`, at most that many bytes of it
+        (then the flag is True and the body is cut), so no answer can fill the memory."""
+        if max_body is None:
+            return await self._http.send(request), False
+        response = await self._http.send(request, stream=True)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in response.aiter_bytes():
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > max_body:
+                    break
+        finally:
+            await response.aclose()
+        body = b"".join(chunks)[:max_body]
+        # The bytes are decoded already: the copy must not claim an encoding or a length.
+        headers = [
+            (k, v)
+            for k, v in response.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        copy = httpx.Response(response.status_code, headers=headers, content=body, request=request)
+        return copy, size > max_body
+
     async def _call(
         self,
         method: str,
@@ -171,8 +199,12 @@ class ApiSession:
         json: object = None,
         files: Mapping[str, tuple[str, bytes, str]] | None = None,
         data: Mapping[str, str] | None = None,
+        max_body: int | None = None,
     ) -> T:
         """Send with the retry rules of the module docstring, then parse a 2xx with `parse`.
+
+        `max_body`: read at most this many bytes of the answer (#24.9: a 5 MB completion froze
+        the bot while it was parsed); a longer 2xx is an unusable body, like a garbled one.
 
         `model`: the call names this model (music-01's own routes), so a 4xx that says it is
         gone raises `ModelUnavailable` (responses.py, `model_gone`).
@@ -184,7 +216,7 @@ class ApiSession:
             attempt += 1
             retry_after: float | None = None
             try:
-                response = await self._http.request(
+                request = self._http.build_request(
                     method,
                     url,
                     params=params,
@@ -194,6 +226,7 @@ class ApiSession:
                     headers=self._headers(client_request_id),
                     timeout=self._timeouts.make(timeout),
                 )
+                response, oversize = await self._send(request, max_body)
             except _NEVER_SENT as exc:
                 # Never left this machine: safe to retry even a paid POST.
                 why = f"{type(exc).__name__}: {exc}"
@@ -212,6 +245,8 @@ class ApiSession:
                 status = response.status_code
                 if 200 <= status < 300:
                     try:
+                        if oversize:
+                            raise Malformed(f"answer over {max_body} bytes")
                         return await parse(response)
                     except Malformed as exc:
                         why = f"unusable {status} body: {exc}"

@@ -423,5 +423,8 @@ EN: Final[dict[str, str]] = {
     "answer_unsent_gone": "That song is no longer kept, so it can't be sent again.",
     "resend_upload_failed": "Telegram refused the upload again. The song is still kept: try 📤 Send again in a few minutes.",
     "error_reference_failures": "{n} of your voice notes or audio files today could not be used, so I'm not taking more until tomorrow. A /song without one still works.",
+    # --- identity: channels, anonymous admins and redaction (#24.2) ---
+    "error_chat_sender_paid": "Songs on this bot are paid for by each person, so a channel or an anonymous admin can't order one. Ask as yourself: post as yourself instead of as the channel, or turn off “Remain anonymous” in your admin rights, or write to me in private.",
+    "error_chat_sender_limit": "Channels and anonymous admins can't order any more songs today. Ask as yourself: post as yourself instead of as the channel, or turn off “Remain anonymous” in your admin rights, or write to me in private.",
     # --- end of catalogue ---
 }

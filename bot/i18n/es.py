@@ -522,4 +522,7 @@ ES: Final[dict[str, str]] = {
     "answer_unsent_gone": "Esa canción ya no está guardada, así que no se puede reenviar.",
     "resend_upload_failed": "Telegram volvió a rechazar la subida. La canción sigue guardada: prueba 📤 Enviar de nuevo en unos minutos.",
     "error_reference_failures": "Hoy no pude usar {n} de tus notas de voz o archivos de audio, así que no acepto más hasta mañana. Un /song sin ellos sigue funcionando.",
+    # --- identity: channels, anonymous admins and redaction (#24.2) ---
+    "error_chat_sender_paid": "En este bot cada persona paga sus canciones, así que un canal o un administrador anónimo no puede pedir una. Pídela en tu propio nombre: publica como tú y no como el canal, o desactiva «Permanecer anónimo» en tus permisos de administrador, o escríbeme por privado.",
+    "error_chat_sender_limit": "Por hoy, los canales y los administradores anónimos ya no pueden pedir más canciones. Pídela en tu propio nombre: publica como tú y no como el canal, o desactiva «Permanecer anónimo» en tus permisos de administrador, o escríbeme por privado.",
 }

@@ -28,7 +28,7 @@ from bot.intake.references import (
     check_reference_request,
 )
 from bot.intake.requests import build_request
-from bot.intake.stars import send_offer, stars_guard
+from bot.intake.stars import pays, send_offer, stars_guard
 from bot.progress.boards import find_board
 from bot.progress.status import cancel_keyboard, render_status
 from bot.services import Services
@@ -41,13 +41,17 @@ from bot.telegram.helpers import (
 )
 from storage.jobs import Job, NewJob, new_job_key
 from storage.quota import (
+    ChatSendersCap,
+    ChatSendersCapReached,
     DailyQuota,
     PaymentRequired,
     QuotaExceeded,
     WaitingCap,
     WaitingCapReached,
+    is_chat_sender,
 )
 from storage.reference_failures import failed_references_today
+from storage.usage import utc_day_bounds
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +106,7 @@ async def check_request(services: Services, user_id: int, draft: Draft) -> Gener
     the provider has retired is replaced by its fallback here (music-01 -> music-cover), so the
     request is checked against, and stored for, the model that will really make it.
     """
+    _check_chat_sender(services, user_id)
     spec, reference = services.models.route(draft.spec), draft.reference
     check_reference_request(spec, reference, draft.reference_url, draft.lyrics)
     # music-01 needs no style, music-cover one of 10+ characters: a stand-in, not a refusal.
@@ -189,7 +194,10 @@ async def store_job(
             quota=_daily_quota(services, origin, now),
             waiting=_waiting_cap(services, origin),
             stars=stars,
+            senders=_senders_cap(services, origin.user_id, now),
         )
+    except ChatSendersCapReached:  # other channels or anonymous admins took the last one
+        raise NotAllowed("error_chat_sender_limit") from None
     except PaymentRequired:  # a parallel request spent the last credit since the check above
         await _offer_packs(services, bot, origin)
     except QuotaExceeded as exc:  # a parallel request took the last one since check_request
@@ -249,7 +257,7 @@ async def _group_status(services: Services, bot: Bot, origin: Origin, job: Job, 
     Serialised per chat and topic: concurrent handlers of a burst must all find the board the
     first one is creating, not each create their own.
     """
-    locks: dict[tuple[int, int | None], asyncio.Lock] = services.memo.board_locks
+    locks = services.memo.board_locks
     async with locks.setdefault((origin.chat_id, origin.topic_id), asyncio.Lock()):
         board = await find_board(services.jobs, origin.chat_id, now, topic_id=origin.topic_id)
         if board is not None:
@@ -312,7 +320,34 @@ def _waiting_cap(services: Services, origin: Origin) -> WaitingCap | None:
     return WaitingCap(user_id=origin.user_id, limit=limit)
 
 
+def _check_chat_sender(services: Services, user_id: int) -> None:
+    """A chat requester (a channel, a group's anonymous admins) gets no song a person pays for.
+
+    Why (#24.2): one person can create any number of groups and channels, each its own
+    requester. On a bot that sells songs they would each get free songs of the day and could not
+    buy credits anyway (an invoice is paid by a person), so they are refused with how to ask as
+    oneself; on a free bot they all share one bot-wide daily cap (`_senders_cap`).
+    """
+    if not is_chat_sender(user_id):
+        return
+    if pays(services.config, user_id):
+        raise NotAllowed("error_chat_sender_paid")
+    if services.config.chat_sender_daily_limit <= 0:
+        raise NotAllowed("error_chat_sender_limit")
+
+
+def _senders_cap(services: Services, user_id: int, now: float) -> ChatSendersCap | None:
+    """The bot-wide cap a chat requester's song must fit in (None for a person)."""
+    if not is_chat_sender(user_id):
+        return None
+    start, end = utc_day_bounds(now)
+    return ChatSendersCap(services.config.chat_sender_daily_limit, start, end)
+
+
 async def _check_daily_limit(services: Services, user_id: int) -> None:
+    senders = _senders_cap(services, user_id, time.time())
+    if senders is not None and await services.jobs.chat_senders_used(senders) >= senders.limit:
+        raise NotAllowed("error_chat_sender_limit")
     limit = services.config.user_daily_limit
     if limit <= 0 or user_id in services.config.admin_ids:
         return

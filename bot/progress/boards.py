@@ -17,6 +17,7 @@ import time
 from telegram import Bot
 from telegram.error import BadRequest, TelegramError
 
+from bot.bounded import BoundedMap
 from bot.i18n import t
 from storage.jobs import JobStore
 from storage.states import ACTIVE, JobState
@@ -75,9 +76,11 @@ class GroupBoards:
         self._jobs = jobs
         self._bot = bot
         self._min_interval = min_interval
-        self._last_edit: dict[tuple[int, int], float] = {}
-        self._pending: dict[tuple[int, int], asyncio.Task[None]] = {}
-        self._lang: dict[tuple[int, int], str | None] = {}
+        # Bounded (#24.12): a board forgotten long after its burst costs at most one early edit
+        # (still paced by the flood limiter) or its default language.
+        self._last_edit: BoundedMap[tuple[int, int], float] = BoundedMap()
+        self._pending: dict[tuple[int, int], asyncio.Task[None]] = {}  # emptied as they run
+        self._lang: BoundedMap[tuple[int, int], str | None] = BoundedMap()
 
     def touch(self, chat_id: int, message_id: int, lang: str | None) -> None:
         """Schedule a refresh of this board (coalesced with any already scheduled)."""

@@ -7,13 +7,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
 from typing import Any
 
 from telegram import Update
 from telegram.ext import ExtBot, SimpleUpdateProcessor
 
 from bot.telegram.poller_gate import PollerGate
+from bot.telegram.ptb_private import JSONDict
+from bot.telegram.redaction import UserTextRedactor
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +35,12 @@ class ConfirmAfterHandlingBot(ExtBot[Any]):
     after a crash Telegram hands the update over again, and intake is idempotent.
     """
 
-    __slots__ = ("_drained", "_poller_gate", "_unfinished")
+    __slots__ = ("_drained", "_poller_gate", "_redact", "_unfinished")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Every text a person reads passes here, redacted (#24.6); the token is known already.
+        self._redact = UserTextRedactor([self.token])
         self._unfinished: set[int] = set()
         self._drained: asyncio.Event | None = None
         # Several replicas on one database: only the lock holder polls (bot/telegram/poller_gate).
@@ -49,6 +53,15 @@ class ConfirmAfterHandlingBot(ExtBot[Any]):
     def gate_polling(self, gate: PollerGate) -> None:
         """From now on getUpdates waits for `gate` (the replica's turn to poll)."""
         self._poller_gate = gate
+
+    def hide_secrets(self, secrets: Iterable[str]) -> None:
+        """Also mask these (the API key, the webhook secret...) in every text sent."""
+        self._redact.add(*secrets)
+
+    async def _do_post(self, endpoint: str, data: JSONDict, **kwargs: Any) -> Any:
+        """The one step every Bot API call takes: its user-visible text is redacted here."""
+        self._redact.redact_call(data)
+        return await super()._do_post(endpoint, data, **kwargs)
 
     def handled(self, update: object) -> None:
         if isinstance(update, Update):

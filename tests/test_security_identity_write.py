@@ -1,0 +1,66 @@
+"""Issue #24.5: `/write` keys on the same requester as `/song`, so bans and its limit hold.
+
+`from` of a channel post is @Channel_Bot (136817688) and of an anonymous admin's message
+@GroupAnonymousBot (1087968824) for every channel and group alike; the requester is
+`sender_chat`. Through the real bot against the fakes.
+"""
+
+from __future__ import annotations
+
+from songbot_fakes.telegram import CHANNEL_BOT, GROUP_ANONYMOUS_BOT
+from tests.harness import BotHarness
+from tests.test_groups import ADMIN, GROUP, _reply_to, _settle, fast_flood_clock
+from tests.test_write import write
+
+CHANNEL_A, CHANNEL_B = -1005101, -1005102
+OTHER_GROUP = -1005201
+MEMBER = 711
+BOT = "SongTestBot"
+
+
+async def test_write_keys_on_the_channel_and_honours_its_ban(harness: BotHarness) -> None:
+    await fast_flood_clock(harness, SONGBOT_LYRICS_DAILY_LIMIT="1", SONGBOT_ADMIN_IDS=str(ADMIN))
+    tg, api = harness.tg, harness.api
+    tg.add_chat(GROUP, type="supergroup", title="Band")
+    await write(
+        harness, f"/write@{BOT} a song for channel A", chat_id=GROUP, sender_chat=CHANNEL_A
+    )
+    [draft_a] = [d for d in await _drafts(harness) if d[1] == CHANNEL_A]
+    # Channel B is another requester: channel A's used-up draft does not refuse it.
+    await write(
+        harness, f"/write@{BOT} a song for channel B", chat_id=GROUP, sender_chat=CHANNEL_B
+    )
+    owners = {d[1] for d in await _drafts(harness)}
+    assert owners == {CHANNEL_A, CHANNEL_B}
+    assert CHANNEL_BOT["id"] not in owners
+    assert len(api.chat_requests()) == 2
+
+    # The operator bans channel A: its /write is refused and no completion is made.
+    post = tg.send_text(GROUP, MEMBER, "a post", sender_chat=CHANNEL_A)
+    ban = tg.send_text(GROUP, ADMIN, f"/ban@{BOT}", reply_to=post["message_id"])
+    assert "is banned" in await _reply_to(harness, ban)
+    refused = tg.send_text(GROUP, MEMBER, f"/write@{BOT} again", sender_chat=CHANNEL_A)
+    assert "can't request songs" in await _reply_to(harness, refused)
+    await _settle(harness)
+    assert len(api.chat_requests()) == 2
+    assert draft_a[0] in [d[0] for d in await _drafts(harness)]
+
+
+async def test_anonymous_admins_of_two_groups_do_not_share_write(harness: BotHarness) -> None:
+    await fast_flood_clock(harness, SONGBOT_LYRICS_DAILY_LIMIT="1")
+    tg = harness.tg
+    for group in (GROUP, OTHER_GROUP):
+        tg.add_chat(group, type="supergroup", title=f"G{group}", admins=[MEMBER])
+    for group in (GROUP, OTHER_GROUP):
+        await write(harness, f"/write@{BOT} anthem {group}", chat_id=group, sender_chat=group)
+    owners = sorted(d[1] for d in await _drafts(harness))
+    assert owners == sorted([GROUP, OTHER_GROUP])
+    assert GROUP_ANONYMOUS_BOT["id"] not in owners
+    # The group's anonymous admins share the group's limit (Telegram cannot tell them apart).
+    again = tg.send_text(GROUP, MEMBER, f"/write@{BOT} one more", sender_chat=GROUP)
+    assert "limit" in (await _reply_to(harness, again)).lower()
+
+
+async def _drafts(harness: BotHarness) -> list[tuple[int, int]]:
+    rows = await harness.services.db.fetchall("SELECT id, user_id FROM lyrics_drafts ORDER BY id")
+    return [(int(r[0]), int(r[1])) for r in rows]
