@@ -117,6 +117,9 @@ def run(*, webhook: bool = False) -> int:
     from bot.ops.logging_setup import setup_logging
 
     setup_logging(config.log_level, config.log_format, config.secrets)
+    from bot.ops.process_setup import raise_open_files_limit
+
+    raise_open_files_limit()
     from bot.delivery.media import FfmpegMissing, find_ffmpeg
 
     try:
