@@ -55,6 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    from bot.ops.process_setup import private_umask
+
+    private_umask()
     problem = ensure_tmpdir()
     if problem is not None:
         print(f"songbot: {problem}", file=sys.stderr)

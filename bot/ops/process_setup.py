@@ -7,10 +7,13 @@ them once, first, covers every file, socket and child process the bot opens afte
 from __future__ import annotations
 
 import logging
+import os
 import resource
 
 log = logging.getLogger(__name__)
 
+# Files 0600, folders 0700: temp audio holds users' voices, the database their lyrics and ids.
+PRIVATE_UMASK = 0o077
 # RLIM_INFINITY cannot be the soft limit of RLIMIT_NOFILE on Linux (nr_open caps it).
 NOFILE_CEILING = 1 << 20
 
@@ -32,3 +35,10 @@ def raise_open_files_limit() -> int:
             return soft
         return wanted
     return soft
+
+
+def private_umask() -> None:
+    """Everything the process creates from now on is its owner's alone (#24.8): temp and kept
+    audio, converted references, cover art, backups, and what ffmpeg writes for us. The
+    modules that create long-lived files set their modes explicitly as well."""
+    os.umask(PRIVATE_UMASK)
