@@ -129,25 +129,31 @@ async def wait_for(predicate: object, timeout: float, what: str, bot: BotProcess
         await asyncio.sleep(0.05)
 
 
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
 async def test_slowloris_leaves_healthz_the_engine_and_the_log_alone(
-    fakes: tuple[FakeTelegram, FakeAimlApi], tmp_path: Path, unused_tcp_port: int
+    fakes: tuple[FakeTelegram, FakeAimlApi], tmp_path: Path, unused_tcp_port: int, mode: str
 ) -> None:
     tg, api = fakes
     port = unused_tcp_port
     db = tmp_path / "songbot.db"
-    env = subprocess_env(
-        tg,
-        api,
-        db,
-        {"SONGBOT_HTTP_PORT": str(port), "SONGBOT_WEBHOOK_LISTEN": "127.0.0.1"},
-    )
-    bot = BotProcess(env, tmp_path, nofile=NOFILE)
+    extra = {"SONGBOT_HTTP_PORT": str(port), "SONGBOT_WEBHOOK_LISTEN": "127.0.0.1"}
+    if mode == "webhook":
+        # Telegram's own POSTs must get through the attack too.
+        extra["SONGBOT_WEBHOOK_URL"] = f"http://127.0.0.1:{port}/telegram/hook"
+        extra["SONGBOT_WEBHOOK_SECRET"] = "slowloris-test-secret_0123456789"
+    bot = BotProcess(subprocess_env(tg, api, db, extra), tmp_path, nofile=NOFILE)
     stop = asyncio.Event()
     attack = Attack()
     attackers: list[asyncio.Task[None]] = []
+
+    def ready() -> bool:
+        if mode == "webhook":
+            return any(c.ok for c in tg.calls_to("setWebhook"))
+        return tg.polls_waiting > 0
+
     try:
         await bot.start()
-        await wait_for(lambda: tg.polls_waiting > 0, 30, "the first getUpdates", bot)
+        await wait_for(ready, 30, "the bot to take updates", bot)
         # The bot takes every descriptor the hard limit allows (and keeps a reserve of them).
         assert open_files_soft_limit(bot.pid) == NOFILE[1]
         async with httpx.AsyncClient(timeout=PROMPT) as client:

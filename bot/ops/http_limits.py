@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import resource
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -192,7 +193,11 @@ class ErrorSummary(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno < logging.WARNING:
             return True
-        key = (record.name, str(record.msg))
+        # The first line names the kind ("socket.accept() out of system resource"); the
+        # rest (a socket, a peer, a traceback) differs from one connection to the next.
+        first = record.getMessage().partition("\n")[0]
+        exc_type = record.exc_info[0].__name__ if record.exc_info and record.exc_info[0] else ""
+        key = (record.name, f"{first} {exc_type}")
         seen = self.seen.get(key)
         if seen is None:
             self.seen[key] = _Seen(record)
@@ -219,6 +224,7 @@ class PortGuard:
         self.summary = ErrorSummary()
         self.interval = interval
         self._task: asyncio.Task[None] | None = None
+        self._since = time.monotonic()
 
     def start(self) -> None:
         for name in NOISY_LOGGERS:
@@ -241,6 +247,8 @@ class PortGuard:
             self.report()
 
     def report(self) -> None:
+        now = time.monotonic()
+        seconds, self._since = now - self._since, now
         pushed_out, refused = self.cap.take_counts()
         if pushed_out or refused:
             log.warning(
@@ -249,7 +257,7 @@ class PortGuard:
                 self.cap.limit,
                 pushed_out,
                 refused,
-                self.interval,
+                seconds,
             )
         for line in self.summary.take():
-            log.warning("%s in the last %.0fs", line, self.interval)
+            log.warning("%s in the last %.0fs", line, seconds)
