@@ -19,13 +19,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.ops.webhook import WebhookBot
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
 from tests.harness import BotHarness
 from tests.subprocess_bot import BotProcess, jobs_async, outcome_messages, subprocess_env
 from tests.test_ops_support import ops_bot, web_server
+from tests.test_ops_webhook import PATH, SECRET, webhook_bot
 
-__all__ = ["ops_bot"]
+__all__ = ["ops_bot", "webhook_bot"]
 
 LYRICS = "[Verse]\nNeon lights over the bay\nWe dance until the day\n[Chorus]\nStay, stay, stay"
 SLOW_CONNECTIONS = 320
@@ -234,3 +236,28 @@ async def test_accept_errors_are_counted_once_per_interval_not_logged_per_connec
         await server.stop()  # the count is reported at the latest when the port closes
     summary = [r.getMessage() for r in caplog.records if "299 more like asyncio" in r.getMessage()]
     assert len(summary) == 1 and message in summary[0], caplog.text[-2000:]
+
+
+async def test_a_webhook_body_that_never_arrives_is_answered_408(
+    webhook_bot: WebhookBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Even with the right secret, a body sent a few bytes at a time cannot hold a handler (and
+    with it a connection that is never pushed out) for longer than the body timeout."""
+    monkeypatch.setattr("bot.ops.web.BODY_SECONDS", 1.0, raising=False)
+    port = webhook_bot.server.bound_port
+    assert port is not None
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(
+            f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"X-Telegram-Bot-Api-Secret-Token: {SECRET}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+            '{"update_id": 1,'.encode()
+        )
+        await writer.drain()
+        began = time.monotonic()
+        status_line = await asyncio.wait_for(reader.readline(), timeout=20.0)
+        assert status_line.startswith(b"HTTP/1.1 408"), status_line
+        assert time.monotonic() - began < 15
+    finally:
+        writer.close()
