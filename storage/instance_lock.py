@@ -8,6 +8,7 @@ for them to expire. The operating system drops the lock when the process dies, e
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from pathlib import Path
@@ -27,6 +28,10 @@ class InstanceLock:
     def acquire(self) -> bool:
         """True if this process now holds the lock; False if another process does."""
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        # A lock file an older version made 0644 (#24.8); if it is not ours to change, the
+        # lock still works.
+        with contextlib.suppress(OSError):
+            os.fchmod(fd, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -307,11 +307,29 @@ def _prepare_location(path: Path) -> None:
         raise StorageError(f"database folder {path.parent} is not writable")
     if path.exists() and not os.access(path, os.R_OK | os.W_OK):
         raise StorageError(f"database file {path} is not readable and writable")
+    tighten(path)
     if not path.exists():
         try:
             create_private(path)
         except OSError as exc:
             raise StorageError(f"cannot create database {path}: {exc.strerror or exc}") from exc
+
+
+def tighten(path: Path) -> None:
+    """Make an existing database and its -wal/-shm files 0600 (#24.8).
+
+    Why: an older version created them with the umask's 0644, and SQLite gives new -wal/-shm
+    files the database's own mode, so a loose database stays loose until it is tightened.
+    """
+    for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if each.stat().st_mode & 0o077:
+                each.chmod(0o600)
+                log.info("permissions of %s tightened to 0600", each)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            log.warning("cannot make %s private (0600): %s", each, exc.strerror or exc)
 
 
 def create_private(path: Path) -> None:

@@ -78,6 +78,20 @@ class BotProcess:
     started_at: float = 0.0
     generation: int = 0
     history: list[str] = field(default_factory=list)
+    # (soft, hard) RLIMIT_NOFILE for the child, set before the bot's code runs (a small
+    # descriptor budget makes exhaustion reachable with a few hundred connections).
+    nofile: tuple[int, int] | None = None
+
+    def command(self) -> list[str]:
+        if self.nofile is None:
+            return [sys.executable, "-m", "bot", "run"]
+        soft, hard = self.nofile
+        launcher = (
+            "import os, resource, sys\n"
+            f"resource.setrlimit(resource.RLIMIT_NOFILE, ({soft}, {hard}))\n"
+            "os.execv(sys.executable, [sys.executable, '-m', 'bot', 'run'])"
+        )
+        return [sys.executable, "-c", launcher]
 
     async def start(self) -> None:
         if self.proc is not None and self.proc.returncode is None:
@@ -87,10 +101,7 @@ class BotProcess:
         # The child gets its own file descriptor; the parent's copy closes right away.
         with self.log_path.open("wb") as log_file:
             self.proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                "run",
+                *self.command(),
                 cwd=self.workdir,  # no stray .env from the repository
                 env=self.env,
                 stdin=asyncio.subprocess.DEVNULL,

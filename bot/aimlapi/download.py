@@ -2,7 +2,8 @@
 
 Why apart from the music client: result URLs are third-party hosts (a CDN, signed storage), so
 these requests follow rules of their own: no `Authorization` or cookie ever, redirects followed
-by hand with every hop checked by `url_guard.check_target`, a size cap, one deadline for all
+by hand with every hop checked by `url_guard.UrlGuard` and fetched from the very address that was
+checked (the name stays in Host and SNI, #24.11), a size cap, one deadline for all
 attempts (a server dripping a byte a second must not hold a job for ever, #17.8), and the format
 taken from the bytes, not the `Content-Type`. Retries: 429/5xx and network errors, with the
 session's backoff; 401/403/404/410 mean the link expired.
@@ -26,7 +27,7 @@ from bot.aimlapi.errors import AudioDownloadError
 from bot.aimlapi.responses import as_int, parse_retry_after
 from bot.aimlapi.session import ApiSession
 from bot.aimlapi.types import DownloadedAudio
-from bot.aimlapi.url_guard import MAX_REDIRECTS, TargetRefused, allowed_kinds, check_target
+from bot.aimlapi.url_guard import MAX_REDIRECTS, TargetRefused, UrlGuard
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,9 @@ DEFAULT_DOWNLOAD_CAP: Final = 50_000_000
 class AudioDownloads(ApiSession):
     """`download` (to a file) and `fetch_small` (into memory) of result URLs."""
 
-    # Which kinds of address a result URL may point at, learnt once from the API's own host.
-    _download_kinds: frozenset[str] | None = None
+    # Where a result URL may lead; built on first use from the API's own host (see
+    # `UrlGuard.for_provider`). Tests set one with their own resolver and loopback allowed.
+    url_guard: UrlGuard | None = None
 
     async def download(
         self, url: str, dest: Path, *, max_bytes: int = DEFAULT_DOWNLOAD_CAP
@@ -46,12 +48,12 @@ class AudioDownloads(ApiSession):
 
         The format is sniffed from the bytes; anything that is not audio is deleted and refused.
         """
-        if self._download_kinds is None:
-            self._download_kinds = await allowed_kinds(self._base_url)
+        if self.url_guard is None:
+            self.url_guard = await UrlGuard.for_provider(self._base_url)
         deadline = self._timeouts.download_deadline
         try:
             async with asyncio.timeout(deadline):
-                return await self._download(url, dest, max_bytes, self._download_kinds)
+                return await self._download(url, dest, max_bytes, self.url_guard)
         except TimeoutError:
             with contextlib.suppress(OSError):
                 await asyncio.to_thread(dest.unlink, True)
@@ -60,13 +62,13 @@ class AudioDownloads(ApiSession):
             ) from None
 
     async def _download(
-        self, url: str, dest: Path, max_bytes: int, allowed: frozenset[str]
+        self, url: str, dest: Path, max_bytes: int, guard: UrlGuard
     ) -> DownloadedAudio:
         attempt = 0
         while True:
             attempt += 1
             try:
-                response = await self._get_following(url, allowed)
+                response = await self._get_following(url, guard)
             except httpx.TransportError as exc:
                 host = urlsplit(url).hostname
                 await self._download_retry(attempt, None, f"{type(exc).__name__} from {host}")
@@ -104,18 +106,27 @@ class AudioDownloads(ApiSession):
                 )
             return DownloadedAudio(dest, size, fmt, content_type)
 
-    async def _get_following(self, url: str, allowed: frozenset[str]) -> httpx.Response:
-        """GET with redirects followed by hand, each hop checked by `check_target` first."""
+    async def _get_following(self, url: str, guard: UrlGuard) -> httpx.Response:
+        """GET with redirects followed by hand, each hop checked first and then fetched from
+        the address that was checked (never resolved a second time)."""
         for _hop in range(MAX_REDIRECTS + 1):
             try:
-                await check_target(url, allowed)
+                target = await guard.check(url)
             except TargetRefused as exc:
                 raise AudioDownloadError("error_audio_download", detail=str(exc)) from None
+            sni = target.sni_hostname
             request = self._http.build_request(
                 "GET",
-                url,
-                headers={"Accept": "audio/*, application/octet-stream;q=0.9, */*;q=0.5"},
+                target.connect_url,
+                headers={
+                    "Accept": "audio/*, application/octet-stream;q=0.9, */*;q=0.5",
+                    "Host": target.host_header,
+                    # The pool knows the connection by address only: never reuse it for
+                    # another name (its TLS session was verified for this one).
+                    "Connection": "close",
+                },
                 timeout=self._timeouts.make(self._timeouts.download),
+                extensions={"sni_hostname": sni} if sni else None,
             )
             # Result URLs can be third-party hosts: strip any auth a shared client might carry.
             request.headers.pop("Authorization", None)
@@ -125,7 +136,8 @@ class AudioDownloads(ApiSession):
             if not response.is_redirect or not location:
                 return response
             await response.aclose()
-            url = str(response.url.join(location))
+            # Relative to the URL as named (the response's own URL holds the address).
+            url = str(target.url.join(location))
         raise AudioDownloadError(
             "error_audio_download", detail=f"more than {MAX_REDIRECTS} redirects"
         )

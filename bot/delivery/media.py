@@ -254,6 +254,13 @@ _SAFE_SUFFIX: Final = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 KEPT_DIR: Final = "kept.d"
 
 
+def _private_dir(folder: Path) -> None:
+    """Create `folder` 0700 (its parents too), or make an existing one 0700."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if folder.stat().st_mode & 0o077:
+        folder.chmod(0o700)
+
+
 class TempFiles:
     """The one folder for temporary audio: a sub-folder per job, swept of stale files at start.
 
@@ -263,7 +270,14 @@ class TempFiles:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.root.mkdir(parents=True, exist_ok=True)
+        # Users' voices and songs: the owner's alone, whatever an older version left (#24.8).
+        _private_dir(self.root)
+        if self.kept_dir.is_dir():
+            _private_dir(self.kept_dir)
+            for path in self.kept_dir.iterdir():
+                with contextlib.suppress(OSError):
+                    if path.is_file() and path.lstat().st_mode & 0o077:
+                        path.chmod(0o600)
 
     @staticmethod
     def _dir_name(job_key: str) -> str:
@@ -281,7 +295,7 @@ class TempFiles:
         if not _SAFE_SUFFIX.match(suffix) or ".." in suffix:
             raise ValueError(f"unsafe temporary-file suffix {suffix!r}")
         folder = self.job_dir(job_key)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         return folder / f"{folder.name[:24]}{suffix}"
 
     def cleanup_job(self, job_key: str) -> None:
@@ -301,9 +315,10 @@ class TempFiles:
         """Move a job's finished song out of its folder so the job's cleanup leaves it."""
         if path.parent == self.kept_dir:
             return path
-        self.kept_dir.mkdir(parents=True, exist_ok=True)
+        _private_dir(self.kept_dir)
         kept = self.kept_dir / f"{self._dir_name(job_key)}{path.suffix}"
         path.replace(kept)
+        kept.chmod(0o600)  # kept for days: private whatever mode it was written with
         os.utime(kept)  # kept from now: its age is how long it has waited for a re-send
         return kept
 
@@ -324,7 +339,7 @@ class TempFiles:
 
     def sweep(self, max_age_seconds: float) -> int:
         """Delete files older than `max_age_seconds` and stale empty folders; returns the count."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        _private_dir(self.root)
         cutoff = time.time() - max_age_seconds
         # Folder ages are read before anything is deleted, since deleting updates them.
         folder_mtimes: dict[str, float] = {}

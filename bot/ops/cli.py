@@ -55,6 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    from bot.ops.process_setup import private_umask
+
+    private_umask()
     problem = ensure_tmpdir()
     if problem is not None:
         print(f"songbot: {problem}", file=sys.stderr)
@@ -117,6 +120,9 @@ def run(*, webhook: bool = False) -> int:
     from bot.ops.logging_setup import setup_logging
 
     setup_logging(config.log_level, config.log_format, config.secrets)
+    from bot.ops.process_setup import raise_open_files_limit
+
+    raise_open_files_limit()
     from bot.delivery.media import FfmpegMissing, find_ffmpeg
 
     try:

@@ -1,19 +1,25 @@
-"""`songbot migrate-db --from songbot.db --to postgresql://…`: move up from SQLite to PostgreSQL.
+"""`songbot migrate-db --from songbot.db`: move up from SQLite to PostgreSQL (the target URL from
+SONGBOT_DATABASE_URL, `--to-file PATH`, or a password-less `--to URL`).
 
 Why a command and not a script: an operator outgrowing one process must keep every job (those in
 flight included), every charge and every Stars purchase; the copy runs through the same
 repositories the bot uses (storage/copy.py), into an empty, freshly migrated database, in one
 transaction, and refuses while a bot still runs on the file.
+
+Why never a password on the command line (#24.10): every user of the machine can read a running
+process's arguments (`ps`, /proc/<pid>/cmdline) and the shell keeps them in its history.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
+from urllib.parse import parse_qs, urlsplit
 
-from bot.ops.operator_db import OperatorError
+from bot.ops.operator_db import OperatorError, operator_env
 
 if TYPE_CHECKING:
     from storage.copy import CopyReport
@@ -29,11 +35,67 @@ def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "SONGBOT_DATABASE_URL and start one or more replicas.",
     )
     parser.add_argument("--from", dest="source", type=Path, required=True, metavar="FILE")
-    parser.add_argument("--to", dest="target", required=True, metavar="POSTGRESQL_URL")
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument(
+        "--to-file",
+        dest="target_file",
+        type=Path,
+        metavar="PATH",
+        help="a file holding the postgresql:// URL (default: SONGBOT_DATABASE_URL, from the "
+        "environment or .env)",
+    )
+    target.add_argument(
+        "--to",
+        dest="target",
+        metavar="POSTGRESQL_URL",
+        help="a URL without a password only (peer or trust authentication, PGPASSWORD, ~/.pgpass)",
+    )
+
+
+REFUSE_CREDENTIALS_IN_ARGV: Final = (
+    "a password on the command line is readable by every user of this machine while the "
+    "command runs; set SONGBOT_DATABASE_URL in the environment or .env, or put the URL in a "
+    "file and pass --to-file PATH"
+)
+
+
+def has_password(url: str) -> bool:
+    """True for a URL that carries a password (in its user part or as ?password=)."""
+    try:
+        parts = urlsplit(url)
+        in_userinfo = parts.password is not None
+    except ValueError:
+        return True  # unparseable: do not risk it
+    return in_userinfo or "password" in parse_qs(parts.query)
+
+
+def target_url(args: argparse.Namespace) -> str:
+    """The PostgreSQL URL to copy into: `--to` (no password), `--to-file`, or the environment."""
+    if args.target is not None:
+        return str(args.target)
+    if args.target_file is not None:
+        path = Path(args.target_file)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise OperatorError(f"cannot read --to-file {path}: {exc}") from None
+        url = next((line.strip() for line in text.splitlines() if line.strip()), "")
+        if not url:
+            raise OperatorError(f"--to-file {path} is empty")
+        return url
+    url = operator_env().get("SONGBOT_DATABASE_URL", "").strip()
+    if not url:
+        raise OperatorError(
+            "no target: set SONGBOT_DATABASE_URL (environment or .env) or pass --to-file PATH"
+        )
+    return url
 
 
 def cmd_migrate_db(args: argparse.Namespace) -> int:
-    report = asyncio.run(migrate(Path(args.source), str(args.target)))
+    if args.target is not None and has_password(str(args.target)):
+        print(f"songbot migrate-db: {REFUSE_CREDENTIALS_IN_ARGV}", file=sys.stderr)
+        return 2
+    report = asyncio.run(migrate(Path(args.source), target_url(args)))
     for table, count in report.rows.items():
         print(f"  {table:<15} {count:>8,} rows")
     print(

@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from telegram import Update
 
 from bot.engine.fleet import FLEET_KEY, Fleet
+from bot.ops.http_limits import BODY_SECONDS, HEADER_SECONDS, CappedTCPSite, PortGuard
 from bot.ops.metrics import Metrics
 from bot.services import SERVICES_KEY, Services
 
@@ -62,6 +63,7 @@ class WebServer:
         self.runner_stale_seconds = runner_stale_seconds
         self.poll_stale_seconds = poll_stale_seconds
         self._runner: web.AppRunner | None = None
+        self._guard: PortGuard | None = None
         self.bound_port: int | None = None
         self.last_webhook_at: float | None = None
         self.rejected_webhook_calls = 0
@@ -78,32 +80,46 @@ class WebServer:
         return f"http://{host}:{self.bound_port}{path}"
 
     async def start(self) -> None:
-        web_app = web.Application(client_max_size=MAX_UPDATE_BYTES)
+        # Slow or many clients cannot hold the port or the process's descriptors (#24.3).
+        guard = PortGuard()
+        web_app = web.Application(
+            client_max_size=MAX_UPDATE_BYTES, middlewares=[guard.cap.middleware]
+        )
         web_app.router.add_get("/healthz", self._healthz)
         web_app.router.add_get("/metrics", self._metrics)
         if self._webhook_path:
             web_app.router.add_post(self._webhook_path, self._webhook)
-        runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=2.0)
+        # The keep-alive timer starts with the connection: it bounds the wait for a first
+        # header as well as the idle time between requests.
+        runner = web.AppRunner(
+            web_app, access_log=None, shutdown_timeout=2.0, keepalive_timeout=HEADER_SECONDS
+        )
         await runner.setup()
         try:
-            await web.TCPSite(runner, self._host, self._port).start()
+            await CappedTCPSite(runner, self._host, self._port, guard.cap).start()
         except OSError:
             await runner.cleanup()
             raise
         self._runner = runner
+        guard.start()
+        self._guard = guard
         addresses = runner.addresses
         self.bound_port = int(addresses[0][1]) if addresses else self._port
         log.info(
-            "HTTP server on %s:%s (/healthz, /metrics%s)",
+            "HTTP server on %s:%s (/healthz, /metrics%s), at most %d connections",
             self._host,
             self.bound_port,
             f", webhook {self._webhook_path}" if self._webhook_path else "",
+            guard.cap.limit,
         )
 
     async def stop(self) -> None:
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
+        if self._guard is not None:
+            guard, self._guard = self._guard, None
+            await guard.stop()
 
     # --------------------------------------------------------------- routes
     async def _webhook(self, request: web.Request) -> web.Response:
@@ -118,7 +134,10 @@ class WebServer:
             )
             return web.Response(status=403, text="forbidden")
         try:
-            data = await request.json()
+            async with asyncio.timeout(BODY_SECONDS):
+                data = await request.json()
+        except TimeoutError:
+            return web.Response(status=408, text="body too slow")
         except (json.JSONDecodeError, UnicodeDecodeError):
             return web.Response(status=400, text="bad json")
         try:
