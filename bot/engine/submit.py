@@ -239,18 +239,28 @@ async def _submit_sync(w: Work, job: Job, request: GenerationRequest) -> Job | N
 async def _submit_failed(w: Work, job: Job, exc: SongbotError) -> Job | None:
     """The provider refused before charging (or we never reached it)."""
     w.s.metrics.provider_errors.labels("submit", type(exc).__name__).inc()
-    if getattr(exc, "retryable", False):
-        # A 429/5xx *response* or a connection that never opened: nothing was created.
-        moved = await w.outcomes.move(job, JobState.RECEIVED)
-        if moved is not None:
-            await w.outcomes.transient(
-                moved, f"submit refused: {exc!r}", retry_after=getattr(exc, "retry_after", None)
+    try:
+        if getattr(exc, "retryable", False):
+            # A 429/5xx *response* or a connection that never opened: nothing was created.
+            moved = await w.outcomes.move(job, JobState.RECEIVED)
+            if moved is not None:
+                await w.outcomes.transient(
+                    moved,
+                    f"submit refused: {exc!r}",
+                    retry_after=getattr(exc, "retry_after", None),
+                )
+            return None
+        if isinstance(exc, InvalidApiKey | OutOfCredits):
+            log.error(
+                "OPERATOR: the AI/ML API %s — check AIMLAPI_KEY and the account balance",
+                "key was rejected"
+                if isinstance(exc, InvalidApiKey)
+                else "account is out of credits",
             )
+        await w.outcomes.fail_with(job, exc, detail=exc.detail or repr(exc))
         return None
-    if isinstance(exc, InvalidApiKey | OutOfCredits):
-        log.error(
-            "OPERATOR: the AI/ML API %s — check AIMLAPI_KEY and the account balance",
-            "key was rejected" if isinstance(exc, InvalidApiKey) else "account is out of credits",
-        )
-    await w.outcomes.fail_with(job, exc, detail=exc.detail or repr(exc))
-    return None
+    finally:
+        # Cancelled while this refused POST was in flight (#24.7): the cancel could not know
+        # whether the provider would charge, so the credit stayed held; now we know it did not.
+        if await w.s.stars.release_uncharged(job.id, time.time()):
+            log.info("the job ended while its submit was refused: its credit is released")
