@@ -424,4 +424,8 @@ EN: Final[dict[str, str]] = {
     "resend_upload_failed": "Telegram refused the upload again. The song is still kept: try 📤 Send again in a few minutes.",
     "error_reference_failures": "{n} of your voice notes or audio files today could not be used, so I'm not taking more until tomorrow. A /song without one still works.",
     # --- end of catalogue ---
+    # --- money: refunds, banned buyers, payments that buy no pack (#24.4, #24.13, #24.15) ---
+    "stars_refund_pending": "Telegram didn't confirm the refund of {charge_id}, and its list of transactions doesn't show it yet. The credits stay removed; <code>songbot stars reconcile --fix</code> finishes the refund if Telegram never made it.",
+    "stars_checkout_banned": "Sorry, you can't buy songs from this bot.",
+    "stars_payment_unmatched": "This payment doesn't match any song pack on sale, so no credits were added. The bot's operator can see it and refund your Stars.",
 }

@@ -522,4 +522,8 @@ ES: Final[dict[str, str]] = {
     "answer_unsent_gone": "Esa canción ya no está guardada, así que no se puede reenviar.",
     "resend_upload_failed": "Telegram volvió a rechazar la subida. La canción sigue guardada: prueba 📤 Enviar de nuevo en unos minutos.",
     "error_reference_failures": "Hoy no pude usar {n} de tus notas de voz o archivos de audio, así que no acepto más hasta mañana. Un /song sin ellos sigue funcionando.",
+    # --- money: refunds, banned buyers, payments that buy no pack (#24.4, #24.13, #24.15) ---
+    "stars_refund_pending": "Telegram no confirmó el reembolso de {charge_id} y su lista de transacciones aún no lo muestra. Los créditos siguen retirados; <code>songbot stars reconcile --fix</code> completará el reembolso si Telegram no llegó a hacerlo.",
+    "stars_checkout_banned": "Lo siento, no puedes comprar canciones en este bot.",
+    "stars_payment_unmatched": "Este pago no corresponde a ningún paquete de canciones a la venta, así que no se añadieron créditos. El operador del bot puede verlo y devolverte las Stars.",
 }
