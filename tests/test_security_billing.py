@@ -329,12 +329,19 @@ async def test_a_payment_that_buys_no_pack_credits_nothing(harness: BotHarness) 
         "invoice_payload": PackPayload(USER, 9999, 1).encode(),
     }
     tg.record_star_transaction(forged[0], 1, source=source)
-    from bot.intake.stars_reconcile import Kind, credit_missing
+    from bot.intake.stars_reconcile import Kind, credit_missing, reconcile
+    from bot.ops.stars_cli import format_report
 
     findings = await credit_missing(harness.app.bot, stars, now=time.time(), free_per_day=0)
     assert [(f.kind, f.charge_id, f.fixed) for f in findings] == [
         (Kind.REJECTED, forged[0], False)
     ]
+    assert (await stars.balance(USER, 0, time.time())).credits == 5
+    # `songbot stars reconcile` shows the operator all three, and credits none with --fix.
+    report = await reconcile(harness.app.bot, stars, fix=True, now=time.time(), free_per_day=0)
+    text = format_report(report, fix=True)
+    assert f"DIFF   payment that buys no pack: {forged[0]}" in text
+    assert all(f"NOTE   payment not credited when it arrived: {c}" in text for c in forged[1:])
     assert (await stars.balance(USER, 0, time.time())).credits == 5
 
 

@@ -98,6 +98,9 @@ class Report:
     record: TelegramRecord
     purchases: int
     findings: list[Finding]
+    # Payments the bot refused to credit (star_payment_problems, #24.15), listed by Telegram
+    # or not (a forged update is listed nowhere): charge id -> why.
+    problems: dict[str, str] = field(default_factory=dict)
 
     @property
     def remaining(self) -> list[Finding]:
@@ -255,17 +258,12 @@ async def reconcile(
     purchases = await stars.purchases()  # first: every row read has its payment listed below
     record = await fetch_record(bot)
     # A record cut short cannot prove a purchase unknown to Telegram: then only its own rows count.
-    findings = compare(
-        record,
-        purchases,
-        now=now,
-        whole=record.complete,
-        problems=await stars.payment_problems(),
-    )
+    problems = await stars.payment_problems()
+    findings = compare(record, purchases, now=now, whole=record.complete, problems=problems)
     if fix:
         for finding in findings:
             await _fix(bot, stars, record, finding, now=now, free_per_day=free_per_day)
-    return Report(record=record, purchases=len(purchases), findings=findings)
+    return Report(record=record, purchases=len(purchases), findings=findings, problems=problems)
 
 
 def tail_offset(known: int) -> int:
