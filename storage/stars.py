@@ -318,6 +318,19 @@ class StarStore:
                 )
             return True
 
+    async def held_by_ended_jobs(self) -> list[int]:
+        """Jobs that ended but still hold a credit or free song with no charge recorded: songs
+        cancelled during their paid POST whose outcome was never learned (bot/engine/holds.py)."""
+        ended = sorted(s.value for s in TERMINAL)
+        rows = await self.db.fetchall(
+            "SELECT b.job_id FROM song_billing AS b JOIN jobs AS j ON j.id = b.job_id "
+            f"WHERE b.state = 'reserved' AND j.state IN ({', '.join('?' for _ in ended)}) "
+            "AND NOT EXISTS (SELECT 1 FROM usage AS u WHERE u.job_id = b.job_id) "
+            "ORDER BY b.job_id",
+            tuple(ended),
+        )
+        return [int(r[0]) for r in rows]
+
     async def released_credit(self, job_id: int) -> bool:
         """Whether this job's credit went back to its user (for the failure message)."""
         value = await self.db.fetchval(

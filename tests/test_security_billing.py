@@ -10,10 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 
 from bot.i18n import t
 from bot.intake.stars import PackPayload
 from bot.telegram.ptb_private import request_client
+from storage.cancelling import cancel_job
 from storage.db import Database
 from storage.jobs import JobStore
 from storage.stars import StarStore
@@ -376,3 +378,62 @@ async def test_a_credit_follows_the_charge_on_both_engines(any_db: Database) -> 
     assert not await stars.release_uncharged(made.id, T0 + 3)  # charged: never
     balance = await stars.balance(42, 0, T0)
     assert (balance.credits, balance.used, balance.held) == (2, 1, 1)
+
+
+@pytest.mark.parametrize("created", [False, True], ids=["nothing-made", "made-and-charged"])
+async def test_a_cancel_during_a_submit_whose_answer_is_lost_is_settled_from_the_log(
+    harness: BotHarness, created: bool
+) -> None:
+    await harness.restart(**PAID)
+    await _credit(harness, ATTACKER, "c-lost")
+    # The POST reaches the provider (and, with `created`, makes and charges a song); its answer
+    # never comes back; the ❌ lands meanwhile.
+    harness.api.script(GENERATE, delay=1.5, drop_connection=True, process=created)
+    harness.tg.send_text(ATTACKER, ATTACKER, SONG)
+    job = await harness.wait_for_job(
+        lambda j: j.state == JobState.SUBMITTING.value and j.status_message_id is not None
+    )
+    await _until(lambda: submits(harness), what="the submit to reach the provider")
+    harness.tg.press_button(ATTACKER, ATTACKER, job.status_message_id or 0, f"v1:cancel:{job.id}")
+    await harness.wait_state(job.id, JobState.CANCELLED.value)
+    stars, usage = harness.services.stars, harness.services.usage
+    want = (0, 0, 1) if created else (1, 0, 0)  # credits, held, used
+
+    async def settled() -> bool:
+        b = await stars.balance(ATTACKER, 0, time.time())
+        return (b.credits, b.held, b.used) == want
+
+    await _until(settled, timeout=20, what=f"the hold to settle as {want}")
+    assert len(harness.api.paid_submissions()) == int(created)
+    assert await usage.count_today(ATTACKER, time.time()) == int(created)
+
+
+async def test_a_hold_left_by_a_crash_during_a_cancelled_submit_is_settled_at_start(
+    harness: BotHarness,
+) -> None:
+    await harness.restart(**PAID)
+    await _credit(harness, ATTACKER, "c-crash")
+    services = harness.services
+    await services.runner.stop()  # the song waits: its POST is staged by hand below
+    harness.tg.send_text(ATTACKER, ATTACKER, SONG)
+    job = await harness.wait_for_job(lambda j: j.user_id == ATTACKER)
+    # The process marked it `submitting`, the user cancelled, and the process died before it
+    # learned what the POST did (here: it never reached the provider).
+    started = time.time() - 5
+    assert await services.jobs.transition(
+        job.id, JobState.RECEIVED, JobState.SUBMITTING, now=started, submit_started_at=started
+    )
+    moving = await services.jobs.get(job.id)
+    assert moving is not None
+    assert await cancel_job(services.jobs, services.usage, moving, now=time.time())
+    assert (await services.stars.balance(ATTACKER, 0, time.time())).held == 1
+
+    await harness.restart()
+    stars = harness.services.stars
+
+    async def released() -> bool:
+        b = await stars.balance(ATTACKER, 0, time.time())
+        return (b.credits, b.held) == (1, 0)
+
+    await _until(released, timeout=20, what="the hold to be released at start")
+    assert not harness.api.paid_submissions()

@@ -27,6 +27,7 @@ from bot.aimlapi.errors import (
 )
 from bot.aimlapi.models import MODELS, Endpoint
 from bot.aimlapi.types import GenerationRequest
+from bot.engine.holds import settle_after_lost_answer
 from bot.engine.poll_policy import Estimate, next_poll_delay
 from bot.engine.prepare_reference import (
     INLINE_OPTION,
@@ -150,6 +151,11 @@ async def submit(w: Work, job: Job) -> Job | None:
         # Look at once: the request log usually has the row already (bot/engine/reconcile.py
         # waits and looks again when it does not).
         await w.outcomes.release(job, 1.0)
+        fresh = await w.s.jobs.get(job.id)
+        if fresh is not None and fresh.state == JobState.CANCELLED.value:
+            # Cancelled during this POST (#24.7): the runner never takes it up again, so the
+            # request log is asked here whether its credit was spent.
+            await settle_after_lost_answer(w, fresh)
         return None
     except SongbotError as exc:
         return await _submit_failed(w, job, exc)
