@@ -235,6 +235,25 @@ async def test_a_refund_answered_after_the_timeout_still_removes_the_credits(
     assert await harness.jobs() == []
 
 
+async def test_a_refund_telegram_never_confirms_keeps_the_credits_removed(
+    harness: BotHarness,
+) -> None:
+    await harness.restart(**PAID, SONGBOT_ADMIN_IDS=str(ADMIN))
+    charge = await _bought(harness, 1)
+    # Both tries end in a 502: did Telegram refund or not? Its record does not list it (yet).
+    harness.tg.script("refundStarPayment", status=502, times=2)
+    harness.tg.send_text(ADMIN, ADMIN, f"/refund {charge}")
+    await _admin_says(harness, t("stars_refund_pending", "en", charge_id=charge))
+    assert len(harness.tg.calls_to("refundStarPayment")) == 2
+    assert harness.tg.calls_to("getStarTransactions")
+    # The intent stands: the buyer cannot spend the credits meanwhile, and `songbot stars
+    # reconcile --fix` asks Telegram again once REFUND_GRACE has passed.
+    stars = harness.services.stars
+    assert (await stars.balance(USER, 0, time.time())).credits == 0
+    purchase = await stars.purchase(charge)
+    assert purchase is not None and purchase.refunded_at is not None
+
+
 async def test_already_refunded_counts_as_refunded(harness: BotHarness) -> None:
     await harness.restart(**PAID, SONGBOT_ADMIN_IDS=str(ADMIN))
     charge = await _bought(harness, 1)
