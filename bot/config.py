@@ -98,6 +98,8 @@ class Config:
     retention_days: float
     # A song Telegram kept refusing is kept this many days for a re-send (📤 / /jobs); 0: never.
     unsent_audio_days: float
+    # At most this many such kept songs per requester (disk): the oldest goes first; 0: no bound.
+    unsent_per_user: int
     admin_ids: frozenset[int]
     allowed_chat_ids: frozenset[int]
     user_daily_limit: int
@@ -325,6 +327,9 @@ def _parse(env: Mapping[str, str]) -> Config:
         # Finished jobs (prompts, lyrics, names) are deleted after this many days; 0 keeps them.
         retention_days=_float(env, "SONGBOT_RETENTION_DAYS", 90.0, minimum=0.0),
         unsent_audio_days=_float(env, "SONGBOT_KEEP_UNSENT_DAYS", 7.0, minimum=0.0),
+        # A kept song was paid for (#24.1), so a few are worth keeping; a requester whose every
+        # upload is refused (~20 songs an hour) must not fill the disk for 7 days.
+        unsent_per_user=_int(env, "SONGBOT_KEEP_UNSENT_PER_USER", 5, minimum=0),
         admin_ids=_id_set(env, "SONGBOT_ADMIN_IDS"),
         allowed_chat_ids=_id_set(env, "SONGBOT_ALLOWED_CHAT_IDS"),
         # Safe defaults for a bot anyone can find: every song costs the operator money.

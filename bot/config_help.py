@@ -39,6 +39,10 @@ MEANING: Final[dict[str, str]] = {
         "folder's `kept.d/`) so the user can re-send it with 📤 Send again or ▶️ in `/jobs`, "
         "without a new generation or charge; swept with the retention run; `0` keeps none"
     ),
+    "SONGBOT_KEEP_UNSENT_PER_USER": (
+        "at most this many such kept songs per requester (the oldest is dropped first); `0`: "
+        "no bound"
+    ),
     "SONGBOT_REFERENCE_FAILURE_LIMIT": (
         "voice notes / audio files per user and UTC day that may fail (unreadable, no audio, too "
         "long or short once converted); after that the user's reference requests are refused "

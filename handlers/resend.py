@@ -37,6 +37,7 @@ from handlers.buttons import (
     song_press,
 )
 from storage.jobs import Job
+from storage.kept_songs import KeptSongs
 from storage.states import JobState
 
 log = logging.getLogger(__name__)
@@ -119,16 +120,10 @@ async def _upload_kept(press: Press, job: Job) -> None:
             with contextlib.suppress(TelegramError):
                 await reply_to_press(press, t("resend_upload_failed", press.lang), job)
             return
-        now = time.time()
-        await services.jobs.update(
-            job.id,
-            owner=None,
-            now=now,
-            state=JobState.FAILED,
-            delivered_message_id=message.message_id,
-            delivered_file_id=file_id,
-            delivered_at=now,
-            result_path=None,
+        # Delivered from now on (#24.1): /jobs, the reports and the retention see a delivered
+        # song; its charge stays as it was (never refunded), so nothing is billed again.
+        await KeptSongs(services.db).delivered(
+            job.id, message_id=message.message_id, file_id=file_id, now=time.time()
         )
         services.metrics.deliveries.labels(job.model).inc()
         log.info("kept song of job %s delivered as message %s", job.id, message.message_id)

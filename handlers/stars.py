@@ -32,10 +32,12 @@ from bot.intake.stars import (
     check_checkout,
     find_pack,
     packs_keyboard,
+    payment_problem,
     payments_on,
     pays,
     send_invoice,
 )
+from bot.intake.stars_refund import Refund, refund_at_telegram
 from bot.services import Services, get_services
 from bot.telegram.callback_data import Action, pattern
 from bot.telegram.helpers import reply_to, thread_kwargs
@@ -65,6 +67,9 @@ async def on_buy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     config = services.config
     if not payments_on(config):
         await _reply(message, t("stars_off", lang))
+        return
+    if message.from_user is not None and await _banned(services, message.from_user.id):
+        await _reply(message, t("stars_checkout_banned", lang))
         return
     await message.get_bot().send_message(
         chat_id=message.chat_id,
@@ -113,6 +118,9 @@ async def on_pack_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if pack is None or chat is None or not payments_on(services.config):
         await query.answer(plain("stars_pack_gone", lang), show_alert=True)
         return
+    if await _banned(services, query.from_user.id):
+        await query.answer(plain("stars_checkout_banned", lang), show_alert=True)
+        return
     await query.answer()
     await send_invoice(
         context.bot, services.config, pack, chat_id=chat.id, user_id=query.from_user.id, lang=lang
@@ -129,6 +137,8 @@ async def on_pre_checkout(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         services.config, query.from_user.id, query.invoice_payload, query.currency,
         query.total_amount,
     )  # fmt: skip
+    if reason is None and await _banned(services, query.from_user.id):
+        reason = "stars_checkout_banned"  # #24.13: credits a banned user could never use
     if reason is None:
         await query.answer(ok=True)
         return
@@ -146,13 +156,15 @@ async def on_successful_payment(update: Update, context: ContextTypes.DEFAULT_TY
     payment = message.successful_payment
     services = get_services(context)
     user_id = message.from_user.id
-    decoded = PackPayload.decode(payment.invoice_payload)
     charge_id = payment.telegram_payment_charge_id
-    if decoded is None or decoded.user_id != user_id:
-        # We never sell such an invoice; keep the money visible to the operator, credit nothing.
-        log.error("payment %s with a payload we did not issue: %r", charge_id, decoded)
-        return
     now = time.time()
+    problem = payment_problem(
+        services.config, user_id, payment.invoice_payload, payment.currency, payment.total_amount
+    )
+    decoded = PackPayload.decode(payment.invoice_payload)
+    if problem is not None or decoded is None:
+        await _keep_for_operator(services, message, problem or "unreadable payload", now)
+        return
     credited = await services.stars.credit_purchase(
         charge_id=charge_id,
         user_id=user_id,
@@ -171,6 +183,38 @@ async def on_successful_payment(update: Update, context: ContextTypes.DEFAULT_TY
         "credited" if credited else "seen before",
     )
     await _confirm(services, message, charge_id)
+
+
+async def _keep_for_operator(
+    services: Services, message: Message, problem: str, now: float
+) -> None:
+    """A payment that buys no pack on sale (#24.15): nothing is credited; the operator sees it
+    in the log and in `songbot stars reconcile`, and the payer is told once."""
+    payment = message.successful_payment
+    assert payment is not None and message.from_user is not None
+    first = await services.stars.record_payment_problem(
+        charge_id=payment.telegram_payment_charge_id,
+        user_id=message.from_user.id,
+        chat_id=message.chat_id,
+        currency=payment.currency,
+        stars=payment.total_amount,
+        payload=payment.invoice_payload,
+        reason=problem,
+        now=now,
+    )
+    log.error(
+        "OPERATOR: payment %s of user %s NOT credited: %s (%d %s, payload %r); see `songbot "
+        "stars reconcile`, refund it if it was a mistake",
+        payment.telegram_payment_charge_id,
+        message.from_user.id,
+        problem,
+        payment.total_amount,
+        payment.currency,
+        payment.invoice_payload,
+    )
+    if first:
+        lang = await chat_language(services, message)
+        await _reply(message, t("stars_payment_unmatched", lang))
 
 
 async def _confirm(services: Services, message: Message, charge_id: str) -> None:
@@ -216,16 +260,25 @@ async def on_refund(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         raise UserInputError(
             "stars_refund_spent", charge_id=charge_id, songs=p.songs, unused=plan.unused
         )
-    try:
-        await message.get_bot().refund_star_payment(
-            user_id=p.user_id, telegram_payment_charge_id=charge_id
-        )
-    except TelegramError as exc:
+    # The ledger now records the refund (the intent, #24.4): only an answered refusal undoes it.
+    result = await refund_at_telegram(message.get_bot(), services.stars, p)
+    if result.outcome is Refund.REFUSED:
         await services.stars.undo_take_back(charge_id)
-        log.warning("refundStarPayment %s failed: %s", charge_id, exc)
-        raise UserInputError("stars_refund_failed", charge_id=charge_id, reason=str(exc)) from exc
+        log.warning("refundStarPayment %s refused: %s", charge_id, result.reason)
+        raise UserInputError("stars_refund_failed", charge_id=charge_id, reason=result.reason)
+    if result.outcome is Refund.UNKNOWN:
+        # The credits stay removed; `songbot stars reconcile --fix` completes it if Telegram
+        # never did (a refund in the ledger that Telegram lacks).
+        log.warning("refundStarPayment %s: outcome unknown (%s)", charge_id, result.reason)
+        await _reply(message, t("stars_refund_pending", lang, charge_id=charge_id))
+        return
     log.info("refunded payment %s: %d stars, %d songs", charge_id, p.stars, p.songs)
     await _reply(message, t("stars_refunded", lang, stars=p.stars, songs=p.songs))
+
+
+async def _banned(services: Services, user_id: int) -> bool:
+    """A banned user is sold nothing: no invoice, no pre-checkout (operators are never banned)."""
+    return user_id not in services.config.admin_ids and await services.users.is_banned(user_id)
 
 
 async def _reply(message: Message, text: str) -> None:

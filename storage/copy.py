@@ -29,6 +29,7 @@ TABLES: Final = (
     "star_purchases",
     "song_billing",
     "star_ledger",
+    "star_payment_problems",
 )
 # Tables whose ids come from an identity/autoincrement counter that must continue after the copy.
 _COUNTED: Final = (

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from storage.db import Database
 from storage.quota import CREDITS_AVAILABLE, FREE_USED_IN_SPAN, StarsGuard
+from storage.states import TERMINAL
 from storage.usage import utc_day_bounds
 
 
@@ -140,6 +141,35 @@ class StarStore:
             )
             return True
 
+    async def record_payment_problem(
+        self,
+        *,
+        charge_id: str,
+        user_id: int,
+        chat_id: int,
+        currency: str,
+        stars: int,
+        payload: str,
+        reason: str,
+        now: float,
+    ) -> bool:
+        """Keep a payment that buys no pack on sale for the operator, crediting nothing
+        (#24.15); True the first time this charge id is seen."""
+        changed = await self.db.execute_write(
+            "INSERT INTO star_payment_problems (telegram_payment_charge_id, user_id, chat_id, "
+            "currency, stars, payload, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (telegram_payment_charge_id) DO NOTHING",
+            (charge_id, user_id, chat_id, currency, stars, payload, reason, now),
+        )
+        return changed == 1
+
+    async def payment_problems(self) -> dict[str, str]:
+        """Payments kept for the operator: charge id -> why nothing was credited."""
+        rows = await self.db.fetchall(
+            "SELECT telegram_payment_charge_id, reason FROM star_payment_problems"
+        )
+        return {str(r[0]): str(r[1]) for r in rows}
+
     async def claim_notification(self, charge_id: str, now: float) -> bool:
         """True for exactly one caller per purchase: the one that sends the confirmation."""
         changed = await self.db.execute_write(
@@ -255,6 +285,51 @@ class StarStore:
             await tx.execute(
                 "DELETE FROM star_ledger WHERE kind = 'refund' AND charge_id = ?", (charge_id,)
             )
+
+    async def release_uncharged(self, job_id: int, now: float) -> bool:
+        """Give back what a job that ended without a charge still holds (#24.7).
+
+        The release trigger (migration 007) cannot know this for a job cancelled while its paid
+        POST was in flight: the provider may yet charge it. Once the runner learns the POST was
+        refused (a 503, nothing created), this releases the credit or free song: only if the job
+        has ended, has no usage row (nothing was charged) and still holds its reservation. True
+        if it released something."""
+        ended = sorted(s.value for s in TERMINAL)
+        async with self.db.transaction() as tx:
+            rows = await tx.fetchall(
+                "SELECT user_id, kind FROM song_billing WHERE job_id = ? AND state = 'reserved' "
+                "AND NOT EXISTS (SELECT 1 FROM usage WHERE job_id = ?) "
+                f"AND EXISTS (SELECT 1 FROM jobs WHERE id = ? AND state IN "
+                f"({', '.join('?' for _ in ended)}))",
+                (job_id, job_id, job_id, *ended),
+            )
+            if not rows:
+                return False
+            await tx.execute(
+                "UPDATE song_billing SET state = 'released', released_at = ? "
+                "WHERE job_id = ? AND state = 'reserved'",
+                (now, job_id),
+            )
+            if str(rows[0][1]) == "credit":
+                await tx.execute(
+                    "INSERT INTO star_ledger (user_id, kind, credits, job_id, created_at) "
+                    "VALUES (?, 'release', 1, ?, ?)",
+                    (int(rows[0][0]), job_id, now),
+                )
+            return True
+
+    async def held_by_ended_jobs(self) -> list[int]:
+        """Jobs that ended but still hold a credit or free song with no charge recorded: songs
+        cancelled during their paid POST whose outcome was never learned (bot/engine/holds.py)."""
+        ended = sorted(s.value for s in TERMINAL)
+        rows = await self.db.fetchall(
+            "SELECT b.job_id FROM song_billing AS b JOIN jobs AS j ON j.id = b.job_id "
+            f"WHERE b.state = 'reserved' AND j.state IN ({', '.join('?' for _ in ended)}) "
+            "AND NOT EXISTS (SELECT 1 FROM usage AS u WHERE u.job_id = b.job_id) "
+            "ORDER BY b.job_id",
+            tuple(ended),
+        )
+        return [int(r[0]) for r in rows]
 
     async def released_credit(self, job_id: int) -> bool:
         """Whether this job's credit went back to its user (for the failure message)."""

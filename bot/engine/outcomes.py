@@ -27,13 +27,14 @@ from bot.services import Services
 from bot.telegram.callback_data import Action, for_job
 from bot.telegram.helpers import reply_to, topic_kwargs
 from storage.jobs import Job
+from storage.kept_songs import UPLOAD_FAILED, KeptSongs
 from storage.states import TERMINAL, JobState
 
 log = logging.getLogger(__name__)
 
 MAX_TRANSIENT: Final = 8  # consecutive transient failures of one step before giving up
-# The error key of a song that was made but that Telegram kept refusing (its audio is kept).
-UPLOAD_FAILED: Final = "error_telegram_upload"
+
+__all__ = ["UPLOAD_FAILED", "Outcomes"]
 
 
 class Outcomes:
@@ -76,7 +77,11 @@ class Outcomes:
                 if JobState(fresh.state) is JobState.DELIVERING
                 else "error_provider_unavailable"
             )
-            await self.fail(fresh, JobState.FAILED, key, detail=detail)
+            # A song Telegram refused was made and charged (#24.1): it keeps counting, and its
+            # credit or free song stays spent (migration 007); the re-send of it is free.
+            await self.fail(
+                fresh, JobState.FAILED, key, detail=detail, refund=key != UPLOAD_FAILED
+            )
             return
         delay = retry_after if retry_after is not None else min(60.0, 2.0**count)
         delay += random.uniform(0, 0.5)
@@ -190,7 +195,20 @@ class Outcomes:
         if kept != path:
             await self.s.jobs.update(job.id, owner=None, now=time.time(), result_path=str(kept))
         log.info("kept the unsent song for a re-send")
+        await self._bound_kept(job.user_id)
         return True
+
+    async def _bound_kept(self, user_id: int) -> None:
+        """At most `SONGBOT_KEEP_UNSENT_PER_USER` kept songs per requester: the oldest go (a
+        requester whose every upload is refused would otherwise fill the disk for days)."""
+        bound = self.s.config.unsent_per_user
+        if bound <= 0:
+            return
+        store = KeptSongs(self.s.db)
+        for old in (await store.of_requester(user_id))[bound:]:
+            if await store.forget(old.id, time.time()) and old.result_path:
+                await asyncio.to_thread(Path(old.result_path).unlink, missing_ok=True)
+                log.info("dropped the kept song of job %s: over the bound of %d", old.id, bound)
 
     async def drop_status_message(self, job: Job) -> None:
         """The status message has said its piece once the song or the failure is out."""

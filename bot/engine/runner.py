@@ -31,6 +31,7 @@ from telegram import Bot
 from bot.engine.admission import Caps, admit, worth_a_walk
 from bot.engine.deliver import deliver, fetch
 from bot.engine.estimates import Estimator
+from bot.engine.holds import settle_at_start
 from bot.engine.outcomes import Outcomes
 from bot.engine.poll import poll
 from bot.engine.reconcile import reconcile
@@ -193,6 +194,10 @@ class JobRunner:
             await self.work.outcomes.send_missing()
         except Exception:
             log.exception("could not repair missing outcome messages")
+        try:
+            await settle_at_start(self.work)  # credits held by songs cancelled mid-POST (#24.7)
+        except Exception:
+            log.exception("could not settle the credits of songs cancelled during a submit")
         storage_failures = 0
         while not self._stopping:
             try:

@@ -27,6 +27,7 @@ from bot.aimlapi.errors import (
 )
 from bot.aimlapi.models import MODELS, Endpoint
 from bot.aimlapi.types import GenerationRequest
+from bot.engine.holds import settle_after_lost_answer
 from bot.engine.poll_policy import Estimate, next_poll_delay
 from bot.engine.prepare_reference import (
     INLINE_OPTION,
@@ -150,6 +151,11 @@ async def submit(w: Work, job: Job) -> Job | None:
         # Look at once: the request log usually has the row already (bot/engine/reconcile.py
         # waits and looks again when it does not).
         await w.outcomes.release(job, 1.0)
+        fresh = await w.s.jobs.get(job.id)
+        if fresh is not None and fresh.state == JobState.CANCELLED.value:
+            # Cancelled during this POST (#24.7): the runner never takes it up again, so the
+            # request log is asked here whether its credit was spent.
+            await settle_after_lost_answer(w, fresh)
         return None
     except SongbotError as exc:
         return await _submit_failed(w, job, exc)
@@ -239,18 +245,28 @@ async def _submit_sync(w: Work, job: Job, request: GenerationRequest) -> Job | N
 async def _submit_failed(w: Work, job: Job, exc: SongbotError) -> Job | None:
     """The provider refused before charging (or we never reached it)."""
     w.s.metrics.provider_errors.labels("submit", type(exc).__name__).inc()
-    if getattr(exc, "retryable", False):
-        # A 429/5xx *response* or a connection that never opened: nothing was created.
-        moved = await w.outcomes.move(job, JobState.RECEIVED)
-        if moved is not None:
-            await w.outcomes.transient(
-                moved, f"submit refused: {exc!r}", retry_after=getattr(exc, "retry_after", None)
+    try:
+        if getattr(exc, "retryable", False):
+            # A 429/5xx *response* or a connection that never opened: nothing was created.
+            moved = await w.outcomes.move(job, JobState.RECEIVED)
+            if moved is not None:
+                await w.outcomes.transient(
+                    moved,
+                    f"submit refused: {exc!r}",
+                    retry_after=getattr(exc, "retry_after", None),
+                )
+            return None
+        if isinstance(exc, InvalidApiKey | OutOfCredits):
+            log.error(
+                "OPERATOR: the AI/ML API %s — check AIMLAPI_KEY and the account balance",
+                "key was rejected"
+                if isinstance(exc, InvalidApiKey)
+                else "account is out of credits",
             )
+        await w.outcomes.fail_with(job, exc, detail=exc.detail or repr(exc))
         return None
-    if isinstance(exc, InvalidApiKey | OutOfCredits):
-        log.error(
-            "OPERATOR: the AI/ML API %s — check AIMLAPI_KEY and the account balance",
-            "key was rejected" if isinstance(exc, InvalidApiKey) else "account is out of credits",
-        )
-    await w.outcomes.fail_with(job, exc, detail=exc.detail or repr(exc))
-    return None
+    finally:
+        # Cancelled while this refused POST was in flight (#24.7): the cancel could not know
+        # whether the provider would charge, so the credit stayed held; now we know it did not.
+        if await w.s.stars.release_uncharged(job.id, time.time()):
+            log.info("the job ended while its submit was refused: its credit is released")

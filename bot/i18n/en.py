@@ -427,4 +427,8 @@ EN: Final[dict[str, str]] = {
     "error_chat_sender_paid": "Songs on this bot are paid for by each person, so a channel or an anonymous admin can't order one. Ask as yourself: post as yourself instead of as the channel, or turn off “Remain anonymous” in your admin rights, or write to me in private.",
     "error_chat_sender_limit": "Channels and anonymous admins can't order any more songs today. Ask as yourself: post as yourself instead of as the channel, or turn off “Remain anonymous” in your admin rights, or write to me in private.",
     # --- end of catalogue ---
+    # --- money: refunds, banned buyers, payments that buy no pack (#24.4, #24.13, #24.15) ---
+    "stars_refund_pending": "Telegram didn't confirm the refund of {charge_id}, and its list of transactions doesn't show it yet. The credits stay removed; <code>songbot stars reconcile --fix</code> finishes the refund if Telegram never made it.",
+    "stars_checkout_banned": "Sorry, you can't buy songs from this bot.",
+    "stars_payment_unmatched": "This payment doesn't match any song pack on sale, so no credits were added. The bot's operator can see it and refund your Stars.",
 }

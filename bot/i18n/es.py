@@ -525,4 +525,8 @@ ES: Final[dict[str, str]] = {
     # --- identity: channels, anonymous admins and redaction (#24.2) ---
     "error_chat_sender_paid": "En este bot cada persona paga sus canciones, así que un canal o un administrador anónimo no puede pedir una. Pídela en tu propio nombre: publica como tú y no como el canal, o desactiva «Permanecer anónimo» en tus permisos de administrador, o escríbeme por privado.",
     "error_chat_sender_limit": "Por hoy, los canales y los administradores anónimos ya no pueden pedir más canciones. Pídela en tu propio nombre: publica como tú y no como el canal, o desactiva «Permanecer anónimo» en tus permisos de administrador, o escríbeme por privado.",
+    # --- money: refunds, banned buyers, payments that buy no pack (#24.4, #24.13, #24.15) ---
+    "stars_refund_pending": "Telegram no confirmó el reembolso de {charge_id} y su lista de transacciones aún no lo muestra. Los créditos siguen retirados; <code>songbot stars reconcile --fix</code> completará el reembolso si Telegram no llegó a hacerlo.",
+    "stars_checkout_banned": "Lo siento, no puedes comprar canciones en este bot.",
+    "stars_payment_unmatched": "Este pago no corresponde a ningún paquete de canciones a la venta, así que no se añadieron créditos. El operador del bot puede verlo y devolverte las Stars.",
 }

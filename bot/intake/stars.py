@@ -78,6 +78,24 @@ def check_checkout(
     return None
 
 
+def payment_problem(
+    config: Config, user_id: int, payload: str, currency: str, total: int
+) -> str | None:
+    """None if a successful payment buys exactly a pack on sale, for this user, in Stars; else
+    what is wrong with it, for the operator (#24.15: credited only what was paid for)."""
+    decoded = PackPayload.decode(payload)
+    if decoded is None or decoded.user_id != user_id:
+        return "the payload was not issued by this bot for this user"
+    if currency != CURRENCY:
+        return f"paid in {currency!r}, not {CURRENCY}"
+    pack = find_pack(config, decoded.songs)
+    if pack is None:
+        return f"no pack of {decoded.songs} songs is on sale"
+    if total != pack.stars or decoded.stars != pack.stars:
+        return f"{total} Stars paid for the pack of {pack.songs} songs, which costs {pack.stars}"
+    return None
+
+
 def packs_keyboard(config: Config, lang: str) -> InlineKeyboardMarkup:
     """One button per pack; each sends that pack's invoice."""
     return InlineKeyboardMarkup(

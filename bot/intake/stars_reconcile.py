@@ -19,7 +19,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
@@ -59,6 +59,7 @@ class Kind(StrEnum):
     AMOUNT = "amount differs"
     REFUND_MISSING = "refund not in the ledger"
     REFUND_UNKNOWN = "refund Telegram did not make"
+    REJECTED = "payment that buys no pack"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,9 @@ class Report:
     record: TelegramRecord
     purchases: int
     findings: list[Finding]
+    # Payments the bot refused to credit (star_payment_problems, #24.15), listed by Telegram
+    # or not (a forged update is listed nowhere): charge id -> why.
+    problems: dict[str, str] = field(default_factory=dict)
 
     @property
     def remaining(self) -> list[Finding]:
@@ -143,17 +147,33 @@ def _add(record: TelegramRecord, transaction: StarTransaction) -> None:
 
 
 def compare(
-    record: TelegramRecord, purchases: Sequence[Purchase], *, now: float, whole: bool = True
+    record: TelegramRecord,
+    purchases: Sequence[Purchase],
+    *,
+    now: float,
+    whole: bool = True,
+    problems: Mapping[str, str] | None = None,
 ) -> list[Finding]:
     """Every difference between the ledger and Telegram. With `whole=False` the record starts
-    part-way through the history, so only what it lists is checked against the ledger."""
+    part-way through the history, so only what it lists is checked against the ledger.
+    `problems`: payments the bot refused to credit (charge id -> why), never credited here."""
     ledger = {p.charge_id: p for p in purchases}
+    problems = problems or {}
     findings: list[Finding] = []
     for charge_id, paid in record.payments.items():
         if charge_id in ledger:
             continue
         if charge_id in record.refunds:
             continue  # Telegram gave the Stars back before any credit: nothing is owed
+        if charge_id in problems:
+            findings.append(
+                Finding(
+                    Kind.REJECTED, charge_id, paid.user_id, paid.stars,
+                    f"not credited when paid: {problems[charge_id]}; refund it if it was "
+                    "a mistake",
+                )
+            )  # fmt: skip
+            continue
         decoded = PackPayload.decode(paid.payload)
         if decoded is not None and decoded.user_id == paid.user_id and decoded.stars != paid.stars:
             findings.append(
@@ -179,6 +199,20 @@ def compare(
                 f"paid for {decoded.songs} songs, never credited",
             )
         )  # fmt: skip
+    if not whole:
+        # A refund among the newest transactions that the ledger lacks (a refund whose answer
+        # was lost, #24.4): the running bot removes the credits still unused at once.
+        findings.extend(
+            Finding(
+                Kind.REFUND_MISSING,
+                p.charge_id,
+                p.user_id,
+                p.stars,
+                f"Telegram refunded it, yet its {p.songs} credits are still counted",
+            )
+            for p in purchases
+            if p.charge_id in record.refunds and p.refunded_at is None
+        )
     for p in purchases if whole else ():
         listed = record.payments.get(p.charge_id)
         if listed is None:
@@ -224,11 +258,12 @@ async def reconcile(
     purchases = await stars.purchases()  # first: every row read has its payment listed below
     record = await fetch_record(bot)
     # A record cut short cannot prove a purchase unknown to Telegram: then only its own rows count.
-    findings = compare(record, purchases, now=now, whole=record.complete)
+    problems = await stars.payment_problems()
+    findings = compare(record, purchases, now=now, whole=record.complete, problems=problems)
     if fix:
         for finding in findings:
             await _fix(bot, stars, record, finding, now=now, free_per_day=free_per_day)
-    return Report(record=record, purchases=len(purchases), findings=findings)
+    return Report(record=record, purchases=len(purchases), findings=findings, problems=problems)
 
 
 def tail_offset(known: int) -> int:
@@ -240,17 +275,19 @@ def tail_offset(known: int) -> int:
 async def credit_missing(
     bot: Bot, stars: StarStore, *, now: float, free_per_day: int
 ) -> list[Finding]:
-    """The running bot's check: the newest transactions, and only payments it never credited
-    (credited and confirmed here). Everything else is for `songbot stars reconcile`."""
+    """The running bot's check: the newest transactions, payments it never credited (credited
+    and confirmed here) and refunds it never wrote (the unused credits removed here).
+    Everything else is for `songbot stars reconcile`."""
     offset = tail_offset(await stars.transactions_known())
     purchases = await stars.purchases()
     record = await fetch_record(bot, offset=offset)
     if offset and record.pages == 1 and not (record.payments or record.refunds or record.other):
         # Nothing past the estimate: the ledger holds rows Telegram lacks; read it all.
         record = await fetch_record(bot)
-    findings = compare(record, purchases, now=now, whole=False)
+    problems = await stars.payment_problems()
+    findings = compare(record, purchases, now=now, whole=False, problems=problems)
     for finding in findings:
-        if finding.kind is Kind.MISSING:
+        if finding.kind in (Kind.MISSING, Kind.REFUND_MISSING):
             await _fix(bot, stars, record, finding, now=now, free_per_day=free_per_day)
     return findings
 
@@ -274,11 +311,7 @@ class MissedPaymentWatch:
                 findings = await credit_missing(
                     self._bot, self._stars, now=time.time(), free_per_day=self._free
                 )
-                others = [
-                    f
-                    for f in findings
-                    if f.kind is not Kind.MISSING and f.charge_id not in self._reported
-                ]
+                others = [f for f in findings if not f.fixed and f.charge_id not in self._reported]
                 self._reported.update(f.charge_id for f in others)
                 if others:
                     log.warning(

@@ -114,6 +114,12 @@ def format_report(report: Report, *, fix: bool) -> str:
             f"  (Telegram's list was read for {r.pages} pages only: purchases it does not list "
             "were not looked for)"
         )
+    unlisted = {c: why for c, why in report.problems.items() if c not in r.payments}
+    for charge_id, why in unlisted.items():
+        lines.append(
+            f"  NOTE   payment not credited when it arrived: {charge_id}: {why} (Telegram does "
+            "not list it: a forged update, or one of another bot)"
+        )
     for f in report.findings:
         status = "FIXED" if f.fixed else "DIFF"
         lines.append(

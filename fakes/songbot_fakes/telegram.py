@@ -1080,6 +1080,35 @@ class FakeTelegram:
         update.pop("update_id", None)
         self.enqueue_raw_update(update)
 
+    def forge_payment(
+        self,
+        user_id: int,
+        payload: str,
+        *,
+        currency: str = STARS_CURRENCY,
+        total_amount: int,
+        chat_id: int | None = None,
+    ) -> str:
+        """A successful_payment update Telegram never charged (what a forged update would carry,
+        e.g. 9,999 songs for 1 Star): queued as-is, listed nowhere; returns its charge id."""
+        chat, message = self._user_message(
+            user_id if chat_id is None else chat_id,
+            user_id,
+            reply_to=None,
+            thread_id=None,
+            is_topic=False,
+        )
+        charge_id = "stxForged" + secrets.token_urlsafe(24)
+        message["successful_payment"] = {
+            "currency": currency,
+            "total_amount": total_amount,
+            "invoice_payload": payload,
+            "telegram_payment_charge_id": charge_id,
+            "provider_payment_charge_id": "",
+        }
+        self._store_and_enqueue(chat, message)
+        return charge_id
+
     def _charge(self, checkout: PreCheckout) -> StarPayment:
         """Telegram took the Stars: the successful_payment service message to the bot."""
         chat = self._chat_for_inject(checkout.chat_id)
