@@ -16,6 +16,7 @@ from pathlib import Path
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.aimlapi.errors import ProviderError
+from bot.delivery.keep import keep_song
 from bot.delivery.send import fetch_audio, make_playable, prepared, upload
 from bot.engine.work import Work
 from bot.errors import LocalFailure
@@ -137,6 +138,7 @@ async def deliver(w: Work, job: Job) -> Job | None:
     )
     w.s.metrics.deliveries.labels(job.model).inc()
     log.info("delivered as message %s", message.message_id)
+    await keep_song(w.s.songs, job, message, file_id)
     await w.outcomes.drop_status_message(job)
     w.s.temp.cleanup_job(job.key)
     w.estimator.invalidate(job.model)
