@@ -918,11 +918,11 @@ async def test_inline_queries_and_their_answers_are_checked_like_telegram(
     query = tg.send_inline_query(USER, "song", offset="20")
     assert await bot.answer_inline_query(query, [audio("1")], is_personal=True, next_offset="40")
     assert tg.inline_answers[query]["results"][0]["audio_file_id"] == file_id
-    with pytest.raises(BadRequest, match="(?i)query is too old"):  # answered once only
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):  # answered once only
         await bot.answer_inline_query(query, [])
     stale = tg.send_inline_query(USER, "late")
     tg.clock = lambda: 10**9  # far past the query's lifetime
-    with pytest.raises(BadRequest, match="(?i)query is too old"):
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):
         await bot.answer_inline_query(stale, [])
     tg.clock = time.monotonic
 
