@@ -437,3 +437,31 @@ async def test_songbot_check_reports_inline_mode() -> None:
     assert off.status == OK and "is off" in off.detail and "BotFather /setinline" in off.detail
     assert BOT in off.detail
     assert "is on" in inline_check(True, BOT).detail
+
+
+async def test_library_remakes_pay_like_song_and_link_plays_are_free(harness: BotHarness) -> None:
+    """A paying bot: the day's free song goes on the first song; 🔁 from the card then meets the
+    paywall (the packs, no job), and a link's play costs nothing."""
+    h = harness
+    await h.restart(SONGBOT_STARS_PER_SONG="50")  # one free song a day by default
+    job, _ = await deliver(h)
+    song = await h.services.songs.by_job(job.id)
+    assert song is not None
+    listing = (await ask(h, PRIVATE_CHAT, USER, "/songs")).result
+    card = await card_of(h, PRIVATE_CHAT, USER, listing, song.id)
+    await press(h, PRIVATE_CHAT, USER, card["message_id"], f"v1:sagain:{song.id}")
+    offer = await h.tg.wait_for_call(
+        "sendMessage", lambda c: c.ok and "v1:buy:" in str(c.params.get("reply_markup"))
+    )
+    assert offer.params["chat_id"] == PRIVATE_CHAT
+    assert [j.id for j in await h.jobs()] == [job.id]  # nothing queued, nothing charged
+
+    token = await h.services.songs.share(song.id, time.time())
+    h.tg.add_user(OTHER, first_name="Bo", language_code="en")
+    h.tg.send_text(OTHER, OTHER, f"/start s_{token}")
+    played = await h.tg.wait_for_call(
+        "sendAudio", lambda c: c.ok and c.params.get("chat_id") == OTHER
+    )
+    assert played.params["audio"] == song.file_id
+    assert [j.id for j in await h.jobs()] == [job.id]
+    assert not h.tg.invoices
