@@ -465,3 +465,41 @@ async def test_library_remakes_pay_like_song_and_link_plays_are_free(harness: Bo
     assert played.params["audio"] == song.file_id
     assert [j.id for j in await h.jobs()] == [job.id]
     assert not h.tg.invoices
+
+
+async def test_rename_from_a_group_asks_in_private_and_commands_still_work(
+    harness: BotHarness,
+) -> None:
+    h = harness
+    await h.restart(SONGBOT_TG_RATE_SCALE="20")
+    h.tg.add_chat(GROUP, type="supergroup")
+    job, _ = await deliver(h, f"/song@{BOT} surf rock\n{LYRICS}", chat_id=GROUP)
+    song = await h.services.songs.by_job(job.id)
+    assert song is not None
+    listing = (await ask(h, GROUP, USER, f"/songs@{BOT}")).result
+    card = await card_of(h, GROUP, USER, listing, song.id)
+    # Never talked to the bot in private: Telegram lets no bot start that chat, so it says how.
+    refused = await press(h, GROUP, USER, card["message_id"], f"v1:sren:{song.id}")
+    assert refused.params["text"] == plain("answer_rename_start", "en")
+    assert await h.services.songs.pending_rename(USER, time.time()) is None
+    await ask(h, PRIVATE_CHAT, USER, "/start")
+    answer = await press(h, GROUP, USER, card["message_id"], f"v1:sren:{song.id}")
+    assert answer.params["text"] == plain("answer_rename_private", "en")
+    await h.tg.wait_for_call(
+        "sendMessage", lambda c: c.ok and c.params["chat_id"] == USER and "✏️" in c.params["text"]
+    )
+    # A command is never taken for the new name.
+    listed = (await ask(h, PRIVATE_CHAT, USER, "/songs")).result
+    assert "Your songs" in listed["text"]
+    assert (await ask(h, PRIVATE_CHAT, USER, "Surf Queen")).result["text"] == (
+        "✏️ Renamed: “Surf Queen”."
+    )
+    renamed = await h.services.songs.get(song.id)
+    assert renamed is not None and renamed.title == "Surf Queen"
+    # Done: the next text is not a name any more.
+    h.tg.send_text(PRIVATE_CHAT, USER, "just chatting")
+    await h.tg.wait_for_call(
+        "getUpdates", lambda c: c.ok, count=len(h.tg.calls_to("getUpdates")) + 2
+    )
+    again = await h.services.songs.get(song.id)
+    assert again is not None and again.title == "Surf Queen"
