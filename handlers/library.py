@@ -258,14 +258,26 @@ async def on_card_of_job(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     press = await read_press(update, context)
     if press is None:
         return
-    song = await press.services.songs.by_job(int(press.arg))
+    song = await song_of_job(press)
     if song is None:
-        await answer(press.query, plain("answer_no_song_yet", press.lang))
-        return
-    if await song_of_press(press, song.id) is None:
         return
     await answer(press.query)
     await send_card(press, song)
+
+
+async def song_of_job(press: Press) -> Song | None:
+    """The library song a job made (the argument of 📚 / ↗️ under a delivered song), if the
+    presser may see it; otherwise answered (deleted, or not kept yet) and None."""
+    job_id = int(press.arg)
+    song = await press.services.songs.by_job(job_id)
+    if song is None:
+        job = await press.services.jobs.get(job_id)
+        waiting = job is not None and job.delivered_message_id is None
+        await answer(
+            press.query, plain("answer_no_song_yet" if waiting else "answer_song_gone", press.lang)
+        )
+        return None
+    return await song_of_press(press, song.id)
 
 
 async def on_send(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -367,11 +379,8 @@ async def on_job_link(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     press = await read_press(update, context)
     if press is None:
         return
-    song = await press.services.songs.by_job(int(press.arg))
+    song = await song_of_job(press)
     if song is None:
-        await answer(press.query, plain("answer_no_song_yet", press.lang))
-        return
-    if await song_of_press(press, song.id) is None:
         return
     if not await may_manage(press, song):
         await answer(press.query, plain("answer_song_not_yours", press.lang), alert=True)

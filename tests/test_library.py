@@ -323,6 +323,9 @@ async def test_delete_asks_first_then_removes_it_everywhere(harness: BotHarness)
     assert await h.services.songs.get(song.id) is None
     gone = await inline(h, USER, "")
     assert gone["results"] == []
+    # 📚 under the delivered song says so too.
+    under = await press(h, PRIVATE_CHAT, USER, job.delivered_message_id or 0, f"v1:sjob:{job.id}")
+    assert under.params["text"] == plain("answer_song_gone", "en")
     h.tg.add_user(OTHER, first_name="Bo", language_code="en")
     dead = (await ask(h, OTHER, OTHER, f"/start s_{token}")).result
     assert dead["text"] == t("shared_link_dead", "en")
