@@ -506,3 +506,45 @@ async def test_rename_from_a_group_asks_in_private_and_commands_still_work(
     )
     again = await h.services.songs.get(song.id)
     assert again is not None and again.title == "Surf Queen"
+
+
+def test_a_full_page_and_a_full_card_fit_telegrams_limits() -> None:
+    from bot.i18n import LANGUAGES
+    from handlers.library_view import PAGE, card_keyboard, render_card, render_list
+    from songbot_fakes.telegram_html import parse_html, strip_text, utf16_len
+
+    big = Song(
+        id=10**17,
+        job_id=10**17,
+        owner_id=1,
+        owner_name="<b>&" * 30,
+        chat_id=-100,
+        chat_type="supergroup",
+        title="🎵" * 64,
+        style="<i>&" * 500,
+        lyrics="la " * 1000,
+        model="elevenlabs/eleven_music",
+        duration=600.0,
+        file_id="f",
+        file_unique_id=None,
+        share_token="x" * 22,
+        plays=10**9,
+        created_at=0.0,
+        updated_at=0.0,
+    )
+    for lang in LANGUAGES:
+        text, markup = render_list(
+            [big] * PAGE, offset=10**5, more=True, words="w" * 300, group=True, lang=lang
+        )
+        assert utf16_len(strip_text(parse_html(text)).text) <= 4096
+        assert markup is not None
+        data = [b.callback_data for row in markup.inline_keyboard for b in row]
+        assert len(data) <= 100 and all(len(str(d).encode()) <= 64 for d in data)
+        card = render_card(big, lang=lang, bot_username="SongTestBot")
+        assert utf16_len(strip_text(parse_html(card)).text) <= 4096
+        keyboard = card_keyboard(big, lang=lang, inline=True)
+        assert all(
+            b.callback_data is None or len(b.callback_data.encode()) <= 64  # type: ignore[union-attr]
+            for row in keyboard.inline_keyboard
+            for b in row
+        )
