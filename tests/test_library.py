@@ -548,3 +548,61 @@ def test_a_full_page_and_a_full_card_fit_telegrams_limits() -> None:
             for row in keyboard.inline_keyboard
             for b in row
         )
+
+
+async def test_the_song_store_behaves_the_same_on_both_engines(any_db: Any) -> None:
+    from storage.songs import SongStore
+
+    store = SongStore(any_db)
+
+    def new(job_id: int, owner: int, title: str, at: float) -> NewSong:
+        return NewSong(
+            job_id=job_id,
+            owner_id=owner,
+            owner_name="Ann",
+            chat_id=owner,
+            chat_type="private",
+            title=title,
+            style="pop",
+            lyrics="Привет, мир",
+            model="minimax/music-2.0",
+            duration=30.0,
+            file_id=f"file-{job_id}",
+            file_unique_id=None,
+            created_at=at,
+        )
+
+    first = await store.add(new(1, 7, "One", 100.0))
+    assert first is not None
+    assert await store.add(new(1, 7, "Again", 101.0)) is None  # one row per job
+    second = await store.add(new(2, 7, "Two", 102.0))
+    await store.add(new(3, 8, "Other", 103.0))
+    assert second is not None
+    page, more = await store.page(owner_id=7, limit=1)
+    assert [s.title for s in page] == ["Two"] and more
+    page, more = await store.page(owner_id=7, offset=1, limit=1)
+    assert [s.title for s in page] == ["One"] and not more
+    found, _ = await store.page(owner_id=7, words=["привет", "one"])
+    assert [s.id for s in found] == [first.id]
+    assert await store.count(owner_id=7) == 2
+
+    token = await store.share(first.id, 200.0)
+    assert token and await store.share(first.id, 201.0) == token  # made once
+    assert (await store.by_token(token)) == await store.get(first.id)
+    await store.count_play(first.id)
+    await store.stop_sharing(first.id, 202.0)
+    assert await store.by_token(token) is None
+    assert (await store.get(first.id)).plays == 1  # type: ignore[union-attr]
+
+    await store.start_rename(7, first.id, 300.0)
+    await store.start_rename(7, second.id, 301.0)  # one pending rename per user: the last
+    assert await store.pending_rename(7, 302.0) == second.id
+    assert await store.take_rename(7, 302.0) == second.id
+    assert await store.take_rename(7, 302.0) is None
+    await store.start_rename(7, second.id, 0.0)
+    assert await store.take_rename(7, 10_000.0) is None  # expired
+    assert await store.rename(second.id, "Deux", 400.0)
+    await store.start_rename(7, second.id, 500.0)
+    assert await store.delete(second.id) and await store.get(second.id) is None
+    assert await store.pending_rename(7, 501.0) is None  # deleting ends its rename too
+    assert not await store.delete(second.id)
