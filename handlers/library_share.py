@@ -136,6 +136,8 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         songs, more = await services.songs.page(
             owner_id=user.id, words=search_words(text), offset=offset, limit=INLINE_PAGE
         )
+    if await services.users.is_banned(user.id):
+        songs, more = [], False  # a banned user shares nothing through the bot
     bot = services.bot_username or (context.bot.username or "songbot")
     results = [
         InlineQueryResultCachedAudio(

@@ -377,6 +377,9 @@ async def test_inline_queries_return_exactly_the_askers_songs(harness: BotHarnes
     empty = await inline(h, stranger, "")
     assert empty["results"] == [] and empty["button"]["start_parameter"] == "inline"
 
+    await h.services.users.set_banned(OTHER, True)
+    assert (await inline(h, OTHER, ""))["results"] == []  # a banned user shares nothing
+    await h.services.users.set_banned(OTHER, False)
     message = h.tg.choose_inline_result(picked["inline_query_id"], str(theirs.id), USER)
     assert message["audio"]["file_id"] == other_audio["audio"]["file_id"]
     assert message["via_bot"]["username"] == BOT
