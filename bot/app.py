@@ -52,6 +52,9 @@ ALLOWED_UPDATES = [
     Update.EDITED_MESSAGE,
     Update.CALLBACK_QUERY,
     Update.PRE_CHECKOUT_QUERY,
+    # Inline mode (#26.2): `@bot words` shares a song from the library in any chat.
+    Update.INLINE_QUERY,
+    Update.CHOSEN_INLINE_RESULT,
 ]
 
 
@@ -179,6 +182,14 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         # /stats, /ban, /unban, /requests: operators and group admins.
         admin,
     )
+    # The library and sharing (#26): ahead of the features, so that a song's link (/start s_…)
+    # wins over /start and a pending ✏️ Rename takes the user's next private text before
+    # anything that answers plain text. Each matches only its own updates (its commands, its
+    # callback data, inline queries); payments and every feature's own updates pass by.
+    from handlers import library, library_share
+
+    for handler in (*library_share.handlers(app.bot_data), *library.handlers()):
+        app.add_handler(handler)
     for feature in features:
         for handler in feature.handlers():
             app.add_handler(handler)

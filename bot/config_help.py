@@ -31,8 +31,8 @@ MEANING: Final[dict[str, str]] = {
         "finished jobs (prompts, lyrics, names) are deleted this many days after they "
         "finished, `/write` drafts (ideas, lyrics) this many days after their last change, "
         "and display names of users not seen for as long are blanked, at start and every 6 "
-        "hours; the usage ledger behind daily limits and payments is kept; `0` keeps "
-        "everything"
+        "hours; the usage ledger behind daily limits and payments is kept, and so is the "
+        "library of delivered songs (until their owners delete them); `0` keeps everything"
     ),
     "SONGBOT_KEEP_UNSENT_DAYS": (
         "a finished song that Telegram kept refusing to take is kept this long (in the temp "

@@ -28,6 +28,7 @@ from storage.lyrics import LyricsStore
 from storage.meta import MetaStore
 from storage.references import ReferenceCache
 from storage.settings import ChatSettingsStore, UserStore
+from storage.songs import SongStore
 from storage.stars import StarStore
 from storage.states import JobState
 from storage.usage import UsageLedger
@@ -105,6 +106,8 @@ class Services:
     chat_settings: ChatSettingsStore
     users: UserStore
     client: AimlApiClient
+    # The library (#26): delivered songs, kept beyond job retention.
+    songs: SongStore
     # Retired models and their fallbacks (music-01 -> music-cover), remembered in `meta`.
     models: ModelAvailability
     temp: TempFiles
@@ -147,6 +150,7 @@ class Services:
             chat_settings=ChatSettingsStore(db),
             users=UserStore(db),
             client=client,
+            songs=SongStore(db),
             models=models,
             temp=TempFiles(config.work_dir),
             metrics=metrics,

@@ -10,7 +10,10 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from storage.jobs import Job
 
 _ZWJ: Final = "\u200d"
 _TAG_LINE: Final = re.compile(r"^\s*(?:\[[^\]\n]*\]|\([^)\n]*\)|#+)\s*$")
@@ -120,6 +123,59 @@ def safe_title(style: str | None, lyrics: str | None, limit: int = 64) -> str:
     if not candidate:
         candidate = DEFAULT_TITLE
     return truncate_utf16(candidate, max(limit, 1))
+
+
+_CHORUS_TAG: Final = re.compile(
+    r"^\s*[\[(#]*\s*(?:pre-?)?(?:chorus|refrain|hook|припев|estribillo|coro)\b", re.IGNORECASE
+)
+
+
+def _lyric_lines(lyrics: str) -> list[tuple[bool, str]]:
+    """Each sung line of `lyrics`, flagged True when it is in a chorus section."""
+    out: list[tuple[bool, str]] = []
+    in_chorus = False
+    for line in lyrics.splitlines():
+        if _TAG_LINE.match(line):
+            in_chorus = bool(_CHORUS_TAG.match(line)) and "pre" not in line.lower()
+            continue
+        text = _one_line(_TRAILING_HASHES.sub("", _LEADING_TAGS.sub("", line)))
+        if text:
+            out.append((in_chorus, text))
+    return out
+
+
+def song_title(title: str | None, lyrics: str | None, style: str | None, limit: int = 64) -> str:
+    """The song's one title everywhere (#25.12): the /write title, else the first chorus line,
+    else the first sung line, else the style, else "Song".
+
+    Why the chorus first: it is the line people remember and search for; a style ("warm
+    acoustic pop") names a genre, not a song, and four songs in one style would look alike.
+    """
+    candidate = _one_line(title or "")
+    if not candidate and lyrics:
+        lines = _lyric_lines(lyrics)
+        chorus = [text for in_chorus, text in lines if in_chorus]
+        if chorus or lines:
+            candidate = (chorus or [text for _, text in lines])[0]
+    if not candidate:
+        candidate = _one_line(style or "")
+    return truncate_utf16(candidate or DEFAULT_TITLE, max(limit, 1))
+
+
+def job_title(job: Job, limit: int = 64) -> str:
+    """The title a job was stored with; for a job from before titles were stored, derived the
+    same way intake derives it now."""
+    if job.title:
+        return truncate_utf16(job.title, max(limit, 1))
+    return song_title(None, job.lyrics, job.prompt, limit)
+
+
+def file_stem(title: str, limit: int = 60) -> str:
+    """A file name for `title` in characters every OS and Telegram client accept."""
+    # Punctuation becomes a space, not "_": "Stay, stay" is "Stay stay.mp3", not "Stay_ stay".
+    keep = "".join(ch if ch.isalnum() or ch in "-_" else " " for ch in title)
+    keep = " ".join(keep.split()).strip(" _-")
+    return (keep or "song")[:limit]
 
 
 def human_duration(seconds: float | None) -> str:

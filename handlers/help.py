@@ -40,6 +40,7 @@ PRIVATE_COMMANDS: Final = (
     "write",
     "model",
     "jobs",
+    "songs",
     "cancel",
     "language",
 )
@@ -53,7 +54,7 @@ def handlers() -> list[BaseHandler[Update, Any, Any]]:
     ]
 
 
-GROUP_COMMANDS: Final = ("song", "write", "help", "model", "jobs", "cancel")
+GROUP_COMMANDS: Final = ("song", "write", "help", "model", "jobs", "songs", "cancel")
 # Shown only while the bot sells songs (SONGBOT_STARS_PER_SONG > 0): a free bot answers /buy with
 # "nothing to buy", which a menu should not advertise. Groups get them too: a song asked for in a
 # group is paid for there, and the packs are offered in the group.
@@ -139,4 +140,6 @@ async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = get_services(context)
     lang = await chat_language(services, message)
     text = render_help(services, lang, context.bot.username or "songbot")
+    if context.bot.supports_inline_queries:  # only a switched-on inline mode is worth a line
+        text += "\n\n" + t("help_inline", lang, bot=context.bot.username or "songbot")
     await message.reply_text(text, do_quote=True)

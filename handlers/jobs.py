@@ -23,9 +23,9 @@ from telegram.ext import (
 from bot.i18n import plain, t
 from bot.intake.language import chat_language
 from bot.services import get_services
-from bot.telegram.callback_data import Action, for_job
+from bot.telegram.callback_data import Action, build, for_job
 from bot.telegram.helpers import requester_id
-from bot.textutil import safe_title, truncate_utf16
+from bot.textutil import job_title, truncate_utf16
 from handlers.cancel import CANCELLABLE
 from handlers.resend import is_unsent
 from storage.jobs import Job
@@ -74,7 +74,9 @@ def ago(seconds: float, lang: str | None) -> str:
     return t("ago_days", lang, n=int(seconds // 86400))
 
 
-def render_jobs(jobs: list[Job], lang: str | None, now: float) -> tuple[str, InlineKeyboardMarkup]:
+def render_jobs(
+    jobs: list[Job], lang: str | None, now: float
+) -> tuple[str, InlineKeyboardMarkup | None]:
     """The /jobs list and its buttons (▶️ re-send a delivered song, ❌ cancel a pending one)."""
     lines = [t("jobs_title", lang)]
     rows: list[list[InlineKeyboardButton]] = []
@@ -82,7 +84,7 @@ def render_jobs(jobs: list[Job], lang: str | None, now: float) -> tuple[str, Inl
         state = JobState(job.state)
         if state is JobState.FAILED and job.delivered_message_id is not None:
             state = JobState.DELIVERED  # a kept song that went out on a later 📤 (#16.6)
-        title = safe_title(job.prompt, job.lyrics, JOB_TITLE_LIMIT)
+        title = job_title(job, JOB_TITLE_LIMIT)
         lines.append(
             t(
                 "jobs_line",
@@ -108,7 +110,12 @@ def render_jobs(jobs: list[Job], lang: str | None, now: float) -> tuple[str, Inl
             )
     if rows:
         lines.append(t("jobs_hint", lang))
-    return "\n\n".join(lines), InlineKeyboardMarkup(rows)
+    # /jobs is the queue; what was delivered is kept in the library (#26.1).
+    rows.append(
+        [InlineKeyboardButton(plain("button_library", lang), callback_data=build(Action.SONGS, 0))]
+    )
+    # Never an empty keyboard: Telegram refuses `inline_keyboard: []` (#25.3).
+    return "\n\n".join(lines), InlineKeyboardMarkup(rows) if rows else None
 
 
 async def on_jobs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

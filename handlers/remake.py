@@ -87,7 +87,22 @@ async def _remake(
     press: Press, job: Job, action: str, draft: Draft, anchor_text: str, answer_text: str
 ) -> None:
     """The shared path of Again and Variation: checks, answer, anchor message, new job."""
-    if repeated(press, action, job.id):
+    await remake(press, job, action, draft, anchor_text, answer_text, key=job.id)
+
+
+async def remake(
+    press: Press,
+    job: Job | None,
+    action: str,
+    draft: Draft,
+    anchor_text: str,
+    answer_text: str,
+    *,
+    key: int,
+) -> None:
+    """Again or Variation of a job, or of a library song whose job retention deleted (`job`
+    None; `key` names what was pressed, for the double-tap guard): the same checks either way."""
+    if repeated(press, action, key):
         await answer(press.query, plain("answer_busy", press.lang))
         return
     try:
@@ -138,6 +153,7 @@ def _same_as(job: Job, spec: ModelSpec) -> Draft:
         reference_url=job.reference_url,
         reference=_reference_of(job),
         purpose=job.reference_purpose,
+        title=job.title,
     )
 
 
@@ -152,7 +168,14 @@ def _fits(spec: ModelSpec, style: str, lyrics: str | None) -> bool:
 
 def next_model(job: Job, spec: ModelSpec) -> ModelSpec | None:
     """The next model in registry order that takes the same lyrics (or makes instrumentals)."""
-    if job.has_reference:
+    return next_model_for(spec, job.prompt, job.lyrics, has_reference=job.has_reference)
+
+
+def next_model_for(
+    spec: ModelSpec, style: str, lyrics: str | None, *, has_reference: bool
+) -> ModelSpec | None:
+    """`next_model` from the request's parts (a library song may have outlived its job)."""
+    if has_reference:
         return None  # a reference pins the model: the variation changes the style instead
     order = list(MODELS.values())
     start = next((i for i, s in enumerate(order) if s.id == spec.id), -1)
@@ -160,9 +183,9 @@ def next_model(job: Job, spec: ModelSpec) -> ModelSpec | None:
         candidate = order[(start + step) % len(order)]
         if candidate.id == spec.id or candidate.reference_required:
             continue
-        if job.lyrics is None and not candidate.instrumental:
+        if lyrics is None and not candidate.instrumental:
             continue
-        if _fits(candidate, job.prompt, job.lyrics):
+        if _fits(candidate, style, lyrics):
             return candidate
     return None
 
@@ -189,15 +212,24 @@ def variation(job: Job, spec: ModelSpec, lang: str) -> tuple[Draft, str]:
     Another model with the same lyrics when one fits; otherwise the same model with a twist to
     the style; for a model that ignores the style (music-01), simply another take.
     """
-    same = _same_as(job, spec)
-    other = next_model(job, spec)
+    return variation_of(_same_as(job, spec), lang, has_reference=job.has_reference, seed=job.id)
+
+
+def variation_of(same: Draft, lang: str, *, has_reference: bool, seed: int) -> tuple[Draft, str]:
+    """`variation` of a request given as its `Draft` (a job's, or a library song's)."""
+    spec = same.spec
+    other = next_model_for(spec, same.style, same.lyrics, has_reference=has_reference)
     if other is not None:
         text = t("vary_model", lang, title=other.title, model=other.id, previous=spec.id)
         return replace(same, spec=other), text
     if not spec.takes_prompt:
         return same, t("vary_retake", lang, model=spec.id)
-    style = twist_style(job.prompt, spec, job.id)
+    style = twist_style(same.style, spec, seed)
     return replace(same, style=style), t("vary_style", lang, model=spec.id, style=_short(style))
+
+
+def short_style(style: str) -> str:
+    return _short(style)
 
 
 def _short(style: str) -> str:

@@ -25,7 +25,8 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from bot.delivery.send import prepared, song_caption, song_keyboard, upload
+from bot.delivery.keep import keep_song
+from bot.delivery.send import inline_mode_on, prepared, song_caption, song_keyboard, upload
 from bot.engine.outcomes import UPLOAD_FAILED
 from bot.i18n import plain, t
 from bot.telegram.callback_data import Action, pattern
@@ -79,7 +80,7 @@ async def on_resend(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             chat_id=press.chat.id,
             audio=job.delivered_file_id,
             caption=song_caption(job, press.lang),
-            reply_markup=song_keyboard(job, press.lang),
+            reply_markup=song_keyboard(job, press.lang, inline=inline_mode_on(press.bot)),
             reply_parameters=reply,
             **topic_kwargs(press.topic()),
         )
@@ -126,6 +127,7 @@ async def _upload_kept(press: Press, job: Job) -> None:
             job.id, message_id=message.message_id, file_id=file_id, now=time.time()
         )
         services.metrics.deliveries.labels(job.model).inc()
+        await keep_song(services.songs, job, message, file_id)  # now it is the user's (#26)
         log.info("kept song of job %s delivered as message %s", job.id, message.message_id)
         await asyncio.to_thread(_remove, audio.path)
         services.temp.cleanup_job(job.key)  # the cover drawn for the upload

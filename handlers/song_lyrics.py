@@ -14,7 +14,7 @@ from telegram.ext import (
 
 from bot.i18n import t
 from bot.telegram.callback_data import Action, pattern
-from bot.textutil import safe_title, truncate_utf16, utf16_len
+from bot.textutil import job_title, truncate_utf16, utf16_len
 from handlers.buttons import (
     answer,
     plain_text,
@@ -72,6 +72,6 @@ async def on_lyrics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     press, job = found
     assert job.lyrics is not None  # `has` checked it
     await answer(press.query)
-    title = safe_title(job.prompt, job.lyrics)
+    title = job_title(job)
     for text in lyrics_messages(title, job.lyrics, press.lang):
         await reply_to_press(press, text, job)

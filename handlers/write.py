@@ -245,7 +245,7 @@ async def on_make(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     services = press.services
     target = target_for(services, press.requester.chat.model)
-    song = Draft(spec=target.make_spec, style=draft.style, lyrics=draft.lyrics)
+    song = Draft(spec=target.make_spec, style=draft.style, lyrics=draft.lyrics, title=draft.title)
     try:
         await check_access(services, press.bot, press.chat, press.user.id, press.requester)
         request = await check_request(services, press.user.id, song)

@@ -60,6 +60,8 @@ class NewJob:
     refer_voice_id: str | None = None
     refer_instrumental_id: str | None = None
     reference_url: str | None = None
+    # The song's title (#25.12): the /write title, else a lyric line, else the style.
+    title: str | None = None
 
     def __post_init__(self) -> None:
         if not KEY_PATTERN.fullmatch(self.key):
@@ -130,6 +132,7 @@ class Job:
     outcome_sent_at: float | None
     created_at: float
     updated_at: float
+    title: str | None = None
 
     @property
     def client_request_id(self) -> str:

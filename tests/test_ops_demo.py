@@ -46,9 +46,12 @@ async def test_songbot_demo_prints_the_chat_and_saves_playable_songs(tmp_path: P
     order = [
         "── 1. A song with lyrics",
         "👤 Ada: /song dreamy synth-pop with female vocals",
-        "🤖 songbot: 🎵 [audio: dreamy synth-pop with female vocals, 0:03, ",
+        # Each song is titled as #25.12 says: its chorus line (then its first line, its style,
+        # the /write title below).
+        "🤖 songbot: 🎵 [audio: Stay, stay, stay, 0:03, ",
         "── 2. Sing it like my voice note",
         "👤 Ada: 🎤 [voice note, 0:12]",
+        "🤖 songbot: 🎵 [audio: Lift me up, lift me high, 0:03, ",
         "── 3. A request the bot can't take",
         "👤 Ada: /song model:kazoo-9000 polka",
         "🤖 songbot: I don't know the model kazoo-9000.",
@@ -58,7 +61,7 @@ async def test_songbot_demo_prints_the_chat_and_saves_playable_songs(tmp_path: P
         "👤 Ada: /write a birthday song for my sister Anna who loves cats",
         "🤖 songbot: 📝 a birthday song",
         "👤 [presses 🎵]",
-        "🤖 songbot: 🎵 [audio: warm acoustic pop, gentle vocals, 0:03, ",
+        "🤖 songbot: 🎵 [audio: a birthday song, 0:03, ",
         f"4 song(s) saved in {out}/",
     ]
     positions = [text.find(piece) for piece in order]
@@ -70,7 +73,7 @@ async def test_songbot_demo_prints_the_chat_and_saves_playable_songs(tmp_path: P
     # The saved files are the songs the fake Telegram received, and they play.
     files = sorted(out.iterdir())
     assert [f.suffix for f in files] == [".mp3", ".mp3", ".mp3", ".mp3"]
-    assert files[0].name == "01-dreamy-synth-pop-with-female-vocals.mp3"
+    assert files[0].name == "01-stay-stay-stay.mp3"
     for file in files:
         data = file.read_bytes()
         assert 2.5 <= audio_seconds(data) <= 3.5

@@ -104,7 +104,7 @@ async def test_a_refused_song_is_kept_and_sent_again_after_a_restart(
     # /jobs now lists it as delivered; ▶️ goes by file_id, no second upload.
     listing = (await ask(harness, PRIVATE_CHAT, USER, "/jobs")).result
     assert "1. ✅" in listing["text"]
-    assert button_data(listing) == [f"v1:resend:{job.id}"]
+    assert button_data(listing) == [f"v1:resend:{job.id}", "v1:songs:0"]
     harness.services.memo.recent_presses.clear()  # later than a double tap (5 s)
     await press(harness, PRIVATE_CHAT, USER, listing["message_id"], f"v1:resend:{job.id}")
     again = await tg.wait_for_call("sendAudio", lambda c: c.ok, count=2)
@@ -116,7 +116,7 @@ async def test_a_kept_song_offered_in_jobs_survives_another_refusal(harness: Bot
     job, _failure, uploads = await _refused_song(harness)
     listing = (await ask(harness, PRIVATE_CHAT, USER, "/jobs")).result
     assert "1. ❌" in listing["text"]
-    assert button_data(listing) == [f"v1:resend:{job.id}"]  # offered though it failed
+    assert button_data(listing) == [f"v1:resend:{job.id}", "v1:songs:0"]  # though it failed
     hits = uploads.hits
     await press(harness, PRIVATE_CHAT, USER, listing["message_id"], f"v1:resend:{job.id}")
     refusal = await tg.wait_for_call(

@@ -17,6 +17,7 @@ from tests.test_ux_support import (
     BOT,
     GROUP,
     LYRICS,
+    TITLE,
     button_data,
     deliver,
     edited,
@@ -55,7 +56,13 @@ async def test_song_arrives_as_rich_audio_with_cover_and_buttons(harness: BotHar
 
     # Buttons: compact callback data naming the job.
     data = button_data(audio_message)
-    assert data == [f"v1:again:{job.id}", f"v1:lyrics:{job.id}", f"v1:vary:{job.id}"]
+    assert data == [
+        f"v1:again:{job.id}",
+        f"v1:lyrics:{job.id}",
+        f"v1:vary:{job.id}",
+        f"v1:sjob:{job.id}",  # 📚 its card in the library (#26.1)
+        f"v1:jlink:{job.id}",  # ↗️ Share: its link, inline mode being off (#26.2)
+    ]
     assert all(len(d.encode()) <= 64 for d in data)
 
 
@@ -86,7 +93,10 @@ async def test_status_shows_state_model_elapsed_and_expected_time(harness: BotHa
 
     first = await tg.wait_for_call("sendMessage", ok_reply_to(PRIVATE_CHAT, request["message_id"]))
     job = await harness.wait_for_job(lambda j: j.request_message_id == request["message_id"])
-    assert first.result["text"] == shown(t("status_queued", "en", model="minimax/music-2.0"))
+    # The song's title (its chorus line, #25.12) heads the status.
+    assert first.result["text"] == shown(
+        f"<b>{TITLE}</b>\n" + t("status_queued", "en", model="minimax/music-2.0")
+    )
     assert button_data(first.result) == [f"v1:cancel:{job.id}"]
 
     # Once submitted: state, model, elapsed time and the estimate learned from history.
@@ -94,7 +104,7 @@ async def test_status_shows_state_model_elapsed_and_expected_time(harness: BotHa
         "editMessageText", lambda c: c.ok and "usually about" in str(c.params.get("text"))
     )
     text = edit.result["text"]
-    assert text.startswith("🎵 Generating")
+    assert text.startswith(f"{TITLE}\n🎵 Generating")
     assert "minimax/music-2.0" in text
     assert "usually about 0:40" in text
     assert button_data(edit.result) == [f"v1:cancel:{job.id}"]
@@ -107,7 +117,7 @@ async def test_status_without_history_has_no_estimate(harness: BotHarness) -> No
     tg.send_text(PRIVATE_CHAT, USER, f"/song indie pop\n{LYRICS}")
     job = await harness.wait_for_job(lambda j: j.state == "delivered", timeout=20)
     texts = [c.result["text"] for c in tg.calls_to("editMessageText") if c.ok]
-    assert any(text.startswith("🎵 Generating") for text in texts)
+    assert any(text.startswith(f"{TITLE}\n🎵 Generating") for text in texts)
     assert not any("usually" in text for text in texts)
     assert job.model == "minimax/music-2.0"
 

@@ -20,6 +20,7 @@ from tests.test_ux_support import (
     BOT,
     GROUP,
     LYRICS,
+    TITLE,
     button_data,
     deliver,
     edited,
@@ -162,7 +163,7 @@ async def test_song_flow_speaks_the_users_language(harness: BotHarness) -> None:
     job = await harness.wait_for_job(lambda j: j.user_id == user and j.state == "delivered")
     assert job.user_lang == "es"
     first = next(c for c in tg.calls_to("sendMessage") if c.params.get("chat_id") == user)
-    assert first.result["text"].startswith("⏳ En cola")
+    assert first.result["text"].startswith(f"{TITLE}\n⏳ En cola")
     audio = tg.message(user, job.delivered_message_id or 0)
     assert [b["text"] for b in audio["reply_markup"]["inline_keyboard"][0]] == [
         "🔁 Otra vez",
@@ -194,9 +195,9 @@ async def test_jobs_lists_songs_and_resends_by_file_id(harness: BotHarness) -> N
     job, _ = await deliver(harness)
     uploads = len(tg.uploaded_audio)
     listing = (await ask(harness, PRIVATE_CHAT, USER, "/jobs")).result
-    assert "1. ✅ dreamy synth-pop with female vocals" in listing["text"]
+    assert f"1. ✅ {TITLE}" in listing["text"]  # the song's title, not its style (#25.12)
     assert "delivered · minimax/music-2.0 · just now" in listing["text"]
-    assert button_data(listing) == [f"v1:resend:{job.id}"]
+    assert button_data(listing) == [f"v1:resend:{job.id}", "v1:songs:0"]
 
     answer = await press(harness, PRIVATE_CHAT, USER, listing["message_id"], f"v1:resend:{job.id}")
     assert answer.params["text"] == t("answer_resend", "en")
@@ -212,6 +213,8 @@ async def test_jobs_lists_songs_and_resends_by_file_id(harness: BotHarness) -> N
         f"v1:again:{job.id}",
         f"v1:lyrics:{job.id}",
         f"v1:vary:{job.id}",
+        f"v1:sjob:{job.id}",
+        f"v1:jlink:{job.id}",
     ]
 
 
@@ -234,14 +237,16 @@ async def test_cancel_command_and_jobs_for_a_pending_song(harness: BotHarness) -
 
     listing = (await ask(harness, PRIVATE_CHAT, USER, "/jobs")).result
     assert "generating" in listing["text"]
-    assert button_data(listing) == [f"v1:cancel:{job.id}"]
+    assert button_data(listing) == [f"v1:cancel:{job.id}", "v1:songs:0"]
 
     reply = (await ask(harness, PRIVATE_CHAT, USER, "/cancel")).result
     assert reply["text"] == shown(t("cancelled", "en", model=job.model))
     done = await harness.wait_state(job.id, "cancelled")
     assert done.state == JobState.CANCELLED
     status = await edited(harness, PRIVATE_CHAT, job.status_message_id or 0, count=2)
-    assert status["text"] == shown(t("status_cancelled", "en", model=job.model))
+    assert status["text"] == shown(
+        f"<b>{job.title}</b>\n" + t("status_cancelled", "en", model=job.model)
+    )
     assert button_data(status) == []
 
     again = (await ask(harness, PRIVATE_CHAT, USER, "/cancel")).result

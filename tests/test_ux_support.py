@@ -17,6 +17,7 @@ from storage.states import JobState
 from tests.harness import PRIVATE_CHAT, USER, BotHarness
 
 LYRICS = "[Verse]\nNeon lights over the bay\nWe dance until the day\n\n[Chorus]\nStay, stay, stay"
+TITLE = "Stay, stay, stay"  # the title of a song with LYRICS: the first chorus line (#25.12)
 GROUP = -100_777
 BOT = "SongTestBot"
 _HISTORY_IDS = itertools.count(1)

@@ -227,7 +227,13 @@ def test_ago_boundaries() -> None:
 def test_jobs_list_buttons_resend_delivered_and_cancel_pending() -> None:
     now = 2000.0
     jobs = [
-        make_job(id=3, state=JobState.PENDING, prompt="bossa <nova> & co", created_at=now - 30),
+        make_job(
+            id=3,
+            state=JobState.PENDING,
+            prompt="bossa <nova> & co",
+            lyrics=None,  # no lyrics: the style is the title (#25.12)
+            created_at=now - 30,
+        ),
         make_job(
             id=2, state=JobState.DELIVERED, delivered_file_id="CQAC-file", created_at=now - 600
         ),
@@ -240,7 +246,7 @@ def test_jobs_list_buttons_resend_delivered_and_cancel_pending() -> None:
     assert "generating · minimax/music-2.0 · just now" in parsed
     assert "delivered · minimax/music-2.0 · 10 min ago" in parsed
     assert "failed" in parsed and "2 h ago" in parsed
-    assert keyboard_data(markup) == ["v1:cancel:3", "v1:resend:2"]
+    assert keyboard_data(markup) == ["v1:cancel:3", "v1:resend:2", "v1:songs:0"]
     labels = [b.text for row in markup.inline_keyboard for b in row]
     assert labels[0] == "❌ 1. bossa <nova> & co"  # plain text: no escaping in buttons
     assert labels[1].startswith("▶️ 2.")

@@ -20,6 +20,7 @@ from telegram import (
     InlineKeyboardMarkup,
     InputFile,
     Message,
+    SwitchInlineQueryChosenChat,
 )
 from telegram.constants import ChatAction
 
@@ -30,7 +31,7 @@ from bot.delivery.media import TempFiles, probe, to_mp3
 from bot.i18n import Raw, t
 from bot.telegram.callback_data import Action, for_job
 from bot.telegram.helpers import mention_html, reply_to, topic_kwargs
-from bot.textutil import safe_title, truncate_utf16
+from bot.textutil import file_stem, html_escape, job_title, truncate_utf16
 from storage.jobs import Job
 
 log = logging.getLogger(__name__)
@@ -82,19 +83,50 @@ def _read_head(path: Path) -> bytes:
 def song_caption(job: Job, lang: str | None) -> str:
     """Style, model and (in groups) who asked, within Telegram's 1024-character caption limit."""
     style = truncate_utf16(job.prompt.replace("\n", " "), CAPTION_STYLE_LIMIT)
+    # The song's title heads the caption, as in the player and the file name (#25.12).
+    head = f"<b>{html_escape(job_title(job))}</b>\n"
     if job.chat_type != "private":
-        return t(
+        return head + t(
             "song_caption_group",
             lang,
             style=style,
             model=job.model,
             mention=mention_html(job.user_id, job.user_name or str(job.user_id)),
         )
-    return t("song_caption", lang, style=style, model=job.model)
+    return head + t("song_caption", lang, style=style, model=job.model)
 
 
-def song_keyboard(job: Job, lang: str | None) -> InlineKeyboardMarkup:
-    """🔁 Again, 📝 Lyrics, 🎲 Variation: compact callback data that survives restarts."""
+def inline_mode_on(bot: Bot) -> bool:
+    """Whether BotFather's inline mode is on (getMe), so ↗️ Share can open the chat picker."""
+    try:
+        return bool(bot.supports_inline_queries)
+    except RuntimeError:  # a bot not initialised (benchmarks build one bare)
+        return False
+
+
+def share_query(job_id: int) -> str:
+    """The inline query that picks exactly one of the asker's songs: the job that made it."""
+    return f"#{job_id}"
+
+
+def share_button(job_id: int, lang: str | None, *, inline: bool) -> InlineKeyboardButton:
+    """↗️ Share: the chat picker with this song when inline mode is on, else its link (#26.2)."""
+    label = t("button_song_share", lang)
+    if inline:
+        return InlineKeyboardButton(
+            label,
+            switch_inline_query_chosen_chat=SwitchInlineQueryChosenChat(
+                query=share_query(job_id),
+                allow_user_chats=True,
+                allow_group_chats=True,
+            ),
+        )
+    return InlineKeyboardButton(label, callback_data=for_job(Action.JOB_LINK, job_id))
+
+
+def song_keyboard(job: Job, lang: str | None, *, inline: bool = False) -> InlineKeyboardMarkup:
+    """🔁 Again, 📝 Lyrics, 🎲 Variation, and 📚 its card in the library and ↗️ Share: compact
+    callback data that survives restarts."""
     row = [
         InlineKeyboardButton(t("button_again", lang), callback_data=for_job(Action.AGAIN, job.id))
     ]
@@ -107,14 +139,20 @@ def song_keyboard(job: Job, lang: str | None) -> InlineKeyboardMarkup:
     row.append(
         InlineKeyboardButton(t("button_vary", lang), callback_data=for_job(Action.VARY, job.id))
     )
-    return InlineKeyboardMarkup([row])
+    library = [
+        InlineKeyboardButton(
+            t("button_library", lang), callback_data=for_job(Action.SONG_OF_JOB, job.id)
+        ),
+        share_button(job.id, lang, inline=inline),
+    ]
+    return InlineKeyboardMarkup([row, library])
 
 
 async def send_song(
     bot: Bot, job: Job, audio: PreparedAudio, *, lang: str | None, temp: TempFiles
 ) -> Message:
     """Upload the song as a reply to the request, in its topic, with title, cover and buttons."""
-    title = safe_title(job.prompt, job.lyrics)
+    title = job_title(job)
     cover: Path | None = None
     try:
         async with _cover_slot():
@@ -129,7 +167,7 @@ async def send_song(
         return await bot.send_audio(
             chat_id=job.chat_id,
             audio=InputFile(
-                handle, filename=f"{_file_stem(title)}.{audio.format}", read_file_handle=False
+                handle, filename=f"{file_stem(title)}.{audio.format}", read_file_handle=False
             ),
             title=title,
             performer=t("song_performer", lang, model=job.model),
@@ -137,7 +175,7 @@ async def send_song(
             caption=song_caption(job, lang),
             thumbnail=InputFile(thumb, filename="cover.jpg", attach=True) if thumb else None,
             reply_parameters=reply_to(job.request_message_id),
-            reply_markup=song_keyboard(job, lang),
+            reply_markup=song_keyboard(job, lang, inline=inline_mode_on(bot)),
             **topic_kwargs(job.topic_id),
         )
     finally:
@@ -206,11 +244,6 @@ async def _chat_action(bot: Bot, job: Job) -> None:
         )
     except Exception as exc:  # cosmetic: never block a delivery on it
         log.debug("chat action failed: %s", exc)
-
-
-def _file_stem(title: str) -> str:
-    keep = "".join(ch if ch.isalnum() or ch in " -_" else "_" for ch in title).strip()
-    return (keep or "song")[:60]
 
 
 def _attr(url: str) -> str:

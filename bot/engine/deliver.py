@@ -16,6 +16,7 @@ from pathlib import Path
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.aimlapi.errors import ProviderError
+from bot.delivery.keep import keep_song
 from bot.delivery.send import fetch_audio, make_playable, prepared, upload
 from bot.engine.work import Work
 from bot.errors import LocalFailure
@@ -127,6 +128,10 @@ async def deliver(w: Work, job: Job) -> Job | None:
         await w.outcomes.transient(job, f"sendAudio: {exc!r}")
         return None
     now = time.time()
+    # Into the library before the job says "delivered": whoever sees the job delivered (📚 under
+    # the song, /songs) finds the song kept. A crash in between re-sends at most once, and the
+    # library keeps the first copy (one row per job).
+    await keep_song(w.s.songs, job, message, file_id)
     await w.outcomes.move(
         job,
         JobState.DELIVERED,

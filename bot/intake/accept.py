@@ -39,6 +39,7 @@ from bot.telegram.helpers import (
     send_text_id,
     topic_kwargs,
 )
+from bot.textutil import song_title
 from storage.jobs import Job, NewJob, new_job_key
 from storage.quota import (
     ChatSendersCap,
@@ -97,6 +98,8 @@ class Draft:
     reference_url: str | None = None
     reference: TelegramReference | None = None
     purpose: str | None = None
+    # A title the user chose or /write wrote; None: derived from the lyrics or style (#25.12).
+    title: str | None = None
 
 
 async def check_request(services: Services, user_id: int, draft: Draft) -> GenerationRequest:
@@ -184,6 +187,7 @@ async def store_job(
         reference_duration=reference.duration if reference else None,
         reference_size=reference.file_size if reference else None,
         reference_purpose=draft.purpose,
+        title=song_title(draft.title, request.lyrics, draft.style),
         deadline_at=now + config.job_timeout,
         next_check_at=now,
         created_at=now,

@@ -155,10 +155,26 @@ async def _telegram_checks(config: Config) -> list[Check]:
         me = bot.bot
         checks = [Check("telegram", OK, f"token accepted: @{me.username} (id {me.id}) at {base}")]
         checks.append(_webhook_check(config, info.url, info.pending_update_count, info))
+        checks.append(inline_check(bool(me.supports_inline_queries), me.username or str(me.id)))
         return checks
     finally:
         await request.shutdown()
         await updates_request.shutdown()
+
+
+def inline_check(supported: bool, username: str) -> Check:
+    """Inline mode (#26.2): `@bot words` shares a song from the library in any chat. Only
+    BotFather switches it on; without it the library still shares by link."""
+    if supported:
+        return Check("inline", OK, f"inline mode is on: @{username} <words> shares songs")
+    # Off is a choice, not a fault: say so and how to switch it on, without a warning.
+    return Check(
+        "inline",
+        OK,
+        "inline mode is off, so songs are shared by link only; to let users share with "
+        f"@{username} in any chat, send BotFather /setinline, pick @{username} and set a "
+        "placeholder (e.g. 'search your songs'); /setinlinefeedback is optional",
+    )
 
 
 def _webhook_check(config: Config, url: str, pending: int, info: Any) -> Check:

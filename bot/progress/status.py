@@ -19,7 +19,7 @@ from bot.i18n import t
 from bot.telegram.callback_data import Action, for_job
 from bot.telegram.flood import BACKGROUND
 from bot.telegram.helpers import reply_to, topic_kwargs
-from bot.textutil import human_duration
+from bot.textutil import html_escape, human_duration, job_title
 from storage.jobs import Job
 from storage.states import JobState
 
@@ -38,7 +38,22 @@ def render_status(
     expected: float | None = None,
     error_text: str | None = None,
 ) -> str:
-    """The status text for `job` right now."""
+    """The status text for `job` right now, under the song's title (#25.12)."""
+    body = _status_body(
+        job, lang=lang, now=now, position=position, expected=expected, error_text=error_text
+    )
+    return f"<b>{html_escape(job_title(job))}</b>\n{body}"
+
+
+def _status_body(
+    job: Job,
+    *,
+    lang: str | None,
+    now: float | None,
+    position: int | None,
+    expected: float | None,
+    error_text: str | None,
+) -> str:
     now = time.time() if now is None else now
     lang = lang or job.user_lang
     model = job.model

@@ -32,6 +32,22 @@ class Action(StrEnum):
     WRITE_REDO = "wredo"
     WRITE_EDIT = "wedit"
     BUY = "buy"  # a Stars pack: the argument is its number of songs
+    # The library (#26): a list page (the argument is the offset; a search's words are read
+    # from the /songs message the list replies to), a song card and its buttons (the song's id),
+    # and under a delivered song the card and the link of the song of a job (the job's id).
+    SONGS = "songs"
+    SONG = "song"
+    SONG_OF_JOB = "sjob"
+    SONG_SEND = "ssend"
+    SONG_LYRICS = "slyr"
+    SONG_RENAME = "sren"
+    SONG_DELETE = "sdel"
+    SONG_DELETE_YES = "sdelok"
+    SONG_LINK = "slink"
+    SONG_UNSHARE = "sunsh"
+    SONG_AGAIN = "sagain"
+    SONG_VARY = "svary"
+    JOB_LINK = "jlink"
 
 
 # The argument each action accepts, as a regular expression.
@@ -47,6 +63,24 @@ _ARGS: Final[dict[Action, str]] = {
     Action.WRITE_REDO: r"\d{1,18}",
     Action.WRITE_EDIT: r"\d{1,18}",
     Action.BUY: r"\d{1,4}",
+    Action.SONGS: r"\d{1,6}",
+    **{
+        action: r"\d{1,18}"
+        for action in (
+            Action.SONG,
+            Action.SONG_OF_JOB,
+            Action.SONG_SEND,
+            Action.SONG_LYRICS,
+            Action.SONG_RENAME,
+            Action.SONG_DELETE,
+            Action.SONG_DELETE_YES,
+            Action.SONG_LINK,
+            Action.SONG_UNSHARE,
+            Action.SONG_AGAIN,
+            Action.SONG_VARY,
+            Action.JOB_LINK,
+        )
+    },
 }
 MODEL_DEFAULT: Final = "default"
 LANGUAGE_AUTO: Final = "auto"
