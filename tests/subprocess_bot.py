@@ -73,6 +73,10 @@ class BotProcess:
     started_at: float = 0.0
     generation: int = 0
     history: list[str] = field(default_factory=list)
+    # Extra arguments after `run` (e.g. "--webhook").
+    args: tuple[str, ...] = ()
+    # A process group of its own, so a test can signal the group as GNU `timeout` does.
+    new_session: bool = False
 
     async def start(self) -> None:
         if self.proc is not None and self.proc.returncode is None:
@@ -86,11 +90,13 @@ class BotProcess:
                 "-m",
                 "bot",
                 "run",
+                *self.args,
                 cwd=self.workdir,  # no stray .env from the repository
                 env=self.env,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=asyncio.subprocess.STDOUT,
+                start_new_session=self.new_session,
             )
         self.started_at = time.monotonic()
         self.history.append(f"start #{self.generation} pid {self.proc.pid}")
@@ -116,6 +122,13 @@ class BotProcess:
         assert self.proc is not None
         self.proc.send_signal(sig)
         self.history.append(f"signal {sig} #{self.generation}")
+
+    def signal_group(self, sig: int) -> None:
+        """`sig` to the child's whole process group (needs `new_session`)."""
+        assert self.proc is not None and self.new_session
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, sig)
+        self.history.append(f"group signal {sig} #{self.generation}")
 
     async def wait(self, timeout: float) -> int:
         """The exit code; raises TimeoutError (and kills the child) if it does not exit."""

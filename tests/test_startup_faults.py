@@ -134,5 +134,8 @@ async def test_no_network_is_one_line_after_bounded_retries(
     assert time.monotonic() - started >= 2.0  # it did retry (1 s + 1.5 s of back-off)
     assert "Traceback" not in log
     lines = [line for line in log.splitlines() if line.strip()]
-    assert len(lines) == 1 and "cannot reach the Telegram Bot API" in lines[0], log
+    # Said at the first failed attempt (not after the whole budget), then one summary line.
+    assert "cannot be reached yet" in lines[0] and "keeps trying" in lines[0], log
+    assert "cannot reach the Telegram Bot API" in lines[-1] and "failed 2 time(s)" in lines[-1]
+    assert len(lines) <= 3, log  # at most one line per attempt, plus the summary
     assert not (tmp_path / "songbot.db").exists()
