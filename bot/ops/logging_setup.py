@@ -103,6 +103,14 @@ class OneLineTelegramErrorFilter(logging.Filter):
         return True
 
 
+class InvalidJsonFilter(logging.Filter):
+    """PTB logs a whole non-JSON answer (a proxy's HTML error page) with a traceback, then
+    raises a TelegramError that its caller reports in one line; the first record goes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Can not load invalid JSON data")
+
+
 _PARSING = re.compile(r"\.\s*Parsing the server response.*", re.DOTALL)
 _TAGS = re.compile(r"<[^>]*>")
 
@@ -184,6 +192,9 @@ def setup_logging(
     retry_loop = logging.getLogger(PTB_RETRY_LOGGER)
     if not any(isinstance(f, AbortedRetryFilter) for f in retry_loop.filters):
         retry_loop.addFilter(AbortedRetryFilter())
+    request = logging.getLogger("telegram.request.BaseRequest")
+    if not any(isinstance(f, InvalidJsonFilter) for f in request.filters):
+        request.addFilter(InvalidJsonFilter())
     updater = logging.getLogger("telegram.ext.Updater")
     if not any(isinstance(f, OneLineTelegramErrorFilter) for f in updater.filters):
         updater.addFilter(OneLineTelegramErrorFilter())
