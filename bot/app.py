@@ -16,7 +16,7 @@ from typing import Any
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -116,21 +116,6 @@ def build_application(
     data.metrics = metrics
     register_handlers(app)
     return app
-
-
-def report_telegram_failure(config: Config, exc: InvalidToken | NetworkError) -> int:
-    """Log why Telegram could not be reached at start-up; the exit code is 1.
-
-    Why here for both modes: PTB's own message for a bad token contains the token, so it must
-    never be printed, and polling and webhook start-up must say the same thing.
-    """
-    if isinstance(exc, InvalidToken):
-        log.critical("Telegram rejected the bot token; check TELEGRAM_BOT_TOKEN")
-    else:
-        log.critical(
-            "cannot reach the Telegram Bot API at %s: %s", config.telegram_api_base_url, exc
-        )
-    return 1
 
 
 def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

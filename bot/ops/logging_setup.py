@@ -80,7 +80,7 @@ class AbortedRetryFilter(logging.Filter):
     """Drop PTB's traceback when its network retry loop gives up on a Telegram error.
 
     Why: the error is re-raised to songbot, which says in one line what happened
-    (`bot.app.report_telegram_failure`); PTB's own record would print a traceback first (with no
+    (`bot.ops.serve.exit_code_for`); PTB's own record would print a traceback first (with no
     network, about 90 lines) and, for a bad token, a message that can contain the token.
     """
 
