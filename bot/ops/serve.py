@@ -23,7 +23,7 @@ from bot.app import ALLOWED_UPDATES, start_services
 from bot.bot_data import bot_data_of
 from bot.config import Config
 from bot.lifecycle import ExitCode, Lifecycle
-from bot.telegram.startup import GaveUp, brief, retry_telegram, startup_budget
+from bot.telegram.startup import GaveUp, brief, retry_at_start
 from storage.db import StorageError
 
 log = logging.getLogger("songbot")
@@ -54,12 +54,11 @@ class Polling:
 
     async def open(self, app: Any) -> None:
         config = bot_data_of(app).config
-        budget = startup_budget(config.startup_retries)
         # Never drop pending updates: requests sent while the bot was down still count.
-        await retry_telegram(
+        await retry_at_start(
             lambda: app.bot.delete_webhook(drop_pending_updates=False),
             what="deleteWebhook",
-            budget=budget,
+            retries=config.startup_retries,
         )
 
         def polling_failed(exc: TelegramError) -> None:
@@ -117,9 +116,7 @@ class BotRun:
     async def _start(self) -> None:
         app, config = self.app, bot_data_of(self.app).config
         # getMe: retried with back-off (honouring retry_after); a rejected token is final.
-        await retry_telegram(
-            app.initialize, what="getMe", budget=startup_budget(config.startup_retries)
-        )
+        await retry_at_start(app.initialize, what="getMe", retries=config.startup_retries)
         self._initialized = True
         await start_services(app)
         await self.mode.open(app)

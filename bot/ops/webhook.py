@@ -21,7 +21,7 @@ from bot.ops.metrics import Metrics
 from bot.ops.serve import BotRun, run
 from bot.ops.web import WebServer
 from bot.periodic import periodic
-from bot.telegram.startup import brief, retry_telegram, startup_budget
+from bot.telegram.startup import brief, retry_at_start
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class WebhookMode:
         await self.server.start()
         life.on_close(self.server.stop, "the webhook server")
         data.web_server = self.server
-        await retry_telegram(
+        await retry_at_start(
             lambda: app.bot.set_webhook(
                 url=self.url,
                 secret_token=self.secret,
@@ -75,7 +75,7 @@ class WebhookMode:
                 max_connections=MAX_CONNECTIONS,
             ),
             what="setWebhook",
-            budget=startup_budget(self.config.startup_retries),
+            retries=self.config.startup_retries,
         )
         log.info("webhook mode: Telegram posts updates to %s", webhook_path(self.url))
         watchdog = periodic(

@@ -21,7 +21,7 @@ from bot.telegram.flood import retry_after_seconds
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-__all__ = ["GaveUp", "brief", "is_retryable", "retry_delay", "retry_telegram", "startup_budget"]
+__all__ = ["GaveUp", "brief", "is_retryable", "retry_at_start", "retry_delay", "retry_telegram"]
 
 FIRST_DELAY: Final = 1.0
 MAX_DELAY: Final = 8.0
@@ -58,8 +58,10 @@ async def retry_telegram(
     what: str,
     budget: float,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    retries: int | None = None,
 ) -> T:
-    """`call()` until it succeeds, a final error comes, or the next wait would pass `budget`.
+    """`call()` until it succeeds, a final error comes, or the next wait would pass `budget`
+    (with `retries`: after that many retries, on PTB's back-off of 1 s, x1.5 up to 30 s).
 
     The log says at the first failure that Telegram cannot be reached and that the bot keeps
     trying, then one line per further attempt (never a traceback or an HTML page); when the
@@ -68,6 +70,7 @@ async def retry_telegram(
     started = time.monotonic()
     deadline = started + budget
     delay = FIRST_DELAY
+    growth, longest = (2.0, MAX_DELAY) if retries is None else (1.5, 30.0)
     attempt = 0
     while True:
         attempt += 1
@@ -78,18 +81,21 @@ async def retry_telegram(
                 raise
             wait = retry_delay(exc, delay)
             if not isinstance(exc, RetryAfter):
-                delay = min(MAX_DELAY, delay * 2)
-            if time.monotonic() + wait > deadline:
+                delay = min(longest, delay * growth)
+            if retries is not None:
+                spent = attempt > retries
+            else:
+                spent = time.monotonic() + wait > deadline
+            if spent:
                 if attempt == 1:
                     raise
                 raise GaveUp(what, attempt, time.monotonic() - started, exc) from exc
             if attempt == 1:
                 log.warning(
-                    "Telegram cannot be reached yet (%s: %s); songbot keeps trying for up to "
-                    "%.0fs",
+                    "Telegram cannot be reached yet (%s: %s); songbot keeps trying (%s)",
                     what,
                     brief(exc),
-                    budget,
+                    f"{retries} more time(s)" if retries is not None else f"{budget:.0f}s",
                 )
             else:
                 log.warning(
@@ -98,11 +104,7 @@ async def retry_telegram(
             await sleep(wait)
 
 
-def startup_budget(retries: int) -> float:
-    """The time PTB's `bootstrap_retries=retries` allows (1 s, then x1.5 up to 30 s), so both
-    modes give up after the same while."""
-    total, delay = 0.0, 1.0
-    for _ in range(max(0, retries)):
-        total += delay
-        delay = min(30.0, delay * 1.5)
-    return total
+async def retry_at_start(call: Callable[[], Awaitable[T]], *, what: str, retries: int) -> T:
+    """A start-up call (getMe, deleteWebhook, setWebhook): `SONGBOT_STARTUP_RETRIES` retries on
+    the back-off PTB's own `bootstrap_retries` used, the same in every mode."""
+    return await retry_telegram(call, what=what, budget=float("inf"), retries=retries)
