@@ -29,7 +29,7 @@ from bot.ops.webhook import WebhookBot
 from bot.periodic import Background, periodic
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
-from tests.harness import bot_env
+from tests.harness import PRIVATE_CHAT, USER, BotHarness, bot_env
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -297,3 +297,32 @@ async def test_a_stop_asked_for_during_start_up_abandons_the_start(
     before.add(running)
     await _nothing_left(before, None)
     assert not tg.calls_to("getUpdates") and _http_closed(app)
+
+
+LYRICS = "[Verse]\nNeon lights over the bay\nWe dance until the day\n\n[Chorus]\nStay, stay, stay"
+
+
+@pytest.mark.parametrize("hurried", [False, True], ids=["one-signal", "second-signal"])
+async def test_a_second_stop_request_drops_the_grace_period_of_running_steps(
+    harness: BotHarness, hurried: bool
+) -> None:
+    """One stop gives a running step (here a paid POST the provider answers slowly) 3 s; a
+    second signal during the stop hurries it: no grace, the job is handed back at once."""
+    tg, api = harness.tg, harness.api
+    api.script("POST /v2/generate/audio", process=True, delay=30.0)
+    tg.send_text(PRIVATE_CHAT, USER, f"/song synth-pop\n{LYRICS}")
+    deadline = time.monotonic() + 30
+    while not api.paid_submissions():
+        assert time.monotonic() < deadline, "the submit never started"
+        await asyncio.sleep(0.02)
+    life = bot_data_of(harness.app).lifecycle
+    started = time.monotonic()
+    life.request_stop()
+    if hurried:
+        life.hurry()
+    await harness.stop()
+    took = time.monotonic() - started
+    if hurried:
+        assert took < 2.0, took
+    else:
+        assert took >= 2.9, took  # the running step had its 3 s
