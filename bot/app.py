@@ -1,34 +1,38 @@
 """The composition root: build the Application, register every handler in order, own lifecycles.
 
-Services (DB, AI/ML API client, runner) start in `post_init` and close in `post_shutdown`; tests
-that drive the manual lifecycle call `start_services` / `stop_services` themselves: PTB runs
-`post_init` only from `run_polling` / `run_webhook`.
+Services (DB, AI/ML API client, runner, background loops) start in `start_services` (PTB's
+`post_init`), each registering its stop with the application's lifecycle; `close_services` (PTB's
+`post_stop` and `post_shutdown`) stops them all once. `bot/ops/serve.py` runs the whole order for
+polling, webhook, the demo and the tests.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
     Defaults,
 )
 
+from bot.bot_data import CONTEXT_TYPES, BotData, bot_data_of
 from bot.config import Config
 from bot.delivery.media import find_ffmpeg
 from bot.engine.runner import JobRunner
 from bot.intake.stars import payments_on
 from bot.intake.stars_reconcile import MissedPaymentWatch
+from bot.lifecycle import Lifecycle
 from bot.ops.metrics import Metrics
-from bot.services import SERVICES_KEY, Services, get_services
+from bot.periodic import Background
+from bot.services import Services, get_services
 from bot.telegram.confirming_bot import ConfirmAfterHandlingBot, TrackingProcessor
 from bot.telegram.flood import (
     CHAT_BURST,
@@ -40,7 +44,7 @@ from bot.telegram.flood import (
     MessageRateLimiter,
 )
 from bot.telegram.poller_gate import PollerGate
-from bot.telegram.startup import is_retryable, retry_telegram
+from bot.telegram.startup import FIRST_DELAY, brief, is_retryable, retry_delay, retry_telegram
 from bot.telegram.transport import make_requests
 
 log = logging.getLogger(__name__)
@@ -102,32 +106,20 @@ def build_application(
         .bot(bot)
         # Handlers only validate, store and reply; running them concurrently keeps bursts fast.
         .concurrent_updates(TrackingProcessor(64, bot.handled))
+        .context_types(CONTEXT_TYPES)
         .post_init(start_services)
-        .post_stop(stop_runner)
-        .post_shutdown(stop_services)
+        # One idempotent close for both: whichever comes first stops everything.
+        .post_stop(close_services)
+        .post_shutdown(close_services)
     )
     if not polling:
         builder = builder.updater(None)  # webhook mode: bot/ops/web.py feeds the update queue
     app = builder.build()
-    app.bot_data["config"] = config
-    app.bot_data["metrics"] = metrics
+    data = bot_data_of(app)
+    data.config = config
+    data.metrics = metrics
     register_handlers(app)
     return app
-
-
-def report_telegram_failure(config: Config, exc: InvalidToken | NetworkError) -> int:
-    """Log why Telegram could not be reached at start-up; the exit code is 1.
-
-    Why here for both modes: PTB's own message for a bad token contains the token, so it must
-    never be printed, and polling and webhook start-up must say the same thing.
-    """
-    if isinstance(exc, InvalidToken):
-        log.critical("Telegram rejected the bot token; check TELEGRAM_BOT_TOKEN")
-    else:
-        log.critical(
-            "cannot reach the Telegram Bot API at %s: %s", config.telegram_api_base_url, exc
-        )
-    return 1
 
 
 def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -200,42 +192,43 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_error_handler(errors.on_error)
 
 
-WEB_SERVER_KEY = "songbot.web_server"
-# Set by `songbot run` when it holds the database's instance lock (storage/instance_lock.py).
-SOLE_INSTANCE_KEY = "songbot.sole_instance"
-
-
 async def start_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Open the DB, the provider client and the temp folder; start the runner."""
-    config: Config = app.bot_data["config"]
+    """Open the DB, the provider client and the temp folder; start the runner and the loops.
+
+    Every start is followed at once by registering its stop with the application's lifecycle
+    (bot/lifecycle.py), so a step that fails leaves nothing the earlier ones started running.
+    """
+    data = bot_data_of(app)
+    life, config = data.lifecycle, data.config
     find_ffmpeg()  # fail at start, not at the first reference, if ffmpeg is missing
-    services = await Services.open(
-        config, metrics=app.bot_data["metrics"], bot=app.bot, engine=JobRunner
-    )
-    app.bot_data[SERVICES_KEY] = services
+    services = await Services.open(config, metrics=data.metrics, bot=app.bot, engine=JobRunner)
+    life.on_close(services.close, "the database and the AI/ML API client")
+    data.services = services
+    life.on_close(_forget_services(data), "the services")
+    life.on_close(services.boards.close, "the group status boards")  # before PTB's HTTP client
     swept = services.temp.sweep(max_age_seconds=6 * 3600)
     if swept:
         log.info("removed %d stale temporary files", swept)
     if services.db.shared:
         await _join_fleet(app, services)
-    elif app.bot_data.get(SOLE_INSTANCE_KEY):
+    elif data.sole_instance:
         # The instance lock proves every predecessor dead: take their leases back now.
         released = await services.jobs.release_every_lease(now=time.time())
         if released:
             log.info("took over %d job(s) from the previous run", released)
     services.runner.start()
+    # A second stop signal hurries the stop: running steps get no grace period.
+    runner = services.runner
+    life.on_close(lambda: runner.stop(grace=0.0 if life.hurried else 3.0), "the job runner")
     # Retention (#17.11): finished jobs past SONGBOT_RETENTION_DAYS, now and every few hours.
-    from bot.ops.retention import RetentionSweeper
+    from bot.ops.retention import retention_sweeper
 
-    sweeper = RetentionSweeper(services)
-    sweeper.start()
-    app.bot_data[RETENTION_KEY] = sweeper
+    _start_loop(life, retention_sweeper(services))
     if payments_on(config):
         # Payments Telegram took that the ledger lacks (an update lost to a crash or a failed
         # write) are credited from Telegram's record, at start and every few minutes (#19).
         watch = MissedPaymentWatch(app.bot, services.stars, config.free_songs_per_day)
-        watch.start()
-        app.bot_data[STARS_WATCH_KEY] = watch
+        _start_loop(life, watch.loop())
     await _set_command_menu(app)
     if config.http_port is not None and app.updater is not None:
         # Polling mode with health/metrics switched on (webhook mode serves them itself).
@@ -248,21 +241,40 @@ async def start_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None
             metrics_token=config.metrics_token.get() if config.metrics_token else None,
         )
         await server.start()
-        app.bot_data[WEB_SERVER_KEY] = server
-    log.info("songbot started as @%s", app.bot.username)
+        life.on_close(server.stop, "the HTTP server")
+        data.web_server = server
+
+
+def _forget_services(data: BotData) -> Callable[[], Awaitable[None]]:
+    async def forget() -> None:
+        data.services = None
+
+    return forget
+
+
+def _start_loop(life: Lifecycle, loop: Background) -> None:
+    loop.start()
+    life.on_close(loop.stop, loop.name)
+
+
+async def close_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Stop everything `start_services` started, latest first, once (PTB's post_stop and
+    post_shutdown both point here; the second call finds nothing left to do)."""
+    await bot_data_of(app).lifecycle.close()
 
 
 async def _join_fleet(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
     """A replica on a shared database (PostgreSQL): heartbeats and take-overs (bot/engine/
     fleet.py), a wake-up on every new job or freed slot from any replica (LISTEN), its share of
     the flood budget, and in polling mode the poller lock in front of getUpdates."""
-    from bot.engine.fleet import FLEET_KEY, Fleet
+    from bot.engine.fleet import Fleet
     from storage.flood_slots import FloodSlots
     from storage.instances import InstanceStore
     from storage.jobs import WORK_CHANNEL
     from storage.poller_lock import PollerLock
 
-    metrics: Metrics = app.bot_data["metrics"]
+    data = bot_data_of(app)
+    life = data.lifecycle
     limiter = app.bot.rate_limiter
     flood = FloodSlots(services.db)
     if isinstance(limiter, MessageRateLimiter):
@@ -272,53 +284,49 @@ async def _join_fleet(app: Application[Any, Any, Any, Any, Any, Any], services: 
         services.runner.owner,
         wake=services.runner.wake,
         on_share=limiter.share if isinstance(limiter, MessageRateLimiter) else lambda n: None,
-        on_role=metrics.set_role,
+        on_role=data.metrics.set_role,
         flood=flood,
     )
     await fleet.start()
-    app.bot_data[FLEET_KEY] = fleet
+    life.on_close(fleet.stop, "the fleet heartbeat")
+    data.fleet = fleet
     services.db.subscribe(WORK_CHANNEL, services.runner.notified)
     bot = app.bot
     if app.updater is not None and isinstance(bot, ConfirmAfterHandlingBot):
         url = services.config.database_url
         assert url is not None  # a shared database is PostgreSQL, set by its URL
-        bot.gate_polling(PollerGate(PollerLock(url.get()), on_role=fleet.set_role))
+        gate = PollerGate(PollerLock(url.get()), on_role=fleet.set_role)
+        bot.gate_polling(gate)
+        # Runs after the updater stopped (stops run latest first): a successor may poll.
+        life.on_close(gate.release, "the poller lock")
 
 
-async def _leave_fleet(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    bot = app.bot
-    if isinstance(bot, ConfirmAfterHandlingBot) and bot.poller_gate is not None:
-        await bot.poller_gate.release()  # the updater has stopped: a successor may poll
-    from bot.engine.fleet import FLEET_KEY, Fleet
-
-    fleet = app.bot_data.pop(FLEET_KEY, None)
-    if isinstance(fleet, Fleet):
-        await fleet.stop()
-
-
-MENU_TASK_KEY = "songbot.menu_task"
-RETENTION_KEY = "songbot.retention"
-STARS_WATCH_KEY = "songbot.stars_watch"
 # How long the command menu keeps being retried in the background before the bot says it gave up.
 MENU_BUDGET = 300.0
 
 
 async def _set_command_menu(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """The command menu: tried once now; if Telegram is having a bad moment, retried in the
-    background. It is cosmetic, so a failure is a warning, never a stop."""
+    background (after the wait Telegram asked for). It is cosmetic: a warning, never a stop."""
     from handlers.help import register_commands
 
-    config: Config = app.bot_data["config"]
+    data = bot_data_of(app)
+    config = data.config
     try:
         await register_commands(app.bot, config)
         return
     except TelegramError as exc:
         if not is_retryable(exc):
-            log.warning("the command menu could not be set: %s", exc)
+            log.warning("the command menu could not be set: %s", brief(exc))
             return
-        log.warning("the command menu could not be set yet (%s); retrying in the background", exc)
+        first_wait = retry_delay(exc, FIRST_DELAY)
+        log.warning(
+            "the command menu could not be set yet (%s); retrying in the background",
+            brief(exc),
+        )
 
     async def retry() -> None:
+        await asyncio.sleep(first_wait)  # a 429's retry_after is honoured from the first retry
         try:
             await retry_telegram(
                 lambda: register_commands(app.bot, config),
@@ -327,58 +335,15 @@ async def _set_command_menu(app: Application[Any, Any, Any, Any, Any, Any]) -> N
             )
             log.info("the command menu is set")
         except TelegramError as exc:
-            log.warning("the command menu could not be set: %s", exc)
+            log.warning("the command menu could not be set: %s", brief(exc))
 
-    app.bot_data[MENU_TASK_KEY] = asyncio.create_task(retry(), name="songbot-command-menu")
-
-
-async def _stop_menu_task(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    task = app.bot_data.pop(MENU_TASK_KEY, None)
-    if isinstance(task, asyncio.Task) and not task.done():
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-async def stop_runner(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Stop claiming jobs; pending jobs stay in SQLite and resume on the next start."""
-    await _stop_menu_task(app)
-    sweeper = app.bot_data.pop(RETENTION_KEY, None)
-    if sweeper is not None:
-        await sweeper.stop()
-    await _stop_stars_watch(app)
-    services = app.bot_data.get(SERVICES_KEY)
-    if isinstance(services, Services):
-        await services.runner.stop()
-        await services.boards.close()  # before PTB closes its HTTP client
-    await _leave_fleet(app)
-
-
-async def _stop_stars_watch(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    watch = app.bot_data.pop(STARS_WATCH_KEY, None)
-    if isinstance(watch, MissedPaymentWatch):
-        await watch.stop()
-
-
-async def stop_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    await _stop_menu_task(app)
-    await _stop_stars_watch(app)
-    services = app.bot_data.pop(SERVICES_KEY, None)
-    server = app.bot_data.pop(WEB_SERVER_KEY, None)
-    if server is not None:
-        await server.stop()
-    if isinstance(services, Services):
-        await services.runner.stop()
-        await services.boards.close()
-    await _leave_fleet(app)
-    if isinstance(services, Services):
-        await services.close()
+    _start_loop(data.lifecycle, Background("songbot-command-menu", retry))
 
 
 __all__ = [
     "ALLOWED_UPDATES",
     "build_application",
+    "close_services",
     "get_services",
     "start_services",
-    "stop_services",
 ]

@@ -1,8 +1,9 @@
 """The long-lived services one bot process owns, created in `post_init` and closed at shutdown.
 
-Why a single container in `bot_data`: handlers and the engine reach the same DB connection, HTTP
-client and temp folder without globals, and tests can build one around fakes. It is built
-complete in `Services.open`: nothing is attached later, so no caller checks for a missing part.
+Why a single container in the typed `bot_data` (bot/bot_data.py): handlers and the engine reach
+the same DB connection, HTTP client and temp folder without globals, and tests can build one
+around fakes. It is built complete in `Services.open`: nothing is attached later, so no caller
+checks for a missing part.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from telegram.ext import Application, CallbackContext
 from bot.aimlapi.availability import ModelAvailability
 from bot.aimlapi.client import AimlApiClient
 from bot.aimlapi.session import DOWNLOAD_DEADLINE, Timeouts
+from bot.bot_data import bot_data_of
 from bot.bounded import BoundedMap, BoundedSet
 from bot.config import Config
 from bot.delivery.media import TempFiles
@@ -35,8 +37,6 @@ from storage.usage import UsageLedger
 
 if TYPE_CHECKING:
     from bot.ops.metrics import Metrics
-
-SERVICES_KEY = "songbot.services"
 
 
 class Engine(Protocol):
@@ -131,6 +131,22 @@ class Services:
         db = await Database.open(
             config.database_url.get() if config.database_url is not None else config.db_path
         )
+        try:
+            return await cls._around(db, config, metrics=metrics, bot=bot, engine=engine)
+        except BaseException:
+            await db.close()  # a failed start leaves no open connection (and no thread) behind
+            raise
+
+    @classmethod
+    async def _around(
+        cls,
+        db: Database,
+        config: Config,
+        *,
+        metrics: Metrics,
+        bot: Bot,
+        engine: Callable[[Services, Bot], Engine],
+    ) -> Services:
         jobs = JobStore(db)
         # A download never outlives the job it belongs to (#17.8).
         timeouts = Timeouts(download_deadline=min(DOWNLOAD_DEADLINE, config.job_timeout))
@@ -138,7 +154,11 @@ class Services:
             base_url=config.aimlapi_base_url, api_key=config.aimlapi_key.get(), timeouts=timeouts
         )
         models = ModelAvailability(MetaStore(db))
-        await models.load()
+        try:
+            await models.load()
+        except BaseException:
+            await client.aclose()
+            raise
         services = cls(
             config=config,
             db=db,
@@ -177,8 +197,7 @@ def get_services(
     source: CallbackContext[Any, Any, Any, Any] | Application[Any, Any, Any, Any, Any, Any],
 ) -> Services:
     """The services of this application (raises if `post_init` has not run yet)."""
-    data = source.bot_data
-    services = data.get(SERVICES_KEY)
-    if not isinstance(services, Services):
+    services = bot_data_of(source).services
+    if services is None:
         raise RuntimeError("songbot services are not started")
     return services

@@ -11,21 +11,22 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from typing import Any
 
 from telegram import Update
 from telegram.error import Conflict, Forbidden, InvalidToken, NetworkError, TimedOut
 from telegram.ext import ContextTypes
 
+from bot.bot_data import bot_data_of
 from bot.errors import SongbotError
 from bot.i18n import pick_language, t
 from bot.intake.access import Silent
+from bot.lifecycle import ExitCode
 from bot.telegram.helpers import reply_to, thread_kwargs
+from bot.telegram.startup import brief
 from storage.db import StorageError
 
 log = logging.getLogger(__name__)
 
-_CONFLICT_SAID = "songbot.conflict_said_at"
 _CONFLICT_EVERY = 60.0
 
 
@@ -35,10 +36,11 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         # Someone else polls with this token (another host, or a webhook set elsewhere). The
         # running bot keeps its place: PTB's polling backs off (up to 30 s between tries), and a
         # newcomer on this database is refused at start by the instance lock. Said once a minute.
+        data = bot_data_of(context.application)
         now = time.monotonic()
-        last = context.application.bot_data.get(_CONFLICT_SAID, -_CONFLICT_EVERY)
-        if now - last >= _CONFLICT_EVERY:
-            context.application.bot_data[_CONFLICT_SAID] = now
+        last = data.conflict_said_at
+        if last is None or now - last >= _CONFLICT_EVERY:
+            data.conflict_said_at = now
             log.warning(
                 "Telegram says another songbot instance is polling with this token (Conflict); "
                 "backing off and retrying. Run exactly one instance per bot token."
@@ -46,11 +48,10 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if isinstance(error, InvalidToken):
         log.critical("Telegram rejected the bot token; check TELEGRAM_BOT_TOKEN")
-        context.application.bot_data["exit_code"] = 1
-        context.application.stop_running()
+        bot_data_of(context.application).lifecycle.request_stop(ExitCode.RUNTIME)
         return
     if isinstance(error, TimedOut | NetworkError) and update is None:
-        log.warning("Telegram network problem while polling: %s", error)
+        log.warning("Telegram network problem while polling: %s", brief(error))
         return
     if isinstance(error, Silent):
         return  # told once already: silence is the answer
@@ -80,8 +81,3 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         pass
     except Exception as exc:
         log.warning("could not send the error reply: %s", exc)
-
-
-def exit_code(bot_data: dict[str, Any]) -> int:
-    code = bot_data.get("exit_code", 0)
-    return int(code) if isinstance(code, int) else 1

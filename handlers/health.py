@@ -14,6 +14,8 @@ from telegram.ext import (
     TypeHandler,
 )
 
+from bot.bot_data import bot_data_of
+
 
 def observers() -> list[BaseHandler[Update, Any, Any]]:
     # block=True: the observer is two attribute writes; a task of its own per update cost more.
@@ -22,6 +24,4 @@ def observers() -> list[BaseHandler[Update, Any, Any]]:
 
 async def _seen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Record that updates arrive (health) before the real handlers run."""
-    metrics = context.application.bot_data.get("metrics")
-    if metrics is not None:
-        metrics.last_update.set(time.time())
+    bot_data_of(context.application).metrics.last_update.set(time.time())

@@ -1,7 +1,7 @@
-"""Runs the real songbot Application against the local fakes, with PTB's manual lifecycle.
+"""Runs the real songbot Application against the local fakes, the way `songbot run` does.
 
-Why manual: `post_init` only runs from `run_polling`, and tests need to start and stop the bot many
-times on one event loop; `start_services` / `stop_services` are the same hooks production uses.
+Why `BotRun` (bot/ops/serve.py) and not PTB's `run_polling`: tests start and stop the bot many
+times on one event loop; `BotRun` is the same start and stop order production uses.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.app import ALLOWED_UPDATES, build_application, start_services, stop_runner, stop_services
+from bot.app import build_application
 from bot.config import Config
+from bot.ops.serve import BotRun, Polling
 from bot.services import Services, get_services
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
@@ -55,6 +56,7 @@ class BotHarness:
     env_extra: dict[str, str] = field(default_factory=dict)
     app: Any = None
     config: Config | None = None
+    run: BotRun | None = None
 
     async def start(self, **env: str) -> None:
         self.env_extra.update(env)
@@ -62,24 +64,15 @@ class BotHarness:
             bot_env(self.tg, self.api, self.db_path, self.env_extra), env_file=None
         )
         self.app = build_application(self.config)
-        await self.app.initialize()
-        await start_services(self.app)
-        await self.app.updater.start_polling(
-            allowed_updates=ALLOWED_UPDATES, timeout=1, poll_interval=0.0
-        )
-        await self.app.start()
+        self.run = BotRun(self.app, Polling(timeout=1))
+        await self.run.start()
 
     async def stop(self) -> None:
         if self.app is None:
             return
-        app, self.app = self.app, None
-        if app.updater.running:
-            await app.updater.stop()
-        if app.running:
-            await app.stop()
-        await stop_runner(app)
-        await app.shutdown()
-        await stop_services(app)
+        self.app = None
+        assert self.run is not None
+        await self.run.stop()
 
     async def restart(self, **env: str) -> None:
         await self.stop()

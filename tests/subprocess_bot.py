@@ -81,15 +81,19 @@ class BotProcess:
     # (soft, hard) RLIMIT_NOFILE for the child, set before the bot's code runs (a small
     # descriptor budget makes exhaustion reachable with a few hundred connections).
     nofile: tuple[int, int] | None = None
+    # Extra arguments after `run` (e.g. "--webhook").
+    args: tuple[str, ...] = ()
+    # A process group of its own, so a test can signal the group as GNU `timeout` does.
+    new_session: bool = False
 
     def command(self) -> list[str]:
         if self.nofile is None:
-            return [sys.executable, "-m", "bot", "run"]
+            return [sys.executable, "-m", "bot", "run", *self.args]
         soft, hard = self.nofile
         launcher = (
             "import os, resource, sys\n"
             f"resource.setrlimit(resource.RLIMIT_NOFILE, ({soft}, {hard}))\n"
-            "os.execv(sys.executable, [sys.executable, '-m', 'bot', 'run'])"
+            f"os.execv(sys.executable, [sys.executable, '-m', 'bot', 'run', *{list(self.args)!r}])"
         )
         return [sys.executable, "-c", launcher]
 
@@ -107,6 +111,7 @@ class BotProcess:
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=asyncio.subprocess.STDOUT,
+                start_new_session=self.new_session,
             )
         self.started_at = time.monotonic()
         self.history.append(f"start #{self.generation} pid {self.proc.pid}")
@@ -132,6 +137,13 @@ class BotProcess:
         assert self.proc is not None
         self.proc.send_signal(sig)
         self.history.append(f"signal {sig} #{self.generation}")
+
+    def signal_group(self, sig: int) -> None:
+        """`sig` to the child's whole process group (needs `new_session`)."""
+        assert self.proc is not None and self.new_session
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, sig)
+        self.history.append(f"group signal {sig} #{self.generation}")
 
     async def wait(self, timeout: float) -> int:
         """The exit code; raises TimeoutError (and kills the child) if it does not exit."""

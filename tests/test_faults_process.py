@@ -243,6 +243,31 @@ async def test_a_foreign_poller_makes_the_running_bot_back_off_not_exit(
         await bot.stop()
 
 
+async def test_a_stop_while_another_instance_polls_is_one_line_no_traceback(
+    fakes: tuple[FakeTelegram, FakeAimlApi], tmp_path: Path
+) -> None:
+    """At a stop PTB confirms the last updates with one more getUpdates; while another
+    instance polls Telegram answers it 409 Conflict, which PTB logs with a traceback."""
+    tg, api = fakes
+    bot = BotProcess(subprocess_env(tg, api, tmp_path / "songbot.db"), tmp_path)
+    try:
+        await bot.start()
+        await ready(bot, tg)
+        conflict = tg.script(
+            "getUpdates", status=409, match=lambda p: p.get("timeout") == 0, times=None
+        )
+        await bot.signal(signal.SIGTERM)
+        code = await bot.wait(30)
+    finally:
+        await bot.stop()
+    log = bot.log()
+    assert conflict.hits, "the last getUpdates never met a Conflict: nothing was tested"
+    assert code == 0, log
+    assert "Traceback" not in log, log
+    mentions = [line for line in log.splitlines() if "Conflict" in line]
+    assert len(mentions) == 1, log
+
+
 async def test_a_second_run_on_the_same_database_is_refused_in_one_line(
     fakes: tuple[FakeTelegram, FakeAimlApi], tmp_path: Path
 ) -> None:
@@ -302,21 +327,50 @@ async def test_a_restart_takes_the_dead_runs_leases_back_at_once(
         await bot.stop()
 
 
+CAP_LINUX_IMMUTABLE = 9  # linux/capability.h: what `chattr +i` needs
+SQLITE_WRITE_VERSION = 18  # header byte: the file format a writer must know (1 or 2)
+
+
+def can_make_immutable() -> bool:
+    """Whether this process holds CAP_LINUX_IMMUTABLE (containers often drop it)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("CapEff:"):
+            return bool(int(line.split()[1], 16) >> CAP_LINUX_IMMUTABLE & 1)
+    return False
+
+
+def _set_write_version(path: Path, version: int) -> None:
+    with path.open("r+b") as f:
+        f.seek(SQLITE_WRITE_VERSION)
+        f.write(bytes([version]))
+
+
 @contextlib.contextmanager
 def read_only(path: Path) -> Iterator[None]:
-    """Make `path` unwritable even for root (chmod is not enough there: chattr +i)."""
+    """Make `path` unwritable even for root.
+
+    chmod stops everyone but root. As root, `chattr +i` when the capability for it is there;
+    otherwise SQLite's own read-only mark, which needs no privilege: a file-format write version
+    above 2 in the header makes every SQLite open the file read-only ("attempt to write a
+    readonly database"), exactly what a read-only file gives.
+    """
     path.chmod(0o444)
-    immutable = False
+    how = "chmod"
     if os.access(path, os.W_OK):
         chattr = shutil.which("chattr")
-        assert chattr, "running as root without chattr: cannot make a read-only file"
-        subprocess.run([chattr, "+i", str(path)], check=True)
-        immutable = True
+        if chattr and can_make_immutable():
+            subprocess.run([chattr, "+i", str(path)], check=True)
+            how = "chattr"
+        else:
+            _set_write_version(path, 3)
+            how = "header"
     try:
         yield
     finally:
-        if immutable:
+        if how == "chattr":
             subprocess.run([str(shutil.which("chattr")), "-i", str(path)], check=True)
+        elif how == "header":
+            _set_write_version(path, 2)  # WAL, as songbot left it
         path.chmod(0o644)
 
 

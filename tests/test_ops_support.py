@@ -18,7 +18,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.app import WEB_SERVER_KEY
+from bot.bot_data import bot_data_of
 from bot.ops.web import WebServer
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
@@ -82,7 +82,8 @@ async def ops_bot(
 
 
 def web_server(harness: BotHarness) -> WebServer:
-    server = harness.app.bot_data[WEB_SERVER_KEY]
+    server = bot_data_of(harness.app).web_server
+    assert server is not None
     assert isinstance(server, WebServer)
     return server
 

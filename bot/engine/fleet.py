@@ -9,7 +9,6 @@ so the fleet as a whole stays within the bot's limits.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -18,13 +17,13 @@ import time
 from collections.abc import Callable
 from typing import Final
 
+from bot.periodic import periodic
 from storage.db import StorageError
 from storage.flood_slots import FloodSlots
 from storage.instances import InstanceStore, Role
 
 log = logging.getLogger(__name__)
 
-FLEET_KEY: Final = "songbot.fleet"  # bot_data key of this process's Fleet
 HEARTBEAT: Final = 1.5
 STALE_AFTER: Final = 6.0
 # Flood slots older than this are dropped (a group's budget looks back one minute).
@@ -56,7 +55,8 @@ class Fleet:
         self._flood = flood
         self._heartbeat = heartbeat
         self._stale_after = stale_after
-        self._task: asyncio.Task[None] | None = None
+        self._failing = False
+        self._loop = periodic("fleet-heartbeat", self._beat, heartbeat, first_delay=heartbeat)
 
     async def start(self) -> None:
         await self.instances.register(
@@ -64,7 +64,7 @@ class Fleet:
         )
         self._on_role(self.instance_id, self.role)
         await self.tick()
-        self._task = asyncio.create_task(self._loop(), name="fleet-heartbeat")
+        self._loop.start()
         log.info("replica %s joined (%d live)", self.instance_id, self.live)
 
     def set_role(self, role: Role) -> None:
@@ -97,27 +97,20 @@ class Fleet:
         if self._flood is not None:
             await self._flood.prune(before=now - FLOOD_SLOTS_KEPT)
 
-    async def _loop(self) -> None:
-        failing = False
-        while True:
-            await asyncio.sleep(self._heartbeat)
-            try:
-                await self.tick()
-            except StorageError as exc:  # the server went away: /healthz says so; retry
-                if not failing:
-                    every = self._heartbeat
-                    log.warning("heartbeat failed (retrying every %.1fs): %s", every, exc)
-                failing = True
-                continue
-            if failing:
-                log.info("heartbeat back: the database answers again")
-            failing = False
+    async def _beat(self) -> None:
+        try:
+            await self.tick()
+        except StorageError as exc:  # the server went away: /healthz says so; retry
+            if not self._failing:
+                every = self._heartbeat
+                log.warning("heartbeat failed (retrying every %.1fs): %s", every, exc)
+            self._failing = True
+            return
+        if self._failing:
+            log.info("heartbeat back: the database answers again")
+        self._failing = False
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
         with contextlib.suppress(StorageError):
             await self.instances.remove(self.instance_id)

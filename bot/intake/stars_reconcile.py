@@ -14,8 +14,6 @@ and by the running bot (the newest transactions only, for payments the ledger la
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import functools
 import logging
 import time
@@ -30,6 +28,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot.i18n import t
 from bot.intake.language import resolve_language
 from bot.intake.stars import PackPayload
+from bot.periodic import Background, periodic
 from bot.telegram.startup import retry_telegram
 from storage.settings import load_requester
 from storage.stars import Purchase, StarStore
@@ -298,37 +297,32 @@ class MissedPaymentWatch:
 
     def __init__(self, bot: Bot, stars: StarStore, free_per_day: int) -> None:
         self._bot, self._stars, self._free = bot, stars, free_per_day
-        self._task: asyncio.Task[None] | None = None
         self._reported: set[str] = set()  # said once, not every round
 
-    def start(self, every: float | None = None) -> None:
-        every = WATCH_EVERY if every is None else every
-        self._task = asyncio.create_task(self._run(every), name="songbot-stars-watch")
+    def loop(self, every: float | None = None) -> Background:
+        """The watch as a background loop (bot/periodic.py), not started yet."""
+        return periodic(
+            "songbot-stars-watch",
+            self.check,
+            WATCH_EVERY if every is None else every,
+            failed=lambda exc: log.warning(
+                "checking Telegram's Star transactions failed: %s", exc
+            ),
+        )
 
-    async def _run(self, every: float) -> None:
-        while True:
-            try:
-                findings = await credit_missing(
-                    self._bot, self._stars, now=time.time(), free_per_day=self._free
-                )
-                others = [f for f in findings if not f.fixed and f.charge_id not in self._reported]
-                self._reported.update(f.charge_id for f in others)
-                if others:
-                    log.warning(
-                        "%d Stars payment(s) need an operator (%s); run `songbot stars reconcile`",
-                        len(others),
-                        ", ".join(f"{f.charge_id}: {f.kind.value}" for f in others),
-                    )
-            except Exception as exc:  # never stops the bot
-                log.warning("checking Telegram's Star transactions failed: %s", exc)
-            await asyncio.sleep(every)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    async def check(self) -> None:
+        """One round: credit what is missing, name once what needs an operator."""
+        findings = await credit_missing(
+            self._bot, self._stars, now=time.time(), free_per_day=self._free
+        )
+        others = [f for f in findings if not f.fixed and f.charge_id not in self._reported]
+        self._reported.update(f.charge_id for f in others)
+        if others:
+            log.warning(
+                "%d Stars payment(s) need an operator (%s); run `songbot stars reconcile`",
+                len(others),
+                ", ".join(f"{f.charge_id}: {f.kind.value}" for f in others),
+            )
 
 
 async def _fix(

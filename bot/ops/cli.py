@@ -1,7 +1,9 @@
 """The `songbot` command line: `run` the bot, plus operator commands.
 
-Why exit codes matter: 2 means "fix your configuration" (one line on stderr, no traceback), 1 means
-a runtime failure (bad token, another instance), 0 a clean stop; supervisors act on them.
+Why exit codes matter: supervisors act on them. The one ladder, for every mode, is
+`bot.lifecycle.ExitCode`: 0 a clean stop, 1 a runtime failure (Telegram rejected the token or
+cannot be reached), 2 "fix your setup" (configuration, ffmpeg, database, a busy port, another
+instance on the database) — always one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -178,36 +180,13 @@ async def probe_database(url: str) -> str | None:
 
 
 def run_polling(config: Config, *, sole_instance: bool = True) -> int:
-    import logging
+    """`songbot run` in long-polling mode; exit codes: bot/lifecycle.py `ExitCode`."""
+    from bot.app import build_application
+    from bot.bot_data import bot_data_of
+    from bot.ops.serve import Polling
+    from bot.ops.serve import run as serve
 
-    from telegram.error import InvalidToken, NetworkError
-
-    from bot.app import (
-        ALLOWED_UPDATES,
-        SOLE_INSTANCE_KEY,
-        build_application,
-        report_telegram_failure,
-    )
-    from handlers.errors import exit_code
-    from storage.db import StorageError
-
-    log = logging.getLogger("songbot")
     app = build_application(config)
     # run() holds the SQLite instance lock: every lease left in the file is a dead predecessor's.
-    app.bot_data[SOLE_INSTANCE_KEY] = sole_instance
-    try:
-        # Never drop pending updates: requests sent while the bot was down still count.
-        # bootstrap_retries: getMe and deleteWebhook are retried (with back-off, honouring
-        # retry_after) when Telegram has a bad moment; a rejected token is final at once.
-        app.run_polling(
-            allowed_updates=ALLOWED_UPDATES,
-            drop_pending_updates=False,
-            bootstrap_retries=config.startup_retries,
-        )
-    except (InvalidToken, NetworkError) as exc:
-        return report_telegram_failure(config, exc)
-    except StorageError as exc:
-        # e.g. the disk filled up or another process locked the file during the migration.
-        log.critical("%s", exc)
-        return 2
-    return exit_code(app.bot_data)
+    bot_data_of(app).sole_instance = sole_instance
+    return asyncio.run(serve(app, Polling()))

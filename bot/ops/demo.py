@@ -24,8 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from bot.app import ALLOWED_UPDATES, build_application, start_services, stop_runner, stop_services
+from bot.app import build_application
 from bot.config import Config
+from bot.ops.serve import BotRun, Polling
 from bot.services import Services, get_services
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.audio_fixtures import make_ogg_opus
@@ -316,32 +317,18 @@ async def bot_against_fakes(
     The same path as `songbot run` (build, initialize with getMe, services, long polling), so the
     demo and the README transcript exercise production code, not a shortcut.
     """
-    app: Any = None
-    services_started = False
+    bot_run: BotRun | None = None
     try:
         await tg.start()
         await api.start()
         config = Config.from_env({**demo_env(tg, api, work), **(env or {})}, env_file=None)
         app = build_application(config)
-        await app.initialize()
-        await start_services(app)
-        services_started = True
-        await app.updater.start_polling(
-            allowed_updates=ALLOWED_UPDATES, timeout=1, poll_interval=0.0
-        )
-        await app.start()
+        bot_run = BotRun(app, Polling(timeout=1))
+        await bot_run.start()
         yield app
     finally:
-        if app is not None:
-            if app.updater is not None and app.updater.running:
-                await app.updater.stop()
-            if app.running:
-                await app.stop()
-            if services_started:
-                await stop_runner(app)
-            await app.shutdown()
-            if services_started:
-                await stop_services(app)
+        if bot_run is not None:
+            await bot_run.stop()
         await api.stop()
         await tg.stop()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import sys
 import time
 from collections.abc import Iterable
@@ -79,13 +80,48 @@ class AbortedRetryFilter(logging.Filter):
     """Drop PTB's traceback when its network retry loop gives up on a Telegram error.
 
     Why: the error is re-raised to songbot, which says in one line what happened
-    (`bot.app.report_telegram_failure`); PTB's own record would print a traceback first (with no
+    (`bot.ops.serve.exit_code_for`); PTB's own record would print a traceback first (with no
     network, about 90 lines) and, for a bad token, a message that can contain the token.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
         return not (record.levelno >= logging.ERROR and isinstance(exc, TelegramError))
+
+
+class OneLineTelegramErrorFilter(logging.Filter):
+    """PTB's updater logs a Telegram error with a full traceback, e.g. at every stop while
+    another instance polls (`Conflict` on the last getUpdates): one line, no traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, TelegramError):
+            first = record.getMessage().split(". ", 1)[0].rstrip(".")
+            record.msg, record.args = "%s: %s", (first, brief(exc))
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+class InvalidJsonFilter(logging.Filter):
+    """PTB logs a whole non-JSON answer (a proxy's HTML error page) with a traceback, then
+    raises a TelegramError that its caller reports in one line; the first record goes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Can not load invalid JSON data")
+
+
+_PARSING = re.compile(r"\.\s*Parsing the server response.*", re.DOTALL)
+_TAGS = re.compile(r"<[^>]*>")
+
+
+def brief(exc: BaseException) -> str:
+    """One short line for a log: no traceback, no HTML page a proxy sent instead of JSON."""
+    text = str(exc)
+    if _PARSING.search(text):
+        text = _PARSING.sub("", text) + " (the answer was not JSON)"
+    text = " ".join(_TAGS.sub(" ", text).split())
+    return f"{type(exc).__name__}: {text}"[:200]
 
 
 class TextFormatter(logging.Formatter):
@@ -156,3 +192,9 @@ def setup_logging(
     retry_loop = logging.getLogger(PTB_RETRY_LOGGER)
     if not any(isinstance(f, AbortedRetryFilter) for f in retry_loop.filters):
         retry_loop.addFilter(AbortedRetryFilter())
+    request = logging.getLogger("telegram.request.BaseRequest")
+    if not any(isinstance(f, InvalidJsonFilter) for f in request.filters):
+        request.addFilter(InvalidJsonFilter())
+    updater = logging.getLogger("telegram.ext.Updater")
+    if not any(isinstance(f, OneLineTelegramErrorFilter) for f in updater.filters):
+        updater.addFilter(OneLineTelegramErrorFilter())

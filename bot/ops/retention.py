@@ -14,13 +14,13 @@ database and is left to the operator.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Final
 
 from bot.engine.prepare_reference import REFERENCE_CACHE_SECONDS
+from bot.periodic import Background, periodic
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -75,27 +75,17 @@ async def _in_batches(delete: Callable[..., Awaitable[int]], before: float) -> i
         await asyncio.sleep(0)
 
 
-class RetentionSweeper:
-    """Runs `sweep_once` now and every `SWEEP_EVERY` seconds until stopped."""
 
-    def __init__(self, services: Services, every: float = SWEEP_EVERY) -> None:
-        self._services, self._every = services, every
-        self._task: asyncio.Task[None] | None = None
+def retention_sweeper(services: Services, every: float = SWEEP_EVERY) -> Background:
+    """`sweep_once` now and every `every` seconds until stopped; a failed sweep is a warning
+    and is tried again next time, it never stops the bot."""
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="songbot-retention")
+    async def sweep() -> None:
+        await sweep_once(services)
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await sweep_once(self._services)
-            except Exception as exc:  # a failed sweep is retried next time; never stops the bot
-                log.warning("retention sweep failed: %s", exc)
-            await asyncio.sleep(self._every)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    return periodic(
+        "songbot-retention",
+        sweep,
+        every,
+        failed=lambda exc: log.warning("retention sweep failed: %s", exc),
+    )

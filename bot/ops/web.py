@@ -17,10 +17,11 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 from telegram import Update
 
-from bot.engine.fleet import FLEET_KEY, Fleet
+from bot.bot_data import bot_data_of
+from bot.engine.fleet import Fleet
 from bot.ops.http_limits import BODY_SECONDS, HEADER_SECONDS, CappedTCPSite, PortGuard
 from bot.ops.metrics import Metrics
-from bot.services import SERVICES_KEY, Services
+from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -198,8 +199,7 @@ class WebServer:
         return web.json_response(body, status=503 if problems else 200)
 
     def _fleet(self) -> Fleet | None:
-        fleet = self._app.bot_data.get(FLEET_KEY)
-        return fleet if isinstance(fleet, Fleet) else None
+        return bot_data_of(self._app).fleet
 
     async def problems(self) -> list[str]:
         """Empty when healthy; otherwise short reasons an operator can act on."""
@@ -244,9 +244,7 @@ class WebServer:
         return []
 
     def _services(self) -> Services | None:
-        services = self._app.bot_data.get(SERVICES_KEY)
-        return services if isinstance(services, Services) else None
+        return bot_data_of(self._app).services
 
     def _metrics_object(self) -> Metrics | None:
-        metrics = self._app.bot_data.get("metrics")
-        return metrics if isinstance(metrics, Metrics) else None
+        return bot_data_of(self._app).metrics

@@ -8,31 +8,20 @@ stays registered at shutdown, so Telegram keeps the updates that arrive during a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 import sys
 import time
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from telegram.error import InvalidToken, NetworkError, TelegramError
-
-from bot.app import (
-    ALLOWED_UPDATES,
-    SOLE_INSTANCE_KEY,
-    build_application,
-    report_telegram_failure,
-    start_services,
-    stop_runner,
-    stop_services,
-)
+from bot.app import ALLOWED_UPDATES, build_application
+from bot.bot_data import bot_data_of
 from bot.config import Config
 from bot.ops.metrics import Metrics
+from bot.ops.serve import BotRun, run
 from bot.ops.web import WebServer
-from bot.telegram.startup import retry_telegram, startup_budget
-from handlers.errors import exit_code
-from storage.db import StorageError
+from bot.periodic import periodic
+from bot.telegram.startup import brief, retry_at_start
 
 log = logging.getLogger(__name__)
 
@@ -48,89 +37,64 @@ def webhook_path(url: str) -> str:
     return urlsplit(url).path or "/"
 
 
-class WebhookBot:
-    """The bot in webhook mode: the same Application and services as polling, fed by `WebServer`.
+class WebhookMode:
+    """Updates pushed by Telegram to our HTTP port (the `Mode` of bot/ops/serve.py): the server,
+    then `setWebhook` with the secret, then the watchdog; `close` stops taking pushes."""
 
-    `start()` and `stop()` are what `songbot run --webhook` runs; tests call them directly.
-    """
+    name = "webhook"
 
-    def __init__(
-        self,
-        config: Config,
-        *,
-        metrics: Metrics | None = None,
-        watchdog_seconds: float = WATCHDOG_SECONDS,
-    ) -> None:
+    def __init__(self, app: Any, config: Config, *, watchdog_seconds: float) -> None:
         if not config.webhook_url or config.webhook_secret is None:
             raise ValueError("webhook mode needs SONGBOT_WEBHOOK_URL and SONGBOT_WEBHOOK_SECRET")
         self.config = config
         self.url = config.webhook_url
-        self.app: Any = build_application(config, metrics=metrics, polling=False)
+        self.secret = config.webhook_secret.get()
         self.server = WebServer(
-            self.app,
+            app,
             host=config.webhook_listen,
             port=config.http_port if config.http_port is not None else DEFAULT_PORT,
             webhook_path=webhook_path(self.url),
-            webhook_secret=config.webhook_secret.get(),
+            webhook_secret=self.secret,
             metrics_token=config.metrics_token.get() if config.metrics_token else None,
         )
-        self.app.bot_data["web_server"] = self.server
         self.watchdog_seconds = watchdog_seconds
-        self._watchdog: asyncio.Task[None] | None = None
-        self._initialized = False
-        self._services_started = False
+        self._app = app
 
-    async def start(self) -> None:
-        """getMe, services and runner, the HTTP port, then `setWebhook` with the secret."""
-        assert self.config.webhook_secret is not None
-        budget = startup_budget(self.config.startup_retries)
-        await retry_telegram(self.app.initialize, what="getMe", budget=budget)
-        self._initialized = True
-        await start_services(self.app)
-        self._services_started = True
+    async def open(self, app: Any) -> None:
+        data = bot_data_of(app)
+        life = data.lifecycle
         await self.server.start()
-        await self.app.start()
-        secret = self.config.webhook_secret.get()
-        await retry_telegram(
-            lambda: self.app.bot.set_webhook(
+        life.on_close(self.server.stop, "the webhook server")
+        data.web_server = self.server
+        await retry_at_start(
+            lambda: app.bot.set_webhook(
                 url=self.url,
-                secret_token=secret,
+                secret_token=self.secret,
                 allowed_updates=ALLOWED_UPDATES,
                 drop_pending_updates=False,
                 max_connections=MAX_CONNECTIONS,
             ),
             what="setWebhook",
-            budget=budget,
+            retries=self.config.startup_retries,
         )
-        log.info("webhook mode: Telegram posts updates to %s", self.server_path)
-        self._watchdog = asyncio.create_task(self._watch(), name="songbot-webhook-watchdog")
+        log.info("webhook mode: Telegram posts updates to %s", webhook_path(self.url))
+        watchdog = periodic(
+            "songbot-webhook-watchdog",
+            self.check_registration,
+            self.watchdog_seconds,
+            first_delay=self.watchdog_seconds,
+            failed=lambda exc: log.warning("cannot read the webhook registration: %s", brief(exc)),
+        )
+        watchdog.start()
+        life.on_close(watchdog.stop, watchdog.name)
 
-    @property
-    def server_path(self) -> str:
-        return webhook_path(self.url)
-
-    async def stop(self) -> None:
-        """Stop taking pushes, finish queued updates, stop the runner, close everything."""
-        if self._watchdog is not None:
-            self._watchdog.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watchdog
-            self._watchdog = None
+    async def close(self, app: Any) -> None:
+        # First of all: no push may be accepted (200) once the dispatcher stops.
         await self.server.stop()
-        if self.app.running:
-            await self.app.stop()
-        if self._services_started:
-            await stop_runner(self.app)
-        if self._initialized:
-            await self.app.shutdown()
-            self._initialized = False
-        if self._services_started:
-            await stop_services(self.app)
-            self._services_started = False
 
     async def check_registration(self) -> str | None:
         """Compare Telegram's webhook with ours; the problem (also kept for /healthz) or None."""
-        info = await self.app.bot.get_webhook_info()
+        info = await self._app.bot.get_webhook_info()
         problem = None
         if not info.url:
             problem = "Telegram has no webhook for this bot (deleted, or polled from elsewhere)"
@@ -153,61 +117,57 @@ class WebhookBot:
         self.server.webhook_problem = problem
         return problem
 
-    async def _watch(self) -> None:
-        while True:
-            await asyncio.sleep(self.watchdog_seconds)
-            try:
-                await self.check_registration()
-            except TelegramError as exc:
-                log.warning("cannot read the webhook registration: %s", exc)
+
+class WebhookBot:
+    """The bot in webhook mode: the same Application and services as polling, fed by `WebServer`.
+
+    `start()` and `stop()` are `BotRun`'s (bot/ops/serve.py); tests call them directly.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        metrics: Metrics | None = None,
+        watchdog_seconds: float = WATCHDOG_SECONDS,
+    ) -> None:
+        if not config.webhook_url or config.webhook_secret is None:
+            raise ValueError("webhook mode needs SONGBOT_WEBHOOK_URL and SONGBOT_WEBHOOK_SECRET")
+        self.config = config
+        self.url = config.webhook_url
+        self.app: Any = build_application(config, metrics=metrics, polling=False)
+        self.mode = WebhookMode(self.app, config, watchdog_seconds=watchdog_seconds)
+        self.server = self.mode.server
+        self.watchdog_seconds = watchdog_seconds
+        self.run = BotRun(self.app, self.mode)
+
+    async def start(self) -> None:
+        """getMe, services and runner, the HTTP port, then `setWebhook` with the secret."""
+        await self.run.start()
+
+    @property
+    def server_path(self) -> str:
+        return webhook_path(self.url)
+
+    async def stop(self) -> None:
+        """Stop taking pushes, finish queued updates, stop the runner, close everything."""
+        await self.run.stop()
+
+    async def check_registration(self) -> str | None:
+        return await self.mode.check_registration()
 
 
 async def serve_webhook(
-    config: Config,
-    *,
-    stop: asyncio.Event | None = None,
-    install_signals: bool = True,
-    sole_instance: bool = False,
+    config: Config, *, install_signals: bool = True, sole_instance: bool = False
 ) -> int:
-    """Serve until SIGTERM/SIGINT (or `stop` is set); returns the process exit code."""
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    installed: list[signal.Signals] = []
-    if install_signals:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            try:
-                loop.add_signal_handler(sig, stop.set)
-            except (NotImplementedError, RuntimeError):
-                continue
-            installed.append(sig)
+    """Serve until SIGTERM/SIGINT or a fatal error; returns the process exit code."""
     bot = WebhookBot(config)
-    bot.app.bot_data["stop_event"] = stop
-    bot.app.bot_data[SOLE_INSTANCE_KEY] = sole_instance
-    # handlers/errors.py stops the app on a fatal error (Conflict, InvalidToken): end here too.
-    stopper = asyncio.create_task(_stop_when_app_stops(bot, stop))
-    try:
-        await bot.start()
-        await stop.wait()
-    finally:
-        stopper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await stopper
-        await bot.stop()
-        for sig in installed:
-            loop.remove_signal_handler(sig)
-    return exit_code(bot.app.bot_data)
-
-
-async def _stop_when_app_stops(bot: WebhookBot, stop: asyncio.Event) -> None:
-    """PTB's `stop_running()` only ends `run_polling`/`run_webhook`; watch for it ourselves."""
-    while not stop.is_set():
-        await asyncio.sleep(0.5)
-        if "exit_code" in bot.app.bot_data:
-            stop.set()
+    bot_data_of(bot.app).sole_instance = sole_instance
+    return await run(bot.app, bot.mode, signals=install_signals)
 
 
 def run_webhook(config: Config, *, sole_instance: bool = True) -> int:
-    """The `songbot run --webhook` entry point: 0 clean stop, 1 runtime failure, 2 bad config."""
+    """The `songbot run --webhook` entry point; exit codes: bot/lifecycle.py `ExitCode`."""
     if not config.webhook_url:
         print(
             "songbot: configuration error: SONGBOT_WEBHOOK_URL: is required for --webhook",
@@ -220,16 +180,4 @@ def run_webhook(config: Config, *, sole_instance: bool = True) -> int:
             file=sys.stderr,
         )
         return 2
-    try:
-        return asyncio.run(serve_webhook(config, sole_instance=sole_instance))
-    except (InvalidToken, NetworkError) as exc:
-        return report_telegram_failure(config, exc)
-    except OSError as exc:
-        log.critical("cannot serve the webhook on %s: %s", config.webhook_listen, exc)
-        return 1
-    except StorageError as exc:
-        log.critical("%s", exc)
-        return 1
-    except TelegramError as exc:
-        log.critical("Telegram refused the webhook setup: %s", exc)
-        return 1
+    return asyncio.run(serve_webhook(config, sole_instance=sole_instance))

@@ -15,10 +15,13 @@ from typing import Final, TypeVar
 
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
 
+from bot.ops.logging_setup import brief
 from bot.telegram.flood import retry_after_seconds
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+__all__ = ["GaveUp", "brief", "is_retryable", "retry_at_start", "retry_delay", "retry_telegram"]
 
 FIRST_DELAY: Final = 1.0
 MAX_DELAY: Final = 8.0
@@ -32,16 +35,42 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, RetryAfter | TimedOut | NetworkError)
 
 
+class GaveUp(NetworkError):
+    """Telegram kept failing for the whole budget; the message is the one-line summary."""
+
+    def __init__(self, what: str, attempts: int, seconds: float, last: BaseException) -> None:
+        super().__init__(
+            f"{what} failed {attempts} time(s) over {seconds:.0f}s; last: {brief(last)}"
+        )
+        self.last = last
+
+
+def retry_delay(exc: BaseException, backoff: float) -> float:
+    """How long to wait before the next try: Telegram's `retry_after` for a 429, else `backoff`."""
+    if isinstance(exc, RetryAfter):
+        return retry_after_seconds(exc) + SLACK
+    return backoff
+
+
 async def retry_telegram(
     call: Callable[[], Awaitable[T]],
     *,
     what: str,
     budget: float,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    retries: int | None = None,
 ) -> T:
-    """`call()` until it succeeds, a final error comes, or the next wait would pass `budget`."""
-    deadline = time.monotonic() + budget
+    """`call()` until it succeeds, a final error comes, or the next wait would pass `budget`
+    (with `retries`: after that many retries, on PTB's back-off of 1 s, x1.5 up to 30 s).
+
+    The log says at the first failure that Telegram cannot be reached and that the bot keeps
+    trying, then one line per further attempt (never a traceback or an HTML page); when the
+    budget is spent, `GaveUp` carries the summary.
+    """
+    started = time.monotonic()
+    deadline = started + budget
     delay = FIRST_DELAY
+    growth, longest = (2.0, MAX_DELAY) if retries is None else (1.5, 30.0)
     attempt = 0
     while True:
         attempt += 1
@@ -50,25 +79,32 @@ async def retry_telegram(
         except Exception as exc:
             if not is_retryable(exc):
                 raise
-            if isinstance(exc, RetryAfter):
-                wait = retry_after_seconds(exc) + SLACK
+            wait = retry_delay(exc, delay)
+            if not isinstance(exc, RetryAfter):
+                delay = min(longest, delay * growth)
+            if retries is not None:
+                spent = attempt > retries
             else:
-                wait, delay = delay, min(MAX_DELAY, delay * 2)
-            if time.monotonic() + wait > deadline:
-                raise
-            log.warning("%s failed (%s); retry %d in %.1fs", what, _brief(exc), attempt, wait)
+                spent = time.monotonic() + wait > deadline
+            if spent:
+                if attempt == 1:
+                    raise
+                raise GaveUp(what, attempt, time.monotonic() - started, exc) from exc
+            if attempt == 1:
+                log.warning(
+                    "Telegram cannot be reached yet (%s: %s); songbot keeps trying (%s)",
+                    what,
+                    brief(exc),
+                    f"{retries} more time(s)" if retries is not None else f"{budget:.0f}s",
+                )
+            else:
+                log.warning(
+                    "%s failed again (%s); retry %d in %.1fs", what, brief(exc), attempt, wait
+                )
             await sleep(wait)
 
 
-def _brief(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:200]
-
-
-def startup_budget(retries: int) -> float:
-    """The time PTB's `bootstrap_retries=retries` allows (1 s, then x1.5 up to 30 s), so both
-    modes give up after the same while."""
-    total, delay = 0.0, 1.0
-    for _ in range(max(0, retries)):
-        total += delay
-        delay = min(30.0, delay * 1.5)
-    return total
+async def retry_at_start(call: Callable[[], Awaitable[T]], *, what: str, retries: int) -> T:
+    """A start-up call (getMe, deleteWebhook, setWebhook): `SONGBOT_STARTUP_RETRIES` retries on
+    the back-off PTB's own `bootstrap_retries` used, the same in every mode."""
+    return await retry_telegram(call, what=what, budget=float("inf"), retries=retries)

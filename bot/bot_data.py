@@ -1,0 +1,75 @@
+"""What one Application keeps for its whole life, typed (PTB's `ContextTypes(bot_data=…)`).
+
+Why not string keys in a dict: thirteen keys had grown, two written and never read, each reader
+re-checking the type with `isinstance`. Here every field has one type and one writer, and a
+missing one (services before `post_init`) is a clear error.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
+
+from bot.config import Config
+from bot.lifecycle import Lifecycle
+from bot.ops.metrics import Metrics
+
+if TYPE_CHECKING:  # higher layers, named for their types only
+    from bot.engine.fleet import Fleet
+    from bot.ops.web import WebServer
+    from bot.services import Services
+
+
+class BotData:
+    """The typed `bot_data`; PTB builds it with no arguments, `build_application` fills it."""
+
+    def __init__(self) -> None:
+        self._config: Config | None = None
+        self.metrics = Metrics()  # build_application may hand in a shared one
+        self.lifecycle = Lifecycle()
+        self.services: Services | None = None
+        # Polling mode with SONGBOT_HTTP_PORT, or the webhook server: /healthz and /metrics.
+        self.web_server: WebServer | None = None
+        # This replica's place in a fleet on a shared (PostgreSQL) database.
+        self.fleet: Fleet | None = None
+        # `songbot run` holds the SQLite instance lock: every lease left is a dead predecessor's.
+        self.sole_instance = False
+        # When the Conflict warning was last logged (once a minute at most).
+        self.conflict_said_at: float | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            raise RuntimeError("the application has no configuration yet")
+        return self._config
+
+    @config.setter
+    def config(self, config: Config) -> None:
+        self._config = config
+
+
+class SongbotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
+    """The context every handler gets: `context.services` instead of a lookup by key."""
+
+    @property
+    def services(self) -> Services:
+        services = self.bot_data.services
+        if services is None:
+            raise RuntimeError("songbot services are not started")
+        return services
+
+
+CONTEXT_TYPES: ContextTypes[SongbotContext, dict[Any, Any], dict[Any, Any], BotData] = (
+    ContextTypes(context=SongbotContext, bot_data=BotData)
+)
+
+
+def bot_data_of(
+    source: Application[Any, Any, Any, Any, Any, Any] | CallbackContext[Any, Any, Any, Any],
+) -> BotData:
+    """The typed bot_data of an application or a context built with `CONTEXT_TYPES`."""
+    data = source.bot_data
+    if not isinstance(data, BotData):
+        raise RuntimeError("this application was not built by bot.app.build_application")
+    return data
