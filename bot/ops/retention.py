@@ -75,7 +75,6 @@ async def _in_batches(delete: Callable[..., Awaitable[int]], before: float) -> i
         await asyncio.sleep(0)
 
 
-
 def retention_sweeper(services: Services, every: float = SWEEP_EVERY) -> Background:
     """`sweep_once` now and every `every` seconds until stopped; a failed sweep is a warning
     and is tried again next time, it never stops the bot."""
