@@ -22,6 +22,7 @@ from bot.config import Config
 from bot.delivery.media import TempFiles
 from bot.progress.boards import GroupBoards
 from storage.db import Database
+from storage.flows import FlowStore
 from storage.jobs import Job, JobStore
 from storage.lyrics import LyricsStore
 from storage.meta import MetaStore
@@ -141,6 +142,11 @@ class Services:
         )
         services.runner = engine(services, bot)
         return services
+
+    @property
+    def flows(self) -> FlowStore:
+        """Requests waiting for the user (storage/flows.py); stateless, so built on demand."""
+        return FlowStore(self.db)
 
     async def close(self) -> None:
         await self.client.aclose()

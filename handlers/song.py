@@ -15,8 +15,10 @@ from telegram.ext import BaseHandler, CommandHandler, ContextTypes, MessageHandl
 
 from bot.errors import SongbotError
 from bot.i18n import t
-from bot.intake.accept import Draft, Origin, accept_request
+from bot.intake.accept import Draft, Origin, accept_request, check_request
 from bot.intake.access import Silent, check_access
+from bot.intake.guided import reads_as_idea
+from bot.intake.kept import keep
 from bot.intake.language import language_for
 from bot.intake.parser import SongCommand, UsageError, parse_song_command
 from bot.intake.references import (
@@ -27,11 +29,13 @@ from bot.intake.references import (
 from bot.intake.requests import ReferenceInfo, choose_model
 from bot.services import Services, get_services
 from bot.telegram.helpers import reply_to, requester_id, thread_kwargs
+from handlers.flow import ask_keyboard
 from storage.settings import ChatSettings, load_requester
 
 log = logging.getLogger(__name__)
 
 SONG_CAPTION = filters.CaptionRegex(r"(?i)^/song(@\w+)?(\s|$)")
+SONG_TEXT = filters.Regex(r"(?i)^/song(@\w+)?(\s|$)")
 
 
 def handlers() -> list[BaseHandler[Update, Any, Any]]:
@@ -40,6 +44,10 @@ def handlers() -> list[BaseHandler[Update, Any, Any]]:
         # Text commands only from new messages: an edit must never start a second, charged job.
         CommandHandler("song", on_song, filters=filters.UpdateType.MESSAGE),
         # Voice/audio/document/video with a `/song …` caption: a reference request.
+        # An edited /song (#25.1): a request whose first version was refused is made from the
+        # corrected text, once (jobs are unique per message); a request that made its song
+        # says so instead of making another.
+        MessageHandler(filters.UpdateType.EDITED_MESSAGE & (SONG_TEXT | SONG_CAPTION), on_edited),
         MessageHandler(
             filters.UpdateType.MESSAGE
             & SONG_CAPTION
@@ -95,6 +103,19 @@ async def on_song(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _reply(message, exc.user_message(lang))
 
 
+async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An edited `/song`: made if the message has no song yet, else one line saying so."""
+    message = update.effective_message
+    if message is None or message.from_user is None:
+        return
+    services = get_services(context)
+    if await services.jobs.get_by_request(message.chat_id, message.message_id) is not None:
+        requester = await load_requester(services.db, message.from_user.id, message.chat_id)
+        await _reply(message, t("song_edit_made", language_for(message, requester)))
+        return
+    await on_song(update, context)
+
+
 async def _accept(
     services: Services, message: Message, command: SongCommand, lang: str, settings: ChatSettings
 ) -> None:
@@ -120,11 +141,35 @@ async def _accept(
         reference=reference,
         purpose=intake_purpose(spec, reference, command.purpose),
     )
-    job = await accept_request(
-        services, message.get_bot(), Origin.from_message(message, lang), draft
-    )
+    origin = Origin.from_message(message, lang)
+    if _no_words(command, reference) and reads_as_idea(command.style):
+        # An idea without lyrics (#25.2): ask once whether to write lyrics for it; the checks
+        # run now, so the question never leads to a refusal of the instrumental.
+        await check_request(services, origin.user_id, draft)
+        flow = await keep(services, "ask", origin, draft)
+        await message.get_bot().send_message(
+            chat_id=message.chat_id,
+            text=t("ask_lyrics_question", lang, style=command.style),
+            reply_markup=ask_keyboard(flow.id, lang),
+            reply_parameters=reply_to(message.message_id),
+            **thread_kwargs(message),
+        )
+        return
+    job = await accept_request(services, message.get_bot(), origin, draft)
     if job is not None and needs_spoken_notice(reference, command.purpose):
         await _reply(message, t("reference_spoken_notice", lang))
+
+
+def _no_words(command: SongCommand, reference: object) -> bool:
+    """No lyrics, no recording, and nothing that says what was meant (`instrumental:`,
+    `model:`): a request the user may have meant as a song with words."""
+    return (
+        command.lyrics is None
+        and reference is None
+        and command.reference_url is None
+        and command.purpose is None
+        and command.model is None
+    )
 
 
 async def _reply(message: Message, text: str) -> Message | None:

@@ -13,11 +13,14 @@ import asyncio
 import contextlib
 import logging
 import time
+from typing import Any
 
 from telegram import Bot
 from telegram.error import BadRequest, TelegramError
+from telegram.ext import ExtBot
 
 from bot.i18n import t
+from bot.telegram.flood import BACKGROUND
 from storage.jobs import JobStore
 from storage.states import ACTIVE, JobState
 
@@ -78,6 +81,13 @@ class GroupBoards:
         self._last_edit: dict[tuple[int, int], float] = {}
         self._pending: dict[tuple[int, int], asyncio.Task[None]] = {}
         self._lang: dict[tuple[int, int], str | None] = {}
+        # What each board shows now: an edit to the same text is skipped, not sent (Telegram
+        # answers "message is not modified", and the edit would still spend a 3.5 s group slot).
+        self._shown: dict[tuple[int, int], str] = {}
+
+    def shown(self, chat_id: int, message_id: int, text: str) -> None:
+        """Record a board's text as sent (the first reply of a burst)."""
+        self._shown[(chat_id, message_id)] = text
 
     def touch(self, chat_id: int, message_id: int, lang: str | None) -> None:
         """Schedule a refresh of this board (coalesced with any already scheduled)."""
@@ -95,11 +105,23 @@ class GroupBoards:
             self._pending.pop(key, None)
             self._last_edit[key] = time.monotonic()
             text = await render_board(self._jobs, key[0], key[1], self._lang.get(key))
+            if self._shown.get(key) == text:
+                return
             try:
-                await self._bot.edit_message_text(chat_id=key[0], message_id=key[1], text=text)
+                # A board is cosmetic: it waits for spare budget, so replies to commands, songs
+                # and failures in the same group go first (#25.16).
+                spare: dict[str, Any] = {}
+                if isinstance(self._bot, ExtBot):
+                    spare["rate_limit_args"] = BACKGROUND
+                await self._bot.edit_message_text(
+                    chat_id=key[0], message_id=key[1], text=text, **spare
+                )
+                self._shown[key] = text
             except BadRequest as exc:
                 if "not modified" not in str(exc).lower():
                     log.info("group board edit skipped: %s", exc)
+                else:
+                    self._shown[key] = text
             except TelegramError as exc:
                 log.warning("group board edit failed: %s", exc)
             except Exception as exc:  # cosmetic: never an unretrieved task error (#16.5)

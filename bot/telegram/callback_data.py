@@ -32,6 +32,8 @@ class Action(StrEnum):
     WRITE_REDO = "wredo"
     WRITE_EDIT = "wedit"
     BUY = "buy"  # a Stars pack: the argument is its number of songs
+    # A request waiting for the user (storage/flows.py): `<flow id>-<answer>`, e.g. `12-s3`.
+    FLOW = "flow"
 
 
 # The argument each action accepts, as a regular expression.
@@ -47,6 +49,7 @@ _ARGS: Final[dict[Action, str]] = {
     Action.WRITE_REDO: r"\d{1,18}",
     Action.WRITE_EDIT: r"\d{1,18}",
     Action.BUY: r"\d{1,4}",
+    Action.FLOW: r"\d{1,18}-[a-z0-9]{1,8}",
 }
 MODEL_DEFAULT: Final = "default"
 LANGUAGE_AUTO: Final = "auto"
