@@ -34,6 +34,24 @@ log = logging.getLogger(__name__)
 MAX_TRANSIENT: Final = 8  # consecutive transient failures of one step before giving up
 # The error key of a song that was made but that Telegram kept refusing (its audio is kept).
 UPLOAD_FAILED: Final = "error_telegram_upload"
+# Failures the same request may well survive a second time: their message gets 🔁 Try again
+# (#25.7), which makes the same request through the same checks (handlers/remake.py), so nobody
+# has to paste it again. Not for refusals that need a change (content rules, a bad request).
+RETRYABLE: Final = frozenset(
+    {
+        "error_generic",
+        "error_timeout",
+        "error_generation_failed",
+        "error_generation_failed_reason",
+        "error_provider_unavailable",
+        "error_provider_rate_limited",
+        "error_unknown_generation",
+        "error_interrupted",
+        "error_audio_download",
+        "error_audio_expired",
+        "error_audio_not_audio",
+    }
+)
 
 
 class Outcomes:
@@ -148,6 +166,17 @@ class Outcomes:
                         InlineKeyboardButton(
                             plain("button_send_again", lang),
                             callback_data=for_job(Action.RESEND, job.id),
+                        )
+                    ]
+                ]
+            )
+        elif job.error_key in RETRYABLE:
+            keyboard = InlineKeyboardMarkup(
+                [
+                    [
+                        InlineKeyboardButton(
+                            plain("button_try_again", lang),
+                            callback_data=for_job(Action.AGAIN, job.id),
                         )
                     ]
                 ]
