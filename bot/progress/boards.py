@@ -84,6 +84,7 @@ class GroupBoards:
         # What each board shows now: an edit to the same text is skipped, not sent (Telegram
         # answers "message is not modified", and the edit would still spend a 3.5 s group slot).
         self._shown: dict[tuple[int, int], str] = {}
+        self._locks: dict[tuple[int, int], asyncio.Lock] = {}
 
     def shown(self, chat_id: int, message_id: int, text: str) -> None:
         """Record a board's text as sent (the first reply of a burst)."""
@@ -102,32 +103,41 @@ class GroupBoards:
             wait = self._last_edit.get(key, 0.0) + self._min_interval - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            self._pending.pop(key, None)
-            self._last_edit[key] = time.monotonic()
-            text = await render_board(self._jobs, key[0], key[1], self._lang.get(key))
-            if self._shown.get(key) == text:
-                return
-            try:
+            if self._pending.get(key) is asyncio.current_task():
+                self._pending.pop(key, None)  # later touches schedule the next refresh
+            # One refresh of a board at a time, rendered just before it is sent: a refresh
+            # scheduled meanwhile renders after this edit lands, so an older text never
+            # overwrites a newer one (a board must end on "All done", not on a stale count).
+            async with self._locks.setdefault(key, asyncio.Lock()):
+                self._last_edit[key] = time.monotonic()
+                await self._edit(key)
+        finally:
+            if self._pending.get(key) is asyncio.current_task():
+                self._pending.pop(key, None)
+
+    async def _edit(self, key: tuple[int, int]) -> None:
+        text = await render_board(self._jobs, key[0], key[1], self._lang.get(key))
+        if self._shown.get(key) == text:
+            return
+        try:
+            spare: dict[str, Any] = {}
+            if isinstance(self._bot, ExtBot):
                 # A board is cosmetic: it waits for spare budget, so replies to commands, songs
                 # and failures in the same group go first (#25.16).
-                spare: dict[str, Any] = {}
-                if isinstance(self._bot, ExtBot):
-                    spare["rate_limit_args"] = BACKGROUND
-                await self._bot.edit_message_text(
-                    chat_id=key[0], message_id=key[1], text=text, **spare
-                )
+                spare["rate_limit_args"] = BACKGROUND
+            await self._bot.edit_message_text(
+                chat_id=key[0], message_id=key[1], text=text, **spare
+            )
+            self._shown[key] = text
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():
+                log.info("group board edit skipped: %s", exc)
+            else:
                 self._shown[key] = text
-            except BadRequest as exc:
-                if "not modified" not in str(exc).lower():
-                    log.info("group board edit skipped: %s", exc)
-                else:
-                    self._shown[key] = text
-            except TelegramError as exc:
-                log.warning("group board edit failed: %s", exc)
-            except Exception as exc:  # cosmetic: never an unretrieved task error (#16.5)
-                log.warning("group board edit failed: %s: %s", type(exc).__name__, exc)
-        finally:
-            self._pending.pop(key, None)
+        except TelegramError as exc:
+            log.warning("group board edit failed: %s", exc)
+        except Exception as exc:  # cosmetic: never an unretrieved task error (#16.5)
+            log.warning("group board edit failed: %s: %s", type(exc).__name__, exc)
 
     async def close(self) -> None:
         tasks = list(self._pending.values())
