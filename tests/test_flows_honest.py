@@ -6,6 +6,7 @@ before it charges, and a group board never re-sends an unchanged text."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 from bot.i18n import plain, t
 from handlers.buttons import plain_text
@@ -128,6 +129,6 @@ async def test_a_group_board_never_sends_an_unchanged_text(harness: BotHarness) 
     edits = [c for c in h.tg.calls_to("editMessageText") if c.params.get("chat_id") == GROUP]
     texts = [str(c.params.get("text")) for c in edits]
     assert edits and not [c for c in edits if not c.ok], [c.description for c in edits]
-    assert all(a != b for a, b in zip(texts, texts[1:], strict=False)), texts
+    assert all(a != b for a, b in itertools.pairwise(texts)), texts
     board = h.tg.message(GROUP, edits[-1].params["message_id"])
     assert board["text"] == plain_text(t("board_finished", "en", done=3, failed=0)), texts
