@@ -30,7 +30,7 @@ from telegram.ext import (
 from bot.errors import SongbotError
 from bot.i18n import plain, t
 from bot.intake.accept import Draft, Origin
-from bot.intake.access import check_access
+from bot.intake.access import Silent, check_access
 from bot.intake.guided import (
     PRESETS,
     PREVIEW,
@@ -81,10 +81,18 @@ def fallback_handlers() -> list[BaseHandler[Update, Any, Any]]:
     only an unknown command addressed to this bot."""
     only_new = filters.UpdateType.MESSAGE
     private = filters.ChatType.PRIVATE
-    recording = filters.VOICE | filters.AUDIO | filters.Document.AUDIO
+    recording = (
+        filters.VOICE | filters.AUDIO | filters.Document.AUDIO | filters.VIDEO | filters.VIDEO_NOTE
+    )
+    groups = filters.ChatType.GROUPS
     return [
         MessageHandler(only_new & private & filters.TEXT & ~filters.COMMAND, on_private_text),
         MessageHandler(only_new & private & recording, on_recording),
+        # A group message that mentions the bot is addressed to it: the link to the flow.
+        MessageHandler(
+            only_new & groups & filters.TEXT & ~filters.COMMAND & filters.Entity("mention"),
+            on_group_mention,
+        ),
         MessageHandler(only_new & filters.COMMAND, on_unknown_command),
         MessageHandler(
             only_new & private & ~filters.StatusUpdate.ALL & ~filters.SUCCESSFUL_PAYMENT,
@@ -141,6 +149,20 @@ async def on_recording(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await _start(services, message, lang, data)
 
 
+async def on_group_mention(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`@ThisBot make me a song` in a group: the flow lives in private; a button opens it."""
+    message = update.effective_message
+    if message is None or message.from_user is None or not message.text:
+        return
+    services = get_services(context)
+    ours = f"@{services.bot_username}".lower()
+    mentions = message.parse_entities(["mention"]).values()
+    if not services.bot_username or ours not in (m.lower() for m in mentions):
+        return
+    requester = await load_requester(services.db, message.from_user.id, message.chat_id)
+    await _offer_private(services, message, language_for(message, requester))
+
+
 async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A command nobody handles: one line naming /help (in groups only when addressed to us)."""
     message = update.effective_message
@@ -174,6 +196,13 @@ async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _start(services: Services, message: Message, lang: str, data: dict[str, Any]) -> None:
     """A new flow (replacing the user's older one here) and its first question."""
     assert message.from_user is not None
+    try:  # a banned user is told once, then meets silence, as with /song
+        await check_access(services, message.get_bot(), message.chat, message.from_user.id)
+    except Silent:
+        return
+    except SongbotError as exc:
+        await _reply(message, exc.user_message(lang))
+        return
     data = {
         **data,
         "lang": lang,
@@ -442,7 +471,8 @@ async def _make(press: Press, flow: Flow, lang: str, app: App) -> None:
             await _write(press, flow, origin, app)
             return
         draft = _draft(services, press, flow)
-        await make_claimed(services, press.bot, flow, origin, draft)
+        if await make_claimed(services, press.bot, flow, origin, draft) is None:
+            raise AlreadyMade  # its song was made meanwhile (the paywall's, once paid)
     except AlreadyMade:
         await answer(press.query, plain("answer_flow_done", press.lang))
         return

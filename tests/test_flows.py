@@ -199,7 +199,11 @@ async def test_every_private_message_gets_an_answer_and_groups_stay_quiet(
         h.tg.send_text(GROUP, USER, "hello everyone"),
         h.tg.send_text(GROUP, USER, "/sing"),
         h.tg.send_text(GROUP, USER, "/sing@OtherBot"),
+        h.tg.send_text(GROUP, USER, "@OtherBot make me a song"),
     ]
+    mention = h.tg.send_text(GROUP, USER, f"@{BOT} make me a song about our band")
+    offer = await reply_to(h, mention["message_id"], GROUP)
+    assert [b.get("url") for b in buttons(offer)] == [f"https://t.me/{BOT}?start=new"]
     addressed = h.tg.send_text(GROUP, USER, f"/sing@{BOT}")
     reply = await reply_to(h, addressed["message_id"], GROUP)
     assert "/help" in reply["text"]
@@ -279,3 +283,46 @@ async def test_the_lyrics_question_writes_lyrics_on_request(harness: BotHarness)
     body = json.dumps(api.chat_requests()[0].json)
     assert "sister Anna" in body
     assert await h.jobs() == []
+
+
+async def test_change_cancel_one_flow_per_chat_and_a_day_to_answer(harness: BotHarness) -> None:
+    h = harness
+    first = h.tg.send_text(PRIVATE_CHAT, USER, "a song about rain on the roof")
+    old_panel = await reply_to(h, first["message_id"])
+    second = h.tg.send_text(PRIVATE_CHAT, USER, "a song about the sea")
+    panel = await reply_to(h, second["message_id"])
+    rows = await h.services.db.fetchall("SELECT id FROM song_flows WHERE kind = 'guided'")
+    assert len(rows) == 1  # one flow per user and chat: the newer message replaced it
+    stale = await tap(h, old_panel, plain("button_flow_inst_text", "en"))
+    assert stale.params["text"] == plain("answer_stale", "en")
+
+    await tap(h, panel, plain("button_flow_inst_text", "en"))
+    panel = await edited(h, PRIVATE_CHAT, panel["message_id"])
+    await tap(h, panel, plain("flow_preset_6", "en"))
+    preview = await edited(h, PRIVATE_CHAT, panel["message_id"], count=2)  # no voice question
+    assert plain("flow_kind_instrumental", "en") in preview["text"]
+    await tap(h, preview, plain("button_flow_change", "en"))  # back to the first question
+    again = await edited(h, PRIVATE_CHAT, panel["message_id"], count=3)
+    assert "a song about the sea" in again["text"]
+    assert labels(again)[0] == plain("button_flow_idea_text", "en")
+    await tap(h, again, plain("button_flow_lyrics_text", "en"))
+    style_q = await edited(h, PRIVATE_CHAT, panel["message_id"], count=4)
+    await tap(h, style_q, plain("flow_preset_1", "en"))
+    voice_q = await edited(h, PRIVATE_CHAT, panel["message_id"], count=5)
+    await tap(h, voice_q, plain("button_voice_any", "en"))
+    preview = await edited(h, PRIVATE_CHAT, panel["message_id"], count=6)
+    cancelled = await tap(h, preview, plain("button_flow_cancel", "en"))
+    assert cancelled.params["text"] == plain("answer_flow_cancelled", "en")
+    closed = await edited(h, PRIVATE_CHAT, panel["message_id"], count=7)
+    assert closed["text"] == plain("flow_cancelled", "en") and "reply_markup" not in closed
+    assert await h.jobs() == []
+
+    # A day later the buttons say so, and a new message starts afresh.
+    third = h.tg.send_text(PRIVATE_CHAT, USER, "a song about my grandmother's garden")
+    panel = await reply_to(h, third["message_id"])
+    await h.services.db.execute_write("UPDATE song_flows SET expires_at = 0")
+    late = await tap(h, panel, plain("button_flow_lyrics_text", "en"))
+    assert late.params["text"] == plain("answer_flow_expired", "en")
+    fourth = h.tg.send_text(PRIVATE_CHAT, USER, "sea shanty")
+    fresh = await reply_to(h, fourth["message_id"])
+    assert labels(fresh)[0] == plain("button_flow_idea_text", "en")
