@@ -78,6 +78,9 @@ class UpdateMemo:
     recent_presses: dict[tuple[int, str, int], float] = field(default_factory=dict)
     # Jobs whose kept song (Telegram refused it, #16.6) is being uploaded again right now.
     resending: set[int] = field(default_factory=set)
+    # (chat, message) -> when: /song requests refused with a reply; an edit of one of these is
+    # made from the corrected text (#25.1), other edits never start a song.
+    refused_songs: dict[tuple[int, int], float] = field(default_factory=dict)
 
 
 @dataclass

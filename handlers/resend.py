@@ -148,8 +148,11 @@ async def _upload_kept(press: Press, job: Job) -> None:
 def _is_failure_message(press: Press, job: Job) -> bool:
     """The pressed message is the failure message of a kept song (its only button is 📤 for it,
     or none once closed: a tap from a client still showing it), not a list such as /jobs."""
-    if job.error_key != UPLOAD_FAILED or press.message is None:
+    if job.error_key != UPLOAD_FAILED or press.message is None or press.chat.id != job.chat_id:
         return False
+    replied = press.message.reply_to_message
+    if replied is None or replied.message_id != job.request_message_id:
+        return False  # e.g. /jobs, which replies to the /jobs command
     markup = press.message.reply_markup
     if markup is None:
         return True

@@ -8,6 +8,7 @@ update never makes a second job) and replies with the status message; the runner
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from telegram import Message, Update
@@ -35,6 +36,7 @@ from storage.settings import ChatSettings, load_requester
 log = logging.getLogger(__name__)
 
 SONG_CAPTION = filters.CaptionRegex(r"(?i)^/song(@\w+)?(\s|$)")
+REFUSED_MEMORY = 86_400.0  # seconds an edit may still correct a refused /song
 SONG_TEXT = filters.Regex(r"(?i)^/song(@\w+)?(\s|$)")
 
 
@@ -90,6 +92,7 @@ async def on_song(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             text, bot_username=services.bot_username, reply_text=reply_text
         )
     except UsageError as exc:
+        _refused(services, message)
         await _reply(message, exc.user_message(lang))
         return
     if command is None:
@@ -100,6 +103,7 @@ async def on_song(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except Silent:
         return  # told once already (an outsider chat or a banned user): silence now
     except SongbotError as exc:
+        _refused(services, message)
         await _reply(message, exc.user_message(lang))
 
 
@@ -109,11 +113,24 @@ async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message is None or message.from_user is None:
         return
     services = get_services(context)
-    if await services.jobs.get_by_request(message.chat_id, message.message_id) is not None:
+    key = (message.chat_id, message.message_id)
+    if await services.jobs.get_by_request(*key) is not None:
         requester = await load_requester(services.db, message.from_user.id, message.chat_id)
         await _reply(message, t("song_edit_made", language_for(message, requester)))
         return
+    if services.memo.refused_songs.pop(key, None) is None:
+        return  # not a refused /song (another message turned into one, or said long ago)
     await on_song(update, context)
+
+
+def _refused(services: Services, message: Message) -> None:
+    """Remember a /song refused with a reply, so an edit that corrects it is made (#25.1)."""
+    refused = services.memo.refused_songs
+    now = time.monotonic()
+    for key, when in list(refused.items()):
+        if now - when > REFUSED_MEMORY:
+            del refused[key]
+    refused[(message.chat_id, message.message_id)] = now
 
 
 async def _accept(
