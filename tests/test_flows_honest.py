@@ -132,3 +132,28 @@ async def test_a_group_board_never_sends_an_unchanged_text(harness: BotHarness) 
     assert all(a != b for a, b in itertools.pairwise(texts)), texts
     board = h.tg.message(GROUP, edits[-1].params["message_id"])
     assert board["text"] == plain_text(t("board_finished", "en", done=3, failed=0)), texts
+
+
+async def test_a_command_in_a_busy_group_goes_before_the_board(harness: BotHarness) -> None:
+    """Telegram's 3.5 s per group message: a reply to /help takes the next slot, a board edit
+    waits for a slot nobody else wants (#25.16)."""
+    h = harness
+    h.tg.add_chat(GROUP, type="supergroup")
+    h.services.boards._min_interval = 0.0  # refresh as soon as anything changes
+    first = h.tg.send_text(GROUP, USER, GROUP_SONG)
+    await h.tg.wait_for_call("sendMessage", ok_reply_to(GROUP, first["message_id"]))
+    h.tg.send_text(GROUP, OTHER, GROUP_SONG.replace("dreamy", "sleepy"))  # joins the board
+    await h.wait_for_job(lambda j: j.user_id == OTHER)
+    asked = h.tg.send_text(GROUP, OTHER + 1, f"/help@{BOT}")
+    await h.tg.wait_for_call("sendMessage", ok_reply_to(GROUP, asked["message_id"]), timeout=30)
+    order = [
+        "help"
+        if c.method == "sendMessage"
+        and c.params.get("reply_parameters", {}).get("message_id") == asked["message_id"]
+        else "board"
+        for c in h.tg.calls
+        if c.params.get("chat_id") == GROUP
+        and (c.method == "editMessageText" or c.method == "sendMessage")
+        and c.ok
+    ]
+    assert order.index("help") < (order.index("board", 1) if "board" in order[1:] else 99), order
