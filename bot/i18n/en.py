@@ -483,7 +483,7 @@ EN: Final[dict[str, str]] = {
     "button_ask_inst": "🎹 Instrumental",
     "kept_paid_making": "🎵 Now making the song you asked for before paying.",
     "help_instrumental": "An instrumental without the question about lyrics: <code>/song instrumental: lo-fi piano</code>. Or send /new to be guided step by step.",
-    "answer_remake_confirm": "This makes a new song for YOU, counted against your own songs. Tap again to go ahead.",
+    "answer_remake_confirm": "The new song will be yours and count against your songs, not this song's author's. Tap again to go ahead.",
     "resend_done": "📤 Sent: the song is in the chat now.",
     "answer_resend_done": "Already sent.",
     "button_try_again": "🔁 Try again",
