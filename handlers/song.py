@@ -45,11 +45,11 @@ def handlers() -> list[BaseHandler[Update, Any, Any]]:
     return [
         # Text commands only from new messages: an edit must never start a second, charged job.
         CommandHandler("song", on_song, filters=filters.UpdateType.MESSAGE),
-        # Voice/audio/document/video with a `/song …` caption: a reference request.
         # An edited /song (#25.1): a request whose first version was refused is made from the
         # corrected text, once (jobs are unique per message); a request that made its song
         # says so instead of making another.
         MessageHandler(filters.UpdateType.EDITED_MESSAGE & (SONG_TEXT | SONG_CAPTION), on_edited),
+        # Voice/audio/document/video with a `/song …` caption: a reference request.
         MessageHandler(
             filters.UpdateType.MESSAGE
             & SONG_CAPTION
