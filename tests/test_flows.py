@@ -326,3 +326,23 @@ async def test_change_cancel_one_flow_per_chat_and_a_day_to_answer(harness: BotH
     fourth = h.tg.send_text(PRIVATE_CHAT, USER, "sea shanty")
     fresh = await reply_to(h, fourth["message_id"])
     assert labels(fresh)[0] == plain("button_flow_idea_text", "en")
+
+
+async def test_the_flow_speaks_the_users_language(harness: BotHarness) -> None:
+    h = harness
+    h.tg.add_user(3303, first_name="Оля", language_code="ru")
+    sent = h.tg.send_text(3303, 3303, "песня про нашего кота Барсика")
+    panel = await reply_to(h, sent["message_id"], 3303)
+    assert labels(panel)[0] == plain("button_flow_idea_text", "ru")
+    await tap(h, panel, plain("button_flow_lyrics_text", "ru"), user=3303)
+    panel = await edited(h, 3303, panel["message_id"])
+    assert labels(panel)[:2] == [plain("flow_preset_1", "ru"), plain("flow_preset_2", "ru")]
+    await tap(h, panel, plain("flow_preset_1", "ru"), user=3303)
+    typed = h.tg.send_text(3303, 3303, "женский")
+    preview = await reply_to(h, typed["message_id"], 3303)
+    assert (
+        "бодрый поп" in preview["text"] and plain("button_voice_female", "ru") in preview["text"]
+    )
+    await tap(h, preview, plain("button_flow_make", "ru"), user=3303)
+    job = await h.wait_for_job(lambda j: j.user_id == 3303)
+    assert job.prompt == "бодрый поп, женский вокал" and job.user_lang == "ru"
