@@ -164,9 +164,14 @@ async def _accept(
         # run now, so the question never leads to a refusal of the instrumental.
         await check_request(services, origin.user_id, draft)
         flow = await keep(services, "ask", origin, draft)
+        if flow is None:
+            return  # asked already: the same update came twice
+        command_word = (
+            "/song" if message.chat.type == "private" else f"/song@{services.bot_username}"
+        )
         await message.get_bot().send_message(
             chat_id=message.chat_id,
-            text=t("ask_lyrics_question", lang, style=command.style),
+            text=t("ask_lyrics_question", lang, style=command.style, command=command_word),
             reply_markup=ask_keyboard(flow.id, lang),
             reply_parameters=reply_to(message.message_id),
             **thread_kwargs(message),

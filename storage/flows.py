@@ -82,20 +82,34 @@ class FlowStore:
         return Flow.from_row(rows[0])
 
     async def add(
-        self, kind: Kind, *, chat_id: int, user_id: int, data: dict[str, Any], now: float
-    ) -> Flow:
-        """A kept request (`ask` or `paywall`). A user keeps one paywalled request: the newest."""
+        self,
+        kind: Kind,
+        *,
+        chat_id: int,
+        user_id: int,
+        request_message_id: int,
+        data: dict[str, Any],
+        now: float,
+    ) -> Flow | None:
+        """A kept request (`ask` or `paywall`); None when this message's question was asked
+        already (a redelivered update). A user keeps one paywalled request: the newest."""
         if kind == "paywall":
             await self.db.execute_write(
                 "DELETE FROM song_flows WHERE kind = 'paywall' AND user_id = ? AND job_id IS NULL",
                 (user_id,),
             )
-        rows = await self.db.write_returning(
-            "INSERT INTO song_flows (kind, chat_id, user_id, data, created_at, updated_at, "
-            f"expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
-            (kind, chat_id, user_id, _dump(data), now, now, now + TTL),
+        conflict = (
+            "ON CONFLICT (chat_id, request_message_id) WHERE kind = 'ask' DO NOTHING "
+            if kind == "ask"
+            else ""
         )
-        return Flow.from_row(rows[0])
+        rows = await self.db.write_returning(
+            "INSERT INTO song_flows (kind, chat_id, user_id, request_message_id, data, "
+            "created_at, updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            f"{conflict}RETURNING {_COLUMNS}",
+            (kind, chat_id, user_id, request_message_id, _dump(data), now, now, now + TTL),
+        )
+        return Flow.from_row(rows[0]) if rows else None
 
     async def get(self, flow_id: int) -> Flow | None:
         row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM song_flows WHERE id = ?", (flow_id,))

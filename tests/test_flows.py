@@ -32,6 +32,10 @@ async def reply_to(h: BotHarness, message_id: int, chat_id: int = PRIVATE_CHAT) 
     return h.tg.message(chat_id, call.result["message_id"])
 
 
+def replies(h: BotHarness, message_id: int) -> list[Any]:
+    return [c for c in h.tg.calls_to("sendMessage") if ok_reply_to(PRIVATE_CHAT, message_id)(c)]
+
+
 def labels(message: dict[str, Any]) -> list[str]:
     return [str(b["text"]) for b in buttons(message)]
 
@@ -241,7 +245,11 @@ async def test_a_song_idea_without_lyrics_asks_once(harness: BotHarness) -> None
     sent = h.tg.send_text(PRIVATE_CHAT, USER, "/song a happy birthday song for my sister Anna")
     question = await reply_to(h, sent["message_id"])
     assert labels(question) == [plain("button_ask_write", "en"), plain("button_ask_inst", "en")]
-    await asyncio.sleep(0.3)
+    h.tg.enqueue_raw_update({"message": sent})  # the same update again: asked once
+    probe = h.tg.send_text(PRIVATE_CHAT, USER, "/help")
+    await reply_to(h, probe["message_id"])
+    await asyncio.sleep(0.5)  # handlers run concurrently: give the duplicate time to answer
+    assert len(replies(h, sent["message_id"])) == 1
     assert await h.jobs() == []
     await h.restart()
     # A double tap: one job.

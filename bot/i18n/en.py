@@ -478,7 +478,7 @@ EN: Final[dict[str, str]] = {
     "flow_group_offer": "Step by step works best in a private chat:",
     "button_flow_open": "🎵 Make a song step by step",
     "song_edit_made": "This message has already made its song; editing it changes nothing. Send a new /song for another.",
-    "ask_lyrics_question": "There are no lyrics here. Shall I write lyrics for it, or make an instrumental?\nTo skip this question next time: <code>/song instrumental: {style}</code>",
+    "ask_lyrics_question": "There are no lyrics here. Shall I write lyrics for it, or make an instrumental?\nTo skip this question next time: <code>{command} instrumental: {style}</code>",
     "button_ask_write": "✍️ Write lyrics for it",
     "button_ask_inst": "🎹 Instrumental",
     "kept_paid_making": "🎵 Now making the song you asked for before paying.",

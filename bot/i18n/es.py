@@ -576,7 +576,7 @@ ES: Final[dict[str, str]] = {
     "flow_group_offer": "Paso a paso funciona mejor en un chat privado:",
     "button_flow_open": "🎵 Crear una canción paso a paso",
     "song_edit_made": "Este mensaje ya dio su canción; editarlo no cambia nada. Envía un /song nuevo para otra.",
-    "ask_lyrics_question": "Aquí no hay letra. ¿Escribo una letra para esta idea o hago un instrumental?\nPara saltarte esta pregunta la próxima vez: <code>/song instrumental: {style}</code>",
+    "ask_lyrics_question": "Aquí no hay letra. ¿Escribo una letra para esta idea o hago un instrumental?\nPara saltarte esta pregunta la próxima vez: <code>{command} instrumental: {style}</code>",
     "button_ask_write": "✍️ Escribir la letra",
     "button_ask_inst": "🎹 Instrumental",
     "kept_paid_making": "🎵 Ahora creo la canción que pediste antes de pagar.",

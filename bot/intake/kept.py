@@ -71,12 +71,14 @@ def draft_from(data: dict[str, Any]) -> Draft | None:
     )
 
 
-async def keep(services: Services, kind: Kind, origin: Origin, draft: Draft) -> Flow:
-    """Keep a request (`ask`: waiting for an answer; `paywall`: waiting for a payment)."""
+async def keep(services: Services, kind: Kind, origin: Origin, draft: Draft) -> Flow | None:
+    """Keep a request (`ask`: waiting for an answer; `paywall`: waiting for a payment); None
+    when this request's question was asked already (the same update twice)."""
     return await services.flows.add(
         kind,
         chat_id=origin.chat_id,
         user_id=origin.user_id,
+        request_message_id=origin.request_message_id,
         data={"origin": origin_data(origin), "draft": draft_data(draft)},
         now=time.time(),
     )

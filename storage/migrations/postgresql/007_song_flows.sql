@@ -9,6 +9,9 @@ CREATE TABLE song_flows (
     kind              TEXT NOT NULL CHECK (kind IN ('guided', 'ask', 'paywall')),
     chat_id           BIGINT NOT NULL,
     user_id           BIGINT NOT NULL,
+    -- The message the song will reply to (the user's request); a kept request is unique
+    -- per message, so a redelivered update asks its question once.
+    request_message_id BIGINT,
     -- The bot's message carrying the flow's buttons; NULL until it is sent.
     panel_message_id  BIGINT,
     -- The guided flow's current question (what, text, style, voice, lyrics, preview).
@@ -25,4 +28,6 @@ CREATE TABLE song_flows (
 
 -- One guided flow per user and chat (a new one replaces the old).
 CREATE UNIQUE INDEX song_flows_guided ON song_flows (chat_id, user_id) WHERE kind = 'guided';
+CREATE UNIQUE INDEX song_flows_ask ON song_flows (chat_id, request_message_id)
+    WHERE kind = 'ask';
 CREATE INDEX song_flows_user ON song_flows (user_id, kind);
