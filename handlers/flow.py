@@ -184,9 +184,10 @@ async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
 
 
 async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A photo, a sticker, a location…: one short line and /help."""
+    """A photo, a sticker, a location…: one short line and /help. Messages with nothing a user
+    sent (service notes such as a refund's) get no answer."""
     message = update.effective_message
-    if message is None or message.from_user is None:
+    if message is None or message.from_user is None or message.effective_attachment is None:
         return
     services = get_services(context)
     requester = await load_requester(services.db, message.from_user.id, message.chat_id)
