@@ -129,6 +129,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         buttons,
         cancel,
         errors,
+        flow,
         gate,
         health,
         help,
@@ -166,6 +167,8 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         # 📝 Lyrics, ▶️ re-send from /jobs, 📤 a kept song: no charge, no provider call.
         song_lyrics,
         resend,
+        # /new, `/start new` (before /start) and the guided flow's buttons (#26.3).
+        flow,
         # /start, /help, /jobs: everyone's commands.
         help,
         jobs,
@@ -185,6 +188,10 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     for feature in features:
         for handler in feature.handlers():
             app.add_handler(handler)
+    # An answer to every private message (#25.1): after every command above had its chance,
+    # plain text (the guided flow), recordings, unknown commands and anything else.
+    for handler in flow.fallback_handlers():
+        app.add_handler(handler)
     # After every button: our data that no handler accepted (an older menu) stops the spinner.
     for handler in buttons.fallback_handlers():
         app.add_handler(handler)

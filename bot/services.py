@@ -25,6 +25,7 @@ from bot.config import Config
 from bot.delivery.media import TempFiles
 from bot.progress.boards import GroupBoards
 from storage.db import Database
+from storage.flows import FlowStore
 from storage.jobs import Job, JobStore
 from storage.lyrics import LyricsStore
 from storage.meta import MetaStore
@@ -92,6 +93,9 @@ class UpdateMemo:
     )
     # Jobs whose kept song (Telegram refused it, #16.6) is being uploaded again right now.
     resending: set[int] = field(default_factory=set)
+    # (chat, message) -> when: /song requests refused with a reply; an edit of one of these is
+    # made from the corrected text (#25.1), other edits never start a song.
+    refused_songs: dict[tuple[int, int], float] = field(default_factory=dict)
 
 
 @dataclass
@@ -179,6 +183,11 @@ class Services:
         )
         services.runner = engine(services, bot)
         return services
+
+    @property
+    def flows(self) -> FlowStore:
+        """Requests waiting for the user (storage/flows.py); stateless, so built on demand."""
+        return FlowStore(self.db)
 
     async def close(self) -> None:
         await self.client.aclose()

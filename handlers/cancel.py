@@ -38,6 +38,9 @@ CANCELLABLE: Final = frozenset(
     {JobState.RECEIVED, JobState.PREPARING, JobState.SUBMITTING, JobState.PENDING}
 )
 
+# Made (and paid for) and on its way to the chat: too late to cancel, but not "nothing".
+BEING_SENT: Final = frozenset({JobState.FETCHING, JobState.DELIVERING})
+
 
 def handlers() -> list[BaseHandler[Update, Any, Any]]:
     return [
@@ -59,14 +62,20 @@ async def on_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     services = get_services(context)
     lang = await chat_language(services, message)
+    sending = False
     for job in await services.jobs.list_for_user(requester_id(message) or 0, limit=50):
-        if job.chat_id != message.chat_id or JobState(job.state) not in CANCELLABLE:
+        if job.chat_id != message.chat_id:
+            continue
+        sending = sending or JobState(job.state) in BEING_SENT
+        if JobState(job.state) not in CANCELLABLE:
             continue
         if await _cancel(services, job):
             await message.reply_text(cancelled_text(job, JobState(job.state), lang), do_quote=True)
             await _mark_status_cancelled(context.bot, services, job)
             return
-    await message.reply_text(t("nothing_to_cancel", lang), do_quote=True)
+    # A song already made and on its way is not "nothing": the same answer as the ❌ (#25.6).
+    key = "too_late_to_cancel" if sending else "nothing_to_cancel"
+    await message.reply_text(t(key, lang), do_quote=True)
 
 
 async def on_cancel_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

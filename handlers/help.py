@@ -37,6 +37,7 @@ PRIVATE_COMMANDS: Final = (
     "start",
     "help",
     "song",
+    "new",  # the guided flow (#26.3): private chats only, groups get a link to it
     "write",
     "model",
     "jobs",
@@ -115,6 +116,7 @@ def render_help(services: Services, lang: str | None, bot_username: str) -> str:
         )
     parts = [
         t("help_forms", lang, bot=bot_username) + "\n" + voice_model_line(services, lang),
+        t("help_instrumental", lang),  # #25.2: the one-message instrumental, and /new
         t("help_write", lang),
         t("help_models", lang, lines_html=Raw(model_lines(lang, moved=services.models.moved()))),
         limits,

@@ -6,6 +6,7 @@ model rules; `bot/intake/accept.py`), so a button is never a way around them.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any, Final
 
@@ -20,7 +21,7 @@ from bot.aimlapi.bodies import validate_request
 from bot.aimlapi.models import MODELS, ModelSpec
 from bot.errors import SongbotError
 from bot.i18n import plain, t
-from bot.intake.accept import Draft, Origin, check_request, store_job
+from bot.intake.accept import Draft, Origin, check_request, ensure_credit, store_job
 from bot.intake.access import Silent, check_access
 from bot.intake.references import TelegramReference
 from bot.intake.requests import build_request
@@ -86,7 +87,7 @@ async def _remake_from(update: Update, context: ContextTypes.DEFAULT_TYPE, actio
 async def _remake(
     press: Press, job: Job, action: str, draft: Draft, anchor_text: str, answer_text: str
 ) -> None:
-    """The shared path of Again and Variation: checks, answer, anchor message, new job."""
+    """The shared path of Again and Variation under a song (#25.5, #25.18: see `remake`)."""
     await remake(press, job, action, draft, anchor_text, answer_text, key=job.id)
 
 
@@ -101,13 +102,24 @@ async def remake(
     key: int,
 ) -> None:
     """Again or Variation of a job, or of a library song whose job retention deleted (`job`
-    None; `key` names what was pressed, for the double-tap guard): the same checks either way."""
+    None; `key` names what was pressed, for the double-tap guard): the same checks either way.
+
+    Everything that can refuse runs before anything is promised (#25.5): with no credit left the
+    user sees the paywall only. Someone else's song in a group is confirmed first (#25.18): the
+    new song is the tapper's, on the tapper's own songs, and the popup says so before any charge.
+    """
+    if job is not None and not _confirmed(press, job, action):
+        await answer(press.query, plain("answer_remake_confirm", press.lang), alert=True)
+        return
     if repeated(press, action, key):
         await answer(press.query, plain("answer_busy", press.lang))
         return
+    services = press.services
     try:
-        await check_access(press.services, press.bot, press.chat, press.user.id, press.requester)
-        request = await check_request(press.services, press.user.id, draft)
+        await check_access(services, press.bot, press.chat, press.user.id, press.requester)
+        request = await check_request(services, press.user.id, draft)
+        # The paywall answers under the song itself (and keeps this take for after the payment).
+        await ensure_credit(services, press.bot, _origin(press, job, press.message_id or 0), draft)
     except SongbotError as exc:
         await refuse(press, exc)
         return
@@ -115,21 +127,44 @@ async def remake(
     # The anchor is the new job's "request": the status and the song reply to it, and it says
     # what this take is (which model, which twist) for everyone in the chat.
     anchor = await reply_to_press(press, anchor_text, job)
-    origin = Origin(
-        chat_id=press.chat.id,
-        chat_type=press.chat.type,
-        topic_id=press.topic(job),
-        user_id=press.user.id,
-        user_name=display_name(press.user),
-        lang=press.lang,
-        request_message_id=anchor.message_id,
-    )
+    origin = _origin(press, job, anchor.message_id)
     try:
         await store_job(press.services, press.bot, origin, draft, request)
     except Silent:
         return  # answered already (no credit left: the packs were offered)
     except SongbotError as exc:  # the daily limit, taken by a parallel request meanwhile
         await reply_to_press(press, exc.user_message(press.lang), job)
+
+
+CONFIRM_WINDOW: Final = 30.0  # seconds a second tap has to confirm someone else's song
+
+
+def _confirmed(press: Press, job: Job, action: str) -> bool:
+    """Whether this tap may make a song: always on one's own song or in a private chat; on
+    someone else's song in a group, only the second tap within `CONFIRM_WINDOW` seconds."""
+    if press.chat.type == "private" or press.user.id == job.user_id:
+        return True
+    recent = press.services.memo.recent_presses
+    key = (press.user.id, f"confirm-{action}", job.id)
+    now = time.monotonic()
+    warned = recent.get(key)
+    if warned is not None and now - warned < CONFIRM_WINDOW:
+        del recent[key]
+        return True
+    recent[key] = now
+    return False
+
+
+def _origin(press: Press, job: Job | None, request_message_id: int) -> Origin:
+    return Origin(
+        chat_id=press.chat.id,
+        chat_type=press.chat.type,
+        topic_id=press.topic(job),
+        user_id=press.user.id,
+        user_name=display_name(press.user),
+        lang=press.lang,
+        request_message_id=request_message_id,
+    )
 
 
 def _reference_of(job: Job) -> TelegramReference | None:

@@ -29,7 +29,7 @@ from bot.delivery.keep import keep_song
 from bot.delivery.send import inline_mode_on, prepared, song_caption, song_keyboard, upload
 from bot.engine.outcomes import UPLOAD_FAILED
 from bot.i18n import plain, t
-from bot.telegram.callback_data import Action, pattern
+from bot.telegram.callback_data import Action, for_job, pattern
 from bot.telegram.helpers import reply_to, topic_kwargs
 from handlers.buttons import (
     Press,
@@ -73,6 +73,11 @@ async def on_resend(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if job.delivered_file_id is None:
         await _upload_kept(press, job)
         return
+    if _is_failure_message(press, job):
+        # The kept song went already (an old client still showing 📤): say so, once more.
+        await answer(press.query, plain("answer_resend_done", press.lang))
+        await _mark_sent(press)
+        return
     await answer(press.query, plain("answer_resend", press.lang))
     reply = reply_to(press.message_id)
     try:
@@ -97,8 +102,8 @@ async def _upload_kept(press: Press, job: Job) -> None:
     if not await asyncio.to_thread(audio.path.is_file):  # swept after SONGBOT_KEEP_UNSENT_DAYS
         await answer(press.query, plain("answer_unsent_gone", press.lang))
         return
-    if job.id in services.memo.resending:  # an upload of it is under way
-        await answer(press.query)
+    if job.id in services.memo.resending:  # an upload of it is under way: a tap still answers
+        await answer(press.query, plain("answer_sending_again", press.lang))
         return
     services.memo.resending.add(job.id)
     try:
@@ -131,8 +136,35 @@ async def _upload_kept(press: Press, job: Job) -> None:
         log.info("kept song of job %s delivered as message %s", job.id, message.message_id)
         await asyncio.to_thread(_remove, audio.path)
         services.temp.cleanup_job(job.key)  # the cover drawn for the upload
+        if _is_failure_message(press, job):
+            await _mark_sent(press)
     finally:
         services.memo.resending.discard(job.id)
+
+
+def _is_failure_message(press: Press, job: Job) -> bool:
+    """The pressed message is the failure message of a kept song (its only button is 📤 for it,
+    or none once closed: a tap from a client still showing it), not a list such as /jobs."""
+    if job.error_key != UPLOAD_FAILED or press.message is None or press.chat.id != job.chat_id:
+        return False
+    replied = press.message.reply_to_message
+    if replied is None or replied.message_id != job.request_message_id:
+        return False  # e.g. /jobs, which replies to the /jobs command
+    markup = press.message.reply_markup
+    if markup is None:
+        return True
+    data = [b.callback_data for row in markup.inline_keyboard for b in row]
+    return data == [for_job(Action.RESEND, job.id)]
+
+
+async def _mark_sent(press: Press) -> None:
+    """The failure message stops saying ❌ and offering 📤 once the song is out (#25.7)."""
+    if press.message is None:
+        return
+    try:
+        await press.message.edit_text(t("resend_done", press.lang), reply_markup=None)
+    except BadRequest as exc:
+        log.info("the failure message keeps its text: %s", exc)
 
 
 def _remove(path: Path) -> None:

@@ -8,6 +8,7 @@ update never makes a second job) and replies with the status message; the runner
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from telegram import Message, Update
@@ -15,8 +16,10 @@ from telegram.ext import BaseHandler, CommandHandler, ContextTypes, MessageHandl
 
 from bot.errors import SongbotError
 from bot.i18n import t
-from bot.intake.accept import Draft, Origin, accept_request
+from bot.intake.accept import Draft, Origin, accept_request, check_request
 from bot.intake.access import Silent, check_access
+from bot.intake.guided import reads_as_idea
+from bot.intake.kept import keep
 from bot.intake.language import language_for
 from bot.intake.parser import SongCommand, UsageError, parse_song_command
 from bot.intake.references import (
@@ -27,11 +30,14 @@ from bot.intake.references import (
 from bot.intake.requests import ReferenceInfo, choose_model
 from bot.services import Services, get_services
 from bot.telegram.helpers import reply_to, requester_id, thread_kwargs
+from handlers.flow import ask_keyboard
 from storage.settings import ChatSettings, load_requester
 
 log = logging.getLogger(__name__)
 
 SONG_CAPTION = filters.CaptionRegex(r"(?i)^/song(@\w+)?(\s|$)")
+REFUSED_MEMORY = 86_400.0  # seconds an edit may still correct a refused /song
+SONG_TEXT = filters.Regex(r"(?i)^/song(@\w+)?(\s|$)")
 
 
 def handlers() -> list[BaseHandler[Update, Any, Any]]:
@@ -39,6 +45,10 @@ def handlers() -> list[BaseHandler[Update, Any, Any]]:
     return [
         # Text commands only from new messages: an edit must never start a second, charged job.
         CommandHandler("song", on_song, filters=filters.UpdateType.MESSAGE),
+        # An edited /song (#25.1): a request whose first version was refused is made from the
+        # corrected text, once (jobs are unique per message); a request that made its song
+        # says so instead of making another.
+        MessageHandler(filters.UpdateType.EDITED_MESSAGE & (SONG_TEXT | SONG_CAPTION), on_edited),
         # Voice/audio/document/video with a `/song …` caption: a reference request.
         MessageHandler(
             filters.UpdateType.MESSAGE
@@ -82,6 +92,7 @@ async def on_song(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             text, bot_username=services.bot_username, reply_text=reply_text
         )
     except UsageError as exc:
+        _refused(services, message)
         await _reply(message, exc.user_message(lang))
         return
     if command is None:
@@ -92,7 +103,34 @@ async def on_song(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except Silent:
         return  # told once already (an outsider chat or a banned user): silence now
     except SongbotError as exc:
+        _refused(services, message)
         await _reply(message, exc.user_message(lang))
+
+
+async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An edited `/song`: made if the message has no song yet, else one line saying so."""
+    message = update.effective_message
+    if message is None or message.from_user is None:
+        return
+    services = get_services(context)
+    key = (message.chat_id, message.message_id)
+    if await services.jobs.get_by_request(*key) is not None:
+        requester = await load_requester(services.db, message.from_user.id, message.chat_id)
+        await _reply(message, t("song_edit_made", language_for(message, requester)))
+        return
+    if services.memo.refused_songs.pop(key, None) is None:
+        return  # not a refused /song (another message turned into one, or said long ago)
+    await on_song(update, context)
+
+
+def _refused(services: Services, message: Message) -> None:
+    """Remember a /song refused with a reply, so an edit that corrects it is made (#25.1)."""
+    refused = services.memo.refused_songs
+    now = time.monotonic()
+    for key, when in list(refused.items()):
+        if now - when > REFUSED_MEMORY:
+            del refused[key]
+    refused[(message.chat_id, message.message_id)] = now
 
 
 async def _accept(
@@ -120,11 +158,40 @@ async def _accept(
         reference=reference,
         purpose=intake_purpose(spec, reference, command.purpose),
     )
-    job = await accept_request(
-        services, message.get_bot(), Origin.from_message(message, lang), draft
-    )
+    origin = Origin.from_message(message, lang)
+    if _no_words(command, reference) and reads_as_idea(command.style):
+        # An idea without lyrics (#25.2): ask once whether to write lyrics for it; the checks
+        # run now, so the question never leads to a refusal of the instrumental.
+        await check_request(services, origin.user_id, draft)
+        flow = await keep(services, "ask", origin, draft)
+        if flow is None:
+            return  # asked already: the same update came twice
+        command_word = (
+            "/song" if message.chat.type == "private" else f"/song@{services.bot_username}"
+        )
+        await message.get_bot().send_message(
+            chat_id=message.chat_id,
+            text=t("ask_lyrics_question", lang, style=command.style, command=command_word),
+            reply_markup=ask_keyboard(flow.id, lang),
+            reply_parameters=reply_to(message.message_id),
+            **thread_kwargs(message),
+        )
+        return
+    job = await accept_request(services, message.get_bot(), origin, draft)
     if job is not None and needs_spoken_notice(reference, command.purpose):
         await _reply(message, t("reference_spoken_notice", lang))
+
+
+def _no_words(command: SongCommand, reference: object) -> bool:
+    """No lyrics, no recording, and nothing that says what was meant (`instrumental:`,
+    `model:`): a request the user may have meant as a song with words."""
+    return (
+        command.lyrics is None
+        and reference is None
+        and command.reference_url is None
+        and command.purpose is None
+        and command.model is None
+    )
 
 
 async def _reply(message: Message, text: str) -> Message | None:

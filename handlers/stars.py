@@ -26,6 +26,7 @@ from telegram.ext import (
 
 from bot.errors import NotAllowed, UserInputError
 from bot.i18n import plain, t
+from bot.intake.kept import make_after_payment
 from bot.intake.language import chat_language, user_language
 from bot.intake.stars import (
     PackPayload,
@@ -183,6 +184,9 @@ async def on_successful_payment(update: Update, context: ContextTypes.DEFAULT_TY
         "credited" if credited else "seen before",
     )
     await _confirm(services, message, charge_id)
+    # The song that met the paywall is made now, once (#25.4): a redelivered payment finds it
+    # claimed already.
+    await make_after_payment(services, message.get_bot(), user_id)
 
 
 async def _keep_for_operator(

@@ -16,7 +16,14 @@ from typing import Any, Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
+from telegram.ext import (
+    Application,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    filters,
+)
 
 from bot.aimlapi.models import MODELS
 from bot.errors import SongbotError, UserInputError
@@ -34,7 +41,13 @@ from bot.intake.lyrics import (
 )
 from bot.services import Services, get_services
 from bot.telegram.callback_data import Action, build, pattern
-from bot.telegram.helpers import display_name, reply_to, requester_id, thread_kwargs
+from bot.telegram.helpers import (
+    display_name,
+    reply_to,
+    requester_id,
+    thread_kwargs,
+    topic_kwargs,
+)
 from bot.textutil import utf16_len
 from handlers.buttons import Press, answer, read_press, refuse, repeated, reply_to_press
 from storage.lyrics import LyricsDraft
@@ -103,30 +116,61 @@ async def on_write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except SongbotError as exc:
         await _reply(message, exc.user_message(lang))
         return
-    target = target_for(services, requester.chat.model)
+    await start_writing(
+        services,
+        context.application,
+        Origin.from_message(message, lang),
+        idea,
+        model=requester.chat.model,
+        update=update,
+    )
+
+
+async def start_writing(
+    services: Services,
+    application: Application[Any, Any, Any, Any, Any, Any],
+    origin: Origin,
+    idea: str,
+    *,
+    model: str | None,
+    update: object = None,
+) -> bool:
+    """The /write path from an idea: a draft row, a placeholder reply to the request, and the
+    completion off the update path. Also the guided flow's and the lyrics question's way in
+    (#25.1, #25.2). False when this request already has a draft (the update came twice).
+    The caller checked access and the daily draft limit (`check_draft_limit`)."""
+    target = target_for(services, model)
     draft, created = await services.lyrics.create_draft(
-        chat_id=message.chat_id,
-        chat_type=message.chat.type,
-        topic_id=message.message_thread_id if message.is_topic_message else None,
-        user_id=who,
-        user_lang=lang,
-        request_message_id=message.message_id,
+        chat_id=origin.chat_id,
+        chat_type=origin.chat_type,
+        topic_id=origin.topic_id,
+        user_id=origin.user_id,
+        user_lang=origin.lang,
+        request_message_id=origin.request_message_id,
         idea=idea,
         target_model=target.limits_spec.id,
         now=time.time(),
     )
     if not created:
-        log.info("duplicate /write in chat %s message %s", message.chat_id, message.message_id)
-        return
+        log.info(
+            "duplicate /write in chat %s message %s", origin.chat_id, draft.request_message_id
+        )
+        return False
     # A placeholder at once (the completion takes seconds); it becomes the preview.
-    working = await _reply(message, t("write_working", lang))
+    working = await application.bot.send_message(
+        chat_id=origin.chat_id,
+        text=t("write_working", origin.lang),
+        reply_parameters=reply_to(origin.request_message_id),
+        **topic_kwargs(origin.topic_id),
+    )
     await services.lyrics.set_preview(draft.id, working.message_id, time.time())
     # The completion takes seconds: off the update path, so getUpdates never waits for it.
-    context.application.create_task(
-        _write_into(services, working, draft, target, lang, who),
+    application.create_task(
+        _write_into(services, working, draft, target, origin.lang, origin.user_id),
         update=update,
         name=f"songbot-write-{draft.id}",
     )
+    return True
 
 
 async def _write_into(

@@ -79,8 +79,11 @@ class Session:
         await self._wait_delivered(before)
         await self.show_new()
 
-    async def tap(self, message_id: int, label: str, *, song: bool = False) -> None:
-        """Tap the button labelled `label` under `message_id`."""
+    async def tap(
+        self, message_id: int, label: str, *, song: bool = False, wait_for: str | None = None
+    ) -> None:
+        """Tap the button labelled `label` under `message_id`; with `wait_for`, wait until a new
+        bot message reads so (a /write preview: the lyrics take a moment)."""
         message = self.tg.message(CHAT, message_id)
         rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
         button = next(b for row in rows for b in row if b["text"].startswith(label))
@@ -96,6 +99,8 @@ class Session:
         self.lines.append(f"{note}  → “{toast}”" if toast else note)
         if song:
             await self._wait_delivered(before)
+        elif wait_for is not None:
+            await self._wait_text(wait_for)
         else:
             await asyncio.sleep(0.5)
         await self.show_new(edited=message_id)
@@ -197,6 +202,19 @@ class Session:
             await asyncio.sleep(0.05)
         raise TimeoutError("the song did not arrive")
 
+    async def _wait_text(self, start: str) -> None:
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            if any(
+                str(m.get("text", "")).startswith(start)
+                for m in self.tg.bot_messages(CHAT)
+                if int(m["message_id"]) not in self.shown
+            ):
+                await asyncio.sleep(0.3)
+                return
+            await asyncio.sleep(0.05)
+        raise TimeoutError(f"no message starting {start!r}")
+
     async def _wait_reply(self, message_id: int) -> None:
         await self.tg.wait_for_call(
             "sendMessage",
@@ -215,6 +233,16 @@ def _buttons(message: dict[str, Any]) -> str:
 
 async def play(session: Session) -> None:
     await session.say("/start")
+    # The newcomer's first minute (#25.1, #26.3): a plain message becomes a guided flow, and an
+    # idea goes to the /write path, whose preview makes the song.
+    await session.say("hi! can you make me a song about my cat Miso?")
+    panel = session.last_bot_message()
+    await session.tap(panel, "✍️")
+    await session.tap(panel, "upbeat pop")
+    await session.tap(panel, "👩")
+    await session.tap(panel, "✍️", wait_for="📝")
+    await session.tap(session.last_bot_message(), "🎵", song=True)
+    # The one-message way, for those who know what they want.
     await session.song(f"/song dreamy synth-pop with female vocals\n{LYRICS}")
     song = session.last_bot_message("audio")
     await session.tap(song, "📝")

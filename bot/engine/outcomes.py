@@ -33,8 +33,26 @@ from storage.states import TERMINAL, JobState
 log = logging.getLogger(__name__)
 
 MAX_TRANSIENT: Final = 8  # consecutive transient failures of one step before giving up
+# Failures the same request may well survive a second time: their message gets 🔁 Try again
+# (#25.7), which makes the same request through the same checks (handlers/remake.py), so nobody
+# has to paste it again. Not for refusals that need a change (content rules, a bad request).
+RETRYABLE: Final = frozenset(
+    {
+        "error_generic",
+        "error_timeout",
+        "error_generation_failed",
+        "error_generation_failed_reason",
+        "error_provider_unavailable",
+        "error_provider_rate_limited",
+        "error_unknown_generation",
+        "error_interrupted",
+        "error_audio_download",
+        "error_audio_expired",
+        "error_audio_not_audio",
+    }
+)
 
-__all__ = ["UPLOAD_FAILED", "Outcomes"]
+__all__ = ["RETRYABLE", "UPLOAD_FAILED", "Outcomes"]
 
 
 class Outcomes:
@@ -153,6 +171,17 @@ class Outcomes:
                         InlineKeyboardButton(
                             plain("button_send_again", lang),
                             callback_data=for_job(Action.RESEND, job.id),
+                        )
+                    ]
+                ]
+            )
+        elif job.error_key in RETRYABLE:
+            keyboard = InlineKeyboardMarkup(
+                [
+                    [
+                        InlineKeyboardButton(
+                            plain("button_try_again", lang),
+                            callback_data=for_job(Action.AGAIN, job.id),
                         )
                     ]
                 ]

@@ -162,10 +162,7 @@ async def store_job(
     reference = draft.reference
     now = time.time()
     stars = stars_guard(services.stars, config, origin.user_id, now)
-    if stars is not None:
-        balance = await services.stars.balance(origin.user_id, config.free_songs_per_day, now)
-        if balance.songs_left <= 0:
-            await _offer_packs(services, bot, origin)
+    await ensure_credit(services, bot, origin, draft)
     new = NewJob(
         key=new_job_key(),
         chat_id=origin.chat_id,
@@ -203,7 +200,7 @@ async def store_job(
     except ChatSendersCapReached:  # other channels or anonymous admins took the last one
         raise NotAllowed("error_chat_sender_limit") from None
     except PaymentRequired:  # a parallel request spent the last credit since the check above
-        await _offer_packs(services, bot, origin)
+        await _offer_packs(services, bot, origin, draft)
     except QuotaExceeded as exc:  # a parallel request took the last one since check_request
         raise NotAllowed("error_daily_limit", limit=exc.quota.limit) from None
     except WaitingCapReached as exc:
@@ -229,9 +226,25 @@ async def store_job(
     return job
 
 
-async def _offer_packs(services: Services, bot: Bot, origin: Origin) -> NoReturn:
-    """Not queued: say what a song costs and offer the packs; the update is then answered."""
+async def ensure_credit(services: Services, bot: Bot, origin: Origin, draft: Draft) -> None:
+    """A paying user with no free song and no credit gets the packs (and the request is kept,
+    to be made once paid): raises `Silent` then. Called before anything is promised (#25.5)."""
+    config = services.config
+    now = time.time()
+    if stars_guard(services.stars, config, origin.user_id, now) is None:
+        return
+    balance = await services.stars.balance(origin.user_id, config.free_songs_per_day, now)
+    if balance.songs_left <= 0:
+        await _offer_packs(services, bot, origin, draft)
+
+
+async def _offer_packs(services: Services, bot: Bot, origin: Origin, draft: Draft) -> NoReturn:
+    """Not queued: say what a song costs and offer the packs; the update is then answered.
+    The request is kept and made once the user pays (#25.4, bot/intake/kept.py)."""
+    from bot.intake.kept import keep  # kept.py builds on this module
+
     log.info("user %s has no free song and no credit left", origin.user_id)
+    await keep(services, "paywall", origin, draft)
     await send_offer(
         bot,
         services.config,
@@ -270,20 +283,16 @@ async def _group_status(services: Services, bot: Bot, origin: Origin, job: Job, 
                 job.id, owner=None, now=time.time(), status_message_id=board
             )
             return board
+        text = t(
+            "board", origin.lang, total=1, working=0, waiting=1, done=0, names=origin.user_name
+        )
         status = await bot.send_message(
             chat_id=origin.chat_id,
-            text=t(
-                "board",
-                origin.lang,
-                total=1,
-                working=0,
-                waiting=1,
-                done=0,
-                names=origin.user_name,
-            ),
+            text=text,
             reply_parameters=reply_to(origin.request_message_id),
             **topic_kwargs(origin.topic_id),
         )
+        services.boards.shown(origin.chat_id, status.message_id, text)
         await services.jobs.update(
             job.id, owner=None, now=time.time(), status_message_id=status.message_id
         )

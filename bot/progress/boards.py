@@ -13,12 +13,15 @@ import asyncio
 import contextlib
 import logging
 import time
+from typing import Any
 
 from telegram import Bot
 from telegram.error import BadRequest, TelegramError
+from telegram.ext import ExtBot
 
 from bot.bounded import BoundedMap
 from bot.i18n import t
+from bot.telegram.flood import BACKGROUND
 from storage.jobs import JobStore
 from storage.states import ACTIVE, JobState
 
@@ -77,10 +80,20 @@ class GroupBoards:
         self._bot = bot
         self._min_interval = min_interval
         # Bounded (#24.12): a board forgotten long after its burst costs at most one early edit
-        # (still paced by the flood limiter) or its default language.
+        # (still paced by the flood limiter), its default language or one unskipped edit.
         self._last_edit: BoundedMap[tuple[int, int], float] = BoundedMap()
         self._pending: dict[tuple[int, int], asyncio.Task[None]] = {}  # emptied as they run
         self._lang: BoundedMap[tuple[int, int], str | None] = BoundedMap()
+        # What each board shows now: an edit to the same text is skipped, not sent (Telegram
+        # answers "message is not modified", and the edit would still spend a 3.5 s group slot).
+        self._shown: BoundedMap[tuple[int, int], str] = BoundedMap()
+        self._locks: BoundedMap[tuple[int, int], asyncio.Lock] = BoundedMap(
+            keep=lambda lock: lock.locked()
+        )
+
+    def shown(self, chat_id: int, message_id: int, text: str) -> None:
+        """Record a board's text as sent (the first reply of a burst)."""
+        self._shown[(chat_id, message_id)] = text
 
     def touch(self, chat_id: int, message_id: int, lang: str | None) -> None:
         """Schedule a refresh of this board (coalesced with any already scheduled)."""
@@ -95,20 +108,41 @@ class GroupBoards:
             wait = self._last_edit.get(key, 0.0) + self._min_interval - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            self._pending.pop(key, None)
-            self._last_edit[key] = time.monotonic()
-            text = await render_board(self._jobs, key[0], key[1], self._lang.get(key))
-            try:
-                await self._bot.edit_message_text(chat_id=key[0], message_id=key[1], text=text)
-            except BadRequest as exc:
-                if "not modified" not in str(exc).lower():
-                    log.info("group board edit skipped: %s", exc)
-            except TelegramError as exc:
-                log.warning("group board edit failed: %s", exc)
-            except Exception as exc:  # cosmetic: never an unretrieved task error (#16.5)
-                log.warning("group board edit failed: %s: %s", type(exc).__name__, exc)
+            if self._pending.get(key) is asyncio.current_task():
+                self._pending.pop(key, None)  # later touches schedule the next refresh
+            # One refresh of a board at a time, rendered just before it is sent: a refresh
+            # scheduled meanwhile renders after this edit lands, so an older text never
+            # overwrites a newer one (a board must end on "All done", not on a stale count).
+            async with self._locks.setdefault(key, asyncio.Lock()):
+                self._last_edit[key] = time.monotonic()
+                await self._edit(key)
         finally:
-            self._pending.pop(key, None)
+            if self._pending.get(key) is asyncio.current_task():
+                self._pending.pop(key, None)
+
+    async def _edit(self, key: tuple[int, int]) -> None:
+        text = await render_board(self._jobs, key[0], key[1], self._lang.get(key))
+        if self._shown.get(key) == text:
+            return
+        try:
+            spare: dict[str, Any] = {}
+            if isinstance(self._bot, ExtBot):
+                # A board is cosmetic: it waits for spare budget, so replies to commands, songs
+                # and failures in the same group go first (#25.16).
+                spare["rate_limit_args"] = BACKGROUND
+            await self._bot.edit_message_text(
+                chat_id=key[0], message_id=key[1], text=text, **spare
+            )
+            self._shown[key] = text
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():
+                log.info("group board edit skipped: %s", exc)
+            else:
+                self._shown[key] = text
+        except TelegramError as exc:
+            log.warning("group board edit failed: %s", exc)
+        except Exception as exc:  # cosmetic: never an unretrieved task error (#16.5)
+            log.warning("group board edit failed: %s: %s", type(exc).__name__, exc)
 
     async def close(self) -> None:
         tasks = list(self._pending.values())

@@ -48,6 +48,8 @@ class Action(StrEnum):
     SONG_AGAIN = "sagain"
     SONG_VARY = "svary"
     JOB_LINK = "jlink"
+    # A request waiting for the user (storage/flows.py): `<flow id>-<answer>`, e.g. `12-s3`.
+    FLOW = "flow"
 
 
 # The argument each action accepts, as a regular expression.
@@ -81,6 +83,7 @@ _ARGS: Final[dict[Action, str]] = {
             Action.JOB_LINK,
         )
     },
+    Action.FLOW: r"\d{1,18}-[a-z0-9]{1,8}",
 }
 MODEL_DEFAULT: Final = "default"
 LANGUAGE_AUTO: Final = "auto"

@@ -439,6 +439,21 @@ def _audio_duration(data: bytes) -> int | None:
     return round(float(parsed.info.length))
 
 
+_MENTION_RE = re.compile(r"(?<![\w@])@[A-Za-z]\w{4,31}\b")
+
+
+def _mention_entities(text: str) -> list[JSON]:
+    """`mention` entities for @usernames in a user's text, as Telegram's clients send them."""
+    return [
+        {
+            "type": "mention",
+            "offset": utf16_len(text[: m.start()]),
+            "length": utf16_len(m.group(0)),
+        }
+        for m in _MENTION_RE.finditer(text)
+    ]
+
+
 def _client_gone(request: web.Request) -> bool:
     transport = request.transport
     return transport is None or transport.is_closing()
@@ -943,7 +958,7 @@ class FakeTelegram:
             sender_chat=sender_chat,
         )
         message["text"] = text
-        entities = self._command_entities(text)
+        entities = self._command_entities(text) + _mention_entities(text)
         if entities:
             message["entities"] = entities
         return self._store_and_enqueue(chat, message)
