@@ -183,7 +183,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # callback data, inline queries); payments and every feature's own updates pass by.
     from handlers import library, library_share
 
-    for handler in (*library_share.handlers(app.bot_data), *library.handlers()):
+    for handler in (*library_share.handlers(bot_data_of(app)), *library.handlers()):
         app.add_handler(handler)
     for feature in features:
         for handler in feature.handlers():

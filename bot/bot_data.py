@@ -37,6 +37,11 @@ class BotData:
         self.sole_instance = False
         # When the Conflict warning was last logged (once a minute at most).
         self.conflict_said_at: float | None = None
+        # ✏️ Rename (handlers/library_share.py): user -> until when their next private text may
+        # be a new name (a filter reads memory only; the pending rename itself is a row), and the
+        # texts handed on to the other handlers once found not to be a name.
+        self.rename_hints: dict[int, float] = {}
+        self.rename_handed_on: set[tuple[int, int]] = set()
 
     @property
     def config(self) -> Config:

@@ -41,6 +41,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.bot_data import BotData, bot_data_of
 from bot.i18n import plain, t
 from bot.intake.language import chat_language, user_language
 from bot.services import get_services
@@ -59,7 +60,6 @@ TITLE_LIMIT: Final = 64
 _PICK: Final = re.compile(r"^#(\d{1,18})$")
 _LINK_ARG: Final = r"s_[A-Za-z0-9_-]{16,60}"
 _LINK_COMMAND: Final = re.compile(rf"^/start(@\w+)?\s+{_LINK_ARG}\s*$")
-RENAME_HINTS_KEY: Final = "songbot.library.renames"
 RENAME_PROMPT_MARK: Final = "✏️"
 
 
@@ -88,10 +88,10 @@ class _RenameText(filters.MessageFilter):
         )
 
 
-def handlers(bot_data: dict[str, Any]) -> list[BaseHandler[Update, Any, Any]]:
+def handlers(bot_data: BotData) -> list[BaseHandler[Update, Any, Any]]:
     """The sharing and renaming handlers; `bot_data` holds the rename hints the filter reads."""
-    hints: dict[int, float] = bot_data.setdefault(RENAME_HINTS_KEY, {})
-    handed_on: set[tuple[int, int]] = bot_data.setdefault(f"{RENAME_HINTS_KEY}.handed_on", set())
+    hints = bot_data.rename_hints
+    handed_on = bot_data.rename_handed_on
     text = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
     return [
         CommandHandler(
@@ -216,7 +216,7 @@ async def on_rename(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     now = time.time()
     await press.services.songs.start_rename(press.user.id, song.id, now)
-    hints: dict[int, float] = context.bot_data.setdefault(RENAME_HINTS_KEY, {})
+    hints = bot_data_of(context).rename_hints
     hints[press.user.id] = now + RENAME_SECONDS
     prompt = t("song_rename_prompt", press.lang, title=song.title)
     try:
@@ -242,7 +242,7 @@ async def on_rename_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     services = get_services(context)
     user_id = message.from_user.id
-    hints: dict[int, float] = context.bot_data.setdefault(RENAME_HINTS_KEY, {})
+    hints = bot_data_of(context).rename_hints
     song_id = await services.songs.pending_rename(user_id, time.time())
     if song_id is None:
         hints.pop(user_id, None)
@@ -265,9 +265,7 @@ async def on_rename_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def _hand_on(update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message) -> None:
     """Process the update again with this handler out of the way (whatever else handles a
     private text — a newcomer's reply, a guided flow — gets it as if we had never looked)."""
-    handed_on: set[tuple[int, int]] = context.bot_data.setdefault(
-        f"{RENAME_HINTS_KEY}.handed_on", set()
-    )
+    handed_on = bot_data_of(context).rename_handed_on
     key = (message.chat_id, message.message_id)
     handed_on.add(key)
     try:

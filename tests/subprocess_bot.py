@@ -134,8 +134,14 @@ class BotProcess:
         self.history.append(f"SIGKILL #{self.generation}")
 
     async def signal(self, sig: int) -> None:
+        """`sig` to the child; one that has already exited (a stop quicker than the gap before
+        a second signal) is left alone, as `kill` would find it."""
         assert self.proc is not None
-        self.proc.send_signal(sig)
+        try:
+            self.proc.send_signal(sig)
+        except ProcessLookupError:
+            self.history.append(f"signal {sig} #{self.generation}: already exited")
+            return
         self.history.append(f"signal {sig} #{self.generation}")
 
     def signal_group(self, sig: int) -> None:
