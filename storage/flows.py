@@ -1,5 +1,5 @@
 """Requests waiting for the user: the guided flow, a `/song` asking "lyrics or instrumental?", and
-a request kept at the Stars paywall (migration 007).
+a request kept at the Stars paywall (migration 009).
 
 Why rows: their buttons must work after a restart, each may make exactly one song however often
 a button is tapped or an update is redelivered (`claim` is a compare-and-set on `job_id`), and

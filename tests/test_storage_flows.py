@@ -1,4 +1,4 @@
-"""storage/flows.py on both engines (migration 007): one guided flow per user and chat, a claim
+"""storage/flows.py on both engines (migration 009): one guided flow per user and chat, a claim
 that only one caller wins, a day to answer, and one paywalled request per user."""
 
 from __future__ import annotations
