@@ -97,21 +97,21 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 def render_help(services: Services, lang: str | None, bot_username: str) -> str:
     """Every /song form, the models and what each needs, the limits and the group rules."""
     config = services.config
-    limits = t(
-        "help_limits",
-        lang,
-        max_chars=MAX_TOTAL_LENGTH,
-        per_user=config.max_jobs_per_user,
-        minutes=max(1, round(config.job_timeout / 60)),
+    limits = "\n".join(
+        (
+            t("help_limits", lang),
+            t("help_limit_chars", lang, max_chars=MAX_TOTAL_LENGTH),
+            t("help_limit_parallel", lang, per_user=config.max_jobs_per_user),
+            t("help_limit_timeout", lang, waited=config.job_timeout),
+        )
     )
     if config.user_daily_limit > 0:
         limits += "\n" + t("help_daily_limit", lang, limit=config.user_daily_limit)
     if config.lyrics_daily_limit > 0:
         limits += "\n" + t("help_write_limit", lang, limit=config.lyrics_daily_limit)
     if payments_on(config):
-        limits += "\n" + t(
-            "help_stars", lang, price=config.stars_per_song, free=config.free_songs_per_day
-        )
+        key = "help_stars" if config.free_songs_per_day > 0 else "help_stars_no_free"
+        limits += "\n" + t(key, lang, price=config.stars_per_song, free=config.free_songs_per_day)
     parts = [
         t("help_forms", lang, bot=bot_username) + "\n" + voice_model_line(services, lang),
         t("help_write", lang),

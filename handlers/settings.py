@@ -21,7 +21,6 @@ from bot.aimlapi.models import MODELS, ModelSpec, ReferenceKind
 from bot.i18n import LANGUAGES, Raw, plain, t
 from bot.intake.chat_admins import is_chat_admin
 from bot.intake.language import language_for, load_message_requester, user_language
-from bot.intake.requests import ALIASES
 from bot.services import get_services
 from bot.telegram import callback_data
 from bot.telegram.callback_data import LANGUAGE_AUTO, MODEL_DEFAULT, Action, pattern
@@ -96,13 +95,6 @@ async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 # ---- models --------------------------------------------------------------------------------
 
 
-def model_alias(spec: ModelSpec) -> str:
-    """The shortest name `model:` accepts for this model that still reads like a name."""
-    names = [alias for alias, target in ALIASES.items() if target == spec.id]
-    readable = [name for name in names if any(ch.isalpha() for ch in name)]
-    return min([spec.id, *readable], key=len)
-
-
 def model_facts(spec: ModelSpec, lang: str | None) -> str:
     """What the model needs and makes: lyrics, reference, instrumental, length (plain HTML)."""
     parts: list[str] = []
@@ -129,9 +121,7 @@ def model_facts(spec: ModelSpec, lang: str | None) -> str:
 
 
 def _length(seconds: float, lang: str | None) -> str:
-    if seconds < 120 and seconds % 60:
-        return t("model_length_seconds", lang, seconds=round(seconds))
-    return t("model_length_minutes", lang, minutes=round(seconds / 60))
+    return t("model_length_seconds", lang, seconds=seconds)
 
 
 def model_lines(
@@ -153,7 +143,6 @@ def model_lines(
             lang,
             mark=CHECK if spec.id == current else "",
             title=spec.title,
-            alias=model_alias(spec),
             facts=Raw(facts(spec)),
         )
         for spec in (MODELS[model_id] for model_id in MODEL_ORDER)

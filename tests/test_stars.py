@@ -420,4 +420,4 @@ async def test_help_tells_the_price_and_the_two_commands_only_while_songs_are_so
     assert "/buy" not in await help_text()
     await harness.restart(**PAID)
     text = await help_text()
-    assert "/buy" in text and "/balance" in text and "50 Telegram Stars" in text
+    assert "/buy" in text and "/balance" in text and "50 ⭐" in text

@@ -47,7 +47,7 @@ def _failure_message(harness: BotHarness, request_id: int) -> dict[str, Any]:
         m
         for m in harness.tg.bot_messages(PRIVATE_CHAT)
         if (m.get("reply_to_message") or {}).get("message_id") == request_id
-        and "❌" in m.get("text", "")
+        and "⚠️" in m.get("text", "")
     ]
     return message
 

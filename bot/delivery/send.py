@@ -30,7 +30,7 @@ from bot.delivery.media import TempFiles, probe, to_mp3
 from bot.i18n import Raw, t
 from bot.telegram.callback_data import Action, for_job
 from bot.telegram.helpers import mention_html, reply_to, topic_kwargs
-from bot.textutil import safe_title, truncate_utf16
+from bot.textutil import safe_title, shown_style, truncate_utf16
 from storage.jobs import Job
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def _read_head(path: Path) -> bytes:
 
 def song_caption(job: Job, lang: str | None) -> str:
     """Style, model and (in groups) who asked, within Telegram's 1024-character caption limit."""
-    style = truncate_utf16(job.prompt.replace("\n", " "), CAPTION_STYLE_LIMIT)
+    style = truncate_utf16(shown_style(job.prompt).replace("\n", " "), CAPTION_STYLE_LIMIT)
     if job.chat_type != "private":
         return t(
             "song_caption_group",

@@ -54,8 +54,9 @@ async def poll(w: Work, job: Job) -> Job | None:
         # The provider's words, bounded: the whole message must stay under Telegram's
         # 4096 characters, or the user would never hear about the failure.
         text = truncate_utf16(result.error_text, 1000) if result.error_text else None
-        # Our own diagnosis reads in the user's language; the provider's words as they are.
-        reason = t(result.error_key, job.user_lang) if result.error_key else text
+        # Our own diagnosis reads in the user's language; the provider's words ("Generation
+        # failed") are English and mean nothing to the user: they go to the log only.
+        reason = t(result.error_key, job.user_lang) if result.error_key else None
         await w.outcomes.fail(
             job,
             JobState.FAILED,

@@ -19,7 +19,7 @@ from bot.i18n import t
 from bot.telegram.callback_data import Action, for_job
 from bot.telegram.flood import BACKGROUND
 from bot.telegram.helpers import reply_to, topic_kwargs
-from bot.textutil import human_duration
+from bot.textutil import human_duration, safe_title, truncate_utf16
 from storage.jobs import Job
 from storage.states import JobState
 
@@ -67,7 +67,7 @@ def render_status(
         took = human_duration(max(0.0, (job.delivered_at or now) - job.created_at))
         return t("status_done", lang, model=model, elapsed=took)
     if state is JobState.CANCELLED:
-        return t("status_cancelled", lang, model=model)
+        return t("status_cancelled", lang, model=model, song=song_name(job))
     if error_text is None:
         try:
             error_text = t(job.error_key or "error_generic", lang)
@@ -76,6 +76,17 @@ def render_status(
             error_text = t("error_generic", lang)
     reason = error_text
     return t("status_failed", lang, model=model, reason_html=_raw(reason))
+
+
+SONG_NAME_LIMIT = 60
+
+
+def song_name(job: Job) -> str:
+    """What a user calls the song in a sentence: its title once it has one, else its style."""
+    title = getattr(job, "title", None)
+    if isinstance(title, str) and title.strip():
+        return truncate_utf16(title.strip(), SONG_NAME_LIMIT)
+    return safe_title(job.prompt, job.lyrics, SONG_NAME_LIMIT)
 
 
 def _raw(text: str) -> Any:
