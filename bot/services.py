@@ -25,6 +25,7 @@ from storage.db import Database
 from storage.jobs import Job, JobStore
 from storage.lyrics import LyricsStore
 from storage.meta import MetaStore
+from storage.notices import NoticeStore
 from storage.references import ReferenceCache
 from storage.settings import ChatSettingsStore, UserStore
 from storage.stars import StarStore
@@ -97,6 +98,8 @@ class Services:
     metrics: Metrics
     boards: GroupBoards
     bot_username: str
+    # One-time notices per user (the spoken-voice heads-up), remembered in `meta`.
+    notices: NoticeStore
     memo: UpdateMemo = field(default_factory=UpdateMemo)
     # Set by `open` right after construction: the engine needs the finished container.
     runner: Engine = field(init=False)
@@ -120,8 +123,10 @@ class Services:
         client = AimlApiClient(
             base_url=config.aimlapi_base_url, api_key=config.aimlapi_key.get(), timeouts=timeouts
         )
-        models = ModelAvailability(MetaStore(db))
+        meta = MetaStore(db)
+        models = ModelAvailability(meta)
         await models.load()
+        chat_settings = ChatSettingsStore(db)
         services = cls(
             config=config,
             db=db,
@@ -130,14 +135,15 @@ class Services:
             lyrics=LyricsStore(db),
             stars=StarStore(db),
             references=ReferenceCache(db),
-            chat_settings=ChatSettingsStore(db),
+            chat_settings=chat_settings,
             users=UserStore(db),
             client=client,
             models=models,
             temp=TempFiles(config.work_dir),
             metrics=metrics,
-            boards=GroupBoards(jobs, bot),
+            boards=GroupBoards(jobs, bot, chat_settings=chat_settings),
             bot_username=_username(bot),
+            notices=NoticeStore(meta),
         )
         services.runner = engine(services, bot)
         return services

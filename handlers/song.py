@@ -17,7 +17,7 @@ from bot.errors import SongbotError
 from bot.i18n import t
 from bot.intake.accept import Draft, Origin, accept_request
 from bot.intake.access import Silent, check_access
-from bot.intake.language import language_for
+from bot.intake.language import language_for, settle_group_language
 from bot.intake.parser import SongCommand, UsageError, parse_song_command
 from bot.intake.references import (
     intake_purpose,
@@ -68,6 +68,7 @@ async def on_song(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert who is not None
     requester = await load_requester(services.db, who, message.chat_id)
     lang = language_for(message, requester)
+    await settle_group_language(services, message.chat.id, message.chat.type, requester, lang)
     text = message.text if message.text is not None else (message.caption or "")
     reply_text = None
     replied = message.reply_to_message
@@ -123,7 +124,11 @@ async def _accept(
     job = await accept_request(
         services, message.get_bot(), Origin.from_message(message, lang), draft
     )
-    if job is not None and needs_spoken_notice(reference, command.purpose):
+    if (
+        job is not None
+        and needs_spoken_notice(reference, command.purpose)
+        and await services.notices.first_time("spoken_voice", job.user_id)
+    ):
         await _reply(message, t("reference_spoken_notice", lang))
 
 

@@ -140,7 +140,9 @@ async def test_provider_error_produces_exactly_one_message(harness: BotHarness) 
         and "⚠️" in c.params["text"]
     ]
     assert len(replies) == 1
-    assert "violates our policy" in replies[0].params["text"]
+    # The provider's English words are not shown; its reason is, in the user's language.
+    assert "violates our policy" not in replies[0].params["text"]
+    assert t("error_content_rejected", "en") in replies[0].params["text"]
     assert not tg.calls_to("sendAudio")
 
 
@@ -156,7 +158,7 @@ async def test_job_timeout_produces_one_message(harness: BotHarness) -> None:
     assert len(failures) == 1
     assert job.error_key == "error_timeout"
     # Below a minute the wait is said in seconds, never "(0 min)".
-    assert "(2 s)" in failures[0].params["text"], failures[0].params["text"]
+    assert "(2 sec)" in failures[0].params["text"], failures[0].params["text"]
     assert "0 min" not in failures[0].params["text"]
 
 

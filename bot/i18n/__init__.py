@@ -74,6 +74,7 @@ BARE_COUNTS: Final[dict[str, frozenset[str]]] = {
     "jobs_line": frozenset({"n"}),
     "board": frozenset({"working", "waiting", "done", "total"}),
     "board_finished": frozenset({"done", "failed"}),
+    "board_finished_none": frozenset({"failed"}),
     "stats": frozenset({"today", "credits_today", "total", "credits_total", "refunded"}),
     "stats_top_line": frozenset({"count"}),
     "stats_stars": frozenset({"received", "refunded", "paid", "free"}),

@@ -198,16 +198,10 @@ EN: Final[dict[str, str | Plural]] = {
     ),
     # --- issue #7: commands, menus, buttons, /jobs (handlers/commands.py, settings.py, callbacks.py)
     "help_forms": (
-        "<b>How to ask for a song</b> (tap an example to copy it)\n"
-        "• style on the first line, lyrics below:\n"
-        "<code>/song dreamy synth-pop\n[Verse]\nNeon lights over the bay</code>\n"
+        "<b>More ways to ask</b> (tap an example to copy it)\n"
         "• all on one line: <code>/song sea shanty | Yo ho, we sail at dawn</code>\n"
-        "• no lyrics, an instrumental: <code>/song calm ambient piano</code>\n"
         "• reply <code>/song acoustic folk</code> to a message that holds the lyrics\n"
-        "• a voice note or audio with the caption <code>/song gospel choir</code> (or reply "
-        "with it to one): sing it like this\n"
-        "• pick the model for one song: <code>/song model:MiniMax-2.6 lo-fi hip hop</code>\n"
-        "• a reference link: <code>/song ref: https://example.com/take.mp3 jazz cover</code>"
+        "• pick the model for one song: <code>/song model:MiniMax-2.6 lo-fi hip hop</code>"
     ),
     "help_models": (
         "<b>Models</b> (write <code>model:&lt;name&gt;</code> in /song, or pick one for this "
@@ -229,20 +223,13 @@ EN: Final[dict[str, str | Plural]] = {
     "help_voice_model": "🎤 Voice notes and audio files are sung by <b>{model}</b>.",
     "help_voice_model_moved": "🎤 {old} is no longer available, so voice notes and audio files now go to <b>{model}</b>: it makes a new version of your recording (6 s to 6 min).",
     "error_model_unavailable": "{model} is no longer available at the music service. Please pick another model with /model.",
-    "help_buttons": (
-        "<b>Under each song</b>\n"
-        "🔁 Again: the same request once more · 📝 Lyrics · 🎲 Variation: the same lyrics with "
-        "another model or style\n"
-        "/jobs lists your songs, /cancel stops a pending one, /language changes my language."
-    ),
     "help_groups": (
         "<b>In groups</b>\n"
-        "Write <code>/song@{bot}</code>. Telegram's privacy mode (on by default) shows me only "
-        "commands addressed to me and replies to my messages, so to use someone's lyrics, reply "
-        "to their message with <code>/song@{bot} &lt;style&gt;</code>. Only admins can change "
-        "the chat's /model."
+        "Write <code>/song@{bot} &lt;style&gt;</code> with the lyrics below it, or reply with it "
+        "to a message that holds the lyrics: I only see commands and replies meant for me. "
+        "Admins choose the group's /model and /language."
     ),
-    "model_line": "{mark}<b>{title}</b>\n    {facts}",
+    "model_line": "{mark}<b>{title}</b>: {facts}",
     "model_lyrics_required": Plural(
         "limit",
         one="lyrics required (up to {limit} character)",
@@ -399,7 +386,7 @@ EN: Final[dict[str, str | Plural]] = {
     ),
     "error_lyrics_daily_limit": Plural(
         "limit",
-        one="You've written today's {limit} draft, the daily limit. It resets at midnight UTC.",
+        one="You've written {limit} draft today, the daily limit. It resets at midnight UTC.",
         other="You've written {limit} drafts today, the daily limit. It resets at midnight UTC.",
     ),
     "error_lyrics_refused": (
@@ -493,10 +480,50 @@ EN: Final[dict[str, str | Plural]] = {
     ),
     "help_limit_parallel": Plural(
         "per_user",
-        one="• {per_user} of your songs is made at a time; the rest wait their turn",
+        one="• one song of yours is made at a time; the rest wait their turn",
         other="• {per_user} of your songs are made at a time; the rest wait their turn",
     ),
     "help_limit_timeout": "• I stop waiting for a song after {waited}",
     "stars_buy_no_free": "A song costs {price} ⭐. Choose a pack:",
     "help_stars_no_free": "⭐ A song costs {price} ⭐: /buy a pack of songs, /balance shows what you have left.",
+    "board_finished_none": "⚠️ <b>Finished</b>: no song was made this time (without a song: {failed}).",
+    "language_group_menu": (
+        "<b>This group's language</b>\n"
+        "Now: {current}\n\n"
+        "Everyone here gets my replies in it, whatever their own language."
+    ),
+    "language_group_admins_only": (
+        "Only this group's admins can change its language. To change yours, send /language in "
+        "a private chat with me."
+    ),
+    "status_provider_busy": "⏳ <b>The music service is busy</b>, I keep retrying · {model}",
+    "help_main": (
+        "<b>How to ask for a song</b> (tap an example to copy it)\n"
+        "• style on the first line, lyrics below:\n"
+        "<code>/song dreamy synth-pop\n[Verse]\nNeon lights over the bay</code>\n"
+        "• no lyrics, an instrumental: <code>/song calm ambient piano</code>\n"
+        "• no lyrics yet: <code>/write a birthday song for my sister</code>\n\n"
+        "Under each song: 🔁 again · 📝 lyrics · 🎲 variation. /jobs lists your songs, "
+        "/cancel stops one, /language changes my language."
+    ),
+    "help_references": (
+        "<b>Sing it like this</b>\n"
+        "• send a voice note or audio with the caption <code>/song gospel choir</code>, or "
+        "reply with it to one\n"
+        "• or a link: <code>/song ref: https://example.com/take.mp3 jazz cover</code>\n"
+        "• start with <code>voice:</code> if you sang alone, <code>song:</code> if music plays "
+        "behind you, <code>instrumental:</code> for music only"
+    ),
+    "help_group_short": (
+        "Write <code>/song@{bot} &lt;style&gt;</code> with the lyrics on the lines below, or "
+        "reply with it to a message that holds them. All the rest: /help in a private chat "
+        "with me."
+    ),
+    "button_help_main": "⬅️ Back",
+    "button_help_ways": "✍️ More ways",
+    "button_help_models": "🎛 Models",
+    "button_help_refs": "🎤 Voice and references",
+    "button_help_groups": "👥 Groups",
+    "button_help_limits": "📏 Limits",
+    "model_member": "This chat's model: {current}. Only admins can change it.",
 }

@@ -254,17 +254,10 @@ ES: Final[dict[str, str | Plural]] = {
     ),
     # --- issue #7: commands, menus, buttons, /jobs ---
     "help_forms": (
-        "<b>Cómo pedir una canción</b> (toca un ejemplo para copiarlo)\n"
-        "• el estilo en la primera línea, la letra debajo:\n"
-        "<code>/song synth-pop soñador\n[Verse]\nLuces de neón sobre la bahía</code>\n"
+        "<b>Más formas de pedirla</b> (toca un ejemplo para copiarlo)\n"
         "• todo en una línea: <code>/song canción marinera | Yo-ho, zarpamos al alba</code>\n"
-        "• sin letra, un instrumental: <code>/song piano ambiental tranquilo</code>\n"
         "• responde <code>/song folk acústico</code> a un mensaje que tenga la letra\n"
-        "• una nota de voz o un audio con el pie <code>/song coro góspel</code> (o "
-        "respondiendo con él a uno): la canto a tu manera\n"
-        "• el modelo para una canción: <code>/song model:MiniMax-2.6 hip hop lo-fi</code>\n"
-        "• un enlace de referencia: "
-        "<code>/song ref: https://example.com/take.mp3 versión jazz</code>"
+        "• el modelo para una canción: <code>/song model:MiniMax-2.6 hip hop lo-fi</code>"
     ),
     "help_models": (
         "<b>Modelos</b> (escribe <code>model:&lt;nombre&gt;</code> en /song o elige uno para "
@@ -286,21 +279,13 @@ ES: Final[dict[str, str | Plural]] = {
     "help_voice_model": "🎤 Las notas de voz y los archivos de audio los canta <b>{model}</b>.",
     "help_voice_model_moved": "🎤 {old} ya no está disponible, así que las notas de voz y los archivos de audio ahora van a <b>{model}</b>: hace una nueva versión de tu grabación (de 6 s a 6 min).",
     "error_model_unavailable": "{model} ya no está disponible en el servicio de música. Elige otro modelo con /model.",
-    "help_buttons": (
-        "<b>Debajo de cada canción</b>\n"
-        "🔁 Otra vez: la misma petición de nuevo · 📝 Letra · 🎲 Variación: la misma letra "
-        "con otro modelo u otro estilo\n"
-        "/jobs muestra tus canciones, /cancel detiene una pendiente, /language cambia mi idioma."
-    ),
     "help_groups": (
         "<b>En grupos</b>\n"
-        "Escribe <code>/song@{bot}</code>. El modo de privacidad de Telegram (activo por "
-        "defecto) solo me deja ver los comandos dirigidos a mí y las respuestas a mis mensajes, "
-        "así que para usar la letra de otra persona, responde a su mensaje con "
-        "<code>/song@{bot} &lt;estilo&gt;</code>. Solo los administradores cambian el /model "
-        "del chat."
+        "Escribe <code>/song@{bot} &lt;estilo&gt;</code> con la letra debajo, o responde con él "
+        "a un mensaje que tenga la letra: solo veo los comandos y las respuestas dirigidos a mí. "
+        "Los administradores eligen el /model y el /language del grupo."
     ),
-    "model_line": "{mark}<b>{title}</b>\n    {facts}",
+    "model_line": "{mark}<b>{title}</b>: {facts}",
     "model_lyrics_required": Plural(
         "limit",
         one="necesita letra (hasta {limit} carácter)",
@@ -384,12 +369,12 @@ ES: Final[dict[str, str | Plural]] = {
     ),
     # --- groups (shared board) and admin commands ---
     "board": (
-        "🎵 <b>Canciones en curso</b>: {working} generándose, {waiting} esperando, {done} "
-        "listas (de {total})\n"
+        "🎵 <b>Canciones en curso</b>: generándose: {working} · en espera: {waiting} · "
+        "listas: {done} (de {total})\n"
         "Para: {names}\n"
         "Responderé a cada petición con su canción."
     ),
-    "board_finished": "✅ <b>Todo listo</b>: {done} entregadas, {failed} sin canción.",
+    "board_finished": "✅ <b>Todo listo</b>: entregadas: {done} · sin canción: {failed}.",
     "error_operators_only": "Lo siento, solo los operadores del bot pueden hacer eso.",
     "error_chat_admins_only": (
         "Lo siento, solo los administradores de este grupo pueden cambiar sus ajustes."
@@ -428,10 +413,10 @@ ES: Final[dict[str, str | Plural]] = {
     "ref_kind_image_file": "archivo de imagen",
     "ref_kind_typed_file": "archivo {type}",
     "reference_spoken_notice": (
-        "🎤 Aviso: el servicio de música aprende del <b>canto</b>, así que una nota de voz "
+        "🎤 Aviso: el servicio de música se guía por el <b>canto</b>, así que una nota de voz "
         "hablada suele dar resultados raros. Lo intentaré igualmente. Si la cantaste, empieza el "
-        "comando con <code>voice:</code> (o <code>song:</code> si hay música detrás) y no lo "
-        "volveré a mencionar."
+        "comando con <code>voice:</code> (o <code>song:</code> si suena música detrás) y no te "
+        "lo volveré a decir."
     ),
     "error_reference_unavailable": (
         "Telegram ya no me da acceso a tu referencia ({kind}). Envíala de nuevo, por favor."
@@ -582,4 +567,44 @@ ES: Final[dict[str, str | Plural]] = {
     "help_limit_timeout": "• dejo de esperar una canción después de {waited}",
     "stars_buy_no_free": "Una canción cuesta {price} ⭐. Elige un paquete:",
     "help_stars_no_free": "⭐ Cada canción cuesta {price} ⭐: /buy compra un paquete de canciones, /balance muestra cuántas te quedan.",
+    "board_finished_none": "⚠️ <b>Terminado</b>: esta vez no salió ninguna canción (sin canción: {failed}).",
+    "language_group_menu": (
+        "<b>Idioma de este grupo</b>\n"
+        "Ahora: {current}\n\n"
+        "Aquí respondo a todos en este idioma, sea cual sea el suyo."
+    ),
+    "language_group_admins_only": (
+        "Solo los administradores de este grupo pueden cambiar su idioma. Para cambiar el tuyo, "
+        "envíame /language por privado."
+    ),
+    "status_provider_busy": "⏳ <b>El servicio de música está saturado</b>, sigo reintentando · {model}",
+    "help_main": (
+        "<b>Cómo pedir una canción</b> (toca un ejemplo para copiarlo)\n"
+        "• el estilo en la primera línea, la letra debajo:\n"
+        "<code>/song synth-pop soñador\n[Verse]\nLuces de neón sobre la bahía</code>\n"
+        "• sin letra, un instrumental: <code>/song piano ambiental tranquilo</code>\n"
+        "• ¿aún sin letra?: <code>/write una canción de cumpleaños para mi hermana</code>\n\n"
+        "Debajo de cada canción: 🔁 otra vez · 📝 letra · 🎲 variación. /jobs muestra tus "
+        "canciones, /cancel detiene una, /language cambia mi idioma."
+    ),
+    "help_references": (
+        "<b>Cántala así</b>\n"
+        "• envía una nota de voz o un audio con el pie <code>/song coro góspel</code>, o "
+        "responde con él a uno\n"
+        "• o un enlace: <code>/song ref: https://example.com/take.mp3 versión jazz</code>\n"
+        "• empieza con <code>voice:</code> si cantaste sin música, <code>song:</code> si suena "
+        "música detrás, <code>instrumental:</code> si solo hay música"
+    ),
+    "help_group_short": (
+        "Escribe <code>/song@{bot} &lt;estilo&gt;</code> con la letra en las líneas de debajo, o "
+        "responde con él a un mensaje que la tenga. Todo lo demás: /help en un chat privado "
+        "conmigo."
+    ),
+    "button_help_main": "⬅️ Atrás",
+    "button_help_ways": "✍️ Más formas",
+    "button_help_models": "🎛 Modelos",
+    "button_help_refs": "🎤 Voz y referencias",
+    "button_help_groups": "👥 Grupos",
+    "button_help_limits": "📏 Límites",
+    "model_member": "Modelo de este chat: {current}. Solo los administradores pueden cambiarlo.",
 }

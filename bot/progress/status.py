@@ -44,6 +44,10 @@ def render_status(
     model = job.model
     state = JobState(job.state)
     if state is JobState.RECEIVED:
+        if job.transient_errors:
+            # Back in line because the music service refused the start (429/5xx), not because
+            # of other songs: say so, not "waiting for a free slot · position 1" (#25 item 17).
+            return t("status_provider_busy", lang, model=model)
         if position:
             return t("status_waiting", lang, model=model, position=position)
         return t("status_queued", lang, model=model)

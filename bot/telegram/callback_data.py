@@ -32,6 +32,7 @@ class Action(StrEnum):
     WRITE_REDO = "wredo"
     WRITE_EDIT = "wedit"
     BUY = "buy"  # a Stars pack: the argument is its number of songs
+    HELP = "help"  # a /help "more" button: the argument names the section
 
 
 # The argument each action accepts, as a regular expression.
@@ -47,6 +48,7 @@ _ARGS: Final[dict[Action, str]] = {
     Action.WRITE_REDO: r"\d{1,18}",
     Action.WRITE_EDIT: r"\d{1,18}",
     Action.BUY: r"\d{1,4}",
+    Action.HELP: r"[a-z]{2,8}",
 }
 MODEL_DEFAULT: Final = "default"
 LANGUAGE_AUTO: Final = "auto"
