@@ -20,6 +20,9 @@ from bot.i18n import (
     COUNT_PARAMS,
     Plural,
     Raw,
+    ago,
+    day,
+    number,
     plain,
     plural_category,
     t,
@@ -263,3 +266,14 @@ def test_durations_are_written_in_words_of_the_language() -> None:
         "error_reference_too_short", "es", kind="nota de voz", seconds=45, minimum=50
     )
     assert "6 min 30 sec" in t("model_length_seconds", "en", seconds=390)
+
+
+def test_dates_and_ago_follow_the_locale() -> None:
+    noon = 1796558400.0  # 2026-12-06 12:00 UTC
+    assert day(noon, "en") == "Dec 6, 2026"
+    assert day(noon, "ru").startswith("6 дек")
+    assert day(noon, "es").startswith("6 dic")
+    assert ago(5 * 60, "ru") == "5 минут назад"
+    assert ago(22 * 60, "ru") == "22 минуты назад"
+    assert ago(60, "es") == "hace 1 minuto"
+    assert number(1519, "es") != "1,519" and number(3000, "ru") == "3\xa0000"

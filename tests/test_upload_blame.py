@@ -115,7 +115,7 @@ async def test_a_kept_song_offered_in_jobs_survives_another_refusal(harness: Bot
     tg = harness.tg
     job, _failure, uploads = await _refused_song(harness)
     listing = (await ask(harness, PRIVATE_CHAT, USER, "/jobs")).result
-    assert "1. ❌" in listing["text"]
+    assert "1. ⚠️" in listing["text"]  # a failure; ❌ means cancel only
     assert button_data(listing) == [f"v1:resend:{job.id}"]  # offered though it failed
     hits = uploads.hits
     await press(harness, PRIVATE_CHAT, USER, listing["message_id"], f"v1:resend:{job.id}")

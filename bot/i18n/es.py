@@ -461,9 +461,9 @@ ES: Final[dict[str, str | Plural]] = {
     ),
     "write_preview_made": "🎵 Convertida en canción.",
     "write_edit_hint": (
-        "✏️ Para cambiar la letra, responde a la letra de arriba con <code>{command} {style}</code> y "
-        "tu versión de la letra en las líneas de debajo. Solo <code>{command} {style}</code> como "
-        "respuesta la canta tal cual."
+        "✏️ Para cambiar la letra, responde a la de arriba con <code>{command} {style}</code> y "
+        "escribe tu versión en las líneas de debajo. Si respondes solo con "
+        "<code>{command} {style}</code>, la canto tal cual."
     ),
     "error_lyrics_daily_limit": Plural(
         "limit",

@@ -447,9 +447,9 @@ RU: Final[dict[str, str | Plural]] = {
     ),
     "write_preview_made": "🎵 Песня заказана.",
     "write_edit_hint": (
-        "✏️ Чтобы изменить слова, ответьте на текст выше командой <code>{command} {style}</code> и "
-        "своей версией текста на строках ниже. Просто <code>{command} {style}</code> в ответ споёт "
-        "текст как есть."
+        "✏️ Чтобы изменить слова, ответьте на текст выше командой <code>{command} {style}</code>, "
+        "а свою версию текста напишите в строках ниже. Если ответить одной командой "
+        "<code>{command} {style}</code>, я спою текст как есть."
     ),
     "error_lyrics_daily_limit": Plural(
         "limit",
