@@ -29,6 +29,7 @@ from storage.flows import FlowStore
 from storage.jobs import Job, JobStore
 from storage.lyrics import LyricsStore
 from storage.meta import MetaStore
+from storage.notices import NoticeStore
 from storage.references import ReferenceCache
 from storage.settings import ChatSettingsStore, UserStore
 from storage.songs import SongStore
@@ -118,6 +119,8 @@ class Services:
     metrics: Metrics
     boards: GroupBoards
     bot_username: str
+    # One-time notices per user (the spoken-voice heads-up), remembered in `meta`.
+    notices: NoticeStore
     memo: UpdateMemo = field(default_factory=UpdateMemo)
     # Set by `open` right after construction: the engine needs the finished container.
     runner: Engine = field(init=False)
@@ -157,12 +160,14 @@ class Services:
         client = AimlApiClient(
             base_url=config.aimlapi_base_url, api_key=config.aimlapi_key.get(), timeouts=timeouts
         )
-        models = ModelAvailability(MetaStore(db))
+        meta = MetaStore(db)
+        models = ModelAvailability(meta)
         try:
             await models.load()
         except BaseException:
             await client.aclose()
             raise
+        chat_settings = ChatSettingsStore(db)
         services = cls(
             config=config,
             db=db,
@@ -171,15 +176,16 @@ class Services:
             lyrics=LyricsStore(db),
             stars=StarStore(db),
             references=ReferenceCache(db),
-            chat_settings=ChatSettingsStore(db),
+            chat_settings=chat_settings,
             users=UserStore(db),
             client=client,
             songs=SongStore(db),
             models=models,
             temp=TempFiles(config.work_dir),
             metrics=metrics,
-            boards=GroupBoards(jobs, bot),
+            boards=GroupBoards(jobs, bot, chat_settings=chat_settings),
             bot_username=_username(bot),
+            notices=NoticeStore(meta),
         )
         services.runner = engine(services, bot)
         return services

@@ -104,13 +104,32 @@ def _one_line(s: str) -> str:
     return " ".join(cleaned.split())
 
 
+# What `pad_style` (bot/intake/requests.py) adds to a too-short style for the provider. It is
+# English for the model, never for the user: `shown_style` takes it off again wherever the style
+# is shown (captions, titles, /jobs, status), so a Russian user never reads "рок, full song…".
+PAD_VOCALS: Final = ", full song with vocals"
+PAD_INSTRUMENTAL: Final = ", instrumental track"
+PAD_MUSIC: Final = ", music"
+
+
+def shown_style(prompt: str) -> str:
+    """The style as the user wrote it: the provider padding removed."""
+    text = prompt
+    if text.endswith((PAD_VOCALS + PAD_MUSIC, PAD_INSTRUMENTAL + PAD_MUSIC)):
+        text = text[: -len(PAD_MUSIC)]
+    for suffix in (PAD_VOCALS, PAD_INSTRUMENTAL):
+        if text.endswith(suffix) and len(text) > len(suffix):
+            return text[: -len(suffix)]
+    return text
+
+
 def safe_title(style: str | None, lyrics: str | None, limit: int = 64) -> str:
     """A one-line song title: the style, else the first lyric line that is not a structure tag.
 
     Why: the title shows in Telegram's music player and in file names, so it must be short, have
     no line breaks or control characters, and never be empty.
     """
-    candidate = _one_line(style or "")
+    candidate = _one_line(shown_style(style or ""))
     if not candidate and lyrics:
         for line in lyrics.splitlines():
             if _TAG_LINE.match(line):

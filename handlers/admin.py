@@ -50,7 +50,7 @@ async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     states = ", ".join(f"{k}: {v}" for k, v in sorted(stats.jobs_by_state.items())) or "—"
     top = (
         "\n".join(
-            t("stats_top_line", lang, name=name or str(uid), user_id=uid, count=n)
+            t("stats_top_line", lang, name=name or str(uid), user_id=str(uid), count=n)
             for uid, name, n in stats.top_users
         )
         or "—"
@@ -132,7 +132,7 @@ async def _set_ban(update: Update, context: ContextTypes.DEFAULT_TYPE, *, banned
     await services.users.set_banned(user_id, banned)
     services.memo.access_notified.discard(f"user:{user_id}")
     await message.reply_text(
-        t("banned" if banned else "unbanned", lang, user_id=user_id), do_quote=True
+        t("banned" if banned else "unbanned", lang, user_id=str(user_id)), do_quote=True
     )
 
 

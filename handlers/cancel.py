@@ -21,7 +21,7 @@ from telegram.ext import (
 
 from bot.i18n import plain, t
 from bot.intake.language import chat_language, user_language
-from bot.progress.status import render_status
+from bot.progress.status import render_status, song_name
 from bot.services import Services, get_services
 from bot.telegram.callback_data import Action, pattern
 from bot.telegram.helpers import reply_to, requester_id, topic_kwargs
@@ -52,7 +52,7 @@ def handlers() -> list[BaseHandler[Update, Any, Any]]:
 def cancelled_text(job: Job, was: JobState, lang: str | None) -> str:
     """What a cancel means for the bill: nothing before the paid call, maybe something after."""
     key = "cancelled_not_started" if was in BEFORE_PAID_SUBMIT else "cancelled"
-    return t(key, lang, model=job.model)
+    return t(key, lang, song=song_name(job))
 
 
 async def on_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

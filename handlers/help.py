@@ -6,6 +6,7 @@ handlers serve, and /help describes the same commands.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Final
 
 from telegram import (
@@ -13,10 +14,15 @@ from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
+    Chat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
     Update,
 )
+from telegram.error import BadRequest
 from telegram.ext import (
     BaseHandler,
+    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     filters,
@@ -29,9 +35,14 @@ from bot.intake.language import chat_language
 from bot.intake.parser import MAX_TOTAL_LENGTH
 from bot.intake.stars import payments_on
 from bot.services import Services, get_services
+from bot.telegram import callback_data
+from bot.telegram.callback_data import Action, pattern
+from handlers.buttons import answer, read_press
 from handlers.settings import (
     model_lines,
 )
+
+log = logging.getLogger(__name__)
 
 PRIVATE_COMMANDS: Final = (
     "start",
@@ -52,6 +63,7 @@ def handlers() -> list[BaseHandler[Update, Any, Any]]:
     return [
         CommandHandler("start", on_start, filters=only_new),
         CommandHandler("help", on_help, filters=only_new),
+        CallbackQueryHandler(on_help_button, pattern=pattern(Action.HELP)),
     ]
 
 
@@ -96,34 +108,71 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
-def render_help(services: Services, lang: str | None, bot_username: str) -> str:
-    """Every /song form, the models and what each needs, the limits and the group rules."""
+# The /help "more" sections, in button order; the first screen is "main" (issue #25 item 15:
+# /help fits one phone screen, the rest is a tap away, and a group gets a short reply).
+SECTIONS: Final = ("ways", "models", "refs", "groups", "limits")
+
+
+def render_limits(services: Services, lang: str | None) -> str:
     config = services.config
-    limits = t(
-        "help_limits",
-        lang,
-        max_chars=MAX_TOTAL_LENGTH,
-        per_user=config.max_jobs_per_user,
-        minutes=max(1, round(config.job_timeout / 60)),
-    )
-    if config.user_daily_limit > 0:
-        limits += "\n" + t("help_daily_limit", lang, limit=config.user_daily_limit)
-    if config.lyrics_daily_limit > 0:
-        limits += "\n" + t("help_write_limit", lang, limit=config.lyrics_daily_limit)
-    if payments_on(config):
-        limits += "\n" + t(
-            "help_stars", lang, price=config.stars_per_song, free=config.free_songs_per_day
-        )
-    parts = [
-        t("help_forms", lang, bot=bot_username) + "\n" + voice_model_line(services, lang),
-        t("help_instrumental", lang),  # #25.2: the one-message instrumental, and /new
-        t("help_write", lang),
-        t("help_models", lang, lines_html=Raw(model_lines(lang, moved=services.models.moved()))),
-        limits,
-        t("help_buttons", lang),
-        t("help_groups", lang, bot=bot_username),
+    lines = [
+        t("help_limits", lang),
+        t("help_limit_chars", lang, max_chars=MAX_TOTAL_LENGTH),
+        t("help_limit_parallel", lang, per_user=config.max_jobs_per_user),
+        t("help_limit_timeout", lang, waited=config.job_timeout),
     ]
-    return "\n\n".join(parts)
+    if config.user_daily_limit > 0:
+        lines.append(t("help_daily_limit", lang, limit=config.user_daily_limit))
+    if config.lyrics_daily_limit > 0:
+        lines.append(t("help_write_limit", lang, limit=config.lyrics_daily_limit))
+    if payments_on(config):
+        key = "help_stars" if config.free_songs_per_day > 0 else "help_stars_no_free"
+        lines.append(t(key, lang, price=config.stars_per_song, free=config.free_songs_per_day))
+    return "\n".join(lines)
+
+
+def render_help(
+    services: Services, lang: str | None, bot_username: str, section: str = "main"
+) -> str:
+    """One screen of /help: the first one, or the section a "more" button asks for."""
+    if section == "ways":
+        return "\n\n".join(
+            (
+                t("help_forms", lang, bot=bot_username),
+                t("help_instrumental", lang),  # #25.2: the one-message instrumental, and /new
+                t("help_write", lang),
+            )
+        )
+    if section == "models":
+        lines = model_lines(lang, moved=services.models.moved())
+        return t("help_models", lang, lines_html=Raw(lines))
+    if section == "refs":
+        return t("help_references", lang) + "\n" + voice_model_line(services, lang)
+    if section == "groups":
+        return t("help_groups", lang, bot=bot_username)
+    if section == "limits":
+        return render_limits(services, lang)
+    return t("help_main", lang)
+
+
+def help_keyboard(lang: str | None, section: str = "main") -> InlineKeyboardMarkup:
+    """The "more" buttons, two a row; a section's screen also has ⬅️ back to the first."""
+    buttons = [
+        InlineKeyboardButton(
+            plain(f"button_help_{name}", lang),
+            callback_data=callback_data.build(Action.HELP, name),
+        )
+        for name in SECTIONS
+        if name != section
+    ]
+    if section != "main":
+        buttons.append(
+            InlineKeyboardButton(
+                plain("button_help_main", lang),
+                callback_data=callback_data.build(Action.HELP, "main"),
+            )
+        )
+    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
 
 def voice_model_line(services: Services, lang: str | None) -> str:
@@ -141,7 +190,33 @@ async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     services = get_services(context)
     lang = await chat_language(services, message)
-    text = render_help(services, lang, context.bot.username or "songbot")
+    bot_username = context.bot.username or "songbot"
+    if message.chat.type != Chat.PRIVATE:
+        # A group (or topic) gets three lines, not a manual: the rest is in the private chat.
+        await message.reply_text(t("help_group_short", lang, bot=bot_username), do_quote=True)
+        return
+    text = render_help(services, lang, bot_username)
     if context.bot.supports_inline_queries:  # only a switched-on inline mode is worth a line
-        text += "\n\n" + t("help_inline", lang, bot=context.bot.username or "songbot")
-    await message.reply_text(text, do_quote=True)
+        text += "\n\n" + t("help_inline", lang, bot=bot_username)
+    await message.reply_text(text, reply_markup=help_keyboard(lang), do_quote=True)
+
+
+async def on_help_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A "more" button: the help message becomes that section (one message, edited)."""
+    press = await read_press(update, context)
+    if press is None:
+        return
+    section = press.arg if press.arg in (*SECTIONS, "main") else "main"
+    await answer(press.query)
+    if press.message_id is None:
+        return
+    text = render_help(press.services, press.lang, context.bot.username or "songbot", section)
+    try:
+        await press.bot.edit_message_text(
+            chat_id=press.chat.id,
+            message_id=press.message_id,
+            text=text,
+            reply_markup=help_keyboard(press.lang, section),
+        )
+    except BadRequest as exc:  # "not modified" (a double tap) or the message is gone
+        log.info("help edit skipped: %s", exc)

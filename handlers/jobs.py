@@ -20,6 +20,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.i18n import ago as words_ago
 from bot.i18n import plain, t
 from bot.intake.language import chat_language
 from bot.services import get_services
@@ -55,7 +56,7 @@ STATE_ICONS: Final[dict[JobState, str]] = {
     JobState.FETCHING: "📤",
     JobState.DELIVERING: "📤",
     JobState.DELIVERED: "✅",
-    JobState.FAILED: "❌",
+    JobState.FAILED: "⚠️",  # ❌ means cancel only (issue #25 item 14)
     JobState.TIMED_OUT: "⌛",
     JobState.CANCELLED: "🚫",
     JobState.INTERRUPTED: "⚠️",
@@ -63,15 +64,11 @@ STATE_ICONS: Final[dict[JobState, str]] = {
 
 
 def ago(seconds: float, lang: str | None) -> str:
-    """Like "5 min ago", in the user's language; abbreviations avoid plural forms."""
+    """Like "5 minutes ago", in the user's language (CLDR's words and plural forms)."""
     seconds = max(0.0, seconds)
     if seconds < 60:
         return t("ago_now", lang)
-    if seconds < 3600:
-        return t("ago_minutes", lang, n=int(seconds // 60))
-    if seconds < 86400:
-        return t("ago_hours", lang, n=int(seconds // 3600))
-    return t("ago_days", lang, n=int(seconds // 86400))
+    return words_ago(seconds, lang)
 
 
 def render_jobs(

@@ -27,7 +27,7 @@ from bot.intake.references import TelegramReference
 from bot.intake.requests import build_request
 from bot.telegram.callback_data import Action, pattern
 from bot.telegram.helpers import display_name
-from bot.textutil import truncate_utf16, utf16_len
+from bot.textutil import shown_style, truncate_utf16, utf16_len
 from handlers.buttons import (
     Press,
     answer,
@@ -268,4 +268,4 @@ def short_style(style: str) -> str:
 
 
 def _short(style: str) -> str:
-    return truncate_utf16(" ".join(style.split()), 200)
+    return truncate_utf16(" ".join(shown_style(style).split()), 200)

@@ -13,18 +13,23 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot.aimlapi.models import MODELS, ModelSpec, ReferenceKind
 from bot.i18n import LANGUAGES, Raw, plain, t
 from bot.intake.chat_admins import is_chat_admin
-from bot.intake.language import language_for, load_message_requester, user_language
-from bot.intake.requests import ALIASES
-from bot.services import get_services
+from bot.intake.language import (
+    chat_language,
+    language_for,
+    load_message_requester,
+    user_language,
+)
+from bot.services import Services, get_services
 from bot.telegram import callback_data
 from bot.telegram.callback_data import LANGUAGE_AUTO, MODEL_DEFAULT, Action, pattern
+from bot.telegram.helpers import requester_id
 from handlers.buttons import Press, answer, read_press
 
 log = logging.getLogger(__name__)
@@ -49,7 +54,9 @@ def handlers() -> list[BaseHandler[Update, Any, Any]]:
 # ---- languages -----------------------------------------------------------------------------
 
 
-def language_keyboard(current: str | None) -> InlineKeyboardMarkup:
+def language_keyboard(current: str | None, *, automatic: bool = True) -> InlineKeyboardMarkup:
+    """One button per language, plus "automatic" (Telegram's) in private chats; a group always
+    has a language of its own, so its menu has no automatic choice."""
     rows = [
         [
             InlineKeyboardButton(
@@ -59,6 +66,8 @@ def language_keyboard(current: str | None) -> InlineKeyboardMarkup:
         ]
         for code in LANGUAGES
     ]
+    if not automatic:
+        return InlineKeyboardMarkup(rows)
     rows.append(
         [
             InlineKeyboardButton(
@@ -80,10 +89,15 @@ def language_menu(chosen: str | None, effective: str) -> str:
 
 
 async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Private chat: the user's language. Group: the group's one language, admins only."""
     message = update.effective_message
     if message is None or message.from_user is None:
         return
-    requester = await load_message_requester(get_services(context), message)
+    services = get_services(context)
+    if message.chat.type != Chat.PRIVATE:
+        await _group_language(services, context, message)
+        return
+    requester = await load_message_requester(services, message)
     lang = language_for(message, requester)
     chosen = requester.user.language if requester.user is not None else None
     await message.reply_text(
@@ -93,14 +107,23 @@ async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     )
 
 
+async def _group_language(
+    services: Services, context: ContextTypes.DEFAULT_TYPE, message: Message
+) -> None:
+    lang = await chat_language(services, message)
+    who = requester_id(message) or 0
+    if not await is_chat_admin(services, context.bot, message.chat_id, who):
+        await message.reply_text(t("language_group_admins_only", lang), do_quote=True)
+        return
+    name = LANGUAGE_NAMES.get(lang, lang)
+    await message.reply_text(
+        t("language_group_menu", lang, current=name),
+        reply_markup=language_keyboard(lang, automatic=False),
+        do_quote=True,
+    )
+
+
 # ---- models --------------------------------------------------------------------------------
-
-
-def model_alias(spec: ModelSpec) -> str:
-    """The shortest name `model:` accepts for this model that still reads like a name."""
-    names = [alias for alias, target in ALIASES.items() if target == spec.id]
-    readable = [name for name in names if any(ch.isalpha() for ch in name)]
-    return min([spec.id, *readable], key=len)
 
 
 def model_facts(spec: ModelSpec, lang: str | None) -> str:
@@ -129,9 +152,7 @@ def model_facts(spec: ModelSpec, lang: str | None) -> str:
 
 
 def _length(seconds: float, lang: str | None) -> str:
-    if seconds < 120 and seconds % 60:
-        return t("model_length_seconds", lang, seconds=round(seconds))
-    return t("model_length_minutes", lang, minutes=round(seconds / 60))
+    return t("model_length_seconds", lang, seconds=seconds)
 
 
 def model_lines(
@@ -153,7 +174,6 @@ def model_lines(
             lang,
             mark=CHECK if spec.id == current else "",
             title=spec.title,
-            alias=model_alias(spec),
             facts=Raw(facts(spec)),
         )
         for spec in (MODELS[model_id] for model_id in MODEL_ORDER)
@@ -209,9 +229,19 @@ async def on_model(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message is None:
         return
-    requester = await load_message_requester(get_services(context), message)
+    services = get_services(context)
+    requester = await load_message_requester(services, message)
     lang = language_for(message, requester)
     settings = requester.chat
+    who = requester_id(message) or 0
+    if message.chat.type != Chat.PRIVATE and not await is_chat_admin(
+        services, context.bot, message.chat_id, who
+    ):
+        # A member cannot change it: one line, no catalogue, no buttons (issue #25 item 15).
+        spec = MODELS.get(settings.model or "")
+        now = Raw(t("model_now", lang, title=spec.title) if spec else t("model_now_auto", lang))
+        await message.reply_text(t("model_member", lang, current=now), do_quote=True)
+        return
     await message.reply_text(
         model_menu(settings.model, lang, get_services(context).models.moved()),
         reply_markup=model_keyboard(settings.model, lang),
@@ -248,12 +278,30 @@ async def on_language_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
         await answer(press.query, plain("answer_stale", press.lang))
         return
     chosen = None if code == "auto" else code
+    if press.chat.type != Chat.PRIVATE:
+        await _set_group_language(press, chosen)
+        return
     await press.services.users.set_language(press.user.id, chosen)
     lang = await user_language(press.services, press.user, press.chat)
     await answer(
         press.query, plain("answer_language_set", lang, language=LANGUAGE_NAMES.get(lang, lang))
     )
     await _edit(press, language_menu(chosen, lang), language_keyboard(chosen))
+
+
+async def _set_group_language(press: Press, chosen: str | None) -> None:
+    """A group's language button: admins set the group's language, nobody's private one."""
+    if chosen is None:  # an old private-style menu: a group keeps a language
+        await answer(press.query, plain("answer_stale", press.lang))
+        return
+    if not await is_chat_admin(press.services, press.bot, press.chat.id, press.user.id):
+        await answer(press.query, plain("answer_admins_only", press.lang), alert=True)
+        return
+    await press.services.chat_settings.set_language(press.chat.id, chosen)
+    name = LANGUAGE_NAMES.get(chosen, chosen)
+    await answer(press.query, plain("answer_language_set", chosen, language=name))
+    text = t("language_group_menu", chosen, current=name)
+    await _edit(press, text, language_keyboard(chosen, automatic=False))
 
 
 async def _edit(press: Press, text: str, keyboard: Any) -> None:

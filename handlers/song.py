@@ -20,7 +20,7 @@ from bot.intake.accept import Draft, Origin, accept_request, check_request
 from bot.intake.access import Silent, check_access
 from bot.intake.guided import reads_as_idea
 from bot.intake.kept import keep
-from bot.intake.language import language_for
+from bot.intake.language import language_for, settle_group_language
 from bot.intake.parser import SongCommand, UsageError, parse_song_command
 from bot.intake.references import (
     intake_purpose,
@@ -78,6 +78,7 @@ async def on_song(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert who is not None
     requester = await load_requester(services.db, who, message.chat_id)
     lang = language_for(message, requester)
+    await settle_group_language(services, message.chat.id, message.chat.type, requester, lang)
     text = message.text if message.text is not None else (message.caption or "")
     reply_text = None
     replied = message.reply_to_message
@@ -178,7 +179,11 @@ async def _accept(
         )
         return
     job = await accept_request(services, message.get_bot(), origin, draft)
-    if job is not None and needs_spoken_notice(reference, command.purpose):
+    if (
+        job is not None
+        and needs_spoken_notice(reference, command.purpose)
+        and await services.notices.first_time("spoken_voice", job.user_id)
+    ):
         await _reply(message, t("reference_spoken_notice", lang))
 
 

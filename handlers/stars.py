@@ -74,7 +74,12 @@ async def on_buy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     await message.get_bot().send_message(
         chat_id=message.chat_id,
-        text=t("stars_buy", lang, price=config.stars_per_song, free=config.free_songs_per_day),
+        text=t(
+            "stars_buy" if config.free_songs_per_day > 0 else "stars_buy_no_free",
+            lang,
+            price=config.stars_per_song,
+            free=config.free_songs_per_day,
+        ),
         reply_markup=packs_keyboard(config, lang),
         reply_parameters=reply_to(message.message_id),
         **thread_kwargs(message),

@@ -31,7 +31,7 @@ from bot.i18n import plain, t
 from bot.intake.accept import Draft, Origin, check_request, store_job
 from bot.intake.access import Silent, check_access
 from bot.intake.chat_admins import is_chat_admin
-from bot.intake.language import language_for
+from bot.intake.language import language_for, settle_group_language
 from bot.intake.lyrics import (
     Target,
     check_draft_limit,
@@ -103,6 +103,7 @@ async def on_write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert who is not None
     requester = await load_requester(services.db, who, message.chat_id)
     lang = language_for(message, requester)
+    await settle_group_language(services, message.chat.id, message.chat.type, requester, lang)
     replied = message.reply_to_message
     reply_text = replied.text if replied is not None and replied.text else None
     try:

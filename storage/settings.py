@@ -73,6 +73,18 @@ class ChatSettingsStore:
     ) -> None:
         await self._set(chat_id, "language", language, now)
 
+    async def adopt_language(
+        self, chat_id: int, language: str, *, now: float | None = None
+    ) -> None:
+        """Give a group the language of its first user, unless it has one (one atomic write:
+        of two first messages at once, the first written wins and the other changes nothing)."""
+        await self.db.execute_write(
+            "INSERT INTO chat_settings (chat_id, language, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (chat_id) DO UPDATE SET "
+            "language = COALESCE(chat_settings.language, excluded.language)",
+            (chat_id, language, _now(now)),
+        )
+
     async def set_who_may_request(
         self, chat_id: int, who: str, *, now: float | None = None
     ) -> None:

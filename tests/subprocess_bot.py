@@ -254,6 +254,6 @@ def outcome_messages(tg: FakeTelegram, chat: int, request_id: int) -> tuple[int,
             continue
         if "audio" in message:
             audios += 1
-        elif "❌" in message.get("text", ""):
+        elif "⚠️" in message.get("text", ""):
             failures.append(message["text"])
     return audios, failures

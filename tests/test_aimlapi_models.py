@@ -175,7 +175,7 @@ def test_lyrics_too_long_message_is_ready_for_telegram() -> None:
     error = error_of(req("minimax/music-2.0", lyrics="a" * 3412))
     assert error.key == "error_lyrics_too_long"
     assert error.user_message("en") == (
-        "Lyrics are 3,412 characters; this model takes at most 3,000."
+        "The lyrics are 3,412 characters; this model takes at most 3,000."
     )
 
 

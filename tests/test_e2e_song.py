@@ -137,10 +137,12 @@ async def test_provider_error_produces_exactly_one_message(harness: BotHarness) 
         c
         for c in tg.calls_to("sendMessage")
         if c.params.get("reply_parameters", {}).get("message_id") == request["message_id"]
-        and "❌" in c.params["text"]
+        and "⚠️" in c.params["text"]
     ]
     assert len(replies) == 1
-    assert "violates our policy" in replies[0].params["text"]
+    # The provider's English words are not shown; its reason is, in the user's language.
+    assert "violates our policy" not in replies[0].params["text"]
+    assert t("error_content_rejected", "en") in replies[0].params["text"]
     assert not tg.calls_to("sendAudio")
 
 
@@ -152,11 +154,11 @@ async def test_job_timeout_produces_one_message(harness: BotHarness) -> None:
     job = await harness.wait_for_job(
         lambda j: j.state == "timed_out" and bool(j.outcome_sent_at), timeout=20
     )
-    failures = [c for c in tg.calls_to("sendMessage") if "❌" in c.params["text"]]
+    failures = [c for c in tg.calls_to("sendMessage") if "⚠️" in c.params["text"]]
     assert len(failures) == 1
     assert job.error_key == "error_timeout"
     # Below a minute the wait is said in seconds, never "(0 min)".
-    assert "(2 s)" in failures[0].params["text"], failures[0].params["text"]
+    assert "(2 sec)" in failures[0].params["text"], failures[0].params["text"]
     assert "0 min" not in failures[0].params["text"]
 
 
@@ -166,7 +168,7 @@ async def test_our_own_diagnosis_reads_in_the_users_language(harness: BotHarness
     tg.add_user(USER, language_code="ru")
     tg.send_text(PRIVATE_CHAT, USER, f"/song jazz\n{LYRICS}")
     await harness.wait_for_job(lambda j: j.state == "failed" and bool(j.outcome_sent_at))
-    failure = [c for c in tg.calls_to("sendMessage") if "❌" in c.params["text"]][-1]
+    failure = [c for c in tg.calls_to("sendMessage") if "⚠️" in c.params["text"]][-1]
     assert t("diagnosis_no_audio", "ru") in failure.params["text"]
     assert "completed but gave no audio URL" not in failure.params["text"]
 

@@ -152,7 +152,7 @@ async def test_sigterm_with_hundreds_of_pending_jobs_exits_0_quickly_and_loses_n
         assert not charged_twice(api)
         for job in jobs:  # one chat per job; its request message predates the fake
             sent = tg.bot_messages(job["chat_id"])
-            assert not [m for m in sent if "❌" in m.get("text", "")], job
+            assert not [m for m in sent if "⚠️" in m.get("text", "")], job
             audios = len([m for m in sent if "audio" in m])
             if job["state"] == "delivered":
                 assert audios == 1, job

@@ -158,7 +158,9 @@ async def test_status_error_is_reported_with_its_reason(
     request = harness.tg.send_text(PRIVATE_CHAT, USER, SONG)
     audios, failures = await one_outcome(harness, request["message_id"])
     assert audios == 0
-    assert "Lyrics flagged by moderation" in failures[0]
+    # Told as a content-rules refusal in the user's language, not in the provider's English.
+    assert "Lyrics flagged by moderation" not in failures[0]
+    assert t("error_content_rejected", "en") in failures[0]
 
 
 async def test_unknown_status_means_still_pending(harness: BotHarness) -> None:

@@ -186,7 +186,7 @@ async def test_random_nasty_requests_end_to_end(
     for chat, text in chats.items():
         sent = tg.bot_messages(chat)
         audios = [m for m in sent if "audio" in m]
-        failures = [m for m in sent if "❌" in m.get("text", "")]
+        failures = [m for m in sent if "⚠️" in m.get("text", "")]
         if chat in job_chats:
             assert len(audios) + len(failures) == 1, (where, text, sent)
         else:  # refused at intake: exactly one explanation, nothing charged

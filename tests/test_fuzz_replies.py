@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 from bot.aimlapi.models import MODELS
 from bot.delivery.send import song_caption
 from bot.errors import SongbotError
-from bot.i18n import LANGUAGES, Raw, t
+from bot.i18n import LANGUAGES, Raw, t, texts_of
 from bot.i18n.en import EN
+from bot.i18n.plural import Plural
 from bot.progress.status import render_status
 from songbot_fakes.telegram_html import parse_html, strip_text, utf16_len
 from storage.jobs import JOB_COLUMNS, Job
@@ -68,8 +69,16 @@ def assert_renders(html: str, *, limit: int = 4096, caption: bool = False) -> No
     assert utf16_len(parsed.text) <= limit, utf16_len(parsed.text)
 
 
-def fields(template: str) -> list[str]:
-    return sorted({name for _, name, _, _ in string.Formatter().parse(template) if name})
+def fields(entry: str | Plural) -> list[str]:
+    """The fields of a template, or of every variant of a `Plural` (one per CLDR category)."""
+    return sorted(
+        {
+            name
+            for text in texts_of(entry)
+            for _, name, _, _ in string.Formatter().parse(text)
+            if name
+        }
+    )
 
 
 def make_job(**values: Any) -> Job:

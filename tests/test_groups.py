@@ -181,7 +181,7 @@ async def test_admin_commands_refused_to_others_and_work_for_admins(harness: Bot
     await harness.wait_for_job(lambda j: j.state == "delivered")
     stats = tg.send_text(ADMIN, ADMIN, "/stats")
     text = await _reply_to(harness, stats)
-    assert "Today: 1 songs" in text
+    assert "Today: songs 1" in text
     assert "(<code>901</code>): 1" in text  # the top user
 
     ban = tg.send_text(ADMIN, ADMIN, "/ban 901")

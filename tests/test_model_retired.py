@@ -28,6 +28,7 @@ from storage.db import Database
 from storage.meta import MetaStore
 from tests.harness import BotHarness
 from tests.test_ops_support import get, ops_bot, web_server
+from tests.test_ux_support import help_section
 
 __all__ = ["ops_bot"]
 
@@ -136,12 +137,8 @@ async def usage_rows(bot: BotHarness, job_id: int) -> int:
 
 
 async def help_text(bot: BotHarness, chat: int) -> str:
-    request = bot.tg.send_text(chat, chat, "/help")
-    call = await bot.tg.wait_for_call(
-        "sendMessage",
-        lambda c: c.params.get("reply_parameters", {}).get("message_id") == request["message_id"],
-    )
-    return str(call.params["text"])
+    """The /help section that names the voice-note model (one tap from the first screen)."""
+    return await help_section(bot, chat, chat, "refs")
 
 
 async def test_refused_music01_upload_is_sung_by_music_cover_once_charged_and_remembered(
@@ -150,7 +147,7 @@ async def test_refused_music01_upload_is_sung_by_music_cover_once_charged_and_re
     bot, tg, api = ops_bot, ops_bot.tg, ops_bot.api
     caplog.set_level(logging.INFO)
     before = await help_text(bot, 7001)
-    assert "Voice notes and audio files are sung by <b>MiniMax music-01</b>" in before
+    assert "Voice notes and audio files are sung by <b>MiniMax-01</b>" in before
     api.retire_model("music-01", "not_found")
     voice = make_ogg_opus(12.0)
     tg.send_media(7001, 7001, "voice", voice, caption=f"/song gospel choir\n{LYRICS}")
@@ -184,8 +181,9 @@ async def test_refused_music01_upload_is_sung_by_music_cover_once_charged_and_re
     assert "music-01 is unavailable" in notice and "now go to minimax/music-cover" in notice
     # /help says which model takes voice notes now, in the user's language too.
     after = await help_text(bot, 7001)
-    assert "no longer available" in after and "MiniMax Music Cover</b>" in after
-    assert "no longer available: made by MiniMax Music Cover now" in after  # the model list
+    assert "no longer available" in after and "MiniMax-Cover</b>" in after
+    models = await help_section(bot, 7001, 7001, "models")
+    assert "no longer available: made by MiniMax-Cover now" in models  # the model list
 
     # A second request goes straight to music-cover: music-01 is not asked again.
     tg.send_media(7002, 7002, "voice", make_ogg_opus(9.0), caption=f"/song soul\n{LYRICS}")

@@ -49,7 +49,7 @@ async def _reply(
             c.ok
             and c.params.get("chat_id") == chat
             and (c.params.get("reply_parameters") or {}).get("message_id") == request["message_id"]
-            and ("❌" in str(c.params.get("text")) or not failure)
+            and ("⚠️" in str(c.params.get("text")) or not failure)
         ),
         timeout=20,
     )

@@ -322,7 +322,7 @@ async def test_reconcile_exits_0_when_the_ledger_matches(
     await _credited(harness, charge)
     harness.tg.send_text(PRIVATE_CHAT, USER, "/balance")
     await harness.tg.wait_for_call(
-        "sendMessage", lambda c: c.ok and "songs left" in str(c.params.get("text")), timeout=15
+        "sendMessage", lambda c: c.ok and "song left" in str(c.params.get("text")), timeout=15
     )
     await harness.stop()
     code, out = await _cli(harness, monkeypatch, capsys)

@@ -47,7 +47,7 @@ def _failure_message(harness: BotHarness, request_id: int) -> dict[str, Any]:
         m
         for m in harness.tg.bot_messages(PRIVATE_CHAT)
         if (m.get("reply_to_message") or {}).get("message_id") == request_id
-        and "❌" in m.get("text", "")
+        and "⚠️" in m.get("text", "")
     ]
     return message
 
@@ -115,7 +115,7 @@ async def test_a_kept_song_offered_in_jobs_survives_another_refusal(harness: Bot
     tg = harness.tg
     job, _failure, uploads = await _refused_song(harness)
     listing = (await ask(harness, PRIVATE_CHAT, USER, "/jobs")).result
-    assert "1. ❌" in listing["text"]
+    assert "1. ⚠️" in listing["text"]  # a failure; ❌ means cancel only
     assert button_data(listing) == [f"v1:resend:{job.id}", "v1:songs:0"]  # though it failed
     hits = uploads.hits
     await press(harness, PRIVATE_CHAT, USER, listing["message_id"], f"v1:resend:{job.id}")

@@ -10,8 +10,9 @@ import pytest
 
 from bot.aimlapi.models import MODELS
 from bot.i18n import t
+from bot.progress.status import song_name
 from handlers.help import GROUP_COMMANDS, PRIVATE_COMMANDS
-from handlers.settings import MODEL_ORDER, model_alias
+from handlers.settings import MODEL_ORDER
 from songbot_fakes.telegram import ApiCall
 from songbot_fakes.telegram_html import utf16_len
 from storage.states import JobState
@@ -24,6 +25,7 @@ from tests.test_ux_support import (
     button_data,
     deliver,
     edited,
+    help_section,
     ok_reply_to,
     press,
     shown,
@@ -71,20 +73,43 @@ async def test_start_welcomes_with_an_example_to_tap(harness: BotHarness) -> Non
     assert "/help" in reply["text"]
 
 
-async def test_help_lists_forms_models_limits_and_groups(harness: BotHarness) -> None:
+async def test_help_fits_one_screen_with_more_buttons(harness: BotHarness) -> None:
+    """Issue #25 item 15: the first /help screen is short; the rest is one tap away."""
     await harness.restart(SONGBOT_USER_DAILY_LIMIT="5")
     reply = (await ask(harness, PRIVATE_CHAT, USER, "/help")).result
     text = reply["text"]
-    assert utf16_len(text) <= 4096
+    assert len(text.splitlines()) <= 14 and utf16_len(text) <= 700, text
+    assert button_data(reply) == [
+        "v1:help:ways",
+        "v1:help:models",
+        "v1:help:refs",
+        "v1:help:groups",
+        "v1:help:limits",
+    ]
+    assert entities_of(reply, "code")[0].startswith("/song ")
+    models = await help_section(harness, PRIVATE_CHAT, USER, "models")
     for spec in MODELS.values():
-        assert spec.title in text
-        assert f"model:{model_alias(spec)}" in text
-    assert "10,000 characters" in text
-    assert "5 songs per person per day" in text
-    assert "privacy mode" in text and f"/song@{BOT}" in text
-    codes = entities_of(reply, "code")
-    assert any(code.startswith("/song model:") for code in codes)
-    assert any("|" in code for code in codes)
+        assert spec.title in models
+    limits = await help_section(harness, PRIVATE_CHAT, USER, "limits")
+    assert "10,000 characters" in limits and "5 songs per person per day" in limits
+    assert f"/song@{BOT}" in await help_section(harness, PRIVATE_CHAT, USER, "groups")
+    ways = await help_section(harness, PRIVATE_CHAT, USER, "ways")
+    assert "/song model:" in ways and "|" in ways
+
+
+async def test_help_in_a_group_is_short_and_model_for_members_is_one_line(
+    harness: BotHarness,
+) -> None:
+    tg = harness.tg
+    tg.add_chat(GROUP, type="supergroup", title="Band", admins=[7777])
+    member = 7778
+    tg.add_user(member, language_code="en")
+    reply = (await ask(harness, GROUP, member, f"/help@{BOT}")).result
+    assert len(reply["text"].splitlines()) <= 3 and "reply_markup" not in reply
+    model = (await ask(harness, GROUP, member, f"/model@{BOT}")).result
+    assert len(model["text"].splitlines()) == 1 and "reply_markup" not in model
+    admin = (await ask(harness, GROUP, 7777, f"/model@{BOT}")).result
+    assert button_data(admin)  # an admin still gets the menu
 
 
 async def test_song_can_name_a_model_inline(harness: BotHarness) -> None:
@@ -103,13 +128,13 @@ async def test_model_menu_choice_is_saved_per_chat_and_used(harness: BotHarness)
 
     index = MODEL_ORDER.index("minimax/music-2.6")
     answer = await press(harness, PRIVATE_CHAT, USER, menu["message_id"], f"v1:model:{index}")
-    assert answer.params["text"] == "Default model: MiniMax Music 2.6"
+    assert answer.params["text"] == "Default model: MiniMax-2.6"
     settings = await harness.services.chat_settings.get(PRIVATE_CHAT)
     assert settings.model == "minimax/music-2.6"
     after = await edited(harness, PRIVATE_CHAT, menu["message_id"])
     marked = [b["text"] for row in after["reply_markup"]["inline_keyboard"] for b in row]
-    assert "✅ MiniMax Music 2.6" in marked
-    assert "Now: MiniMax Music 2.6" in after["text"]
+    assert "✅ MiniMax-2.6" in marked
+    assert "Now: MiniMax-2.6" in after["text"]
 
     # The chat's default now makes songs with lyrics; the menu survives a restart.
     await harness.restart()
@@ -125,7 +150,7 @@ async def test_model_choice_in_a_group_is_for_admins(harness: BotHarness) -> Non
     admin, member = 7001, 7002
     tg.add_chat(GROUP, type="supergroup", admins=[admin])
     tg.add_user(member, language_code="en")
-    menu = (await ask(harness, GROUP, member, f"/model@{BOT}")).result
+    menu = (await ask(harness, GROUP, admin, f"/model@{BOT}")).result
     index = MODEL_ORDER.index("elevenlabs/eleven_music")
 
     refused = await press(harness, GROUP, member, menu["message_id"], f"v1:model:{index}")
@@ -134,7 +159,7 @@ async def test_model_choice_in_a_group_is_for_admins(harness: BotHarness) -> Non
     assert (await harness.services.chat_settings.get(GROUP)).model is None
 
     accepted = await press(harness, GROUP, admin, menu["message_id"], f"v1:model:{index}")
-    assert accepted.params["text"] == "Default model: ElevenLabs Music"
+    assert accepted.params["text"] == "Default model: ElevenLabs"
     assert (await harness.services.chat_settings.get(GROUP)).model == "elevenlabs/eleven_music"
     assert tg.calls_to("getChatMember")
 
@@ -152,7 +177,7 @@ async def test_language_follows_telegram_language_code(
     username = tg.bot_user["username"]
     assert reply["text"] == shown(t("start", lang, bot=username))
     helped = (await ask(harness, user, user, "/help")).result
-    assert helped["text"].startswith(shown(t("help_forms", lang, bot=username)).split("\n")[0])
+    assert helped["text"].startswith(shown(t("help_main", lang)).split("\n")[0])
 
 
 async def test_song_flow_speaks_the_users_language(harness: BotHarness) -> None:
@@ -196,7 +221,7 @@ async def test_jobs_lists_songs_and_resends_by_file_id(harness: BotHarness) -> N
     uploads = len(tg.uploaded_audio)
     listing = (await ask(harness, PRIVATE_CHAT, USER, "/jobs")).result
     assert f"1. ✅ {TITLE}" in listing["text"]  # the song's title, not its style (#25.12)
-    assert "delivered · minimax/music-2.0 · just now" in listing["text"]
+    assert "delivered · MiniMax-2.0 · just now" in listing["text"]
     assert button_data(listing) == [f"v1:resend:{job.id}", "v1:songs:0"]
 
     answer = await press(harness, PRIVATE_CHAT, USER, listing["message_id"], f"v1:resend:{job.id}")
@@ -240,13 +265,11 @@ async def test_cancel_command_and_jobs_for_a_pending_song(harness: BotHarness) -
     assert button_data(listing) == [f"v1:cancel:{job.id}", "v1:songs:0"]
 
     reply = (await ask(harness, PRIVATE_CHAT, USER, "/cancel")).result
-    assert reply["text"] == shown(t("cancelled", "en", model=job.model))
+    assert reply["text"] == shown(t("cancelled", "en", song=song_name(job)))
     done = await harness.wait_state(job.id, "cancelled")
     assert done.state == JobState.CANCELLED
     status = await edited(harness, PRIVATE_CHAT, job.status_message_id or 0, count=2)
-    assert status["text"] == shown(
-        f"<b>{job.title}</b>\n" + t("status_cancelled", "en", model=job.model)
-    )
+    assert status["text"] == shown(f"<b>{job.title}</b>\n" + t("status_cancelled", "en"))
     assert button_data(status) == []
 
     again = (await ask(harness, PRIVATE_CHAT, USER, "/cancel")).result
@@ -271,5 +294,5 @@ async def test_cancel_before_the_paid_call_says_nothing_was_charged(harness: Bot
     assert answer.params["text"] == t("cancelled_short", "en")
     await harness.wait_state(waiting.id, "cancelled")
     note = await tg.wait_for_call("sendMessage", ok_reply_to(PRIVATE_CHAT, listing["message_id"]))
-    assert "nothing was charged" in note.result["text"]
+    assert "doesn't count" in note.result["text"]
     assert len(submits(harness)) == 1

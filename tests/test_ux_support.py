@@ -145,3 +145,25 @@ async def seed_history(h: BotHarness, model: str, seconds: float = 1.0, count: i
         await h.services.jobs.transition(
             job.id, JobState.RECEIVED, JobState.CANCELLED, owner=None, now=now, outcome_sent_at=now
         )
+
+
+async def help_section(h: BotHarness, chat_id: int, user_id: int, section: str) -> str:
+    """/help in a private chat, then its "more" button for `section`: the text it shows (HTML)."""
+    sent = h.tg.send_text(chat_id, user_id, "/help")
+    reply = await h.tg.wait_for_call(
+        "sendMessage", ok_reply_to(chat_id, sent["message_id"]), timeout=15
+    )
+    if section == "main":
+        return str(reply.params["text"])
+    message_id = reply.result["message_id"]
+    await press(h, chat_id, user_id, message_id, f"v1:help:{section}")
+    edit = await h.tg.wait_for_call(
+        "editMessageText",
+        lambda c: (
+            c.ok
+            and c.params.get("chat_id") == chat_id
+            and c.params.get("message_id") == message_id
+        ),
+        timeout=15,
+    )
+    return str(edit.params["text"])

@@ -26,7 +26,7 @@ async def test_transcript_shows_the_session_and_matches_the_usage_page() -> None
         "👤 Ada: /start",
         "[🔁 Again] [📝 Lyrics] [🎲 Variation]",
         "👆 Ada taps [🎲 Variation]  → “🎲 A variation is on its way.”",
-        "Variation: the same lyrics, now with MiniMax Music 2.6",
+        "Variation: the same lyrics, now with MiniMax-2.6",
         "(status, removed when done)",
         "cover art",
         "👆 Ada taps [▶️ 2.",

@@ -17,7 +17,6 @@ from handlers.settings import (
     MODEL_ORDER,
     language_keyboard,
     language_menu,
-    model_alias,
     model_facts,
     model_from_callback,
     model_keyboard,
@@ -69,12 +68,13 @@ def keyboard_data(markup: Any) -> list[str]:
 # ---- /model ------------------------------------------------------------------------------
 
 
-def test_every_model_alias_resolves_back_to_its_model() -> None:
+def test_every_model_name_resolves_back_to_its_model() -> None:
+    """The one name users read is also what they type after `model:` (issue #25 item 13)."""
     for spec in MODELS.values():
-        alias = model_alias(spec)
-        assert resolve_model(alias) is spec
-        assert len(alias) <= len(spec.id)
-    assert model_alias(MODELS["elevenlabs/eleven_music"]) == "eleven"
+        assert " " not in spec.title and len(spec.title) <= 15
+        assert resolve_model(spec.title) is spec
+        assert resolve_model(spec.title.lower()) is spec
+    assert resolve_model("eleven").id == "elevenlabs/eleven_music"  # old aliases still work
 
 
 def test_model_callback_data_is_an_index_into_a_stable_order() -> None:
@@ -105,7 +105,7 @@ def test_model_menu_says_what_each_model_needs(lang: str) -> None:
     assert telegram_length(text) <= 4096
     for spec in MODELS.values():
         assert spec.title in text
-        assert f"model:{model_alias(spec)}" in text
+        assert spec.id not in text  # ids are for operators
     music01 = model_facts(MODELS["music-01"], "en")
     assert "needs a reference: voice note or audio file" in music01
     assert "596 characters" in music01  # the ##…## wrapping counts against 600
@@ -165,7 +165,7 @@ def test_variation_says_which_change_it_made() -> None:
     draft, text = variation(job, MODELS[job.model], "en")
     assert draft.spec.id == "minimax/music-2.6"
     assert (draft.style, draft.lyrics) == (job.prompt, job.lyrics)
-    assert "MiniMax Music 2.6" in plain_text(text)
+    assert "MiniMax-2.6" in plain_text(text)
 
     cover = make_job(model="minimax/music-cover", reference_url="https://example.com/a.mp3")
     draft, text = variation(cover, MODELS[cover.model], "es")
@@ -218,9 +218,13 @@ def test_one_enormous_line_is_cut_safely() -> None:
 
 def test_ago_boundaries() -> None:
     assert ago(5, "en") == "just now"
-    assert ago(61, "en") == "1 min ago"
-    assert ago(3600 * 3 + 5, "en") == "3 h ago"
-    assert ago(86400 * 2, "ru") == "2 дн. назад"
+    assert ago(61, "en") == "1 minute ago"
+    assert ago(3600 * 3 + 5, "en") == "3 hours ago"
+    # CLDR's words and plural forms (issue #25 items 8/9), not abbreviations.
+    assert ago(86400 * 2, "ru") == "2 дня назад"
+    assert ago(86400 * 5, "ru") == "5 дней назад"
+    assert ago(60 * 21, "ru") == "21 минуту назад"
+    assert ago(3600, "es") == "hace 1 hora"
     assert ago(-5, "es") == "ahora mismo"
 
 
@@ -243,9 +247,9 @@ def test_jobs_list_buttons_resend_delivered_and_cancel_pending() -> None:
     text, markup = render_jobs(jobs, "en", now)
     parsed = strip_text(parse_html(text)).text
     assert "1. 🎵 bossa <nova> & co" in parsed
-    assert "generating · minimax/music-2.0 · just now" in parsed
-    assert "delivered · minimax/music-2.0 · 10 min ago" in parsed
-    assert "failed" in parsed and "2 h ago" in parsed
+    assert "generating · MiniMax-2.0 · just now" in parsed
+    assert "delivered · MiniMax-2.0 · 10 minutes ago" in parsed
+    assert "failed" in parsed and "2 hours ago" in parsed
     assert keyboard_data(markup) == ["v1:cancel:3", "v1:resend:2", "v1:songs:0"]
     labels = [b.text for row in markup.inline_keyboard for b in row]
     assert labels[0] == "❌ 1. bossa <nova> & co"  # plain text: no escaping in buttons

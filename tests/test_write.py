@@ -15,7 +15,16 @@ from bot.intake.lyrics import lyrics_budget, script_of, shorten
 from songbot_fakes.telegram_html import utf16_len
 from storage.usage import utc_day_bounds
 from tests.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.test_ux_support import BOT, GROUP, button_data, edited, ok_reply_to, press, shown
+from tests.test_ux_support import (
+    BOT,
+    GROUP,
+    button_data,
+    edited,
+    help_section,
+    ok_reply_to,
+    press,
+    shown,
+)
 
 CHAT = "POST /v1/chat/completions"
 IDEA = "a birthday song for my sister Anna who loves cats and skateboarding"
@@ -345,12 +354,9 @@ async def test_daily_draft_limit_is_atomic_and_separate_from_songs(harness: BotH
     # The song limit is its own: one song is still allowed.
     h.tg.send_text(PRIVATE_CHAT, USER, "/song rock\n[Verse]\nHey")
     await h.wait_for_job(lambda j: j.state == "delivered", timeout=30)
-    help_request = h.tg.send_text(PRIVATE_CHAT, USER, "/help")
-    help_text = await h.tg.wait_for_call(
-        "sendMessage", ok_reply_to(PRIVATE_CHAT, help_request["message_id"])
-    )
-    assert "/write" in help_text.result["text"]
-    assert shown(t("help_write_limit", "en", limit=2)) in help_text.result["text"]
+    assert "/write" in await help_section(h, PRIVATE_CHAT, USER, "main")
+    limits = await help_section(h, PRIVATE_CHAT, USER, "limits")
+    assert t("help_write_limit", "en", limit=2) in limits
 
 
 @pytest.mark.parametrize(

@@ -2,23 +2,15 @@
 
 Why typed: the runner decides by class alone whether to retry later (`retryable`), reconcile
 (`SubmitOutcomeUnknown`), or give up and tell the user (`user_message`, rendered from the
-catalogue like every other error). The provider's own text is kept in `provider_message`; it is
-shown to users only where it is about their request (a 400's validation text, a failed
-generation's reason), never for auth or billing problems.
+catalogue like every other error). The provider's own text is kept in `provider_message` for
+the logs and never shown to users: it is English ("Generation failed", "invalid params") while
+the user may read Russian or Spanish, and the same failure must read the same in every language
+(issue #25 items 11 and 17).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from bot.errors import SongbotError
-
-_MAX_SHOWN = 300  # provider text shown to a user is cut to this many characters
-
-
-def _shorten(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
 
 
 class ProviderError(SongbotError):
@@ -26,8 +18,6 @@ class ProviderError(SongbotError):
 
     key = "error_provider_unavailable"
     retryable: bool = False
-    # When set and the provider gave a message, that message is safe to show: render this key.
-    detail_key: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -40,9 +30,6 @@ class ProviderError(SongbotError):
         request_id: str | None = None,
         **params: object,
     ) -> None:
-        if key is None and self.detail_key and provider_message and provider_message.strip():
-            key = self.detail_key
-            params.setdefault("reason", _shorten(provider_message))
         super().__init__(key, detail=detail or (provider_message or ""), **params)
         self.provider_message = provider_message
         self.http_status = http_status
@@ -65,7 +52,6 @@ class InvalidRequest(ProviderError):
     """400/422 (or MiniMax 2013): the provider refused the body; its text is about the request."""
 
     key = "error_provider_invalid_request"
-    detail_key: ClassVar[str | None] = "error_provider_invalid_request_detail"
 
 
 class ModelUnavailable(ProviderError):
@@ -137,14 +123,12 @@ class GenerationFailed(ProviderError):
     """The provider ran the job and reported failure (`status: error`, `base_resp` != 0)."""
 
     key = "error_generation_failed"
-    detail_key: ClassVar[str | None] = "error_generation_failed_reason"
 
 
 class ContentRejected(GenerationFailed):
     """MiniMax 1026/1027: the prompt, lyrics or result tripped the content filter."""
 
     key = "error_content_rejected"
-    detail_key: ClassVar[str | None] = None
 
 
 class UnknownGeneration(ProviderError):

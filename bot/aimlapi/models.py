@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Final
 
 from bot.errors import ValidationError
+from bot.i18n.names import register_model_names
 
 
 class Endpoint(StrEnum):
@@ -72,7 +73,7 @@ class ModelSpec:
     """Everything the bot needs to know about one model; see the module docstring."""
 
     id: str
-    title: str
+    title: str  # the one name users read and may type after `model:` (no spaces)
     summary: str  # one line for a /model keyboard
     endpoint: Endpoint
     takes_lyrics: bool
@@ -118,7 +119,7 @@ _AUDIO_SETTING: Final = OptionSpec("audio_setting", OptionKind.AUDIO_SETTING)
 _MODELS: Final[tuple[ModelSpec, ...]] = (
     ModelSpec(
         id="minimax/music-2.0",
-        title="MiniMax Music 2.0",
+        title="MiniMax-2.0",
         summary="lyrics + style, up to 4 min",
         endpoint=Endpoint.ASYNC,
         takes_lyrics=True,
@@ -141,7 +142,7 @@ _MODELS: Final[tuple[ModelSpec, ...]] = (
     ),
     ModelSpec(
         id="minimax/music-2.6",
-        title="MiniMax Music 2.6",
+        title="MiniMax-2.6",
         summary="lyrics + style or instrumental, up to 4 min",
         endpoint=Endpoint.ASYNC,
         takes_lyrics=True,
@@ -165,7 +166,7 @@ _MODELS: Final[tuple[ModelSpec, ...]] = (
     ),
     ModelSpec(
         id="minimax/music-1.5",
-        title="MiniMax Music 1.5",
+        title="MiniMax-1.5",
         summary="lyrics + short style, up to 4 min",
         endpoint=Endpoint.ASYNC,
         takes_lyrics=True,
@@ -188,7 +189,7 @@ _MODELS: Final[tuple[ModelSpec, ...]] = (
     ),
     ModelSpec(
         id="minimax/music-cover",
-        title="MiniMax Music Cover",
+        title="MiniMax-Cover",
         summary="a new version of a reference song (link or file)",
         endpoint=Endpoint.ASYNC,
         takes_lyrics=True,
@@ -211,7 +212,7 @@ _MODELS: Final[tuple[ModelSpec, ...]] = (
     ),
     ModelSpec(
         id="stable-audio",
-        title="Stable Audio",
+        title="Stable-Audio",
         summary="instrumental from a description, up to 47 s",
         endpoint=Endpoint.ASYNC,
         takes_lyrics=False,
@@ -238,7 +239,7 @@ _MODELS: Final[tuple[ModelSpec, ...]] = (
     ),
     ModelSpec(
         id="google/lyria2",
-        title="Google Lyria 2",
+        title="Lyria-2",
         summary="instrumental from a description, about 30 s",
         endpoint=Endpoint.ASYNC,
         takes_lyrics=False,
@@ -264,7 +265,7 @@ _MODELS: Final[tuple[ModelSpec, ...]] = (
     ),
     ModelSpec(
         id="elevenlabs/eleven_music",
-        title="ElevenLabs Music",
+        title="ElevenLabs",
         summary="instrumental or sung from a description, 10 s to 5 min",
         endpoint=Endpoint.ASYNC,
         takes_lyrics=False,
@@ -287,7 +288,7 @@ _MODELS: Final[tuple[ModelSpec, ...]] = (
     ),
     ModelSpec(
         id="minimax-music",
-        title="MiniMax Music (legacy)",
+        title="MiniMax-Legacy",
         summary="lyrics sung in the style of a reference link, up to 1 min",
         endpoint=Endpoint.ASYNC,
         takes_lyrics=True,
@@ -313,7 +314,7 @@ _MODELS: Final[tuple[ModelSpec, ...]] = (
     ),
     ModelSpec(
         id="music-01",
-        title="MiniMax music-01",
+        title="MiniMax-01",
         summary="lyrics sung like your reference track, up to 1 min",
         endpoint=Endpoint.SYNC_REFERENCE,
         takes_lyrics=True,
@@ -340,13 +341,18 @@ _MODELS: Final[tuple[ModelSpec, ...]] = (
 )
 
 MODELS: Final[dict[str, ModelSpec]] = {spec.id: spec for spec in _MODELS}
+# Users read (and may type after `model:`) only the title; ids stay for logs and the CLI.
+register_model_names({spec.id: spec.title for spec in _MODELS})
+
+
+def known_names() -> str:
+    """The model names a user can pick from, for an "unknown model" reply."""
+    return ", ".join(spec.title for spec in _MODELS)
 
 
 def get_model(model_id: str) -> ModelSpec:
     """The entry for `model_id`; an unknown id is a user-facing validation error, not KeyError."""
     spec = MODELS.get(model_id)
     if spec is None:
-        raise ValidationError(
-            "error_unknown_model", model=model_id, known=", ".join(sorted(MODELS))
-        )
+        raise ValidationError("error_unknown_model", model=model_id, known=known_names())
     return spec

@@ -31,7 +31,7 @@ from bot.delivery.media import TempFiles, probe, to_mp3
 from bot.i18n import Raw, t
 from bot.telegram.callback_data import Action, for_job
 from bot.telegram.helpers import mention_html, reply_to, topic_kwargs
-from bot.textutil import file_stem, html_escape, job_title, truncate_utf16
+from bot.textutil import file_stem, html_escape, job_title, shown_style, truncate_utf16
 from storage.jobs import Job
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def _read_head(path: Path) -> bytes:
 
 def song_caption(job: Job, lang: str | None) -> str:
     """Style, model and (in groups) who asked, within Telegram's 1024-character caption limit."""
-    style = truncate_utf16(job.prompt.replace("\n", " "), CAPTION_STYLE_LIMIT)
+    style = truncate_utf16(shown_style(job.prompt).replace("\n", " "), CAPTION_STYLE_LIMIT)
     # The song's title heads the caption, as in the player and the file name (#25.12).
     head = f"<b>{html_escape(job_title(job))}</b>\n"
     if job.chat_type != "private":

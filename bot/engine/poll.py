@@ -9,7 +9,9 @@ is refreshed at once (bot/engine/estimates.py). The schedule itself is bot/engin
 from __future__ import annotations
 
 import logging
+import re
 import time
+from typing import Final
 
 from bot.aimlapi.errors import ProviderError, UnknownGeneration
 from bot.aimlapi.models import MODELS
@@ -22,6 +24,10 @@ from storage.jobs import Job
 from storage.states import JobState
 
 log = logging.getLogger(__name__)
+
+# A failure the provider words as its content rules ("violates our policy", "flagged by
+# moderation", MiniMax's "sensitive"): told as such, in the user's language.
+_CONTENT_RULES: Final = re.compile(r"moderat|polic|sensitive|inappropriate|unsafe", re.I)
 
 PULL_IN_SECONDS = 0.2  # how soon the jobs a completion makes likely-done are looked at
 
@@ -54,17 +60,17 @@ async def poll(w: Work, job: Job) -> Job | None:
         # The provider's words, bounded: the whole message must stay under Telegram's
         # 4096 characters, or the user would never hear about the failure.
         text = truncate_utf16(result.error_text, 1000) if result.error_text else None
-        # Our own diagnosis reads in the user's language; the provider's words as they are.
-        reason = t(result.error_key, job.user_lang) if result.error_key else text
-        await w.outcomes.fail(
-            job,
-            JobState.FAILED,
-            "error_generation_failed",
-            detail=text or "",
-            user_text=t("error_generation_failed_reason", job.user_lang, reason=reason)
-            if reason
-            else None,
-        )
+        # Our own diagnosis reads in the user's language; the provider's words ("Generation
+        # failed", "Lyrics flagged by moderation") are English: they go to the log, and the
+        # user reads the catalogue's reason for them (issue #25 item 11).
+        key = "error_generation_failed"
+        user_text = None
+        if result.error_key:
+            reason = t(result.error_key, job.user_lang)
+            user_text = t("error_generation_failed_reason", job.user_lang, reason=reason)
+        elif text and _CONTENT_RULES.search(text):
+            key = "error_content_rejected"
+        await w.outcomes.fail(job, JobState.FAILED, key, detail=text or "", user_text=user_text)
         return None
     if result.is_done and result.audio_url:
         # It finished between the last "still generating" answer (the job's `updated_at`, set

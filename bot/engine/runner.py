@@ -395,6 +395,13 @@ class JobRunner:
 
 
 async def _expire(w: Work, job: Job) -> Job | None:
-    """A job that waited in line past its deadline ends `timed_out` (nothing was charged)."""
+    """A job that waited in line past its deadline ends `timed_out` (nothing was charged).
+
+    One that waited because the music service kept refusing to start it ends with the same
+    reason as when the retries run out first (`outcomes.transient`), so one failure reads the
+    same whichever check saw it, in every language (issue #25 item 17)."""
+    if job.transient_errors:
+        await w.outcomes.fail(job, JobState.FAILED, "error_provider_unavailable", refund=False)
+        return None
     await w.outcomes.fail(job, JobState.TIMED_OUT, "error_timeout", refund=False)
     return None

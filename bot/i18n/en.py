@@ -2,7 +2,9 @@
 
 from typing import Final
 
-EN: Final[dict[str, str]] = {
+from bot.i18n.plural import Plural
+
+EN: Final[dict[str, str | Plural]] = {
     # --- validation (the AI/ML API client checks requests before anything is charged) ---
     # --- /song parser and audio tools (bot/intake/parser.py, bot/delivery/media.py) ---
     "usage_empty": (
@@ -12,7 +14,7 @@ EN: Final[dict[str, str]] = {
         "• <code>/song lo-fi piano</code>: an instrumental, no lyrics\n"
         "• <code>/song sea shanty | Yo ho, we sail at dawn</code>: all on one line\n"
         "• reply with <code>/song punk rock</code> to a message that holds the lyrics\n\n"
-        "Options go before the style: <code>model:music-2.0</code>, "
+        "Options go before the style: <code>model:MiniMax-2.0</code>, "
         "<code>ref: https://…/take.mp3</code>, and <code>voice:</code>, "
         "<code>instrumental:</code> or <code>song:</code> for what the reference contains."
     ),
@@ -22,7 +24,7 @@ EN: Final[dict[str, str]] = {
     ),
     "usage_model_missing": (
         "Write the model right after <code>model:</code> with no space, "
-        "e.g. <code>model:music-2.0</code>."
+        "e.g. <code>model:MiniMax-2.0</code>."
     ),
     "usage_too_long": (
         "That is too long: the style and lyrics together may have at most 10,000 characters."
@@ -48,14 +50,14 @@ EN: Final[dict[str, str]] = {
     "status_generating_eta": "🎵 <b>Generating</b> · {model} · {elapsed} (usually about {expected})",
     "status_sending": "📤 <b>Sending your song</b> · {model}",
     "status_done": "✅ <b>Done</b> · {model} · {elapsed}",
-    "status_cancelled": "🚫 <b>Cancelled</b> · {model}",
-    "status_failed": "❌ {reason_html}",
+    "status_cancelled": "🚫 <b>Cancelled</b>",
+    "status_failed": "⚠️ {reason_html}",
     "button_cancel": "❌ Cancel",
     "button_again": "🔁 Again",
     "button_lyrics": "📝 Lyrics",
     "button_vary": "🎲 Variation",
-    "song_caption": "🎵 <i>{style}</i>\n<code>{model}</code>",
-    "song_caption_group": "🎵 <i>{style}</i>\nfor {mention} · <code>{model}</code>",
+    "song_caption": "🎵 <i>{style}</i>\n{model}",
+    "song_caption_group": "🎵 <i>{style}</i>\nfor {mention} · {model}",
     "song_performer": "songbot · {model}",
     "song_too_big_link": "🎵 Your song is {size_mb} MB, over Telegram's 50 MB upload limit. {link} (the link works for about 24 hours).",
     "song_link_label": "Download it here",
@@ -65,24 +67,34 @@ EN: Final[dict[str, str]] = {
     "error_not_allowed": "Sorry, you can't do that here.",
     "error_internal": "Something broke on my side (not your fault). Please try again in a minute.",
     "error_unknown_model": "I don't know the model <code>{model}</code>. Available: {known}.",
-    "error_style_too_short": "Please describe the style a bit more (at least {limit} characters for {model}), e.g. <code>/song dreamy synth-pop with female vocals</code>.",
+    "error_style_too_short": Plural(
+        "limit",
+        one="Please describe the style a bit more (at least {limit} character for {model}), e.g. <code>/song dreamy synth-pop with female vocals</code>.",
+        other="Please describe the style a bit more (at least {limit} characters for {model}), e.g. <code>/song dreamy synth-pop with female vocals</code>.",
+    ),
     "error_model_no_lyrics": "{model} makes instrumentals only and can't sing lyrics. Drop the lyrics or pick another model with <code>model:</code>.",
     "error_model_needs_lyrics": "{model} needs lyrics: put them on the lines after <code>/song &lt;style&gt;</code>.",
     "error_model_needs_reference": "{model} needs a reference: send the command as the caption of a voice note or audio, reply with it to one, or add <code>ref: https://…</code>.",
-    "error_model_no_reference": "{model} can't use a reference track. Pick a reference model with <code>model:music-01</code> or <code>model:cover</code>.",
-    "error_too_many_waiting": "You already have {limit} songs waiting for their turn. Wait for one to start, or /cancel one.",
-    "error_daily_limit": "You've reached today's limit of {limit} songs. It resets at midnight UTC.",
+    "error_model_no_reference": "{model} can't use a reference track. Pick a reference model with <code>model:MiniMax-01</code> or <code>model:MiniMax-Cover</code>.",
+    "error_too_many_waiting": Plural(
+        "limit",
+        one="You already have a song waiting for its turn. Wait for it to start, or /cancel it.",
+        other="You already have {limit} songs waiting for their turn. Wait for one to start, or /cancel one.",
+    ),
+    "error_daily_limit": Plural(
+        "limit",
+        one="You've reached today's limit of {limit} song. It resets at midnight UTC.",
+        other="You've reached today's limit of {limit} songs. It resets at midnight UTC.",
+    ),
     "error_chat_not_allowed": "Sorry, this bot isn't available in this chat.",
     "error_user_banned": "Sorry, you can't request songs from this bot.",
     "error_admins_only_requests": "In this chat only admins can request songs.",
     "error_reference_type": "I can only use a voice note, an audio file or a video's sound as a reference, not a {kind}.",
     "error_reference_too_big": "That file is {size_mb} MB; I can download at most {limit_mb} MB. Please send a shorter clip.",
-    "error_reference_too_short": "Your {kind} is {seconds} s; please send more than {minimum} s of singing.",
-    "error_reference_too_long": "Your {kind} is {seconds} s; the model takes at most {maximum} s. Please trim it.",
+    "error_reference_too_short": "Your {kind} is {seconds} long; please send more than {minimum} of singing.",
+    "error_reference_too_long": "Your {kind} is {seconds} long; the model takes at most {maximum}. Please trim it.",
     "diagnosis_no_audio": "it reported the song as finished but sent no audio file",
     "diagnosis_failed_no_reason": "it reported a failure without saying why",
-    "length_seconds": "{n} s",
-    "length_minutes": "{n} min",
     "error_timeout": "The song took too long ({waited}) and I stopped waiting. You were not charged for a failed generation; please try again.",
     "error_interrupted": "I was restarted while your song was being started, and I can't tell whether it began. To be safe I won't start it twice: please send the request again.",
     "error_generation_failed": "The music service couldn't make this song. Please try again, perhaps with different wording.",
@@ -98,7 +110,10 @@ EN: Final[dict[str, str]] = {
     "cmd_jobs": "Your pending and recent songs",
     "cmd_cancel": "Cancel your pending song",
     "cmd_language": "Choose the bot's language",
-    "cancelled": "🚫 Cancelled ({model}). If the music service had already started, it may still charge for it, and it counts toward your daily limit.",
+    "cancelled": (
+        "🚫 Cancelled: <i>{song}</i>. It had already started, so it still counts toward your "
+        "songs for today."
+    ),
     "cancelled_short": "Cancelled",
     "nothing_to_cancel": "You have no pending song here.",
     "not_your_job": "That's someone else's song.",
@@ -107,14 +122,26 @@ EN: Final[dict[str, str]] = {
     "error_prompt_missing": (
         "Please describe the style: {model} needs a short description of the music."
     ),
-    "error_prompt_too_short": (
-        "The style description is {length} characters; this model needs at least {limit}."
+    "error_prompt_too_short": Plural(
+        "length",
+        one="The style description is {length} character; this model needs at least {limit}.",
+        other="The style description is {length} characters; this model needs at least {limit}.",
     ),
-    "error_prompt_too_long": (
-        "The style description is {length} characters; this model takes at most {limit}."
+    "error_prompt_too_long": Plural(
+        "length",
+        one="The style description is {length} character; this model takes at most {limit}.",
+        other="The style description is {length} characters; this model takes at most {limit}.",
     ),
-    "error_lyrics_too_short": "Lyrics are {length} characters; this model needs at least {limit}.",
-    "error_lyrics_too_long": "Lyrics are {length} characters; this model takes at most {limit}.",
+    "error_lyrics_too_short": Plural(
+        "length",
+        one="The lyrics are {length} character; this model needs at least {limit}.",
+        other="The lyrics are {length} characters; this model needs at least {limit}.",
+    ),
+    "error_lyrics_too_long": Plural(
+        "length",
+        one="The lyrics are {length} character; this model takes at most {limit}.",
+        other="The lyrics are {length} characters; this model takes at most {limit}.",
+    ),
     "error_instrumental_with_lyrics": (
         "An instrumental can't have lyrics. Drop the lyrics or ask for a song with vocals."
     ),
@@ -134,7 +161,7 @@ EN: Final[dict[str, str]] = {
     "error_reference_format": "The reference must be an MP3 or WAV file.",
     "error_duration_not_supported": "{model} doesn't take a length; please leave it out.",
     "error_duration_out_of_range": (
-        "The length must be between {minimum} and {maximum} seconds (you asked for {seconds})."
+        "The length must be between {minimum} and {maximum} (you asked for {seconds})."
     ),
     "error_option_invalid": "The option <code>{name}</code> isn't valid for {model}.",
     "error_provider_key_invalid": (
@@ -146,7 +173,6 @@ EN: Final[dict[str, str]] = {
     "error_provider_invalid_request": (
         "The music service rejected this request. Please change the style or lyrics and try again."
     ),
-    "error_provider_invalid_request_detail": "The music service rejected this request: {reason}",
     "error_provider_rate_limited": (
         "The music service is busy right now. Please try again in a minute."
     ),
@@ -172,50 +198,48 @@ EN: Final[dict[str, str]] = {
     ),
     # --- issue #7: commands, menus, buttons, /jobs (handlers/commands.py, settings.py, callbacks.py)
     "help_forms": (
-        "<b>How to ask for a song</b> (tap an example to copy it)\n"
-        "• style on the first line, lyrics below:\n"
-        "<code>/song dreamy synth-pop\n[Verse]\nNeon lights over the bay</code>\n"
+        "<b>More ways to ask</b> (tap an example to copy it)\n"
         "• all on one line: <code>/song sea shanty | Yo ho, we sail at dawn</code>\n"
-        "• no lyrics, an instrumental: <code>/song calm ambient piano</code>\n"
         "• reply <code>/song acoustic folk</code> to a message that holds the lyrics\n"
-        "• a voice note or audio with the caption <code>/song gospel choir</code> (or reply "
-        "with it to one): sing it like this\n"
-        "• pick the model for one song: <code>/song model:music-2.6 lo-fi hip hop</code>\n"
-        "• a reference link: <code>/song ref: https://example.com/take.mp3 jazz cover</code>"
+        "• pick the model for one song: <code>/song model:MiniMax-2.6 lo-fi hip hop</code>"
     ),
     "help_models": (
-        "<b>Models</b> (<code>model:&lt;name&gt;</code> in /song, or /model for this chat)\n"
-        "{lines_html}"
+        "<b>Models</b> (write <code>model:&lt;name&gt;</code> in /song, or pick one for this "
+        "chat with /model)\n{lines_html}"
     ),
-    "help_limits": (
-        "<b>Limits</b>\n"
-        "• style and lyrics together: up to {max_chars} characters\n"
-        "• {per_user} of your songs are made at once; more wait their turn\n"
-        "• I stop waiting for a song after {minutes} min"
+    "help_limits": "<b>Limits</b>",
+    "help_daily_limit": Plural(
+        "limit",
+        one="• {limit} song per person per day (resets at midnight UTC)",
+        other="• {limit} songs per person per day (resets at midnight UTC)",
     ),
-    "help_daily_limit": "• {limit} songs per person per day (resets at midnight UTC)",
-    "help_stars": "⭐ Songs cost {price} Telegram Stars each ({free} free a day): /buy a pack of songs, /balance shows what you have left.",
+    "help_stars": Plural(
+        "free",
+        one="⭐ A song costs {price} ⭐, and the first one each day is free: /buy a pack of songs, /balance shows what you have left.",
+        other="⭐ A song costs {price} ⭐, and the first {free} each day are free: /buy a pack of songs, /balance shows what you have left.",
+    ),
     # issue #16.9: which model takes voice notes, and music-01's retirement
     "model_moved": "no longer available: made by {model} now",
     "help_voice_model": "🎤 Voice notes and audio files are sung by <b>{model}</b>.",
     "help_voice_model_moved": "🎤 {old} is no longer available, so voice notes and audio files now go to <b>{model}</b>: it makes a new version of your recording (6 s to 6 min).",
     "error_model_unavailable": "{model} is no longer available at the music service. Please pick another model with /model.",
-    "help_buttons": (
-        "<b>Under each song</b>\n"
-        "🔁 Again: the same request once more · 📝 Lyrics · 🎲 Variation: the same lyrics with "
-        "another model or style\n"
-        "/jobs lists your songs, /cancel stops a pending one, /language changes my language."
-    ),
     "help_groups": (
         "<b>In groups</b>\n"
-        "Write <code>/song@{bot}</code>. Telegram's privacy mode (on by default) shows me only "
-        "commands addressed to me and replies to my messages, so to use someone's lyrics, reply "
-        "to their message with <code>/song@{bot} &lt;style&gt;</code>. Only admins can change "
-        "the chat's /model."
+        "Write <code>/song@{bot} &lt;style&gt;</code> with the lyrics below it, or reply with it "
+        "to a message that holds the lyrics: I only see commands and replies meant for me. "
+        "Admins choose the group's /model and /language."
     ),
-    "model_line": "{mark}<b>{title}</b> · <code>model:{alias}</code>\n    {facts}",
-    "model_lyrics_required": "lyrics required (up to {limit} characters)",
-    "model_lyrics_optional": "lyrics optional (up to {limit} characters)",
+    "model_line": "{mark}<b>{title}</b>: {facts}",
+    "model_lyrics_required": Plural(
+        "limit",
+        one="lyrics required (up to {limit} character)",
+        other="lyrics required (up to {limit} characters)",
+    ),
+    "model_lyrics_optional": Plural(
+        "limit",
+        one="lyrics optional (up to {limit} character)",
+        other="lyrics optional (up to {limit} characters)",
+    ),
     "model_lyrics_none": "no lyrics",
     "model_instrumental": "can make instrumentals",
     "model_reference_required": "needs a reference: {kind}",
@@ -223,15 +247,14 @@ EN: Final[dict[str, str]] = {
     "model_ref_upload": "voice note or audio file",
     "model_ref_url": "audio link",
     "model_ref_any": "audio link or file",
-    "model_length_seconds": "up to {seconds} s",
-    "model_length_minutes": "up to {minutes} min",
+    "model_length_seconds": "up to {seconds}",
     "model_menu": (
         "<b>Default model for this chat</b>\n"
         "Now: {current}\n\n"
         "{lines_html}\n\n"
         "A <code>model:</code> in /song always wins for that one song."
     ),
-    "model_now": "<b>{title}</b> (<code>{model}</code>)",
+    "model_now": "<b>{title}</b>",
     "model_now_auto": "automatic: chosen by what you send (lyrics, instrumental, reference)",
     "button_model_default": "Automatic (by request)",
     "answer_model_set": "Default model: {model}",
@@ -246,7 +269,7 @@ EN: Final[dict[str, str]] = {
     "button_language_auto": "🌐 Automatic (from Telegram)",
     "answer_language_set": "Language: {language}",
     "jobs_title": "<b>Your songs</b>",
-    "jobs_line": "{n}. {icon} <b>{title}</b>\n{state} · <code>{model}</code> · {when}",
+    "jobs_line": "{n}. {icon} <b>{title}</b>\n{state} · {model} · {when}",
     "jobs_empty": (
         "You have no songs here yet. Try:\n"
         "<code>/song dreamy synth-pop | Neon lights over the bay</code>"
@@ -264,26 +287,16 @@ EN: Final[dict[str, str]] = {
     "state_cancelled": "cancelled",
     "state_interrupted": "interrupted",
     "ago_now": "just now",
-    "ago_minutes": "{n} min ago",
-    "ago_hours": "{n} h ago",
-    "ago_days": "{n} d ago",
     "button_resend": "▶️ {n}. {title}",
     "button_cancel_job": "❌ {n}. {title}",
     "answer_resend": "Here it is again.",
     "answer_no_file": "That song can't be sent again: it never arrived as a file.",
     "answer_not_found": "I can't find that song any more.",
     "resend_failed": "Telegram no longer has that file, so I can't send it again.",
-    "again_started": "🔁 <b>Once more</b>: <i>{style}</i> · <code>{model}</code>",
-    "vary_model": (
-        "🎲 <b>Variation</b>: the same lyrics, now with {title} (<code>{model}</code>) instead "
-        "of <code>{previous}</code>."
-    ),
-    "vary_style": "🎲 <b>Variation</b>: the same model (<code>{model}</code>) with a new style: "
-    "<i>{style}</i>",
-    "vary_retake": (
-        "🎲 <b>Variation</b>: another take with <code>{model}</code> (it follows your reference, "
-        "not a style)."
-    ),
+    "again_started": "🔁 <b>Once more</b>: <i>{style}</i> · {model}",
+    "vary_model": "🎲 <b>Variation</b>: the same lyrics, now with {model} instead of {previous}.",
+    "vary_style": "🎲 <b>Variation</b>: the same model ({model}) with a new style: <i>{style}</i>",
+    "vary_retake": "🎲 <b>Variation</b>: another take with {model} (it follows your reference, not a style).",
     "answer_again": "🔁 A new take is on its way.",
     "answer_vary": "🎲 A variation is on its way.",
     "answer_busy": "Already on its way.",
@@ -292,7 +305,9 @@ EN: Final[dict[str, str]] = {
     "answer_no_lyrics": "This one is an instrumental: it has no lyrics.",
     "lyrics_header": "📝 <b>{title}</b>",
     "lyrics_truncated": "(the rest is cut to fit Telegram's limits)",
-    "cancelled_not_started": "🚫 Cancelled ({model}) before it started: nothing was charged.",
+    "cancelled_not_started": (
+        "🚫 Cancelled: <i>{song}</i>. It hadn't started yet, so it doesn't count toward your songs."
+    ),
     # --- lead: groups (coalesced board) and admin commands ---
     "board": "🎵 <b>Songs in progress</b>: {working} generating, {waiting} waiting, {done} done (of {total})\nFor: {names}\nI'll reply to each request with its song.",
     "board_finished": "✅ <b>All done</b>: {done} delivered, {failed} without a song.",
@@ -305,7 +320,7 @@ EN: Final[dict[str, str]] = {
     "unbanned": "User <code>{user_id}</code> may request songs again.",
     "requests_usage": "Who may request songs here: <b>{current}</b>. Change it with <code>/requests everyone</code> or <code>/requests admins</code>.",
     "requests_set": "From now on, songs here may be requested by: <b>{who}</b>.",
-    "stats": "<b>songbot stats</b>\nJobs by state: {states}\nToday: {today} songs, {credits_today} credits\nTotal: {total} songs, {credits_total} credits ({refunded} refunded)\n\n<b>Top users</b>\n{top}\n\n<b>Average generation time</b>\n{models}",
+    "stats": "<b>songbot stats</b>\nJobs by state: {states}\nToday: songs {today}, credits {credits_today}\nTotal: songs {total}, credits {credits_total} (refunded {refunded})\n\n<b>Top users</b>\n{top}\n\n<b>Average generation time</b>\n{models}",
     "stats_top_line": "• {name} (<code>{user_id}</code>): {count}",
     "stats_model_line": "• <code>{model}</code>: {avg}",
     # --- issue #9: references (bot/intake/references.py, bot/engine/prepare_reference.py) ---
@@ -332,16 +347,16 @@ EN: Final[dict[str, str]] = {
     ),
     "error_model_reference_file_only": (
         "{model} needs the reference as a voice note or audio file sent here, not a link. "
-        "For a link, use <code>model:cover</code> or <code>model:legacy</code>."
+        "For a link, use <code>model:MiniMax-Cover</code> or <code>model:MiniMax-Legacy</code>."
     ),
     "error_model_reference_link_only": (
         "{model} takes a reference only as a link (<code>ref: https://…</code>). For a voice "
-        "note or audio file, use <code>model:01</code> or <code>model:cover</code>."
+        "note or audio file, use <code>model:MiniMax-01</code> or <code>model:MiniMax-Cover</code>."
     ),
-    "error_reference_lyrics_too_long": (
-        "With a reference, {model} sings at most {limit} characters of lyrics; yours have "
-        "{length}. Please shorten them, or send the song without a reference (other models take "
-        "up to 3,000)."
+    "error_reference_lyrics_too_long": Plural(
+        "limit",
+        one="With a reference, {model} sings at most {limit} character of lyrics; yours have {length}. Please shorten them, or send the song without a reference (other models take up to 3,000).",
+        other="With a reference, {model} sings at most {limit} characters of lyrics; yours have {length}. Please shorten them, or send the song without a reference (other models take up to 3,000).",
     ),
     # --- /write (issue #18) ---
     "cmd_write": "Lyrics from your idea: /write <idea>",
@@ -352,15 +367,16 @@ EN: Final[dict[str, str]] = {
         "Tell me what the song is about, e.g. <code>/write a birthday song for my sister Anna "
         "who loves cats</code>, or reply <code>/write</code> to a message that holds the idea."
     ),
-    "error_write_idea_too_long": (
-        "That idea is {length} characters; {limit} is plenty. Please say it in fewer words."
+    "error_write_idea_too_long": Plural(
+        "length",
+        one="That idea is {length} character; {limit} is plenty. Please say it in fewer words.",
+        other="That idea is {length} characters; {limit} is plenty. Please say it in fewer words.",
     ),
     "write_working": "✍️ Writing lyrics…",
-    "write_preview": (
-        "📝 <b>{title}</b>\n"
-        "Style: <i>{style}</i>\n"
-        "For <code>{model}</code> · {length} of {limit} characters\n\n"
-        "{lyrics}"
+    "write_preview": Plural(
+        "limit",
+        one="📝 <b>{title}</b>\nStyle: <i>{style}</i>\nFor {model} · {length} of {limit} character\n\n{lyrics}",
+        other="📝 <b>{title}</b>\nStyle: <i>{style}</i>\nFor {model} · {length} of {limit} characters\n\n{lyrics}",
     ),
     "write_preview_made": "🎵 Made into a song.",
     "write_edit_hint": (
@@ -368,8 +384,10 @@ EN: Final[dict[str, str]] = {
         "your version of the lyrics on the lines below it. Just <code>{command} {style}</code> as a "
         "reply sings them as they are."
     ),
-    "error_lyrics_daily_limit": (
-        "You've written {limit} drafts today, the daily limit. It resets at midnight UTC."
+    "error_lyrics_daily_limit": Plural(
+        "limit",
+        one="You've written {limit} draft today, the daily limit. It resets at midnight UTC.",
+        other="You've written {limit} drafts today, the daily limit. It resets at midnight UTC.",
     ),
     "error_lyrics_refused": (
         "The lyrics model declined to write about that idea. Try putting it another way."
@@ -390,30 +408,56 @@ EN: Final[dict[str, str]] = {
         "style and lyrics for you to look at first. Nothing is made until you press 🎵 Make this "
         "song; 🔄 writes a new version, ✏️ explains how to change the words."
     ),
-    "help_write_limit": "• {limit} lyrics drafts per person per day",
+    "help_write_limit": Plural(
+        "limit",
+        one="• {limit} lyrics draft per person per day",
+        other="• {limit} lyrics drafts per person per day",
+    ),
     # --- Telegram Stars (handlers/stars.py, bot/intake/stars.py) ---
     "stars_payment_required": "A song costs {price} ⭐ and today's free songs are used up. Buy a pack of songs with Telegram Stars:",
-    "stars_pack_button": "{songs} songs for {stars} ⭐",
-    "stars_invoice_title": "{songs} songs",
-    "stars_invoice_description": "Credits for {songs} songs. A song that fails gives its credit back.",
-    "stars_invoice_label": "{songs} songs",
+    "stars_pack_button": Plural(
+        "songs", one="{songs} song for {stars} ⭐", other="{songs} songs for {stars} ⭐"
+    ),
+    "stars_invoice_title": Plural("songs", one="{songs} song", other="{songs} songs"),
+    "stars_invoice_description": Plural(
+        "songs",
+        one="A credit for {songs} song. If the song fails, its credit comes back.",
+        other="Credits for {songs} songs. A song that fails gives its credit back.",
+    ),
+    "stars_invoice_label": Plural("songs", one="{songs} song", other="{songs} songs"),
     "stars_checkout_off": "This bot doesn't sell songs any more.",
     "stars_checkout_unknown": "This invoice isn't valid any more. Please send /buy for a new one.",
-    "stars_checkout_price": "The price has changed (a song now costs {price} Stars). Please send /buy for a new invoice.",
+    "stars_checkout_price": "The price has changed (a song now costs {price} ⭐). Please send /buy for a new invoice.",
     "stars_off": "Songs are free here: nothing to buy.",
-    "stars_buy": "A song costs {price} ⭐; your first {free} each day (UTC) are free. Choose a pack:",
+    "stars_buy": Plural(
+        "free",
+        one="A song costs {price} ⭐; your first song each day (UTC) is free. Choose a pack:",
+        other="A song costs {price} ⭐; your first {free} songs each day (UTC) are free. Choose a pack:",
+    ),
     "stars_balance_unlimited": "Your songs are free here: no credits needed.",
-    "stars_balance": "<b>{left}</b> songs left\nFree today: {free}\nCredits: {credits} (bought {bought}, used {used}, in progress {held})",
+    "stars_balance": Plural(
+        "left",
+        one="<b>{left}</b> song left\nFree today: {free}\nCredits: {credits} (bought {bought}, used {used}, in progress {held})",
+        other="<b>{left}</b> songs left\nFree today: {free}\nCredits: {credits} (bought {bought}, used {used}, in progress {held})",
+    ),
     "stars_pack_gone": "This pack isn't sold any more. Send /buy for today's packs.",
-    "stars_paid": "Thank you! Payment received. You can make <b>{left}</b> songs now ({credits} credits).",
+    "stars_paid": Plural(
+        "left",
+        one="Thank you! Payment received. You can make <b>{left}</b> song now (credits: {credits}).",
+        other="Thank you! Payment received. You can make <b>{left}</b> songs now (credits: {credits}).",
+    ),
     "stats_stars": "\n\n<b>Telegram Stars</b>\nReceived {received} ⭐, refunded {refunded} ⭐\nSongs paid with credits: {paid}, free: {free}",
     "stars_credit_returned": "Your credit for this song has been given back.",
     "stars_refund_usage": "Usage: <code>/refund &lt;telegram payment charge id&gt;</code>",
     "stars_refund_unknown": "There is no payment with the charge id {charge_id}.",
     "stars_refund_done": "The payment {charge_id} has been refunded already.",
-    "stars_refund_spent": "Not refunded: payment {charge_id} bought {songs} songs, but its buyer has only {unused} unused credits left.",
+    "stars_refund_spent": Plural(
+        "songs",
+        one="Not refunded: payment {charge_id} bought {songs} song, and its buyer has too few unused credits left ({unused}).",
+        other="Not refunded: payment {charge_id} bought {songs} songs, and its buyer has too few unused credits left ({unused}).",
+    ),
     "stars_refund_failed": "Telegram refused to refund {charge_id}: {reason}. The credits stay with the buyer.",
-    "stars_refunded": "Refunded {stars} ⭐; {songs} credits removed.",
+    "stars_refunded": "Refunded {stars} ⭐; credits removed: {songs}.",
     "cmd_buy": "Buy songs with Telegram Stars",
     "cmd_balance": "How many songs you can still make",
     # Kept songs (#16.6) and the failed-reference limit (#17.4).
@@ -422,7 +466,6 @@ EN: Final[dict[str, str]] = {
     "answer_sending_again": "Sending it again…",
     "answer_unsent_gone": "That song is no longer kept, so it can't be sent again.",
     "resend_upload_failed": "Telegram refused the upload again. The song is still kept: try 📤 Send again in a few minutes.",
-    "error_reference_failures": "{n} of your voice notes or audio files today could not be used, so I'm not taking more until tomorrow. A /song without one still works.",
     # --- identity: channels, anonymous admins and redaction (#24.2) ---
     "error_chat_sender_paid": "Songs on this bot are paid for by each person, so a channel or an anonymous admin can't order one. Ask as yourself: post as yourself instead of as the channel, or turn off “Remain anonymous” in your admin rights, or write to me in private.",
     "error_chat_sender_limit": "Channels and anonymous admins can't order any more songs today. Ask as yourself: post as yourself instead of as the channel, or turn off “Remain anonymous” in your admin rights, or write to me in private.",
@@ -536,4 +579,64 @@ EN: Final[dict[str, str]] = {
     "resend_done": "📤 Sent: the song is in the chat now.",
     "answer_resend_done": "Already sent.",
     "button_try_again": "🔁 Try again",
+    "error_reference_failures": Plural(
+        "n",
+        one="{n} of your voice notes or audio files today could not be used, so I'm not taking more until tomorrow. A /song without one still works.",
+        other="{n} of your voice notes or audio files today could not be used, so I'm not taking more until tomorrow. A /song without one still works.",
+    ),
+    # --- end of catalogue ---
+    # --- i18n: plurals, limits, names, group language, short /help ---
+    "help_limit_chars": Plural(
+        "max_chars",
+        one="• style and lyrics together: up to {max_chars} character",
+        other="• style and lyrics together: up to {max_chars} characters",
+    ),
+    "help_limit_parallel": Plural(
+        "per_user",
+        one="• one song of yours is made at a time; the rest wait their turn",
+        other="• {per_user} of your songs are made at a time; the rest wait their turn",
+    ),
+    "help_limit_timeout": "• I stop waiting for a song after {waited}",
+    "stars_buy_no_free": "A song costs {price} ⭐. Choose a pack:",
+    "help_stars_no_free": "⭐ A song costs {price} ⭐: /buy a pack of songs, /balance shows what you have left.",
+    "board_finished_none": "⚠️ <b>Finished</b>: no song was made this time (without a song: {failed}).",
+    "language_group_menu": (
+        "<b>This group's language</b>\n"
+        "Now: {current}\n\n"
+        "Everyone here gets my replies in it, whatever their own language."
+    ),
+    "language_group_admins_only": (
+        "Only this group's admins can change its language. To change yours, send /language in "
+        "a private chat with me."
+    ),
+    "status_provider_busy": "⏳ <b>The music service is busy</b>, I keep retrying · {model}",
+    "help_main": (
+        "<b>How to ask for a song</b> (tap an example to copy it)\n"
+        "• style on the first line, lyrics below:\n"
+        "<code>/song dreamy synth-pop\n[Verse]\nNeon lights over the bay</code>\n"
+        "• no lyrics, an instrumental: <code>/song calm ambient piano</code>\n"
+        "• no lyrics yet: <code>/write a birthday song for my sister</code>\n\n"
+        "Under each song: 🔁 again · 📝 lyrics · 🎲 variation. /jobs lists your songs, "
+        "/cancel stops one, /language changes my language."
+    ),
+    "help_references": (
+        "<b>Sing it like this</b>\n"
+        "• send a voice note or audio with the caption <code>/song gospel choir</code>, or "
+        "reply with it to one\n"
+        "• or a link: <code>/song ref: https://example.com/take.mp3 jazz cover</code>\n"
+        "• start with <code>voice:</code> if you sang alone, <code>song:</code> if music plays "
+        "behind you, <code>instrumental:</code> for music only"
+    ),
+    "help_group_short": (
+        "Write <code>/song@{bot} &lt;style&gt;</code> with the lyrics on the lines below, or "
+        "reply with it to a message that holds them. All the rest: /help in a private chat "
+        "with me."
+    ),
+    "button_help_main": "⬅️ Back",
+    "button_help_ways": "✍️ More ways",
+    "button_help_models": "🎛 Models",
+    "button_help_refs": "🎤 Voice and references",
+    "button_help_groups": "👥 Groups",
+    "button_help_limits": "📏 Limits",
+    "model_member": "This chat's model: {current}. Only admins can change it.",
 }

@@ -6,26 +6,28 @@ the middle of a conversation; `tests/test_catalogue.py` checks that the keys and
 
 from typing import Final
 
-ES: Final[dict[str, str]] = {
+from bot.i18n.plural import Plural
+
+ES: Final[dict[str, str | Plural]] = {
     # --- /song parser and audio tools ---
     "usage_empty": (
         "Escribe el estilo en la primera línea y la letra debajo:\n"
-        "<code>/song dreamy synth-pop\n[Verse]\nNeon lights on the rain…</code>\n\n"
+        "<code>/song synth-pop soñador\n[Verse]\nLuces de neón bajo la lluvia…</code>\n\n"
         "Otras formas:\n"
-        "• <code>/song lo-fi piano</code>: un instrumental, sin letra\n"
-        "• <code>/song sea shanty | Yo ho, we sail at dawn</code>: todo en una línea\n"
+        "• <code>/song piano lo-fi</code>: un instrumental, sin letra\n"
+        "• <code>/song canción marinera | Yo-ho, zarpamos al alba</code>: todo en una línea\n"
         "• responde con <code>/song punk rock</code> a un mensaje que tenga la letra\n\n"
-        "Las opciones van antes del estilo: <code>model:music-2.0</code>, "
+        "Las opciones van antes del estilo: <code>model:MiniMax-2.0</code>, "
         "<code>ref: https://…/take.mp3</code>, y <code>voice:</code>, "
         "<code>instrumental:</code> o <code>song:</code> para decir qué contiene la referencia."
     ),
     "usage_no_style": (
         "Tengo la letra pero no el estilo. Pon el estilo en la misma línea que el comando y la "
-        "letra debajo:\n<code>/song dreamy synth-pop\n[Verse]\nNeon lights…</code>"
+        "letra debajo:\n<code>/song synth-pop soñador\n[Verse]\nLuces de neón…</code>"
     ),
     "usage_model_missing": (
         "Escribe el modelo justo después de <code>model:</code>, sin espacio, por ejemplo "
-        "<code>model:music-2.0</code>."
+        "<code>model:MiniMax-2.0</code>."
     ),
     "usage_too_long": (
         "Es demasiado largo: el estilo y la letra juntos pueden tener como máximo "
@@ -46,7 +48,7 @@ ES: Final[dict[str, str]] = {
     ),
     # --- status messages, outcomes, buttons, commands ---
     "status_queued": "⏳ <b>En cola</b> · {model}",
-    "status_waiting": "⏳ <b>Esperando un hueco libre</b> · posición {position} · {model}",
+    "status_waiting": "⏳ <b>En cola</b> · puesto {position} · {model}",
     "status_preparing": "🎙 <b>Preparando tu referencia</b> · {model}",
     "status_generating": "🎵 <b>Generando</b> · {model} · {elapsed}",
     "status_generating_eta": (
@@ -54,14 +56,14 @@ ES: Final[dict[str, str]] = {
     ),
     "status_sending": "📤 <b>Enviando tu canción</b> · {model}",
     "status_done": "✅ <b>Listo</b> · {model} · {elapsed}",
-    "status_cancelled": "🚫 <b>Cancelada</b> · {model}",
-    "status_failed": "❌ {reason_html}",
+    "status_cancelled": "🚫 <b>Cancelada</b>",
+    "status_failed": "⚠️ {reason_html}",
     "button_cancel": "❌ Cancelar",
     "button_again": "🔁 Otra vez",
     "button_lyrics": "📝 Letra",
     "button_vary": "🎲 Variación",
-    "song_caption": "🎵 <i>{style}</i>\n<code>{model}</code>",
-    "song_caption_group": "🎵 <i>{style}</i>\npara {mention} · <code>{model}</code>",
+    "song_caption": "🎵 <i>{style}</i>\n{model}",
+    "song_caption_group": "🎵 <i>{style}</i>\npara {mention} · {model}",
     "song_performer": "songbot · {model}",
     "song_too_big_link": (
         "🎵 Tu canción pesa {size_mb} MB, más que el límite de subida de Telegram (50 MB). "
@@ -76,9 +78,10 @@ ES: Final[dict[str, str]] = {
         "Algo se rompió de mi lado (no es culpa tuya). Inténtalo de nuevo en un minuto."
     ),
     "error_unknown_model": "No conozco el modelo <code>{model}</code>. Disponibles: {known}.",
-    "error_style_too_short": (
-        "Describe el estilo un poco más (al menos {limit} caracteres para {model}), por "
-        "ejemplo <code>/song dreamy synth-pop with female vocals</code>."
+    "error_style_too_short": Plural(
+        "limit",
+        one="Describe el estilo un poco más (al menos {limit} carácter para {model}), por ejemplo <code>/song synth-pop soñador con voz femenina</code>.",
+        other="Describe el estilo un poco más (al menos {limit} caracteres para {model}), por ejemplo <code>/song synth-pop soñador con voz femenina</code>.",
     ),
     "error_model_no_lyrics": (
         "{model} solo hace instrumentales y no canta letras. Quita la letra o elige otro "
@@ -93,37 +96,39 @@ ES: Final[dict[str, str]] = {
     ),
     "error_model_no_reference": (
         "{model} no puede usar una pista de referencia. Elige un modelo de referencia con "
-        "<code>model:music-01</code> o <code>model:cover</code>."
+        "<code>model:MiniMax-01</code> o <code>model:MiniMax-Cover</code>."
     ),
-    "error_too_many_waiting": "Ya tienes {limit} canciones esperando turno. Espera a que empiece una o cancela una con /cancel.",
-    "error_daily_limit": (
-        "Has llegado al límite de hoy: {limit} canciones. Se reinicia a medianoche (UTC)."
+    "error_too_many_waiting": Plural(
+        "limit",
+        one="Ya tienes {limit} canción esperando turno. Espera a que empiece o cancélala con /cancel.",
+        other="Ya tienes {limit} canciones esperando turno. Espera a que empiece una o cancela alguna con /cancel.",
+    ),
+    "error_daily_limit": Plural(
+        "limit",
+        one="Has llegado al límite de hoy: {limit} canción. Se reinicia a medianoche (UTC).",
+        other="Has llegado al límite de hoy: {limit} canciones. Se reinicia a medianoche (UTC).",
     ),
     "error_chat_not_allowed": "Lo siento, este bot no está disponible en este chat.",
     "error_user_banned": "Lo siento, no puedes pedir canciones a este bot.",
     "error_admins_only_requests": "En este chat solo los administradores pueden pedir canciones.",
     "error_reference_type": (
-        "Como referencia solo puedo usar una nota de voz, un archivo de audio o el sonido de un "
-        "vídeo (esto es: {kind})."
+        "Como referencia solo me sirve una nota de voz, un archivo de audio o el sonido de un "
+        "vídeo, y lo que enviaste es de tipo «{kind}»."
     ),
     "error_reference_too_big": (
         "Ese archivo pesa {size_mb} MB; puedo descargar como máximo {limit_mb} MB. Envía un "
         "fragmento más corto."
     ),
-    "error_reference_too_short": (
-        "Tu {kind} dura {seconds} s; envía más de {minimum} s de canto."
-    ),
+    "error_reference_too_short": "Tu {kind} dura {seconds}; envía más de {minimum} de canto.",
     "error_reference_too_long": (
-        "Tu {kind} dura {seconds} s; el modelo acepta como máximo {maximum} s. Recórtalo, "
-        "por favor."
+        "Tu {kind} dura {seconds} y el modelo acepta como máximo {maximum}. Recorta la "
+        "grabación, por favor."
     ),
     "diagnosis_no_audio": "dijo que la canción estaba lista pero no envió ningún archivo de audio",
     "diagnosis_failed_no_reason": "informó de un fallo sin decir por qué",
-    "length_seconds": "{n} s",
-    "length_minutes": "{n} min",
     "error_timeout": (
-        "La canción tardó demasiado ({waited}) y dejé de esperar. No se cobra una "
-        "generación fallida; inténtalo de nuevo."
+        "La canción tardó demasiado ({waited}) y dejé de esperar. No se te cobra nada por un "
+        "intento fallido; inténtalo de nuevo."
     ),
     "error_interrupted": (
         "Me reiniciaron mientras se iniciaba tu canción y no sé si llegó a empezar. Para no "
@@ -139,14 +144,14 @@ ES: Final[dict[str, str]] = {
     ),
     "error_undeliverable": "No pude entregar la canción en este chat.",
     "error_telegram_upload": (
-        "Tu canción está hecha, pero Telegram no dejó de fallar al recibir el archivo. "
+        "Tu canción está lista, pero Telegram no aceptó el archivo tras varios intentos. "
         "Inténtalo de nuevo en unos minutos."
     ),
     "start": (
         "👋 ¡Hola! Convierto tus letras en canciones de verdad.\n\n"
         "Envía un estilo en la primera línea y la letra debajo:\n"
-        "<code>/song dreamy synth-pop\n[Verse]\nNeon lights over the bay\n[Chorus]\n"
-        "Stay, stay, stay</code>\n\n"
+        "<code>/song synth-pop soñador\n[Verse]\nLuces de neón sobre la bahía\n[Chorus]\n"
+        "Quédate, quédate</code>\n\n"
         "/help muestra todas las formas de pedirla."
     ),
     "cmd_start": "Bienvenida y un primer ejemplo",
@@ -157,8 +162,8 @@ ES: Final[dict[str, str]] = {
     "cmd_cancel": "Cancelar tu canción pendiente",
     "cmd_language": "Elegir el idioma del bot",
     "cancelled": (
-        "🚫 Cancelada ({model}). Si el servicio de música ya había empezado, puede que la "
-        "cobre igualmente, y cuenta para tu límite diario."
+        "🚫 Cancelada: <i>{song}</i>. Ya se había empezado a crear, así que cuenta para tus "
+        "canciones de hoy."
     ),
     "cancelled_short": "Cancelada",
     "nothing_to_cancel": "No tienes ninguna canción pendiente aquí.",
@@ -168,19 +173,25 @@ ES: Final[dict[str, str]] = {
     "error_prompt_missing": (
         "Describe el estilo: {model} necesita una breve descripción de la música."
     ),
-    "error_prompt_too_short": (
-        "La descripción del estilo tiene {length} caracteres; este modelo necesita al menos "
-        "{limit}."
+    "error_prompt_too_short": Plural(
+        "length",
+        one="La descripción del estilo tiene {length} carácter; este modelo necesita al menos {limit}.",
+        other="La descripción del estilo tiene {length} caracteres; este modelo necesita al menos {limit}.",
     ),
-    "error_prompt_too_long": (
-        "La descripción del estilo tiene {length} caracteres; este modelo acepta como máximo "
-        "{limit}."
+    "error_prompt_too_long": Plural(
+        "length",
+        one="La descripción del estilo tiene {length} carácter; este modelo acepta como máximo {limit}.",
+        other="La descripción del estilo tiene {length} caracteres; este modelo acepta como máximo {limit}.",
     ),
-    "error_lyrics_too_short": (
-        "La letra tiene {length} caracteres; este modelo necesita al menos {limit}."
+    "error_lyrics_too_short": Plural(
+        "length",
+        one="La letra tiene {length} carácter; este modelo necesita al menos {limit}.",
+        other="La letra tiene {length} caracteres; este modelo necesita al menos {limit}.",
     ),
-    "error_lyrics_too_long": (
-        "La letra tiene {length} caracteres; este modelo acepta como máximo {limit}."
+    "error_lyrics_too_long": Plural(
+        "length",
+        one="La letra tiene {length} carácter; este modelo acepta como máximo {limit}.",
+        other="La letra tiene {length} caracteres; este modelo acepta como máximo {limit}.",
     ),
     "error_instrumental_with_lyrics": (
         "Un instrumental no puede tener letra. Quita la letra o pide una canción con voz."
@@ -202,7 +213,7 @@ ES: Final[dict[str, str]] = {
     "error_reference_format": "La referencia debe ser un archivo MP3 o WAV.",
     "error_duration_not_supported": "{model} no acepta una duración; quítala.",
     "error_duration_out_of_range": (
-        "La duración debe estar entre {minimum} y {maximum} segundos (pediste {seconds})."
+        "La duración debe estar entre {minimum} y {maximum} (pediste {seconds})."
     ),
     "error_option_invalid": "La opción <code>{name}</code> no es válida para {model}.",
     "error_provider_key_invalid": (
@@ -215,9 +226,6 @@ ES: Final[dict[str, str]] = {
     "error_provider_invalid_request": (
         "El servicio de música rechazó esta petición. Cambia el estilo o la letra e inténtalo "
         "de nuevo."
-    ),
-    "error_provider_invalid_request_detail": (
-        "El servicio de música rechazó esta petición: {reason}"
     ),
     "error_provider_rate_limited": (
         "El servicio de música está ocupado ahora mismo. Inténtalo de nuevo en un minuto."
@@ -246,52 +254,48 @@ ES: Final[dict[str, str]] = {
     ),
     # --- issue #7: commands, menus, buttons, /jobs ---
     "help_forms": (
-        "<b>Cómo pedir una canción</b> (toca un ejemplo para copiarlo)\n"
-        "• el estilo en la primera línea, la letra debajo:\n"
-        "<code>/song dreamy synth-pop\n[Verse]\nNeon lights over the bay</code>\n"
-        "• todo en una línea: <code>/song sea shanty | Yo ho, we sail at dawn</code>\n"
-        "• sin letra, un instrumental: <code>/song calm ambient piano</code>\n"
-        "• responde <code>/song acoustic folk</code> a un mensaje que tenga la letra\n"
-        "• una nota de voz o un audio con el pie <code>/song gospel choir</code> (o "
-        "respondiendo con él a uno): cántala así\n"
-        "• el modelo para una canción: <code>/song model:music-2.6 lo-fi hip hop</code>\n"
-        "• un enlace de referencia: "
-        "<code>/song ref: https://example.com/take.mp3 jazz cover</code>"
+        "<b>Más formas de pedirla</b> (toca un ejemplo para copiarlo)\n"
+        "• todo en una línea: <code>/song canción marinera | Yo-ho, zarpamos al alba</code>\n"
+        "• responde <code>/song folk acústico</code> a un mensaje que tenga la letra\n"
+        "• el modelo para una canción: <code>/song model:MiniMax-2.6 hip hop lo-fi</code>"
     ),
     "help_models": (
-        "<b>Modelos</b> (<code>model:&lt;nombre&gt;</code> en /song, o /model para este chat)\n"
-        "{lines_html}"
+        "<b>Modelos</b> (escribe <code>model:&lt;nombre&gt;</code> en /song o elige uno para "
+        "este chat con /model)\n{lines_html}"
     ),
-    "help_limits": (
-        "<b>Límites</b>\n"
-        "• estilo y letra juntos: hasta {max_chars} caracteres\n"
-        "• se hacen {per_user} de tus canciones a la vez; las demás esperan su turno\n"
-        "• dejo de esperar una canción después de {minutes} min"
+    "help_limits": "<b>Límites</b>",
+    "help_daily_limit": Plural(
+        "limit",
+        one="• {limit} canción por persona al día (se reinicia a medianoche UTC)",
+        other="• {limit} canciones por persona al día (se reinicia a medianoche UTC)",
     ),
-    "help_daily_limit": "• {limit} canciones por persona al día (se reinicia a medianoche UTC)",
-    "help_stars": "⭐ Cada canción cuesta {price} Telegram Stars ({free} gratis al día): /buy compra un paquete de canciones, /balance muestra cuántas te quedan.",
+    "help_stars": Plural(
+        "free",
+        one="⭐ Cada canción cuesta {price} ⭐ y la primera de cada día es gratis: /buy compra un paquete de canciones, /balance muestra cuántas te quedan.",
+        other="⭐ Cada canción cuesta {price} ⭐ y las primeras {free} de cada día son gratis: /buy compra un paquete de canciones, /balance muestra cuántas te quedan.",
+    ),
     # issue #16.9: which model takes voice notes, and music-01's retirement
     "model_moved": "ya no está disponible: ahora lo hace {model}",
     "help_voice_model": "🎤 Las notas de voz y los archivos de audio los canta <b>{model}</b>.",
     "help_voice_model_moved": "🎤 {old} ya no está disponible, así que las notas de voz y los archivos de audio ahora van a <b>{model}</b>: hace una nueva versión de tu grabación (de 6 s a 6 min).",
     "error_model_unavailable": "{model} ya no está disponible en el servicio de música. Elige otro modelo con /model.",
-    "help_buttons": (
-        "<b>Debajo de cada canción</b>\n"
-        "🔁 Otra vez: la misma petición de nuevo · 📝 Letra · 🎲 Variación: la misma letra "
-        "con otro modelo u otro estilo\n"
-        "/jobs muestra tus canciones, /cancel detiene una pendiente, /language cambia mi idioma."
-    ),
     "help_groups": (
         "<b>En grupos</b>\n"
-        "Escribe <code>/song@{bot}</code>. El modo de privacidad de Telegram (activo por "
-        "defecto) solo me deja ver los comandos dirigidos a mí y las respuestas a mis mensajes, "
-        "así que para usar la letra de otra persona, responde a su mensaje con "
-        "<code>/song@{bot} &lt;estilo&gt;</code>. Solo los administradores cambian el /model "
-        "del chat."
+        "Escribe <code>/song@{bot} &lt;estilo&gt;</code> con la letra debajo, o responde con él "
+        "a un mensaje que tenga la letra: solo veo los comandos y las respuestas dirigidos a mí. "
+        "Los administradores eligen el /model y el /language del grupo."
     ),
-    "model_line": "{mark}<b>{title}</b> · <code>model:{alias}</code>\n    {facts}",
-    "model_lyrics_required": "necesita letra (hasta {limit} caracteres)",
-    "model_lyrics_optional": "letra opcional (hasta {limit} caracteres)",
+    "model_line": "{mark}<b>{title}</b>: {facts}",
+    "model_lyrics_required": Plural(
+        "limit",
+        one="necesita letra (hasta {limit} carácter)",
+        other="necesita letra (hasta {limit} caracteres)",
+    ),
+    "model_lyrics_optional": Plural(
+        "limit",
+        one="letra opcional (hasta {limit} carácter)",
+        other="letra opcional (hasta {limit} caracteres)",
+    ),
     "model_lyrics_none": "sin letra",
     "model_instrumental": "puede hacer instrumentales",
     "model_reference_required": "necesita una referencia: {kind}",
@@ -299,15 +303,14 @@ ES: Final[dict[str, str]] = {
     "model_ref_upload": "nota de voz o archivo de audio",
     "model_ref_url": "enlace a un audio",
     "model_ref_any": "enlace a un audio o archivo",
-    "model_length_seconds": "hasta {seconds} s",
-    "model_length_minutes": "hasta {minutes} min",
+    "model_length_seconds": "hasta {seconds}",
     "model_menu": (
         "<b>Modelo predeterminado de este chat</b>\n"
         "Ahora: {current}\n\n"
         "{lines_html}\n\n"
         "Un <code>model:</code> en /song siempre manda para esa canción."
     ),
-    "model_now": "<b>{title}</b> (<code>{model}</code>)",
+    "model_now": "<b>{title}</b>",
     "model_now_auto": "automático: según lo que envíes (letra, instrumental, referencia)",
     "button_model_default": "Automático (según la petición)",
     "answer_model_set": "Modelo predeterminado: {model}",
@@ -322,10 +325,10 @@ ES: Final[dict[str, str]] = {
     "button_language_auto": "🌐 Automático (el de Telegram)",
     "answer_language_set": "Idioma: {language}",
     "jobs_title": "<b>Tus canciones</b>",
-    "jobs_line": "{n}. {icon} <b>{title}</b>\n{state} · <code>{model}</code> · {when}",
+    "jobs_line": "{n}. {icon} <b>{title}</b>\n{state} · {model} · {when}",
     "jobs_empty": (
         "Aún no tienes canciones aquí. Prueba:\n"
-        "<code>/song dreamy synth-pop | Neon lights over the bay</code>"
+        "<code>/song synth-pop soñador | Luces de neón sobre la bahía</code>"
     ),
     "jobs_hint": "Toca ▶️ para recibir una canción otra vez, o ❌ para cancelar una en camino.",
     "state_received": "en cola",
@@ -340,28 +343,18 @@ ES: Final[dict[str, str]] = {
     "state_cancelled": "cancelada",
     "state_interrupted": "interrumpida",
     "ago_now": "ahora mismo",
-    "ago_minutes": "hace {n} min",
-    "ago_hours": "hace {n} h",
-    "ago_days": "hace {n} d",
     "button_resend": "▶️ {n}. {title}",
     "button_cancel_job": "❌ {n}. {title}",
     "answer_resend": "Aquí la tienes otra vez.",
     "answer_no_file": "Esa canción no se puede reenviar: nunca llegó como archivo.",
     "answer_not_found": "Ya no encuentro esa canción.",
     "resend_failed": "Telegram ya no tiene ese archivo, así que no puedo reenviarlo.",
-    "again_started": "🔁 <b>Otra vez</b>: <i>{style}</i> · <code>{model}</code>",
-    "vary_model": (
-        "🎲 <b>Variación</b>: la misma letra, ahora con {title} (<code>{model}</code>) en vez "
-        "de <code>{previous}</code>."
-    ),
+    "again_started": "🔁 <b>Otra vez</b>: <i>{style}</i> · {model}",
+    "vary_model": "🎲 <b>Variación</b>: la misma letra, ahora con {model} en vez de {previous}.",
     "vary_style": (
-        "🎲 <b>Variación</b>: el mismo modelo (<code>{model}</code>) con un estilo nuevo: "
-        "<i>{style}</i>"
+        "🎲 <b>Variación</b>: el mismo modelo ({model}) con un estilo nuevo: <i>{style}</i>"
     ),
-    "vary_retake": (
-        "🎲 <b>Variación</b>: otra toma con <code>{model}</code> (sigue tu referencia, no un "
-        "estilo)."
-    ),
+    "vary_retake": "🎲 <b>Variación</b>: otra toma con {model} (sigue tu referencia, no un estilo).",
     "answer_again": "🔁 Una nueva toma va en camino.",
     "answer_vary": "🎲 Una variación va en camino.",
     "answer_busy": "Ya va en camino.",
@@ -370,15 +363,18 @@ ES: Final[dict[str, str]] = {
     "answer_no_lyrics": "Es un instrumental: no tiene letra.",
     "lyrics_header": "📝 <b>{title}</b>",
     "lyrics_truncated": "(el resto se recortó por los límites de Telegram)",
-    "cancelled_not_started": "🚫 Cancelada ({model}) antes de empezar: no se cobró nada.",
+    "cancelled_not_started": (
+        "🚫 Cancelada: <i>{song}</i>. Aún no se había empezado a crear, así que no cuenta para "
+        "tus canciones."
+    ),
     # --- groups (shared board) and admin commands ---
     "board": (
-        "🎵 <b>Canciones en curso</b>: {working} generándose, {waiting} esperando, {done} "
-        "listas (de {total})\n"
+        "🎵 <b>Canciones en curso</b>: generándose: {working} · en espera: {waiting} · "
+        "listas: {done} (de {total})\n"
         "Para: {names}\n"
         "Responderé a cada petición con su canción."
     ),
-    "board_finished": "✅ <b>Todo listo</b>: {done} entregadas, {failed} sin canción.",
+    "board_finished": "✅ <b>Todo listo</b>: entregadas: {done} · sin canción: {failed}.",
     "error_operators_only": "Lo siento, solo los operadores del bot pueden hacer eso.",
     "error_chat_admins_only": (
         "Lo siento, solo los administradores de este grupo pueden cambiar sus ajustes."
@@ -398,8 +394,8 @@ ES: Final[dict[str, str]] = {
     "stats": (
         "<b>Estadísticas de songbot</b>\n"
         "Tareas por estado: {states}\n"
-        "Hoy: {today} canciones, {credits_today} créditos\n"
-        "Total: {total} canciones, {credits_total} créditos ({refunded} devueltos)\n\n"
+        "Hoy — canciones: {today}, créditos: {credits_today}\n"
+        "En total — canciones: {total}, créditos: {credits_total} (devueltos: {refunded})\n\n"
         "<b>Usuarios más activos</b>\n{top}\n\n"
         "<b>Tiempo medio de generación</b>\n{models}"
     ),
@@ -417,28 +413,30 @@ ES: Final[dict[str, str]] = {
     "ref_kind_image_file": "archivo de imagen",
     "ref_kind_typed_file": "archivo {type}",
     "reference_spoken_notice": (
-        "🎤 Aviso: el servicio de música aprende del <b>canto</b>, así que una nota de voz "
+        "🎤 Aviso: el servicio de música se guía por el <b>canto</b>, así que una nota de voz "
         "hablada suele dar resultados raros. Lo intentaré igualmente. Si la cantaste, empieza el "
-        "comando con <code>voice:</code> (o <code>song:</code> si hay música detrás) y no lo "
-        "volveré a mencionar."
+        "comando con <code>voice:</code> (o <code>song:</code> si suena música detrás) y no te "
+        "lo volveré a decir."
     ),
     "error_reference_unavailable": (
-        "Ya no puedo obtener de Telegram tu archivo ({kind}). Envíalo de nuevo, por favor."
+        "Telegram ya no me da acceso a tu referencia ({kind}). Envíala de nuevo, por favor."
     ),
     "error_reference_no_audio": (
-        "Tu archivo ({kind}) no tiene sonido, así que no hay nada que imitar. Envía uno con audio."
+        "Tu referencia ({kind}) no tiene sonido, así que no hay nada que imitar. Envía una con "
+        "audio."
     ),
     "error_model_reference_file_only": (
         "{model} necesita la referencia como nota de voz o archivo de audio enviado aquí, no como "
-        "enlace. Para un enlace, usa <code>model:cover</code> o <code>model:legacy</code>."
+        "enlace. Para un enlace, usa <code>model:MiniMax-Cover</code> o <code>model:MiniMax-Legacy</code>."
     ),
     "error_model_reference_link_only": (
         "{model} solo acepta la referencia como enlace (<code>ref: https://…</code>). Para una "
-        "nota de voz o un archivo de audio, usa <code>model:01</code> o <code>model:cover</code>."
+        "nota de voz o un archivo de audio, usa <code>model:MiniMax-01</code> o <code>model:MiniMax-Cover</code>."
     ),
-    "error_reference_lyrics_too_long": (
-        "Con una referencia, {model} canta como máximo {limit} caracteres de letra; la tuya tiene "
-        "{length}. Acórtala o envía la canción sin referencia (otros modelos aceptan hasta 3.000)."
+    "error_reference_lyrics_too_long": Plural(
+        "limit",
+        one="Con una referencia, {model} canta como máximo {limit} carácter de letra; la tuya tiene {length}. Acórtala o envía la canción sin referencia (otros modelos aceptan hasta 3000).",
+        other="Con una referencia, {model} canta como máximo {limit} caracteres de letra; la tuya tiene {length}. Acórtala o envía la canción sin referencia (otros modelos aceptan hasta 3000).",
     ),
     # --- /write (issue #18) ---
     "cmd_write": "Letra a partir de tu idea: /write <idea>",
@@ -450,24 +448,27 @@ ES: Final[dict[str, str]] = {
         "hermana Ana, que ama los gatos</code>, o responde <code>/write</code> a un mensaje con "
         "la idea."
     ),
-    "error_write_idea_too_long": (
-        "Esa idea tiene {length} caracteres; con {limit} basta. Dilo en menos palabras."
+    "error_write_idea_too_long": Plural(
+        "length",
+        one="Esa idea tiene {length} carácter; con {limit} basta. Dilo en menos palabras.",
+        other="Esa idea tiene {length} caracteres; con {limit} basta. Dilo en menos palabras.",
     ),
     "write_working": "✍️ Escribiendo la letra…",
-    "write_preview": (
-        "📝 <b>{title}</b>\n"
-        "Estilo: <i>{style}</i>\n"
-        "Para <code>{model}</code> · {length} de {limit} caracteres\n\n"
-        "{lyrics}"
+    "write_preview": Plural(
+        "limit",
+        one="📝 <b>{title}</b>\nEstilo: <i>{style}</i>\nPara {model} · {length} de {limit} carácter\n\n{lyrics}",
+        other="📝 <b>{title}</b>\nEstilo: <i>{style}</i>\nPara {model} · {length} de {limit} caracteres\n\n{lyrics}",
     ),
     "write_preview_made": "🎵 Convertida en canción.",
     "write_edit_hint": (
-        "✏️ Para cambiar la letra, responde a la letra de arriba con <code>{command} {style}</code> y "
-        "tu versión de la letra en las líneas de debajo. Solo <code>{command} {style}</code> como "
-        "respuesta la canta tal cual."
+        "✏️ Para cambiar la letra, responde a la de arriba con <code>{command} {style}</code> y "
+        "escribe tu versión en las líneas de debajo. Si respondes solo con "
+        "<code>{command} {style}</code>, la canto tal cual."
     ),
-    "error_lyrics_daily_limit": (
-        "Hoy ya escribiste {limit} borradores, el límite diario. Se reinicia a medianoche UTC."
+    "error_lyrics_daily_limit": Plural(
+        "limit",
+        one="Hoy ya escribiste {limit} borrador, el límite diario. Se reinicia a medianoche UTC.",
+        other="Hoy ya escribiste {limit} borradores, el límite diario. Se reinicia a medianoche UTC.",
     ),
     "error_lyrics_refused": (
         "El modelo de letras se negó a escribir sobre esa idea. Prueba a decirlo de otra forma."
@@ -481,7 +482,7 @@ ES: Final[dict[str, str]] = {
     "answer_write_making": "🎵 En camino.",
     "answer_write_redo": "🔄 Escribiendo una nueva versión…",
     "answer_write_edit": "✏️ Mira mi mensaje de abajo.",
-    "answer_write_made": "Esta ya es una canción: usa 🔁 bajo ella.",
+    "answer_write_made": "Esta letra ya es una canción: pulsa 🔁 debajo de ella.",
     "help_write": (
         "<b>¿Aún sin letra?</b>\n"
         "<code>/write una canción de cumpleaños para mi hermana que ama los gatos</code>: "
@@ -489,30 +490,56 @@ ES: Final[dict[str, str]] = {
         "hasta que pulses 🎵 Crear esta canción; 🔄 escribe otra versión, ✏️ explica cómo "
         "cambiar la letra."
     ),
-    "help_write_limit": "• {limit} borradores de letra por persona al día",
+    "help_write_limit": Plural(
+        "limit",
+        one="• {limit} borrador de letra por persona al día",
+        other="• {limit} borradores de letra por persona al día",
+    ),
     # --- Telegram Stars (handlers/stars.py, bot/intake/stars.py) ---
     "stars_payment_required": "Una canción cuesta {price} ⭐ y ya usaste las canciones gratis de hoy. Compra un paquete de canciones con Telegram Stars:",
-    "stars_pack_button": "{songs} canciones por {stars} ⭐",
-    "stars_invoice_title": "{songs} canciones",
-    "stars_invoice_description": "Créditos para {songs} canciones. Si una canción falla, se devuelve su crédito.",
-    "stars_invoice_label": "{songs} canciones",
+    "stars_pack_button": Plural(
+        "songs", one="{songs} canción por {stars} ⭐", other="{songs} canciones por {stars} ⭐"
+    ),
+    "stars_invoice_title": Plural("songs", one="{songs} canción", other="{songs} canciones"),
+    "stars_invoice_description": Plural(
+        "songs",
+        one="Crédito para {songs} canción. Si la canción falla, se devuelve el crédito.",
+        other="Créditos para {songs} canciones. Si una canción falla, se devuelve su crédito.",
+    ),
+    "stars_invoice_label": Plural("songs", one="{songs} canción", other="{songs} canciones"),
     "stars_checkout_off": "Este bot ya no vende canciones.",
     "stars_checkout_unknown": "Esta factura ya no es válida. Envía /buy para obtener una nueva.",
-    "stars_checkout_price": "El precio ha cambiado (una canción cuesta ahora {price} Stars). Envía /buy para obtener una factura nueva.",
+    "stars_checkout_price": "El precio ha cambiado (una canción cuesta ahora {price} ⭐). Envía /buy para obtener una factura nueva.",
     "stars_off": "Aquí las canciones son gratis: no hay nada que comprar.",
-    "stars_buy": "Una canción cuesta {price} ⭐; las primeras {free} de cada día (UTC) son gratis. Elige un paquete:",
+    "stars_buy": Plural(
+        "free",
+        one="Una canción cuesta {price} ⭐; la primera de cada día (UTC) es gratis. Elige un paquete:",
+        other="Una canción cuesta {price} ⭐; las primeras {free} de cada día (UTC) son gratis. Elige un paquete:",
+    ),
     "stars_balance_unlimited": "Aquí tus canciones son gratis: no necesitas créditos.",
-    "stars_balance": "Te quedan <b>{left}</b> canciones\nGratis hoy: {free}\nCréditos: {credits} (comprados {bought}, usados {used}, en curso {held})",
+    "stars_balance": Plural(
+        "left",
+        one="Te queda <b>{left}</b> canción\nGratis hoy: {free}\nCréditos: {credits} (comprados: {bought}, usados: {used}, en curso: {held})",
+        other="Te quedan <b>{left}</b> canciones\nGratis hoy: {free}\nCréditos: {credits} (comprados: {bought}, usados: {used}, en curso: {held})",
+    ),
     "stars_pack_gone": "Este paquete ya no se vende. Envía /buy para ver los paquetes de hoy.",
-    "stars_paid": "¡Gracias! Pago recibido. Ahora puedes hacer <b>{left}</b> canciones ({credits} créditos).",
+    "stars_paid": Plural(
+        "left",
+        one="¡Gracias! Pago recibido. Ya puedes hacer <b>{left}</b> canción (créditos: {credits}).",
+        other="¡Gracias! Pago recibido. Ya puedes hacer <b>{left}</b> canciones (créditos: {credits}).",
+    ),
     "stats_stars": "\n\n<b>Telegram Stars</b>\nRecibidas {received} ⭐, reembolsadas {refunded} ⭐\nCanciones pagadas con créditos: {paid}, gratis: {free}",
     "stars_credit_returned": "Se te ha devuelto el crédito de esta canción.",
     "stars_refund_usage": "Uso: <code>/refund &lt;telegram payment charge id&gt;</code>",
     "stars_refund_unknown": "No hay ningún pago con el charge id {charge_id}.",
     "stars_refund_done": "El pago {charge_id} ya fue reembolsado.",
-    "stars_refund_spent": "No reembolsado: el pago {charge_id} compró {songs} canciones, pero a su comprador solo le quedan {unused} créditos sin usar.",
+    "stars_refund_spent": Plural(
+        "songs",
+        one="No reembolsado: el pago {charge_id} compró {songs} canción, y a su comprador le quedan menos créditos sin usar ({unused}).",
+        other="No reembolsado: el pago {charge_id} compró {songs} canciones, y a su comprador le quedan menos créditos sin usar ({unused}).",
+    ),
     "stars_refund_failed": "Telegram rechazó reembolsar {charge_id}: {reason}. Los créditos siguen siendo del comprador.",
-    "stars_refunded": "Reembolsadas {stars} ⭐; {songs} créditos retirados.",
+    "stars_refunded": "Reembolsadas {stars} ⭐; créditos retirados: {songs}.",
     "cmd_buy": "Comprar canciones con Telegram Stars",
     "cmd_balance": "Cuántas canciones puedes hacer todavía",
     # Kept songs (#16.6) and the failed-reference limit (#17.4).
@@ -521,7 +548,6 @@ ES: Final[dict[str, str]] = {
     "answer_sending_again": "Enviándola de nuevo…",
     "answer_unsent_gone": "Esa canción ya no está guardada, así que no se puede reenviar.",
     "resend_upload_failed": "Telegram volvió a rechazar la subida. La canción sigue guardada: prueba 📤 Enviar de nuevo en unos minutos.",
-    "error_reference_failures": "Hoy no pude usar {n} de tus notas de voz o archivos de audio, así que no acepto más hasta mañana. Un /song sin ellos sigue funcionando.",
     # --- identity: channels, anonymous admins and redaction (#24.2) ---
     "error_chat_sender_paid": "En este bot cada persona paga sus canciones, así que un canal o un administrador anónimo no puede pedir una. Pídela en tu propio nombre: publica como tú y no como el canal, o desactiva «Permanecer anónimo» en tus permisos de administrador, o escríbeme por privado.",
     "error_chat_sender_limit": "Por hoy, los canales y los administradores anónimos ya no pueden pedir más canciones. Pídela en tu propio nombre: publica como tú y no como el canal, o desactiva «Permanecer anónimo» en tus permisos de administrador, o escríbeme por privado.",
@@ -634,4 +660,63 @@ ES: Final[dict[str, str]] = {
     "resend_done": "📤 Enviada: la canción ya está en el chat.",
     "answer_resend_done": "Ya se envió.",
     "button_try_again": "🔁 Intentar de nuevo",
+    "error_reference_failures": Plural(
+        "n",
+        one="Hoy ya fallé {n} vez al usar tus notas de voz o archivos de audio, así que no acepto más hasta mañana. Un /song sin ellos sigue funcionando.",
+        other="Hoy ya fallé {n} veces al usar tus notas de voz o archivos de audio, así que no acepto más hasta mañana. Un /song sin ellos sigue funcionando.",
+    ),
+    # --- i18n: plurals, limits, names, group language, short /help ---
+    "help_limit_chars": Plural(
+        "max_chars",
+        one="• estilo y letra juntos: hasta {max_chars} carácter",
+        other="• estilo y letra juntos: hasta {max_chars} caracteres",
+    ),
+    "help_limit_parallel": Plural(
+        "per_user",
+        one="• hago {per_user} de tus canciones a la vez; las demás esperan su turno",
+        other="• hago {per_user} de tus canciones a la vez; las demás esperan su turno",
+    ),
+    "help_limit_timeout": "• dejo de esperar una canción después de {waited}",
+    "stars_buy_no_free": "Una canción cuesta {price} ⭐. Elige un paquete:",
+    "help_stars_no_free": "⭐ Cada canción cuesta {price} ⭐: /buy compra un paquete de canciones, /balance muestra cuántas te quedan.",
+    "board_finished_none": "⚠️ <b>Terminado</b>: esta vez no salió ninguna canción (sin canción: {failed}).",
+    "language_group_menu": (
+        "<b>Idioma de este grupo</b>\n"
+        "Ahora: {current}\n\n"
+        "Aquí respondo a todos en este idioma, sea cual sea el suyo."
+    ),
+    "language_group_admins_only": (
+        "Solo los administradores de este grupo pueden cambiar su idioma. Para cambiar el tuyo, "
+        "envíame /language por privado."
+    ),
+    "status_provider_busy": "⏳ <b>El servicio de música está saturado</b>, sigo reintentando · {model}",
+    "help_main": (
+        "<b>Cómo pedir una canción</b> (toca un ejemplo para copiarlo)\n"
+        "• el estilo en la primera línea, la letra debajo:\n"
+        "<code>/song synth-pop soñador\n[Verse]\nLuces de neón sobre la bahía</code>\n"
+        "• sin letra, un instrumental: <code>/song piano ambiental tranquilo</code>\n"
+        "• ¿aún sin letra?: <code>/write una canción de cumpleaños para mi hermana</code>\n\n"
+        "Debajo de cada canción: 🔁 otra vez · 📝 letra · 🎲 variación. /jobs muestra tus "
+        "canciones, /cancel detiene una, /language cambia mi idioma."
+    ),
+    "help_references": (
+        "<b>Cántala así</b>\n"
+        "• envía una nota de voz o un audio con el pie <code>/song coro góspel</code>, o "
+        "responde con él a uno\n"
+        "• o un enlace: <code>/song ref: https://example.com/take.mp3 versión jazz</code>\n"
+        "• empieza con <code>voice:</code> si cantaste sin música, <code>song:</code> si suena "
+        "música detrás, <code>instrumental:</code> si solo hay música"
+    ),
+    "help_group_short": (
+        "Escribe <code>/song@{bot} &lt;estilo&gt;</code> con la letra en las líneas de debajo, o "
+        "responde con él a un mensaje que la tenga. Todo lo demás: /help en un chat privado "
+        "conmigo."
+    ),
+    "button_help_main": "⬅️ Atrás",
+    "button_help_ways": "✍️ Más formas",
+    "button_help_models": "🎛 Modelos",
+    "button_help_refs": "🎤 Voz y referencias",
+    "button_help_groups": "👥 Grupos",
+    "button_help_limits": "📏 Límites",
+    "model_member": "Modelo de este chat: {current}. Solo los administradores pueden cambiarlo.",
 }

@@ -2,31 +2,34 @@
 
 Why complete rather than fall back: a Russian speaker should never meet an English sentence in
 the middle of a conversation; `tests/test_catalogue.py` checks that the keys and fields match.
-Counted things use abbreviations or "label: number" so no plural forms are needed.
+Counted things are `Plural`s with the three CLDR forms (one: 1, 21…; few: 2–4, 22…; many: 5–20,
+25…, 0), each in the case its sentence needs ("на 21 песню", "до 21 символа").
 """
 
 from typing import Final
 
-RU: Final[dict[str, str]] = {
+from bot.i18n.plural import Plural
+
+RU: Final[dict[str, str | Plural]] = {
     # --- /song parser and audio tools ---
     "usage_empty": (
         "Напишите стиль в первой строке, а текст песни — ниже:\n"
-        "<code>/song dreamy synth-pop\n[Verse]\nNeon lights on the rain…</code>\n\n"
-        "Другие способы:\n"
-        "• <code>/song lo-fi piano</code>: инструментал, без слов\n"
-        "• <code>/song sea shanty | Yo ho, we sail at dawn</code>: всё в одной строке\n"
-        "• ответьте <code>/song punk rock</code> на сообщение с текстом песни\n\n"
-        "Параметры пишутся перед стилем: <code>model:music-2.0</code>, "
+        "<code>/song мечтательный синти-поп\n[Verse]\nНеон горит над мокрым городом…</code>\n\n"
+        "Ещё варианты:\n"
+        "• <code>/song лоу-фай пианино</code> — инструментал без слов\n"
+        "• <code>/song морская песня | Йо-хо, на рассвете в путь</code> — всё в одной строке\n"
+        "• ответьте <code>/song панк-рок</code> на сообщение с текстом песни\n\n"
+        "Параметры пишутся перед стилем: <code>model:MiniMax-2.0</code>, "
         "<code>ref: https://…/take.mp3</code>, а также <code>voice:</code>, "
-        "<code>instrumental:</code> или <code>song:</code> — что содержит образец."
+        "<code>instrumental:</code> или <code>song:</code> — что записано в образце."
     ),
     "usage_no_style": (
-        "Текст есть, а стиля нет. Напишите стиль в той же строке, что и команда, а текст — "
-        "ниже:\n<code>/song dreamy synth-pop\n[Verse]\nNeon lights…</code>"
+        "Текст есть, а стиля нет. Напишите стиль в той же строке, что и команду, а текст — "
+        "ниже:\n<code>/song мечтательный синти-поп\n[Verse]\nНеон горит…</code>"
     ),
     "usage_model_missing": (
         "Напишите модель сразу после <code>model:</code> без пробела, например "
-        "<code>model:music-2.0</code>."
+        "<code>model:MiniMax-2.0</code>."
     ),
     "usage_too_long": "Слишком длинно: стиль и текст вместе — не больше 10 000 символов.",
     "error_ref_url": (
@@ -43,58 +46,64 @@ RU: Final[dict[str, str]] = {
     ),
     # --- status messages, outcomes, buttons, commands ---
     "status_queued": "⏳ <b>В очереди</b> · {model}",
-    "status_waiting": "⏳ <b>Жду свободного места</b> · место в очереди: {position} · {model}",
+    "status_waiting": "⏳ <b>Песня в очереди</b> · номер {position} · {model}",
     "status_preparing": "🎙 <b>Готовлю ваш образец</b> · {model}",
     "status_generating": "🎵 <b>Создаю песню</b> · {model} · {elapsed}",
-    "status_generating_eta": (
-        "🎵 <b>Создаю песню</b> · {model} · {elapsed} (обычно около {expected})"
-    ),
+    "status_generating_eta": "🎵 <b>Создаю песню</b> · {model} · {elapsed} (обычно это занимает около {expected})",
     "status_sending": "📤 <b>Отправляю песню</b> · {model}",
     "status_done": "✅ <b>Готово</b> · {model} · {elapsed}",
-    "status_cancelled": "🚫 <b>Отменено</b> · {model}",
-    "status_failed": "❌ {reason_html}",
+    "status_cancelled": "🚫 <b>Отменено</b>",
+    "status_failed": "⚠️ {reason_html}",
     "button_cancel": "❌ Отменить",
     "button_again": "🔁 Ещё раз",
     "button_lyrics": "📝 Текст",
     "button_vary": "🎲 Вариация",
-    "song_caption": "🎵 <i>{style}</i>\n<code>{model}</code>",
-    "song_caption_group": "🎵 <i>{style}</i>\nдля {mention} · <code>{model}</code>",
+    "song_caption": "🎵 <i>{style}</i>\n{model}",
+    "song_caption_group": "🎵 <i>{style}</i>\nдля {mention} · {model}",
     "song_performer": "songbot · {model}",
     "song_too_big_link": (
-        "🎵 Песня весит {size_mb} МБ — больше лимита Telegram на загрузку (50 МБ). {link} "
-        "(ссылка работает около суток)."
+        "🎵 Песня весит {size_mb} МБ, а Telegram принимает файлы не больше 50 МБ. {link} "
+        "(ссылка действует около суток)."
     ),
     "song_link_label": "Скачать здесь",
     "error_generic": "С этим запросом что-то пошло не так. Попробуйте ещё раз.",
     "error_bad_input": "Из такого запроса песню не сделать.",
-    "error_reference": "Это нельзя использовать как образец.",
+    "error_reference": "Это не подойдёт как образец.",
     "error_not_allowed": "Извините, здесь так нельзя.",
     "error_internal": (
         "У меня что-то сломалось (вы ни при чём). Попробуйте ещё раз через минуту."
     ),
-    "error_unknown_model": "Я не знаю модель <code>{model}</code>. Доступны: {known}.",
-    "error_style_too_short": (
-        "Опишите стиль чуть подробнее (для {model} нужно минимум {limit} симв.), например "
-        "<code>/song dreamy synth-pop with female vocals</code>."
+    "error_unknown_model": "Модели <code>{model}</code> у меня нет. Есть такие: {known}.",
+    "error_style_too_short": Plural(
+        "limit",
+        one="Опишите стиль чуть подробнее (для {model} нужен хотя бы {limit} символ), например <code>/song мечтательный синти-поп с женским вокалом</code>.",
+        few="Опишите стиль чуть подробнее (для {model} нужно хотя бы {limit} символа), например <code>/song мечтательный синти-поп с женским вокалом</code>.",
+        other="Опишите стиль чуть подробнее (для {model} нужно хотя бы {limit} символов), например <code>/song мечтательный синти-поп с женским вокалом</code>.",
     ),
     "error_model_no_lyrics": (
         "{model} делает только инструменталы и не поёт слова. Уберите текст или выберите "
         "другую модель через <code>model:</code>."
     ),
-    "error_model_needs_lyrics": (
-        "{model} нужен текст: напишите его в строках после <code>/song &lt;стиль&gt;</code>."
-    ),
+    "error_model_needs_lyrics": "Для {model} нужен текст: напишите его в строках после <code>/song &lt;стиль&gt;</code>.",
     "error_model_needs_reference": (
-        "{model} нужен образец: отправьте команду подписью к голосовому или аудио, ответьте ею "
-        "на такое сообщение или добавьте <code>ref: https://…</code>."
+        "Для {model} нужен образец: отправьте команду подписью к голосовому или аудио, ответьте "
+        "ею на такое сообщение или добавьте <code>ref: https://…</code>."
     ),
     "error_model_no_reference": (
-        "{model} не работает с образцом. Выберите модель для образцов: "
-        "<code>model:music-01</code> или <code>model:cover</code>."
+        "{model} не умеет работать с образцом. Выберите модель, которая умеет: "
+        "<code>model:MiniMax-01</code> или <code>model:MiniMax-Cover</code>."
     ),
-    "error_too_many_waiting": "У вас уже {limit} песен в очереди. Дождитесь, пока одна начнётся, или отмените одну через /cancel.",
-    "error_daily_limit": (
-        "Дневной лимит исчерпан (песен в день: {limit}). Он обнуляется в полночь по UTC."
+    "error_too_many_waiting": Plural(
+        "limit",
+        one="В очереди уже {limit} ваша песня — больше нельзя. Дождитесь, пока она начнётся, или отмените её через /cancel.",
+        few="В очереди уже {limit} ваши песни — больше нельзя. Дождитесь, пока одна из них начнётся, или отмените лишнюю через /cancel.",
+        other="В очереди уже {limit} ваших песен — больше нельзя. Дождитесь, пока одна из них начнётся, или отмените лишнюю через /cancel.",
+    ),
+    "error_daily_limit": Plural(
+        "limit",
+        one="Дневной лимит исчерпан: {limit} песня в день. Он обнуляется в полночь по UTC.",
+        few="Дневной лимит исчерпан: {limit} песни в день. Он обнуляется в полночь по UTC.",
+        other="Дневной лимит исчерпан: {limit} песен в день. Он обнуляется в полночь по UTC.",
     ),
     "error_chat_not_allowed": "Извините, в этом чате бот недоступен.",
     "error_user_banned": "Извините, вы не можете заказывать песни у этого бота.",
@@ -107,19 +116,17 @@ RU: Final[dict[str, str]] = {
         "Пришлите фрагмент покороче."
     ),
     "error_reference_too_short": (
-        "Длительность ({kind}): {seconds} с; нужно больше {minimum} с пения."
+        "Слишком коротко: {kind} длится всего {seconds}, а нужно больше {minimum} пения."
     ),
     "error_reference_too_long": (
-        "Длительность ({kind}): {seconds} с; модель принимает не больше {maximum} с. "
-        "Обрежьте, пожалуйста."
+        "Слишком длинно: {kind} длится {seconds}, а модель принимает не больше {maximum}. "
+        "Обрежьте запись, пожалуйста."
     ),
     "diagnosis_no_audio": "он сообщил, что песня готова, но не прислал аудиофайл",
     "diagnosis_failed_no_reason": "он сообщил об ошибке, не объяснив причину",
-    "length_seconds": "{n} с",
-    "length_minutes": "{n} мин",
     "error_timeout": (
-        "Песня делалась слишком долго ({waited}), и я перестал ждать. За неудачную "
-        "генерацию плата не берётся; попробуйте ещё раз."
+        "Песня создавалась слишком долго ({waited}), и я перестал ждать. За неудачную попытку "
+        "ничего не списано — попробуйте ещё раз."
     ),
     "error_interrupted": (
         "Меня перезапустили, пока песня запускалась, и я не знаю, началась ли она. Чтобы не "
@@ -135,14 +142,13 @@ RU: Final[dict[str, str]] = {
     ),
     "error_undeliverable": "Не получилось доставить песню в этот чат.",
     "error_telegram_upload": (
-        "Песня готова, но Telegram раз за разом не принимал файл. "
-        "Попробуйте ещё раз через несколько минут."
+        "Песня готова, но Telegram так и не принял файл. Попробуйте ещё раз через несколько минут."
     ),
     "start": (
         "👋 Привет! Я превращаю ваши тексты в настоящие песни.\n\n"
         "Напишите стиль в первой строке, а текст — ниже:\n"
-        "<code>/song dreamy synth-pop\n[Verse]\nNeon lights over the bay\n[Chorus]\n"
-        "Stay, stay, stay</code>\n\n"
+        "<code>/song мечтательный синти-поп\n[Verse]\nНеон горит над заливом\n[Chorus]\n"
+        "Останься, останься</code>\n\n"
         "/help покажет все способы."
     ),
     "cmd_start": "Приветствие и первый пример",
@@ -153,23 +159,39 @@ RU: Final[dict[str, str]] = {
     "cmd_cancel": "Отменить песню в работе",
     "cmd_language": "Язык бота",
     "cancelled": (
-        "🚫 Отменено ({model}). Если музыкальный сервис уже начал работу, он всё равно может "
-        "взять за неё плату, и она засчитывается в дневной лимит."
+        "🚫 Отменено: <i>{song}</i>. Песня уже начала создаваться, поэтому она всё равно "
+        "засчитывается в сегодняшний лимит."
     ),
     "cancelled_short": "Отменено",
     "nothing_to_cancel": "У вас здесь нет песен в работе.",
     "not_your_job": "Это чужая песня.",
     "too_late_to_cancel": "Поздно отменять: песня уже отправляется.",
     # --- AI/ML API client ---
-    "error_prompt_missing": "Опишите стиль: {model} нужно короткое описание музыки.",
-    "error_prompt_too_short": (
-        "В описании стиля {length} симв.; этой модели нужно минимум {limit}."
+    "error_prompt_missing": "Опишите стиль: для {model} нужно короткое описание музыки.",
+    "error_prompt_too_short": Plural(
+        "length",
+        one="В описании стиля {length} символ, а этой модели нужно минимум {limit}.",
+        few="В описании стиля {length} символа, а этой модели нужно минимум {limit}.",
+        other="В описании стиля {length} символов, а этой модели нужно минимум {limit}.",
     ),
-    "error_prompt_too_long": (
-        "В описании стиля {length} симв.; эта модель принимает не больше {limit}."
+    "error_prompt_too_long": Plural(
+        "length",
+        one="В описании стиля {length} символ, а эта модель принимает не больше {limit}.",
+        few="В описании стиля {length} символа, а эта модель принимает не больше {limit}.",
+        other="В описании стиля {length} символов, а эта модель принимает не больше {limit}.",
     ),
-    "error_lyrics_too_short": "В тексте {length} симв.; этой модели нужно минимум {limit}.",
-    "error_lyrics_too_long": "В тексте {length} симв.; эта модель принимает не больше {limit}.",
+    "error_lyrics_too_short": Plural(
+        "length",
+        one="В тексте {length} символ, а этой модели нужно минимум {limit}.",
+        few="В тексте {length} символа, а этой модели нужно минимум {limit}.",
+        other="В тексте {length} символов, а этой модели нужно минимум {limit}.",
+    ),
+    "error_lyrics_too_long": Plural(
+        "length",
+        one="В тексте {length} символ, а эта модель принимает не больше {limit}.",
+        few="В тексте {length} символа, а эта модель принимает не больше {limit}.",
+        other="В тексте {length} символов, а эта модель принимает не больше {limit}.",
+    ),
     "error_instrumental_with_lyrics": (
         "У инструментала не бывает слов. Уберите текст или закажите песню с вокалом."
     ),
@@ -183,14 +205,12 @@ RU: Final[dict[str, str]] = {
     "error_reference_data_too_big": (
         "Образец весит {size_mb} МБ; эта модель принимает не больше {limit_mb} МБ."
     ),
-    "error_reference_both": "Пришлите образец либо ссылкой, либо файлом, но не обоими сразу.",
-    "error_refer_ids_missing": (
-        "{model} сначала нужен ваш образец. Отправьте запрос ещё раз вместе с ним."
-    ),
+    "error_reference_both": "Пришлите образец либо ссылкой, либо файлом — что-то одно.",
+    "error_refer_ids_missing": "Для {model} сначала нужен ваш образец. Отправьте запрос ещё раз вместе с ним.",
     "error_reference_format": "Образец должен быть файлом MP3 или WAV.",
     "error_duration_not_supported": "{model} не принимает длительность; уберите её.",
     "error_duration_out_of_range": (
-        "Длительность должна быть от {minimum} до {maximum} с (вы указали {seconds})."
+        "Длительность должна быть от {minimum} до {maximum} (вы указали {seconds})."
     ),
     "error_option_invalid": "Параметр <code>{name}</code> не подходит для {model}.",
     "error_provider_key_invalid": (
@@ -202,7 +222,6 @@ RU: Final[dict[str, str]] = {
     "error_provider_invalid_request": (
         "Музыкальный сервис отклонил запрос. Измените стиль или текст и попробуйте снова."
     ),
-    "error_provider_invalid_request_detail": "Музыкальный сервис отклонил запрос: {reason}",
     "error_provider_rate_limited": (
         "Музыкальный сервис сейчас перегружен. Попробуйте через минуту."
     ),
@@ -222,56 +241,53 @@ RU: Final[dict[str, str]] = {
         "Ссылка на готовую песню истекла раньше, чем я успел её забрать. Отправьте запрос ещё раз."
     ),
     "error_audio_too_big": "Песня больше {limit_mb} МБ, поэтому я не могу её забрать.",
-    "error_audio_not_audio": (
-        "Музыкальный сервис прислал что-то, что не является аудио. Попробуйте ещё раз."
-    ),
+    "error_audio_not_audio": "Музыкальный сервис прислал не аудио, а что-то другое. Попробуйте ещё раз.",
     # --- issue #7: commands, menus, buttons, /jobs ---
     "help_forms": (
-        "<b>Как заказать песню</b> (нажмите на пример, чтобы скопировать)\n"
-        "• стиль в первой строке, текст ниже:\n"
-        "<code>/song dreamy synth-pop\n[Verse]\nNeon lights over the bay</code>\n"
-        "• всё в одной строке: <code>/song sea shanty | Yo ho, we sail at dawn</code>\n"
-        "• без текста, инструментал: <code>/song calm ambient piano</code>\n"
-        "• ответьте <code>/song acoustic folk</code> на сообщение с текстом песни\n"
-        "• голосовое или аудио с подписью <code>/song gospel choir</code> (или ответ ею на "
-        "такое сообщение): спой вот так\n"
-        "• модель для одной песни: <code>/song model:music-2.6 lo-fi hip hop</code>\n"
-        "• ссылка на образец: <code>/song ref: https://example.com/take.mp3 jazz cover</code>"
+        "<b>Другие способы</b> (нажмите на пример, чтобы скопировать)\n"
+        "• всё в одной строке: <code>/song морская песня | Йо-хо, на рассвете в путь</code>\n"
+        "• ответьте <code>/song акустический фолк</code> на сообщение с текстом песни\n"
+        "• модель для одной песни: <code>/song model:MiniMax-2.6 лоу-фай хип-хоп</code>"
     ),
     "help_models": (
-        "<b>Модели</b> (<code>model:&lt;имя&gt;</code> в /song или /model для этого чата)\n"
-        "{lines_html}"
+        "<b>Модели</b> (<code>model:&lt;название&gt;</code> в /song или выбор для этого чата "
+        "через /model)\n{lines_html}"
     ),
-    "help_limits": (
-        "<b>Ограничения</b>\n"
-        "• стиль и текст вместе: до {max_chars} символов\n"
-        "• одновременно делается песен на человека: {per_user}; остальные ждут очереди\n"
-        "• я перестаю ждать песню через {minutes} мин"
+    "help_limits": "<b>Ограничения</b>",
+    "help_daily_limit": Plural(
+        "limit",
+        one="• {limit} песня в день на человека (сброс в полночь по UTC)",
+        few="• {limit} песни в день на человека (сброс в полночь по UTC)",
+        other="• {limit} песен в день на человека (сброс в полночь по UTC)",
     ),
-    "help_daily_limit": "• песен в день на человека: {limit} (сброс в полночь по UTC)",
-    "help_stars": "⭐ Песня стоит {price} Telegram Stars ({free} бесплатно в день): /buy — купить пакет песен, /balance — сколько осталось.",
+    "help_stars": Plural(
+        "free",
+        one="⭐ Песня стоит {price} ⭐, но {free} песня в день — бесплатно: /buy — купить пакет песен, /balance — сколько осталось.",
+        few="⭐ Песня стоит {price} ⭐, но {free} песни в день — бесплатно: /buy — купить пакет песен, /balance — сколько осталось.",
+        other="⭐ Песня стоит {price} ⭐, но {free} песен в день — бесплатно: /buy — купить пакет песен, /balance — сколько осталось.",
+    ),
     # issue #16.9: which model takes voice notes, and music-01's retirement
-    "model_moved": "больше недоступна: теперь делает {model}",
+    "model_moved": "больше недоступна, вместо неё работает {model}",
     "help_voice_model": "🎤 Голосовые и аудиофайлы поёт <b>{model}</b>.",
     "help_voice_model_moved": "🎤 {old} больше недоступна, поэтому голосовые и аудиофайлы теперь идут в <b>{model}</b>: она делает новую версию вашей записи (от 6 с до 6 мин).",
     "error_model_unavailable": "{model} больше недоступна в музыкальном сервисе. Выберите другую модель через /model.",
-    "help_buttons": (
-        "<b>Под каждой песней</b>\n"
-        "🔁 Ещё раз: тот же запрос снова · 📝 Текст · 🎲 Вариация: тот же текст с другой "
-        "моделью или стилем\n"
-        "/jobs — ваши песни, /cancel — отменить песню в работе, /language — сменить язык."
-    ),
     "help_groups": (
         "<b>В группах</b>\n"
-        "Пишите <code>/song@{bot}</code>. В режиме приватности Telegram (он включён по "
-        "умолчанию) я вижу только команды, адресованные мне, и ответы на мои сообщения, "
-        "поэтому, чтобы взять чужой текст, ответьте на сообщение с ним командой "
-        "<code>/song@{bot} &lt;стиль&gt;</code>. Модель чата (/model) меняют только "
-        "администраторы."
+        "Пишите <code>/song@{bot} &lt;стиль&gt;</code>, а текст — в строках ниже, или ответьте "
+        "этой командой на сообщение с текстом: я вижу только команды и ответы, адресованные мне. "
+        "Модель (/model) и язык (/language) группы выбирают администраторы."
     ),
-    "model_line": "{mark}<b>{title}</b> · <code>model:{alias}</code>\n    {facts}",
-    "model_lyrics_required": "нужен текст (до {limit} символов)",
-    "model_lyrics_optional": "текст по желанию (до {limit} символов)",
+    "model_line": "{mark}<b>{title}</b>: {facts}",
+    "model_lyrics_required": Plural(
+        "limit",
+        one="нужен текст (до {limit} символа)",
+        other="нужен текст (до {limit} символов)",
+    ),
+    "model_lyrics_optional": Plural(
+        "limit",
+        one="текст по желанию (до {limit} символа)",
+        other="текст по желанию (до {limit} символов)",
+    ),
     "model_lyrics_none": "без текста",
     "model_instrumental": "умеет инструменталы",
     "model_reference_required": "нужен образец: {kind}",
@@ -279,15 +295,14 @@ RU: Final[dict[str, str]] = {
     "model_ref_upload": "голосовое или аудиофайл",
     "model_ref_url": "ссылка на аудио",
     "model_ref_any": "ссылка на аудио или файл",
-    "model_length_seconds": "до {seconds} с",
-    "model_length_minutes": "до {minutes} мин",
+    "model_length_seconds": "до {seconds}",
     "model_menu": (
         "<b>Модель по умолчанию для этого чата</b>\n"
         "Сейчас: {current}\n\n"
         "{lines_html}\n\n"
-        "<code>model:</code> в /song всегда главнее — для этой одной песни."
+        "<code>model:</code> в команде /song всегда важнее, но только для этой песни."
     ),
-    "model_now": "<b>{title}</b> (<code>{model}</code>)",
+    "model_now": "<b>{title}</b>",
     "model_now_auto": "автоматически: по тому, что вы присылаете (текст, инструментал, образец)",
     "button_model_default": "Автоматически (по запросу)",
     "answer_model_set": "Модель по умолчанию: {model}",
@@ -302,10 +317,10 @@ RU: Final[dict[str, str]] = {
     "button_language_auto": "🌐 Автоматически (как в Telegram)",
     "answer_language_set": "Язык: {language}",
     "jobs_title": "<b>Ваши песни</b>",
-    "jobs_line": "{n}. {icon} <b>{title}</b>\n{state} · <code>{model}</code> · {when}",
+    "jobs_line": "{n}. {icon} <b>{title}</b>\n{state} · {model} · {when}",
     "jobs_empty": (
         "Здесь у вас пока нет песен. Попробуйте:\n"
-        "<code>/song dreamy synth-pop | Neon lights over the bay</code>"
+        "<code>/song мечтательный синти-поп | Неон горит над заливом</code>"
     ),
     "jobs_hint": "Нажмите ▶️, чтобы получить песню снова, или ❌, чтобы отменить ещё не готовую.",
     "state_received": "в очереди",
@@ -316,31 +331,20 @@ RU: Final[dict[str, str]] = {
     "state_delivering": "отправляется",
     "state_delivered": "доставлена",
     "state_failed": "не получилась",
-    "state_timed_out": "слишком долго",
+    "state_timed_out": "не успела",
     "state_cancelled": "отменена",
     "state_interrupted": "прервана",
     "ago_now": "только что",
-    "ago_minutes": "{n} мин назад",
-    "ago_hours": "{n} ч назад",
-    "ago_days": "{n} дн. назад",
     "button_resend": "▶️ {n}. {title}",
     "button_cancel_job": "❌ {n}. {title}",
     "answer_resend": "Вот она снова.",
-    "answer_no_file": "Эту песню не отправить снова: она не пришла файлом.",
+    "answer_no_file": "Эту песню нельзя отправить снова: файла у неё не было.",
     "answer_not_found": "Не могу найти эту песню.",
     "resend_failed": "У Telegram больше нет этого файла, поэтому отправить его снова не выйдет.",
-    "again_started": "🔁 <b>Ещё раз</b>: <i>{style}</i> · <code>{model}</code>",
-    "vary_model": (
-        "🎲 <b>Вариация</b>: тот же текст, теперь с {title} (<code>{model}</code>) вместо "
-        "<code>{previous}</code>."
-    ),
-    "vary_style": (
-        "🎲 <b>Вариация</b>: та же модель (<code>{model}</code>) с новым стилем: <i>{style}</i>"
-    ),
-    "vary_retake": (
-        "🎲 <b>Вариация</b>: ещё один дубль с <code>{model}</code> (она следует вашему образцу, "
-        "а не стилю)."
-    ),
+    "again_started": "🔁 <b>Ещё раз</b>: <i>{style}</i> · {model}",
+    "vary_model": "🎲 <b>Вариация</b>: тот же текст, но теперь {model} вместо {previous}.",
+    "vary_style": ("🎲 <b>Вариация</b>: та же модель ({model}) с новым стилем: <i>{style}</i>"),
+    "vary_retake": "🎲 <b>Вариация</b>: ещё один дубль на {model} (модель следует вашему образцу, а не стилю).",
     "answer_again": "🔁 Новый дубль уже в пути.",
     "answer_vary": "🎲 Вариация уже в пути.",
     "answer_busy": "Уже в пути.",
@@ -349,7 +353,10 @@ RU: Final[dict[str, str]] = {
     "answer_no_lyrics": "Это инструментал: у него нет текста.",
     "lyrics_header": "📝 <b>{title}</b>",
     "lyrics_truncated": "(остальное обрезано по ограничениям Telegram)",
-    "cancelled_not_started": "🚫 Отменено ({model}) до начала работы: плата не взята.",
+    "cancelled_not_started": (
+        "🚫 Отменено: <i>{song}</i>. Песня ещё не начала создаваться, так что в лимит она не "
+        "засчитывается."
+    ),
     # --- groups (shared board) and admin commands ---
     "board": (
         "🎵 <b>Песни в работе</b>: создаются — {working}, ждут — {waiting}, готовы — {done} "
@@ -395,28 +402,27 @@ RU: Final[dict[str, str]] = {
     "ref_kind_image_file": "файл с картинкой",
     "ref_kind_typed_file": "файл {type}",
     "reference_spoken_notice": (
-        "🎤 Внимание: музыкальный сервис учится на <b>пении</b>, поэтому голосовое с обычной "
-        "речью обычно даёт странный результат. Я всё равно попробую. Если вы пели, начните "
-        "команду с <code>voice:</code> (или <code>song:</code>, если звучит и музыка), и я не "
-        "буду об этом напоминать."
+        "🎤 Учтите: музыкальный сервис подстраивается под <b>пение</b>, поэтому голосовое с "
+        "обычной речью обычно даёт странный результат. Я всё равно попробую. Если вы пели, "
+        "начните команду с <code>voice:</code> (или <code>song:</code>, если на записи есть и "
+        "музыка), и я не буду об этом напоминать."
     ),
-    "error_reference_unavailable": (
-        "Telegram больше не отдаёт этот файл ({kind}). Пришлите его ещё раз."
-    ),
+    "error_reference_unavailable": "Telegram больше не отдаёт ваш образец ({kind}). Пришлите его ещё раз.",
     "error_reference_no_audio": (
-        "В этом файле ({kind}) нет звука, так что подражать нечему. Пришлите файл со звуком."
+        "В вашем образце ({kind}) нет звука, так что повторять нечего. Пришлите запись со звуком."
     ),
     "error_model_reference_file_only": (
-        "{model} нужен образец голосовым или аудиофайлом здесь, а не ссылкой. Для ссылки "
-        "используйте <code>model:cover</code> или <code>model:legacy</code>."
+        "Для {model} образец нужно прислать сюда голосовым или аудиофайлом, а не ссылкой. Для "
+        "ссылки подойдут <code>model:MiniMax-Cover</code> и <code>model:MiniMax-Legacy</code>."
     ),
     "error_model_reference_link_only": (
         "{model} принимает образец только ссылкой (<code>ref: https://…</code>). Для голосового "
-        "или аудиофайла используйте <code>model:01</code> или <code>model:cover</code>."
+        "или аудиофайла используйте <code>model:MiniMax-01</code> или <code>model:MiniMax-Cover</code>."
     ),
-    "error_reference_lyrics_too_long": (
-        "С образцом {model} поёт не больше {limit} символов текста, а у вас {length}. Сократите "
-        "текст или отправьте песню без образца (другие модели принимают до 3 000)."
+    "error_reference_lyrics_too_long": Plural(
+        "limit",
+        one="С образцом {model} поёт не больше {limit} символа текста, а у вас {length}. Сократите текст или отправьте песню без образца (другие модели принимают до 3 000).",
+        other="С образцом {model} поёт не больше {limit} символов текста, а у вас {length}. Сократите текст или отправьте песню без образца (другие модели принимают до 3 000).",
     ),
     # --- /write (issue #18) ---
     "cmd_write": "Текст по вашей идее: /write <идея>",
@@ -427,25 +433,29 @@ RU: Final[dict[str, str]] = {
         "Напишите, о чём песня, например <code>/write песня на день рождения сестры Ани, "
         "которая любит кошек</code>, или ответьте <code>/write</code> на сообщение с идеей."
     ),
-    "error_write_idea_too_long": (
-        "В идее {length} символов; хватит и {limit}. Пожалуйста, скажите короче."
+    "error_write_idea_too_long": Plural(
+        "length",
+        one="В идее {length} символ, а хватит и {limit}. Скажите, пожалуйста, короче.",
+        few="В идее {length} символа, а хватит и {limit}. Скажите, пожалуйста, короче.",
+        other="В идее {length} символов, а хватит и {limit}. Скажите, пожалуйста, короче.",
     ),
     "write_working": "✍️ Пишу текст…",
-    "write_preview": (
-        "📝 <b>{title}</b>\n"
-        "Стиль: <i>{style}</i>\n"
-        "Для <code>{model}</code> · {length} из {limit} символов\n\n"
-        "{lyrics}"
+    "write_preview": Plural(
+        "limit",
+        one="📝 <b>{title}</b>\nСтиль: <i>{style}</i>\nДля {model} · {length} из {limit} символа\n\n{lyrics}",
+        other="📝 <b>{title}</b>\nСтиль: <i>{style}</i>\nДля {model} · {length} из {limit} символов\n\n{lyrics}",
     ),
     "write_preview_made": "🎵 Песня заказана.",
     "write_edit_hint": (
-        "✏️ Чтобы изменить слова, ответьте на текст выше командой <code>{command} {style}</code> и "
-        "своей версией текста на строках ниже. Просто <code>{command} {style}</code> в ответ споёт "
-        "текст как есть."
+        "✏️ Чтобы изменить слова, ответьте на текст выше командой <code>{command} {style}</code>, "
+        "а свою версию текста напишите в строках ниже. Если ответить одной командой "
+        "<code>{command} {style}</code>, я спою текст как есть."
     ),
-    "error_lyrics_daily_limit": (
-        "Сегодня вы уже написали {limit} черновиков — это дневной лимит. Он сбросится в полночь "
-        "UTC."
+    "error_lyrics_daily_limit": Plural(
+        "limit",
+        one="Сегодня вы уже написали {limit} черновик — это дневной лимит. Он сбросится в полночь по UTC.",
+        few="Сегодня вы уже написали {limit} черновика — это дневной лимит. Он сбросится в полночь по UTC.",
+        other="Сегодня вы уже написали {limit} черновиков — это дневной лимит. Он сбросится в полночь по UTC.",
     ),
     "error_lyrics_refused": (
         "Модель текстов отказалась писать на эту тему. Попробуйте сформулировать иначе."
@@ -466,28 +476,67 @@ RU: Final[dict[str, str]] = {
         "название, стиль и текст, чтобы вы сначала посмотрели. Ничего не создаётся, пока вы не "
         "нажмёте 🎵 Сделать песню; 🔄 пишет новую версию, ✏️ объясняет, как изменить слова."
     ),
-    "help_write_limit": "• {limit} черновиков текста на человека в день",
+    "help_write_limit": Plural(
+        "limit",
+        one="• {limit} черновик текста в день на человека",
+        few="• {limit} черновика текста в день на человека",
+        other="• {limit} черновиков текста в день на человека",
+    ),
     # --- Telegram Stars (handlers/stars.py, bot/intake/stars.py) ---
     "stars_payment_required": "Песня стоит {price} ⭐, а бесплатные песни на сегодня закончились. Купите пакет песен за Telegram Stars:",
-    "stars_pack_button": "{songs} песен за {stars} ⭐",
-    "stars_invoice_title": "{songs} песен",
-    "stars_invoice_description": "Кредиты на {songs} песен. Если песня не получится, кредит вернётся.",
-    "stars_invoice_label": "{songs} песен",
+    "stars_pack_button": Plural(
+        "songs",
+        one="{songs} песня за {stars} ⭐",
+        few="{songs} песни за {stars} ⭐",
+        other="{songs} песен за {stars} ⭐",
+    ),
+    "stars_invoice_title": Plural(
+        "songs", one="{songs} песня", few="{songs} песни", other="{songs} песен"
+    ),
+    "stars_invoice_description": Plural(
+        "songs",
+        one="Кредиты на {songs} песню. Если песня не получится, кредит вернётся.",
+        few="Кредиты на {songs} песни. Если песня не получится, кредит вернётся.",
+        other="Кредиты на {songs} песен. Если песня не получится, кредит вернётся.",
+    ),
+    "stars_invoice_label": Plural(
+        "songs", one="{songs} песня", few="{songs} песни", other="{songs} песен"
+    ),
     "stars_checkout_off": "Этот бот больше не продаёт песни.",
     "stars_checkout_unknown": "Этот счёт больше не действует. Отправьте /buy, чтобы получить новый.",
-    "stars_checkout_price": "Цена изменилась (песня теперь стоит {price} Stars). Отправьте /buy, чтобы получить новый счёт.",
+    "stars_checkout_price": "Цена изменилась (песня теперь стоит {price} ⭐). Отправьте /buy, чтобы получить новый счёт.",
     "stars_off": "Песни здесь бесплатные: покупать нечего.",
-    "stars_buy": "Песня стоит {price} ⭐; первые {free} в день (UTC) бесплатно. Выберите пакет:",
+    "stars_buy": Plural(
+        "free",
+        one="Песня стоит {price} ⭐, но {free} песня в день (по UTC) — бесплатно. Выберите пакет:",
+        few="Песня стоит {price} ⭐, но {free} песни в день (по UTC) — бесплатно. Выберите пакет:",
+        other="Песня стоит {price} ⭐, но {free} песен в день (по UTC) — бесплатно. Выберите пакет:",
+    ),
     "stars_balance_unlimited": "Для вас песни здесь бесплатные: кредиты не нужны.",
-    "stars_balance": "Осталось песен: <b>{left}</b>\nБесплатных сегодня: {free}\nКредиты: {credits} (куплено {bought}, потрачено {used}, в работе {held})",
+    "stars_balance": Plural(
+        "left",
+        one="Осталась <b>{left}</b> песня\nБесплатных сегодня: {free}\nКредиты: {credits} (куплено {bought}, потрачено {used}, в работе {held})",
+        few="Осталось <b>{left}</b> песни\nБесплатных сегодня: {free}\nКредиты: {credits} (куплено {bought}, потрачено {used}, в работе {held})",
+        other="Осталось <b>{left}</b> песен\nБесплатных сегодня: {free}\nКредиты: {credits} (куплено {bought}, потрачено {used}, в работе {held})",
+    ),
     "stars_pack_gone": "Этот пакет больше не продаётся. Отправьте /buy, чтобы увидеть сегодняшние пакеты.",
-    "stars_paid": "Спасибо! Оплата получена. Теперь можно сделать песен: <b>{left}</b> (кредитов: {credits}).",
+    "stars_paid": Plural(
+        "left",
+        one="Спасибо! Оплата получена. Теперь можно сделать <b>{left}</b> песню (кредитов: {credits}).",
+        few="Спасибо! Оплата получена. Теперь можно сделать <b>{left}</b> песни (кредитов: {credits}).",
+        other="Спасибо! Оплата получена. Теперь можно сделать <b>{left}</b> песен (кредитов: {credits}).",
+    ),
     "stats_stars": "\n\n<b>Telegram Stars</b>\nПолучено {received} ⭐, возвращено {refunded} ⭐\nПесен за кредиты: {paid}, бесплатных: {free}",
     "stars_credit_returned": "Кредит за эту песню возвращён.",
     "stars_refund_usage": "Использование: <code>/refund &lt;telegram payment charge id&gt;</code>",
     "stars_refund_unknown": "Платежа с charge id {charge_id} нет.",
     "stars_refund_done": "Платёж {charge_id} уже возвращён.",
-    "stars_refund_spent": "Не возвращено: платёж {charge_id} купил {songs} песен, а у покупателя осталось только {unused} неиспользованных кредитов.",
+    "stars_refund_spent": Plural(
+        "songs",
+        one="Не возвращено: платёж {charge_id} оплатил {songs} песню, а неиспользованных кредитов у покупателя осталось меньше ({unused}).",
+        few="Не возвращено: платёж {charge_id} оплатил {songs} песни, а неиспользованных кредитов у покупателя осталось меньше ({unused}).",
+        other="Не возвращено: платёж {charge_id} оплатил {songs} песен, а неиспользованных кредитов у покупателя осталось меньше ({unused}).",
+    ),
     "stars_refund_failed": "Telegram отказался вернуть {charge_id}: {reason}. Кредиты остаются у покупателя.",
     "stars_refunded": "Возвращено {stars} ⭐; списано кредитов: {songs}.",
     "cmd_buy": "Купить песни за Telegram Stars",
@@ -498,7 +547,6 @@ RU: Final[dict[str, str]] = {
     "answer_sending_again": "Отправляю снова…",
     "answer_unsent_gone": "Эта песня больше не хранится, отправить её снова не выйдет.",
     "resend_upload_failed": "Telegram снова не принял файл. Песня по-прежнему сохранена: попробуйте 📤 Отправить снова через несколько минут.",
-    "error_reference_failures": "Сегодня не удалось использовать {n} ваших голосовых или аудиофайлов, поэтому до завтра я их больше не принимаю. /song без них работает.",
     # --- identity: channels, anonymous admins and redaction (#24.2) ---
     "error_chat_sender_paid": "Песни в этом боте оплачивает каждый сам, поэтому от имени канала или анонимного администратора заказать их нельзя. Попросите от своего имени: напишите как вы сами, а не как канал, или отключите «Анонимность» в своих правах администратора, или напишите мне в личные сообщения.",
     "error_chat_sender_limit": "Сегодня каналы и анонимные администраторы больше не могут заказывать песни. Попросите от своего имени: напишите как вы сами, а не как канал, или отключите «Анонимность» в своих правах администратора, или напишите мне в личные сообщения.",
@@ -611,4 +659,65 @@ RU: Final[dict[str, str]] = {
     "resend_done": "📤 Отправлено: песня уже в чате.",
     "answer_resend_done": "Уже отправлено.",
     "button_try_again": "🔁 Попробовать снова",
+    "error_reference_failures": Plural(
+        "n",
+        one="Сегодня мне уже {n} раз не удалось использовать ваше голосовое или аудио, поэтому до завтра я их не принимаю. /song без них работает.",
+        few="Сегодня мне уже {n} раза не удалось использовать ваше голосовое или аудио, поэтому до завтра я их не принимаю. /song без них работает.",
+        other="Сегодня мне уже {n} раз не удалось использовать ваше голосовое или аудио, поэтому до завтра я их не принимаю. /song без них работает.",
+    ),
+    # --- i18n: plurals, limits, names, group language, short /help ---
+    "help_limit_chars": Plural(
+        "max_chars",
+        one="• стиль и текст вместе: до {max_chars} символа",
+        other="• стиль и текст вместе: до {max_chars} символов",
+    ),
+    "help_limit_parallel": Plural(
+        "per_user",
+        one="• одновременно делается {per_user} ваша песня, остальные ждут своей очереди",
+        few="• одновременно делаются {per_user} ваши песни, остальные ждут своей очереди",
+        other="• одновременно делаются {per_user} ваших песен, остальные ждут своей очереди",
+    ),
+    "help_limit_timeout": "• если песня не готова через {waited}, я перестаю её ждать",
+    "stars_buy_no_free": "Песня стоит {price} ⭐. Выберите пакет:",
+    "help_stars_no_free": "⭐ Песня стоит {price} ⭐: /buy — купить пакет песен, /balance — сколько осталось.",
+    "board_finished_none": "⚠️ <b>Готово</b>: на этот раз ни одной песни не получилось (без песни — {failed}).",
+    "language_group_menu": (
+        "<b>Язык этой группы</b>\n"
+        "Сейчас: {current}\n\n"
+        "Здесь я отвечаю всем на этом языке, какой бы язык ни был у каждого."
+    ),
+    "language_group_admins_only": (
+        "Язык группы могут менять только её администраторы. Чтобы сменить свой язык, отправьте "
+        "/language мне в личные сообщения."
+    ),
+    "status_provider_busy": "⏳ <b>Музыкальный сервис перегружен</b>, пробую снова · {model}",
+    "help_main": (
+        "<b>Как заказать песню</b> (нажмите на пример, чтобы скопировать)\n"
+        "• стиль в первой строке, текст ниже:\n"
+        "<code>/song мечтательный синти-поп\n[Verse]\nНеон горит над заливом</code>\n"
+        "• без текста, инструментал: <code>/song спокойное эмбиент-пианино</code>\n"
+        "• текста ещё нет: <code>/write песня на день рождения сестры</code>\n\n"
+        "Под каждой песней: 🔁 ещё раз · 📝 текст · 🎲 вариация. /jobs — ваши песни, "
+        "/cancel — отменить, /language — сменить язык."
+    ),
+    "help_references": (
+        "<b>Спой вот так</b>\n"
+        "• пришлите голосовое или аудио с подписью <code>/song госпел-хор</code> или ответьте "
+        "этой командой на такое сообщение\n"
+        "• или ссылку: <code>/song ref: https://example.com/take.mp3 джазовый кавер</code>\n"
+        "• начните с <code>voice:</code>, если пели без музыки, с <code>song:</code>, если "
+        "музыка звучит фоном, с <code>instrumental:</code>, если на записи только музыка"
+    ),
+    "help_group_short": (
+        "Пишите <code>/song@{bot} &lt;стиль&gt;</code>, а текст — в строках ниже, или ответьте "
+        "этой командой на сообщение с текстом. Всё остальное — в /help у меня в личных "
+        "сообщениях."
+    ),
+    "button_help_main": "⬅️ Назад",
+    "button_help_ways": "✍️ Другие способы",
+    "button_help_models": "🎛 Модели",
+    "button_help_refs": "🎤 Голос и образцы",
+    "button_help_groups": "👥 Группы",
+    "button_help_limits": "📏 Ограничения",
+    "model_member": "Модель этого чата: {current}. Менять её могут только администраторы.",
 }

@@ -22,7 +22,19 @@ async def load_message_requester(services: Services, message: Message) -> Reques
 
 async def chat_language(services: Services, message: Message) -> str:
     """The language to answer a message in (see `resolve_language`)."""
-    return language_for(message, await load_message_requester(services, message))
+    requester = await load_message_requester(services, message)
+    lang = language_for(message, requester)
+    await settle_group_language(services, message.chat.id, message.chat.type, requester, lang)
+    return lang
+
+
+async def settle_group_language(
+    services: Services, chat_id: int, chat_type: str, requester: Requester, lang: str
+) -> None:
+    """A group without a language takes the one its first user was answered in, so the next
+    person does not switch it: one language per group until an admin picks another."""
+    if chat_type != Chat.PRIVATE and not requester.chat.language:
+        await services.chat_settings.adopt_language(chat_id, lang)
 
 
 async def user_language(services: Services, user: User | None, chat: Chat | None) -> str:
@@ -33,9 +45,11 @@ async def user_language(services: Services, user: User | None, chat: Chat | None
             return pick_language(None)
         chat = Chat(id=user.id, type=Chat.PRIVATE)
     requester = await load_requester(services.db, user.id if user else 0, chat.id)
-    return resolve_language(
+    lang = resolve_language(
         requester, chat_type=chat.type, language_code=user.language_code if user else None
     )
+    await settle_group_language(services, chat.id, chat.type, requester, lang)
+    return lang
 
 
 def language_for(message: Message, requester: Requester) -> str:
@@ -47,9 +61,10 @@ def language_for(message: Message, requester: Requester) -> str:
 
 
 def resolve_language(requester: Requester, *, chat_type: str, language_code: str | None) -> str:
-    """The user's /language choice, else the group's, else their Telegram language."""
-    if requester.user is not None and requester.user.language:
-        return requester.user.language
+    """A group speaks its own language (set by its admins with /language, else adopted from its
+    first user); a private chat speaks the user's /language choice, else their Telegram one."""
     if requester.chat.language and chat_type != Chat.PRIVATE:
         return requester.chat.language
+    if requester.user is not None and requester.user.language:
+        return requester.user.language
     return pick_language(language_code)

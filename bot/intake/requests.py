@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.aimlapi.models import MODELS, ModelSpec, ReferenceKind
+from bot.aimlapi.models import MODELS, ModelSpec, ReferenceKind, known_names
 from bot.aimlapi.types import GenerationRequest
 from bot.config import Config
 from bot.errors import UserInputError
-from bot.textutil import shortest_length
+from bot.textutil import PAD_INSTRUMENTAL, PAD_MUSIC, PAD_VOCALS, shortest_length
 
 # Short names people can type after `model:`; full ids always work too.
 ALIASES: Mapping[str, str] = {
@@ -40,11 +40,11 @@ def resolve_model(name: str) -> ModelSpec:
     """Find a model by id or alias (case-insensitive); unknown names get a helpful reply."""
     wanted = name.strip().lower()
     for model_id, spec in MODELS.items():
-        if model_id.lower() == wanted:
+        if wanted in (model_id.lower(), spec.title.lower()):
             return spec
     if wanted in ALIASES:
         return MODELS[ALIASES[wanted]]
-    raise UserInputError("error_unknown_model", model=name, known=", ".join(sorted(MODELS)))
+    raise UserInputError("error_unknown_model", model=name, known=known_names())
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,10 +111,10 @@ def pad_style(style: str, spec: ModelSpec, *, instrumental: bool) -> str:
     letters = sum(ch.isalpha() for ch in style)
     if letters < 3:
         raise UserInputError("error_style_too_short", limit=spec.prompt_min, model=spec.id)
-    suffix = ", instrumental track" if instrumental else ", full song with vocals"
+    suffix = PAD_INSTRUMENTAL if instrumental else PAD_VOCALS
     padded = f"{style}{suffix}"
     if shortest_length(padded) < spec.prompt_min:
-        padded = f"{padded}, music"
+        padded = f"{padded}{PAD_MUSIC}"
     if shortest_length(padded) < spec.prompt_min:
         raise UserInputError("error_style_too_short", limit=spec.prompt_min, model=spec.id)
     return padded

@@ -23,6 +23,7 @@ from bot.bounded import BoundedMap
 from bot.i18n import t
 from bot.telegram.flood import BACKGROUND
 from storage.jobs import JobStore
+from storage.settings import ChatSettingsStore
 from storage.states import ACTIVE, JobState
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,9 @@ async def render_board(jobs: JobStore, chat_id: int, message_id: int, lang: str 
     done = sum(state is JobState.DELIVERED for _, state in members)
     failed = len(members) - len(waiting) - len(working) - done
     if not waiting and not working:
+        # "All done" only when something was made: a burst that made nothing says so.
+        if done == 0:
+            return t("board_finished_none", lang, failed=failed)
         return t("board_finished", lang, done=done, failed=failed)
     return t(
         "board",
@@ -74,9 +78,15 @@ class GroupBoards:
     """Coalesces board refreshes: many state changes, at most one edit per interval per board."""
 
     def __init__(
-        self, jobs: JobStore, bot: Bot, *, min_interval: float = MIN_EDIT_INTERVAL
+        self,
+        jobs: JobStore,
+        bot: Bot,
+        *,
+        chat_settings: ChatSettingsStore | None = None,
+        min_interval: float = MIN_EDIT_INTERVAL,
     ) -> None:
         self._jobs = jobs
+        self._chat_settings = chat_settings
         self._bot = bot
         self._min_interval = min_interval
         # Bounded (#24.12): a board forgotten long after its burst costs at most one early edit
@@ -121,7 +131,7 @@ class GroupBoards:
                 self._pending.pop(key, None)
 
     async def _edit(self, key: tuple[int, int]) -> None:
-        text = await render_board(self._jobs, key[0], key[1], self._lang.get(key))
+        text = await render_board(self._jobs, key[0], key[1], await self._language(key))
         if self._shown.get(key) == text:
             return
         try:
@@ -143,6 +153,15 @@ class GroupBoards:
             log.warning("group board edit failed: %s", exc)
         except Exception as exc:  # cosmetic: never an unretrieved task error (#16.5)
             log.warning("group board edit failed: %s: %s", type(exc).__name__, exc)
+
+    async def _language(self, key: tuple[int, int]) -> str | None:
+        """The group's own language (issue #25 item 10), not that of whoever touched it last;
+        the toucher's only for a group with none stored yet."""
+        if self._chat_settings is not None:
+            stored = (await self._chat_settings.get(key[0])).language
+            if stored:
+                return stored
+        return self._lang.get(key)
 
     async def close(self) -> None:
         tasks = list(self._pending.values())

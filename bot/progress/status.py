@@ -19,7 +19,7 @@ from bot.i18n import t
 from bot.telegram.callback_data import Action, for_job
 from bot.telegram.flood import BACKGROUND
 from bot.telegram.helpers import reply_to, topic_kwargs
-from bot.textutil import html_escape, human_duration, job_title
+from bot.textutil import html_escape, human_duration, job_title, safe_title, truncate_utf16
 from storage.jobs import Job
 from storage.states import JobState
 
@@ -59,6 +59,10 @@ def _status_body(
     model = job.model
     state = JobState(job.state)
     if state is JobState.RECEIVED:
+        if job.transient_errors:
+            # Back in line because the music service refused the start (429/5xx), not because
+            # of other songs: say so, not "waiting for a free slot · position 1" (#25 item 17).
+            return t("status_provider_busy", lang, model=model)
         if position:
             return t("status_waiting", lang, model=model, position=position)
         return t("status_queued", lang, model=model)
@@ -82,7 +86,8 @@ def _status_body(
         took = human_duration(max(0.0, (job.delivered_at or now) - job.created_at))
         return t("status_done", lang, model=model, elapsed=took)
     if state is JobState.CANCELLED:
-        return t("status_cancelled", lang, model=model)
+        # The title is the status's first line already (render_status).
+        return t("status_cancelled", lang)
     if error_text is None:
         try:
             error_text = t(job.error_key or "error_generic", lang)
@@ -91,6 +96,17 @@ def _status_body(
             error_text = t("error_generic", lang)
     reason = error_text
     return t("status_failed", lang, model=model, reason_html=_raw(reason))
+
+
+SONG_NAME_LIMIT = 60
+
+
+def song_name(job: Job) -> str:
+    """What a user calls the song in a sentence: its title once it has one, else its style."""
+    title = getattr(job, "title", None)
+    if isinstance(title, str) and title.strip():
+        return truncate_utf16(title.strip(), SONG_NAME_LIMIT)
+    return safe_title(job.prompt, job.lyrics, SONG_NAME_LIMIT)
 
 
 def _raw(text: str) -> Any:

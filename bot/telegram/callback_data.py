@@ -50,6 +50,7 @@ class Action(StrEnum):
     JOB_LINK = "jlink"
     # A request waiting for the user (storage/flows.py): `<flow id>-<answer>`, e.g. `12-s3`.
     FLOW = "flow"
+    HELP = "help"  # a /help "more" button: the argument names the section
 
 
 # The argument each action accepts, as a regular expression.
@@ -84,6 +85,7 @@ _ARGS: Final[dict[Action, str]] = {
         )
     },
     Action.FLOW: r"\d{1,18}-[a-z0-9]{1,8}",
+    Action.HELP: r"[a-z]{2,8}",
 }
 MODEL_DEFAULT: Final = "default"
 LANGUAGE_AUTO: Final = "auto"
