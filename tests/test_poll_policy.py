@@ -25,6 +25,7 @@ from bot.engine.poll_policy import (
     earlier_than_expected,
     fit_estimate,
     next_poll_delay,
+    on_ramp,
     prior_estimate,
     since_shift,
 )
@@ -340,3 +341,37 @@ def test_only_a_completion_before_its_window_is_news_to_other_jobs() -> None:
     prior = prior_estimate(TYPICAL)
     assert earlier_than_expected(cold_floor(TYPICAL) - 1.0, prior)
     assert not earlier_than_expected(cold_floor(TYPICAL) + 1.0, prior)
+
+
+def test_the_ramp_is_a_grid_counted_from_the_submit() -> None:
+    """A job picked up again at any moment (a restart) lands on the checks of one never
+    interrupted, and a check that ran late does not push the later ones back."""
+    assert on_ramp(0.0, 8.0) == 8.0
+    assert on_ramp(8.0, 8.0) == pytest.approx(12.0)
+    assert on_ramp(8.3, 8.0) == pytest.approx(12.0)
+    assert on_ramp(12.0, 8.0) == pytest.approx(18.0)
+    prior = prior_estimate(TYPICAL)
+    assert 1.7 + next_poll_delay(1.7, prior, 5.0) == pytest.approx(8.0)
+    assert 8.4 + next_poll_delay(8.4, prior, 5.0) == pytest.approx(12.0)
+
+
+def test_a_queued_generation_is_never_backed_off_from() -> None:
+    """Queued: the provider has not started it, so it is not overdue, however long it waits."""
+    trusted = Estimate(mean=100.0, std=6.0, samples=50)
+    late = trusted.mean + WINDOW_AFTER_SIGMAS * trusted.std + 60.0
+    assert next_poll_delay(late, trusted, 5.0) > 5.0
+    assert next_poll_delay(late, trusted, 5.0, queued=True) == 5.0
+    # Before the window the ramp is kept: the history counts from the submit, queue included.
+    assert next_poll_delay(20.0, trusted, 5.0, queued=True) == next_poll_delay(20.0, trusted, 5.0)
+
+
+def test_just_past_a_window_from_few_samples_the_gaps_grow_back_to_the_base() -> None:
+    """Four songs of about 4 s: a job at 7.5 s is most likely just late, so it is looked at
+    again within the window's step or so, not a whole base interval later."""
+    few = fit_estimate([(100, 4.0)] * 4, 100, TYPICAL)
+    end = few.mean + WINDOW_AFTER_SIGMAS * few.std
+    step = min(5.0, max(MIN_STEP, few.std))
+    assert next_poll_delay(end, few, 5.0) == pytest.approx(step)
+    gaps = [next_poll_delay(end + k, few, 5.0) for k in range(0, 20)]
+    assert gaps == sorted(gaps)
+    assert gaps[-1] == 5.0

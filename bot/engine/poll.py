@@ -99,11 +99,9 @@ async def poll(w: Work, job: Job) -> Job | None:
         return moved
     estimate = await w.estimator.estimate(spec, job)
     base = w.s.config.poll_interval
-    delay = next_poll_delay(now - submitted, estimate, base)
-    if result.status is GenerationStatus.QUEUED:
-        # Not started yet: the estimate (seconds of generating) has not begun to run, so
-        # neither sleep towards its window nor back off; keep looking at the base pace.
-        delay = min(delay, base)
+    # Queued: not started yet, so not overdue either: never backed off (poll_policy.py).
+    queued = result.status is GenerationStatus.QUEUED
+    delay = next_poll_delay(now - submitted, estimate, base, queued=queued)
     if w.status.due(job, now):
         await w.status.show(job, expected=estimate.mean if estimate.samples else None)
     await w.outcomes.release(job, delay, poll_count=polls, transient_errors=0)

@@ -10,11 +10,12 @@ backs off beyond it once the history is large enough to trust.
 Why it beats a fixed loop that spends as many checks, even on a cold start: with no history
 (`samples == 0`) the only thing the docs' typical duration is trusted for is a floor, a quarter of
 it (generations 3x faster than the docs were seen, never 4x): one early check for fast failures,
-a doubling ramp up to the floor, then the `base` pace. The checks a fixed loop spends before any
+a 1.5x ramp up to the floor, then the `base` pace. The checks a fixed loop spends before any
 song can be done are saved; from the floor on it is the fixed loop itself, so a prior that is far
 off (too slow or too fast) costs nothing. Once history exists, the checks before the window ramp
 up by doubling (a generation far faster than the history still waits at most about as long as it
-ran), a job still running past a window drawn from few samples keeps the `base` pace, and when
+ran), a job still running past a window drawn from few samples goes from the window's step back to
+the `base` pace (never slower), and when
 the newest completions all fall far outside what the older history predicts (the provider got
 faster or slower), the older history is dropped and the estimate starts again from them
 (`since_shift`). A completion earlier than its own window (`earlier_than_expected`) is the one
@@ -155,15 +156,19 @@ def _fit(
     return Estimate(mean=max(1.0, predicted), std=max(1.5, floor, std * widen), samples=n)
 
 
-def next_poll_delay(elapsed: float, estimate: Estimate, base: float) -> float:
+def next_poll_delay(
+    elapsed: float, estimate: Estimate, base: float, *, queued: bool = False
+) -> float:
     """Seconds from now until the next status check, given seconds since submission.
 
-    No history: one early check, a doubling ramp to the cold floor, then every `base` seconds.
-    With history: before the likely window the checks ramp up geometrically (early, 2x, 4x …
-    elapsed), so a fast failure or an estimate that is far too high is noticed soon without many
+    No history: one early check, a 1.5x ramp to the cold floor, then every `base` seconds.
+    With history: before the likely window the checks ramp up geometrically (early, 1.5x, 2.25x
+    … elapsed), so a fast failure or an estimate that is far too high is noticed soon without many
     requests; inside the window they come every `step` seconds (`base`, or the spread when
-    generations are known to be tighter than that); past it they keep the `base` pace until the
-    history is large enough to call this job an outlier, and then back off.
+    generations are known to be tighter than that); past it the gaps grow back to `base` until the
+    history is large enough to call this job an outlier, and then back off. `queued`: the
+    provider has not started it, so it is no outlier yet: no back-off (the ramp before the
+    window is kept: the history counts from the submit, queue included).
     """
     base = max(0.05, base)
     if estimate.samples == 0:
@@ -173,12 +178,15 @@ def next_poll_delay(elapsed: float, estimate: Estimate, base: float) -> float:
     end = estimate.mean + WINDOW_AFTER_SIGMAS * estimate.std
     early = min(EARLY_CHECK_SECONDS, base * 1.6)
     if elapsed < start - step:
-        target = min(start, max(early, elapsed * RAMP))
-        return max(step * 0.5, target - elapsed)
+        return max(step * 0.5, min(start, on_ramp(elapsed, early)) - elapsed)
     if elapsed < end:
         return step
-    if estimate.samples < TRUSTED_SAMPLES:
+    if queued:
         return base
+    if estimate.samples < TRUSTED_SAMPLES:
+        # Past a window drawn from few samples: most likely just a little late, so the gaps
+        # grow from the window's step back to `base` (never beyond: no back-off on few samples).
+        return min(base, step + (RAMP - 1.0) * (elapsed - end))
     # Beyond the window: the prediction was wrong; back off geometrically, capped.
     overdue = elapsed - end
     return min(MAX_BACKOFF_SECONDS, max(base, base * (1.0 + overdue / max(base, estimate.std))))
@@ -190,13 +198,27 @@ def cold_floor(typical_seconds: float) -> float:
 
 
 def _cold_delay(elapsed: float, typical_seconds: float, base: float) -> float:
-    """No history: early check, doubling ramp to the floor, then the fixed `base` pace."""
+    """No history: early check, a 1.5x ramp to the floor, then the fixed `base` pace."""
     floor = cold_floor(typical_seconds)
     early = min(EARLY_CHECK_SECONDS, base * 1.6)
     if elapsed < floor - base:
-        target = min(floor, max(early, elapsed * RAMP))
-        return max(base * 0.5, target - elapsed)
+        return max(base * 0.5, min(floor, on_ramp(elapsed, early)) - elapsed)
     return base
+
+
+def on_ramp(elapsed: float, early: float) -> float:
+    """The first point of the ramp early, early x RAMP, early x RAMP^2 … after `elapsed`.
+
+    A fixed grid counted from the submit, not "RAMP x whenever we last looked": a job picked up
+    again after a restart (bot/engine/reconcile.py) lands on the same checks as one never
+    interrupted, and a check that ran a little late does not push all later ones back.
+    """
+    if elapsed < early:
+        return early
+    point = early * RAMP ** math.floor(math.log(elapsed / early, RAMP))
+    while point <= elapsed + 1e-9:
+        point *= RAMP
+    return point
 
 
 def earlier_than_expected(took: float, estimate: Estimate) -> bool:
