@@ -45,6 +45,7 @@ from typing import Final, Self, TypeVar
 import httpx
 
 from bot.aimlapi.errors import ProviderUnavailable, SubmitOutcomeUnknown
+from bot.aimlapi.multipart import MultipartFile
 from bot.aimlapi.responses import Malformed, error_for_response, parse_retry_after
 
 log = logging.getLogger(__name__)
@@ -171,11 +172,13 @@ class ApiSession:
         json: object = None,
         files: Mapping[str, tuple[str, bytes, str]] | None = None,
         data: Mapping[str, str] | None = None,
+        upload: MultipartFile | None = None,
     ) -> T:
         """Send with the retry rules of the module docstring, then parse a 2xx with `parse`.
 
         `model`: the call names this model (music-01's own routes), so a 4xx that says it is
-        gone raises `ModelUnavailable` (responses.py, `model_gone`).
+        gone raises `ModelUnavailable` (responses.py, `model_gone`). `upload`: a body streamed
+        from disk, built afresh for each attempt.
         """
         url = self._base_url + path
         what = f"{method} {path}"
@@ -183,6 +186,11 @@ class ApiSession:
         while True:
             attempt += 1
             retry_after: float | None = None
+            headers = self._headers(client_request_id)
+            content = None
+            if upload is not None:
+                headers.update(await upload.headers())
+                content = upload.stream()
             try:
                 response = await self._http.request(
                     method,
@@ -191,7 +199,8 @@ class ApiSession:
                     json=json,
                     files=files,
                     data=data,
-                    headers=self._headers(client_request_id),
+                    content=content,
+                    headers=headers,
                     timeout=self._timeouts.make(timeout),
                 )
             except _NEVER_SENT as exc:
