@@ -1,6 +1,6 @@
 """Benchmark 2, the polling policy: how soon a finished song is noticed, and at what request cost.
 
-Run: .venv/bin/python bench/bench_polling.py            (simulation, 5-10 s)
+Run: .venv/bin/python bench/bench_polling.py            (simulation, 1-4 min)
      .venv/bin/python bench/bench_polling.py --real     (+ the real bot at 1/10 time scale, ~3 min)
 
 Workload (music-2.0): lyrics of L characters, L uniform in 300..2,900; the provider takes
