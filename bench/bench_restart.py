@@ -1,5 +1,5 @@
 """Benchmark: killed during the paid POST, restarted — how soon after the generation completes
-does the song reach the chat? (issue #15: the target is 3 s.)
+does the song reach the chat? (issue #15: 3 s; issue #28: 1.5 s.)
 
 Run: .venv/bin/python bench/bench_restart.py [--runs 7 --generation 8 --kill-after 1]
      (add --env SONGBOT_POLL_INTERVAL=2 … for a tuned run, named as such in the output)
@@ -10,7 +10,7 @@ generation, and holds its answer; `--kill-after` seconds later the bot gets SIGK
 process starts at once on the same database. The generation completes `--generation` seconds
 after the POST. Measured, on the fakes' own clock (both run in this process):
 - restart → the new process's first request to the provider (its reconcile of the unknown POST);
-- the generation's completion → the song's sendAudio accepted: the figure with the 3 s target;
+- the generation's completion → the song's sendAudio accepted: the figure with the 1.5 s target;
 - paid POSTs for the request (must be 1) and provider status checks after the restart.
 """
 
@@ -34,6 +34,7 @@ POLL = "GET /v2/generate/audio"
 HOLD = 60.0  # the held answer never arrives: the kill comes first
 LYRICS = "[Verse]\nNeon lights over the bay\nWe dance until the day\n[Chorus]\nStay, stay, stay"
 CHAT = 900_001
+TARGET = 1.5  # seconds from completion to the song (issue #28)
 
 
 def _songs(tg: FakeTelegram) -> list[float]:
@@ -202,7 +203,7 @@ async def main() -> None:
                     str(len(runs)),
                     spread([r["restart_to_first_call"] for r in runs]),
                     spread(lags),
-                    f"{sum(1 for lag in lags if lag <= 3.0)}/{len(lags)}",
+                    f"{sum(1 for lag in lags if lag <= TARGET)}/{len(lags)}",
                     ", ".join(f"{int(r['paid'])}" for r in runs),
                     spread([r["polls"] for r in runs], unit=""),
                 )
@@ -217,7 +218,7 @@ async def main() -> None:
                 "runs",
                 "restart → first provider call",
                 "completion → song sent (median, min, max)",
-                "within 3 s",
+                f"within {TARGET:g} s",
                 "paid POSTs per run",
                 "status checks after restart",
             ],

@@ -162,14 +162,33 @@ class JobLeases:
         )
         return Job.from_row(rows[0]) if rows else None
 
-    async def pull_in_checks(
-        self, model: str, *, submitted_by: float, later_than: float, at: float
-    ) -> int:
-        """Pending generations of `model` submitted by `submitted_by` whose next check is after
-        `later_than` are looked at `at` instead: one just finished after as long, so they may
-        have too. Returns how many were brought forward."""
-        return await self.db.execute_write(
-            "UPDATE jobs SET next_check_at = ? WHERE state = 'pending' AND model = ? "
-            "AND submitted_at <= ? AND next_check_at > ? AND lease_owner IS NULL",
-            (at, model, submitted_by, later_than),
+    async def sleeping_checks(
+        self, model: str, *, later_than: float
+    ) -> list[tuple[int, float, float, int, float]]:
+        """Pending generations of `model`, unleased, whose next check is after `later_than`:
+        (id, submitted_at, last released at, lyrics length, next check), for re-planning."""
+        rows = await self.db.fetchall(
+            "SELECT id, submitted_at, updated_at, length(coalesce(lyrics, '')) AS n, "
+            "next_check_at FROM jobs WHERE state = 'pending' AND model = ? "
+            "AND submitted_at IS NOT NULL AND next_check_at > ? AND lease_owner IS NULL",
+            (model, later_than),
         )
+        return [
+            (
+                int(r["id"]),
+                float(r["submitted_at"]),
+                float(r["updated_at"]),
+                int(r["n"]),
+                float(r["next_check_at"]),
+            )
+            for r in rows
+        ]
+
+    async def bring_forward(self, job_id: int, *, at: float) -> bool:
+        """Check a pending, unleased job at `at` if that is sooner than planned."""
+        count = await self.db.execute_write(
+            "UPDATE jobs SET next_check_at = ? WHERE id = ? AND state = 'pending' "
+            "AND next_check_at > ? AND lease_owner IS NULL",
+            (at, job_id, at),
+        )
+        return count > 0

@@ -129,18 +129,27 @@ def _check_url(url: str) -> str:
 
 
 def _data_uri(spec: ModelSpec, value: str) -> str:
-    """Normalise inline audio to `data:<mime>;base64,<payload>`, checking size and content."""
+    """Normalise inline audio to `data:<mime>;base64,<payload>`, checking size and content.
+
+    Checked in place, without slicing the payload out: it can be megabytes, and every copy of
+    it was RSS per reference in flight (issue #28). A value that already is a plain data URI is
+    returned as it is.
+    """
     mime: str | None = None
-    payload = value
+    start = 0
+    plain = False  # `data:<mime>;base64,` exactly: nothing to normalise
     match = _DATA_URI.match(value)
     if match is not None:
         mime = match["mime"]
-        payload = value[match.end() :]
+        start = match.end()
+        plain = mime is not None and not match["params"]
     elif value.startswith("data:"):
         raise ValidationError("error_reference_base64_invalid")
-    if not payload or len(payload) % 4 or _BASE64.fullmatch(payload) is None:
+    length = len(value) - start
+    if not length or length % 4 or _BASE64.fullmatch(value, start) is None:
         raise ValidationError("error_reference_base64_invalid")
-    size = len(payload) // 4 * 3 - (len(payload) - len(payload.rstrip("=")))
+    padding = 2 if value.endswith("==") else 1 if value.endswith("=") else 0
+    size = length // 4 * 3 - padding
     if spec.reference_max_bytes is not None and size > spec.reference_max_bytes:
         raise ValidationError(
             "error_reference_data_too_big",
@@ -148,13 +157,15 @@ def _data_uri(spec: ModelSpec, value: str) -> str:
             limit_mb=round(spec.reference_max_bytes / 1_000_000),
         )
     try:
-        head = base64.b64decode(payload[:32], validate=True)
+        head = base64.b64decode(value[start : start + 32], validate=True)
     except (binascii.Error, ValueError):
         raise ValidationError("error_reference_base64_invalid") from None
     fmt = sniff_audio_format(head)
     if fmt is None:
         raise ValidationError("error_reference_base64_invalid")
-    return f"data:{mime or AUDIO_MIME[fmt]};base64,{payload}"
+    if plain:
+        return value
+    return f"data:{mime or AUDIO_MIME[fmt]};base64,{value[start:]}"
 
 
 def _put_reference(spec: ModelSpec, request: GenerationRequest, body: dict[str, Any]) -> None:

@@ -35,13 +35,20 @@ from typing import Any, Final
 
 import httpx
 
-from bot.aimlapi.audio import AUDIO_MIME, HexDecodeError, decode_hex_audio, sniff_audio_format
+from bot.aimlapi.audio import (
+    AUDIO_MIME,
+    HexDecodeError,
+    decode_hex_audio,
+    read_head,
+    sniff_audio_format,
+)
 from bot.aimlapi.bodies import build_body, check_client_request_id, validate_request
 from bot.aimlapi.chat import ChatCompletions
 from bot.aimlapi.download import AudioDownloads
 from bot.aimlapi.errors import GenerationFailed
 from bot.aimlapi.model_list import ModelList
 from bot.aimlapi.models import Endpoint, get_model
+from bot.aimlapi.multipart import MultipartFile
 from bot.aimlapi.responses import (
     Malformed,
     as_dict,
@@ -122,15 +129,16 @@ class AimlApiClient(AudioDownloads, ChatCompletions, ModelList):
         spec = get_model("music-01")
         if purpose not in UPLOAD_PURPOSES:
             raise ValidationError("error_option_invalid", name="purpose", model=spec.id)
-        data = await asyncio.to_thread(path.read_bytes)
+        # From the file, never the whole of it in memory (issue #28): its size and first bytes.
+        size = (await asyncio.to_thread(path.stat)).st_size
         limit = spec.reference_max_bytes
-        if limit is not None and len(data) > limit:
+        if limit is not None and size > limit:
             raise ValidationError(
                 "error_reference_data_too_big",
-                size_mb=round(len(data) / 1_000_000, 1),
+                size_mb=round(size / 1_000_000, 1),
                 limit_mb=round(limit / 1_000_000),
             )
-        fmt = sniff_audio_format(data[:16])
+        fmt = sniff_audio_format(await read_head(path))
         if fmt not in ("mp3", "wav"):
             raise ValidationError("error_reference_format")
         name = path.name if path.suffix.lower() == f".{fmt}" else f"reference.{fmt}"
@@ -149,8 +157,9 @@ class AimlApiClient(AudioDownloads, ChatCompletions, ModelList):
         return await self._call(
             "POST",
             UPLOAD_PATH,
-            files={"file": (name, data, AUDIO_MIME[fmt])},
-            data={"purpose": purpose},
+            upload=MultipartFile.of(
+                path, name="file", filename=name, mime=AUDIO_MIME[fmt], fields={"purpose": purpose}
+            ),
             timeout=self._timeouts.upload,
             parse=parse,
             model=spec.id,

@@ -45,6 +45,7 @@ from typing import Final, Self, TypeVar
 import httpx
 
 from bot.aimlapi.errors import ProviderUnavailable, SubmitOutcomeUnknown
+from bot.aimlapi.multipart import MultipartFile
 from bot.aimlapi.responses import Malformed, error_for_response, parse_retry_after
 
 log = logging.getLogger(__name__)
@@ -200,6 +201,7 @@ class ApiSession:
         files: Mapping[str, tuple[str, bytes, str]] | None = None,
         data: Mapping[str, str] | None = None,
         max_body: int | None = None,
+        upload: MultipartFile | None = None,
     ) -> T:
         """Send with the retry rules of the module docstring, then parse a 2xx with `parse`.
 
@@ -207,7 +209,8 @@ class ApiSession:
         the bot while it was parsed); a longer 2xx is an unusable body, like a garbled one.
 
         `model`: the call names this model (music-01's own routes), so a 4xx that says it is
-        gone raises `ModelUnavailable` (responses.py, `model_gone`).
+        gone raises `ModelUnavailable` (responses.py, `model_gone`). `upload`: a body streamed
+        from disk, built afresh for each attempt.
         """
         url = self._base_url + path
         what = f"{method} {path}"
@@ -215,6 +218,11 @@ class ApiSession:
         while True:
             attempt += 1
             retry_after: float | None = None
+            headers = self._headers(client_request_id)
+            content = None
+            if upload is not None:
+                headers.update(await upload.headers())
+                content = upload.stream()
             try:
                 request = self._http.build_request(
                     method,
@@ -223,7 +231,8 @@ class ApiSession:
                     json=json,
                     files=files,
                     data=data,
-                    headers=self._headers(client_request_id),
+                    content=content,
+                    headers=headers,
                     timeout=self._timeouts.make(timeout),
                 )
                 response, oversize = await self._send(request, max_body)

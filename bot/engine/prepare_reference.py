@@ -1,8 +1,9 @@
 """Turning a Telegram voice note / audio / video into what the reference model accepts.
 
 Runs in the background runner (state `preparing`), never on the update path:
-download through PTB (the file URL contains the bot token, so it is only ever handed to PTB's
-own download and never logged, stored or sent anywhere else) → ffmpeg to MP3 (an async
+getFile through PTB, then the body streamed straight to a file (bot/telegram/file_stream.py: the
+file URL contains the bot token, so it is only used for that GET and never logged, stored or sent
+anywhere else; nothing of the file is held in memory, issue #28) → ffmpeg to MP3 (an async
 subprocess with a timeout) → measure the real duration → either upload it to music-01 (ids
 cached by Telegram's `file_unique_id` + purpose, so the same voice note is uploaded once) or
 inline it as a base64 data URI for music-cover. Temporary files live in the job's folder of
@@ -15,6 +16,7 @@ import asyncio
 import base64
 import logging
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -28,6 +30,7 @@ from bot.delivery.media import MediaError, probe, to_mp3
 from bot.errors import LocalFailure, ReferenceProblem
 from bot.reference_kinds import ReferenceRefused
 from bot.services import Services
+from bot.telegram.file_stream import FileRefused, FileTooBig, stream_telegram_file
 from bot.telegram.limits import MB, TELEGRAM_DOWNLOAD_LIMIT
 from storage.jobs import Job
 
@@ -44,6 +47,25 @@ REFERENCE_BITRATE: Final = "192k"
 # Job option that carries an inline reference from `_prepare` to `_request`, in memory only
 # (a data URI can be megabytes: it is never written to the database).
 INLINE_OPTION: Final = "_reference_base64"
+
+
+# ffmpeg conversions of references at once, per bot: each costs ~15 MB (proportional, ~30 MB
+# resident) on top of the bot, by far the largest share of a reference in flight (issue #28:
+# six at once took the bot and its children from 70 MB to ~280 MB resident). Downloads, checks
+# and uploads stay concurrent; only the conversion waits its turn (a second or two each).
+MAX_CONVERSIONS: Final = 2
+_slots: dict[int, asyncio.Semaphore] = {}  # by id(services); dropped with the services
+
+
+def conversion_slot(services: Services) -> asyncio.Semaphore:
+    """The bot's shared limit on reference conversions running at once (one per `Services`,
+    so each bot, and each test's bot on its own event loop, has its own)."""
+    key = id(services)
+    slot = _slots.get(key)
+    if slot is None:
+        slot = _slots[key] = asyncio.Semaphore(MAX_CONVERSIONS)
+        weakref.finalize(services, _slots.pop, key, None)
+    return slot
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,16 +119,15 @@ async def prepare_reference(services: Services, bot: Bot, job: Job) -> PreparedR
                 bool(uploaded.instrumental_id),
             )
             return PreparedReference(uploaded.voice_id, uploaded.instrumental_id)
-        data = await asyncio.to_thread(mp3.read_bytes)
-        if spec.reference_max_bytes is not None and len(data) > spec.reference_max_bytes:
+        size = (await asyncio.to_thread(mp3.stat)).st_size
+        if spec.reference_max_bytes is not None and size > spec.reference_max_bytes:
             raise ReferenceRefused(
                 "error_reference_too_big",
                 kind=job.reference_kind or "audio",
-                size_mb=round(len(data) / MB, 1),
+                size_mb=round(size / MB, 1),
                 limit_mb=round(spec.reference_max_bytes / MB),
             )
-        encoded = await asyncio.to_thread(base64.b64encode, data)
-        return PreparedReference(inline="data:audio/mpeg;base64," + encoded.decode("ascii"))
+        return PreparedReference(inline=await asyncio.to_thread(_data_uri, mp3))
     finally:
         await _remove(mp3)
 
@@ -144,21 +165,36 @@ async def reference_audio(services: Services, bot: Bot, job: Job) -> Path:
                 size_mb=round(size / MB, 1),
                 limit_mb=TELEGRAM_DOWNLOAD_LIMIT // MB,
             )
-        # In memory, then written off the event loop: PTB's download_to_drive writes inline.
-        # One deadline for the whole file (#17.8): a per-read timeout alone lets a server that
-        # drips a byte at a time hold the job for ever.
+        # Streamed to disk, never in memory. One deadline for the whole file (#17.8): a
+        # per-read timeout alone lets a server that drips a byte at a time hold the job for ever.
         deadline = min(DOWNLOAD_TIMEOUT, services.config.job_timeout)
         try:
             async with asyncio.timeout(deadline):
-                data = await telegram_file.download_as_bytearray(read_timeout=DOWNLOAD_TIMEOUT)
+                downloaded = await stream_telegram_file(
+                    telegram_file,
+                    source,
+                    max_bytes=TELEGRAM_DOWNLOAD_LIMIT,
+                    read_timeout=DOWNLOAD_TIMEOUT,
+                )
         except TimeoutError:
             raise ReferenceRefused(
                 "error_reference_unavailable",
                 kind=kind,
                 detail=f"download took longer than {deadline:g} s",
             ) from None
-        del telegram_file  # its file_path is a URL with the token in it: keep it short-lived
-        await asyncio.to_thread(source.write_bytes, bytes(data))
+        except FileTooBig as exc:
+            raise ReferenceRefused(
+                "error_reference_too_big",
+                kind=kind,
+                size_mb=round(exc.seen / MB, 1),
+                limit_mb=TELEGRAM_DOWNLOAD_LIMIT // MB,
+            ) from None
+        except FileRefused as exc:
+            raise ReferenceRefused(
+                "error_reference_unavailable", kind=kind, detail=str(exc)
+            ) from None
+        finally:
+            del telegram_file  # its file_path is a URL with the token in it: keep it short-lived
         low, high = spec.reference_min_seconds, spec.reference_max_seconds
         # Audio documents carry no duration, and a few KB can decode to hours: read the header
         # before converting, and cap the conversion itself in case the header lies or is absent.
@@ -169,13 +205,14 @@ async def reference_audio(services: Services, bot: Bot, job: Job) -> Path:
             )
         try:
             # The first audio stream of anything: a voice note's Opus, a video's soundtrack.
-            await to_mp3(
-                source,
-                mp3,
-                bitrate=REFERENCE_BITRATE,
-                timeout=CONVERT_TIMEOUT,
-                max_seconds=(high if high is not None else MAX_REFERENCE_SECONDS) + 1.0,
-            )
+            async with conversion_slot(services):
+                await to_mp3(
+                    source,
+                    mp3,
+                    bitrate=REFERENCE_BITRATE,
+                    timeout=CONVERT_TIMEOUT,
+                    max_seconds=(high if high is not None else MAX_REFERENCE_SECONDS) + 1.0,
+                )
         except MediaError as exc:
             if "matches no streams" in (exc.detail or ""):
                 raise ReferenceRefused(
@@ -186,7 +223,7 @@ async def reference_audio(services: Services, bot: Bot, job: Job) -> Path:
         if info.duration is None:
             raise MediaError(detail=f"converted {kind} reference has no readable duration")
         log.info(
-            "reference %s: %d bytes downloaded, %.1f s of audio", kind, len(data), info.duration
+            "reference %s: %d bytes downloaded, %.1f s of audio", kind, downloaded, info.duration
         )
         if low is not None and info.duration <= low:
             raise ReferenceRefused(
@@ -208,6 +245,13 @@ async def reference_audio(services: Services, bot: Bot, job: Job) -> Path:
     finally:
         await _remove(source)
     return mp3
+
+
+def _data_uri(mp3: Path) -> str:
+    """The MP3 as a data URI, with as few copies alive at once as Python allows (the bytes are
+    dropped before the text is built): the model takes it inline in the JSON body."""
+    encoded = base64.b64encode(mp3.read_bytes())
+    return "data:audio/mpeg;base64," + encoded.decode("ascii")
 
 
 async def _remove(path: Path) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Final
 
 from bot.aimlapi.errors import ProviderError
@@ -52,17 +53,21 @@ async def reconcile(w: Work, job: Job) -> Job | None:
             )
             return None
         log.info("reconciled: the lost submit went through as %s", entry.inference_id)
+        # The schedule continues from when the generation began, exactly as if the answer had
+        # arrived: no check "at once" and no fresh start of the ramp (issue #28: a restart
+        # cost 3.7 s on a new database against 2.1 s for a job never killed).
+        began = generation_began(entry.created_at, job.submit_started_at or now, now)
         moved, _ = await begin_polling(
             w,
             job,
             generation_id=entry.inference_id,
             credits=entry.credits,
-            submitted_at=job.submit_started_at or now,
+            submitted_at=began,
             now=now,
-            look_soon=True,
         )
         if moved is not None:
-            await w.outcomes.release(moved, 0.0)
+            due = moved.next_check_at if moved.next_check_at is not None else now
+            await w.outcomes.release(moved, max(0.0, due - now))
         return None
     if entry is None:
         since = job.submit_started_at or job.updated_at
@@ -92,3 +97,21 @@ async def reconcile(w: Work, job: Job) -> Job | None:
     if again is None or again.state != JobState.SUBMITTING.value:
         return None
     return await submit(w, again)
+
+
+def generation_began(logged: str | None, submit_started: float, now: float) -> float:
+    """When the provider created the generation: its request-log time, if it makes sense.
+
+    The log's clock is the provider's; it is trusted only between our POST's start and now (a
+    skewed clock then costs at most the POST's own duration). Unreadable: the POST's start.
+    """
+    if logged:
+        try:
+            stamp = datetime.fromisoformat(logged.replace("Z", "+00:00"))
+        except ValueError:
+            stamp = None
+        if stamp is not None:
+            if stamp.tzinfo is None:
+                stamp = stamp.replace(tzinfo=UTC)
+            return min(now, max(submit_started, stamp.timestamp()))
+    return submit_started

@@ -187,17 +187,15 @@ async def begin_polling(
     credits: float | None,
     submitted_at: float,
     now: float,
-    look_soon: bool = False,
 ) -> tuple[Job | None, Estimate]:
     """A paid POST created `generation_id` (answered, or found in the request log): record the
-    charge and move the job to `pending` with its first check from the poll policy
-    (`look_soon`: no later than one base interval, for a submit whose answer we lost)."""
+    charge and move the job to `pending` with its first check from the poll policy, counted
+    from `submitted_at` (for a lost answer: when the generation began, so a restart does not
+    start the schedule over)."""
     await w.s.usage.record(job.id, job.user_id, job.chat_id, job.model, credits or 0.0, now=now)
     estimate = await w.estimator.estimate(MODELS[job.model], job)
     base = w.s.config.poll_interval
     delay = next_poll_delay(now - submitted_at, estimate, base)
-    if look_soon:
-        delay = min(base, delay)
     moved = await w.outcomes.move(
         job,
         JobState.PENDING,

@@ -518,6 +518,9 @@ class FakeTelegram:
         self.downloads: list[str] = []
         # Serve file downloads one byte per this many seconds (a stalling file server).
         self.download_drip_seconds: float | None = None
+        # Serve file downloads at this many bytes a second (a real link's pace, so downloads
+        # overlap as they do in production: bench/bench_references.py).
+        self.download_bytes_per_second: float | None = None
         self.webhook_deliveries: list[WebhookDelivery] = []
         self.webhook_posts: list[WebhookPost] = []
         self.callback_answers: dict[str, JSON] = {}
@@ -1509,6 +1512,15 @@ class FakeTelegram:
                 await drip.write(stored.data[i : i + 1])
                 await self._sleep(self.download_drip_seconds)
             return drip
+        if self.download_bytes_per_second is not None:
+            paced = web.StreamResponse(headers={"Content-Type": content_type})
+            paced.content_length = len(stored.data)
+            await paced.prepare(request)
+            chunk = 64 * 1024
+            for i in range(0, len(stored.data), chunk):
+                await paced.write(stored.data[i : i + chunk])
+                await self._sleep(chunk / self.download_bytes_per_second)
+            return paced
         return web.Response(body=stored.data, content_type=content_type)
 
     # ---- shared checks -----------------------------------------------------------------------
