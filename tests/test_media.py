@@ -8,12 +8,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import imageio_ffmpeg
 import mutagen
 import pytest
 
 from bot.audio_format import sniff_format
-from bot.delivery import media
+from bot.delivery import codec
 from bot.delivery.media import (
     AudioInfo,
     FfmpegMissing,
@@ -22,12 +21,19 @@ from bot.delivery.media import (
     extract_audio,
     find_ffmpeg,
     probe,
-    run_ffmpeg,
     to_mp3,
     to_wav,
 )
 from bot.i18n import t
-from songbot_fakes.audio_fixtures import make_audio, make_m4a, make_mp3, make_ogg_opus, make_wav
+from songbot_fakes.audio_fixtures import (
+    make_audio,
+    make_m4a,
+    make_mp3,
+    make_ogg_opus,
+    make_wav,
+    make_wav_pure,
+)
+from tests.ffmpeg_tool import run_ffmpeg
 
 
 def write(tmp_path: Path, name: str, data: bytes) -> Path:
@@ -99,7 +105,7 @@ async def test_garbage_input_raises_media_error(tmp_path: Path) -> None:
     with pytest.raises(MediaError) as info:
         await to_mp3(src, dst)
     assert info.value.key == "error_media"
-    assert "ffmpeg exited" in info.value.detail
+    assert "ffmpeg (PyAV) failed" in info.value.detail
     assert info.value.user_message("en") == t("error_media", "en")
     assert not dst.exists()
     assert not (tmp_path / "junk.mp3.part").exists()
@@ -140,27 +146,34 @@ class _Recorder:
         return proc
 
 
-ENDLESS = ["-re", "-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-f", "null", "-"]
+def ten_minutes_of_wav(tmp_path: Path) -> Path:
+    """Seconds of work for the codec child: long enough to be caught running."""
+    return write(tmp_path, "long.wav", make_wav_pure(600))
 
 
-async def test_timeout_kills_ffmpeg(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_timeout_kills_the_codec_child(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     recorder = _Recorder()
     monkeypatch.setattr(asyncio, "create_subprocess_exec", recorder)
     started = time.monotonic()
     with pytest.raises(MediaError) as info:
-        await run_ffmpeg(ENDLESS, timeout=0.5)
+        await to_mp3(ten_minutes_of_wav(tmp_path), tmp_path / "long.mp3", timeout=0.5)
     assert time.monotonic() - started < 10
     assert "timed out" in info.value.detail
     assert len(recorder.processes) == 1
     assert recorder.processes[0].returncode is not None  # reaped, not left running
     assert recorder.processes[0].returncode < 0  # ended by a signal
+    assert not (tmp_path / "long.mp3").exists() and not (tmp_path / "long.mp3.part").exists()
 
 
-async def test_cancellation_kills_ffmpeg(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_cancellation_kills_the_codec_child(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     recorder = _Recorder()
     monkeypatch.setattr(asyncio, "create_subprocess_exec", recorder)
-    task = asyncio.create_task(run_ffmpeg(ENDLESS, timeout=60))
-    for _ in range(200):
+    task = asyncio.create_task(to_mp3(ten_minutes_of_wav(tmp_path), tmp_path / "long.mp3"))
+    for _ in range(500):
         if recorder.processes:
             break
         await asyncio.sleep(0.02)
@@ -169,41 +182,37 @@ async def test_cancellation_kills_ffmpeg(monkeypatch: pytest.MonkeyPatch) -> Non
     with pytest.raises(asyncio.CancelledError):
         await task
     assert recorder.processes[0].returncode is not None
+    assert recorder.processes[0].returncode < 0  # killed, not left to finish
 
 
-# --- finding ffmpeg ----------------------------------------------------------------------------
+# --- finding the codec -------------------------------------------------------------------------
 
 
-def _no_bundled_ffmpeg() -> str:
-    raise RuntimeError("No ffmpeg exe could be found.")
+def test_find_ffmpeg_names_pyav() -> None:
+    assert find_ffmpeg() == "PyAV"
+    assert "MP3 encoder" in codec.codec_status()
 
 
-def test_find_ffmpeg_prefers_bundled_binary() -> None:
-    assert find_ffmpeg() == imageio_ffmpeg.get_ffmpeg_exe()
+def _no_av(name: str, *args: Any) -> Any:
+    assert name == "av"
+    return None
 
 
-def test_find_ffmpeg_falls_back_to_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", _no_bundled_ffmpeg)
-    monkeypatch.setattr(media.shutil, "which", lambda name: f"/opt/bin/{name}")
-    assert find_ffmpeg() == "/opt/bin/ffmpeg"
-
-
-async def test_find_ffmpeg_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", _no_bundled_ffmpeg)
-    monkeypatch.setattr(media.shutil, "which", lambda name: None)
+async def test_codec_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(codec.importlib.util, "find_spec", _no_av)
     with pytest.raises(FfmpegMissing) as info:
         find_ffmpeg()
-    assert "imageio-ffmpeg" in info.value.detail and "PATH" in info.value.detail
+    assert "PyAV" in info.value.detail and "pip install" in info.value.detail
     assert info.value.user_message("en") == t("error_ffmpeg_missing", "en")
     with pytest.raises(FfmpegMissing):
-        await to_mp3(write(tmp_path, "a.wav", make_wav(1)), tmp_path / "a.mp3")
+        codec.codec_status()
 
 
-def test_find_ffmpeg_ignores_a_vanished_bundled_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", lambda: "/nonexistent/ffmpeg-x")
-    monkeypatch.setattr(media.shutil, "which", lambda name: None)
-    with pytest.raises(FfmpegMissing):
-        find_ffmpeg()
+def test_codec_lacking_an_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(codec, "MP3_ENCODER", "no_such_encoder")
+    with pytest.raises(FfmpegMissing) as info:
+        codec.codec_status()
+    assert "no_such_encoder" in info.value.detail
 
 
 # --- sniffing and probing ----------------------------------------------------------------------
