@@ -190,29 +190,32 @@ async def test_cancellation_kills_the_codec_child(
 
 def test_find_ffmpeg_names_pyav() -> None:
     assert find_ffmpeg() == "PyAV"
-    assert "MP3 encoder" in codec.codec_status()
+    status = codec.codec_status()
+    assert "PyAV" in status and "lameenc" in status and "MP3 encoder" in status
 
 
-def _no_av(name: str, *args: Any) -> Any:
-    assert name == "av"
-    return None
+@pytest.mark.parametrize("package", ["av", "lameenc"])
+async def test_codec_missing(monkeypatch: pytest.MonkeyPatch, package: str) -> None:
+    real = codec.importlib.util.find_spec
 
+    def find_spec(name: str, *args: Any) -> Any:
+        return None if name == package else real(name, *args)
 
-async def test_codec_missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(codec.importlib.util, "find_spec", _no_av)
+    monkeypatch.setattr(codec.importlib.util, "find_spec", find_spec)
     with pytest.raises(FfmpegMissing) as info:
         find_ffmpeg()
-    assert "PyAV" in info.value.detail and "pip install" in info.value.detail
+    assert f"package {package} is not installed" in info.value.detail
+    assert f"pip install {package}" in info.value.detail
     assert info.value.user_message("en") == t("error_ffmpeg_missing", "en")
     with pytest.raises(FfmpegMissing):
         codec.codec_status()
 
 
-def test_codec_lacking_an_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(codec, "MP3_ENCODER", "no_such_encoder")
+def test_codec_lacking_a_decoder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(codec, "DECODERS", ("opus", "no_such_decoder"))
     with pytest.raises(FfmpegMissing) as info:
         codec.codec_status()
-    assert "no_such_encoder" in info.value.detail
+    assert "no_such_decoder" in info.value.detail
 
 
 # --- sniffing and probing ----------------------------------------------------------------------
@@ -353,3 +356,19 @@ def test_tempfiles_recreated_when_deleted(tmp_path: Path) -> None:
     path = temp.path_for("job", ".mp3")
     path.write_bytes(b"ok")
     assert path.read_bytes() == b"ok"
+
+
+# --- the codec's self-test (songbot check, the image's smoke test) -----------------------------
+
+
+async def test_self_test_round_trips_a_tone_through_the_child() -> None:
+    assert (await codec.self_test()).endswith("WAV → MP3 → PCM works")
+
+
+async def test_check_fails_when_the_child_cannot_convert(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.ops.check import FAIL, _ffmpeg_check
+
+    monkeypatch.setattr(codec.sys, "executable", "/bin/false")  # every child fails at once
+    result = await _ffmpeg_check()
+    assert (result.name, result.status) == ("ffmpeg", FAIL)
+    assert "ffmpeg (PyAV) failed" in result.detail

@@ -19,9 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.metadata
 import importlib.util
 import json
+import math
+import struct
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,7 +33,7 @@ from typing import IO, Any, Final
 
 from bot.errors import LocalFailure
 
-MP3_ENCODER: Final = "libmp3lame"
+MP3_ENCODER: Final = "libmp3lame"  # LAME, through lameenc; named in the child's command line
 # What `songbot check` proves can be decoded: a voice note, MP3, M4A and video soundtracks,
 # FLAC, WAV (and Vorbis, which some OGG audio documents carry).
 DECODERS: Final = ("opus", "mp3", "aac", "flac", "vorbis", "pcm_s16le")
@@ -39,8 +43,9 @@ NO_AUDIO: Final = "Stream map '0:a:0' matches no streams"  # the words ffmpeg us
 # this says it once more for every demuxer.
 _OPEN_OPTIONS: Final = {"protocol_whitelist": "file"}
 _MISSING: Final = (
-    "PyAV (the Python package av) is not installed: install songbot with its dependencies "
-    "(pip install -c requirements.lock .), or pip install av"
+    "the Python package {package} is not installed (songbot decodes audio with PyAV and encodes "
+    "MP3 with lameenc): install songbot with its dependencies "
+    "(pip install -c requirements.lock .), or pip install {package}"
 )
 _BAD_PACKETS_TOLERATED: Final = 50  # like ffmpeg: skip a few corrupt packets, not a whole file
 
@@ -75,10 +80,11 @@ class Job:
 
 
 def require() -> None:
-    """The start-up check: PyAV is installed. Cheap: the bot itself never imports it (only the
-    children do), so its libraries cost the bot no memory."""
-    if importlib.util.find_spec("av") is None:
-        raise CodecMissing(detail=_MISSING)
+    """The start-up check: PyAV and lameenc are installed. Cheap: the bot itself never imports
+    them (only the children do), so their libraries cost the bot no memory."""
+    for package in ("av", "lameenc"):
+        if importlib.util.find_spec(package) is None:
+            raise CodecMissing(detail=_MISSING.format(package=package))
 
 
 def codec_status() -> str:
@@ -86,17 +92,13 @@ def codec_status() -> str:
     require()
     import av
 
-    missing = [
-        name
-        for name, mode in [(MP3_ENCODER, "w"), *((d, "r") for d in DECODERS)]
-        if not _has_codec(av, name, mode)
-    ]
+    missing = [name for name in DECODERS if not _has_codec(av, name, "r")]
     if missing:
-        raise CodecMissing(detail=f"PyAV {av.__version__} lacks codecs: {', '.join(missing)}")
+        raise CodecMissing(detail=f"PyAV {av.__version__} lacks decoders: {', '.join(missing)}")
     libavcodec = ".".join(str(n) for n in av.library_versions.get("libavcodec", ()))
     return (
-        f"PyAV {av.__version__} (libavcodec {libavcodec}): MP3 encoder and "
-        f"{', '.join(DECODERS)} decoders present"
+        f"PyAV {av.__version__} (libavcodec {libavcodec}: {', '.join(DECODERS)} decoders), "
+        f"lameenc {importlib.metadata.version('lameenc')} (MP3 encoder)"
     )
 
 
@@ -173,6 +175,30 @@ async def decode_pcm(src: Path, *, rate: int, max_seconds: float, timeout: float
     return await _run(job, timeout=timeout)
 
 
+async def self_test(timeout: float = 20.0) -> str:
+    """A short tone through the same child a reference goes through: WAV → MP3 → PCM.
+
+    For `songbot check` and the image's smoke test; returns `codec_status()`'s line, or raises
+    CodecMissing / MediaError with what failed."""
+    status = await asyncio.to_thread(codec_status)
+    rate, seconds = 8000, 0.5
+    samples = b"".join(
+        struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate)))
+        for i in range(int(rate * seconds))
+    )
+    header = b"RIFF" + struct.pack("<I", 36 + len(samples)) + b"WAVE"
+    header += b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
+    wav = header + b"data" + struct.pack("<I", len(samples)) + samples
+    with tempfile.TemporaryDirectory(prefix="songbot-codec-") as tmp:
+        src, mp3 = Path(tmp) / "tone.wav", Path(tmp) / "tone.mp3"
+        await asyncio.to_thread(src.write_bytes, wav)
+        await to_mp3(src, mp3, bitrate=64_000, timeout=timeout)
+        pcm = await decode_pcm(mp3, rate=rate, max_seconds=seconds, timeout=timeout)
+    if len(pcm) < rate * seconds:  # 2 bytes a sample: at least half the tone came back
+        raise MediaError(detail=f"{status}; the test MP3 decoded to {len(pcm)} bytes only")
+    return f"{status}; WAV → MP3 → PCM works"
+
+
 # --- the child side ----------------------------------------------------------------------------
 
 
@@ -243,47 +269,109 @@ def _chain(frames: Iterator[Any], tail: list[None]) -> Iterator[Any]:
 
 
 def _encode(container: Any, stream: Any, job: Job, dst: Path) -> None:
+    """Resample to what the encoder takes, encode, stop at the length and size caps."""
     import av
 
     if job.action == "mp3":
         rate, layout = _mp3_params(stream)
-        fmt, codec, sample_format = "mp3", MP3_ENCODER, "fltp"
+        encoder: _Encoder = _Lame(rate, layout, job.bitrate or 192_000)
     else:
         rate = int(stream.rate or 44100)
         layout = "mono" if stream.codec_context.layout.nb_channels == 1 else "stereo"
-        fmt, codec, sample_format = "wav", "pcm_s16le", "s16"
-    with av.open(str(dst), "w", format=fmt) as output:
-        ostream: Any = output.add_stream(codec, rate=rate)
-        ostream.codec_context.layout = layout
-        ostream.codec_context.format = sample_format
-        if job.bitrate is not None:
-            ostream.codec_context.bit_rate = job.bitrate
-        ostream.codec_context.open()  # fixes frame_size (1152 for MP3) before resampling
-        resampler = av.AudioResampler(
-            format=sample_format,
-            layout=layout,
-            rate=rate,
-            frame_size=ostream.codec_context.frame_size or None,
-        )
-        samples_left = None if job.max_seconds is None else int(job.max_seconds * rate)
-        written = 0
-        done = False
+        encoder = _Wav(dst, rate, layout)
+    resampler = av.AudioResampler(format="s16", layout=layout, rate=rate)
+    width = 2 * (1 if layout == "mono" else 2)  # bytes per sample frame, interleaved s16
+    samples_left = None if job.max_seconds is None else int(job.max_seconds * rate)
+    written = 0
+    with dst.open("wb") as out:
         for frame in _chain(_frames(container, stream), [None]):
             for chunk in resampler.resample(frame):
-                chunk.pts = None
-                for packet in ostream.encode(chunk):
-                    written += packet.size
-                    output.mux(packet)
+                pcm = bytes(chunk.planes[0])[: chunk.samples * width]
                 if samples_left is not None:
-                    samples_left -= chunk.samples
-                    done = samples_left <= 0
-                done = done or (job.max_bytes is not None and written >= job.max_bytes)
-                if done:
+                    pcm = pcm[: samples_left * width]
+                    samples_left -= len(pcm) // width
+                data = encoder.encode(pcm)
+                out.write(data)
+                written += len(data)
+                if (samples_left is not None and samples_left <= 0) or (
+                    job.max_bytes is not None and written >= job.max_bytes
+                ):
                     break
-            if done:
-                break
-        for packet in ostream.encode(None):
-            output.mux(packet)
+            else:
+                continue
+            break
+        out.write(encoder.flush())
+    encoder.finish(dst)
+
+
+class _Encoder:
+    """Interleaved s16 PCM in, file bytes out."""
+
+    def encode(self, pcm: bytes) -> bytes:
+        raise NotImplementedError
+
+    def flush(self) -> bytes:
+        return b""
+
+    def finish(self, dst: Path) -> None:
+        """Anything written once the length is known (a WAV header)."""
+
+
+class _Lame(_Encoder):
+    """MP3 through LAME (lameenc): PyAV's own libmp3lame build takes 3.5x its CPU time (a 3-min
+    stereo WAV: 4.3 s against 1.2 s, docs/operations.md "Image size"), lameenc's about the same
+    as the ffmpeg binary's. Quality 3 is LAME's default, the one the ffmpeg binary used."""
+
+    def __init__(self, rate: int, layout: str, bitrate: int) -> None:
+        import lameenc
+
+        self._lame = lameenc.Encoder()
+        self._lame.set_bit_rate(bitrate // 1000)
+        self._lame.set_in_sample_rate(rate)
+        self._lame.set_out_sample_rate(rate)
+        self._lame.set_channels(1 if layout == "mono" else 2)
+        self._lame.set_quality(3)
+
+    def encode(self, pcm: bytes) -> bytes:
+        return bytes(self._lame.encode(pcm))
+
+    def flush(self) -> bytes:
+        return bytes(self._lame.flush())
+
+
+class _Wav(_Encoder):
+    """16-bit PCM WAV: a header with the sizes, filled in once they are known."""
+
+    def __init__(self, dst: Path, rate: int, layout: str) -> None:
+        self._rate, self._channels = rate, 1 if layout == "mono" else 2
+        self._size = 0
+        self._started = False
+
+    def encode(self, pcm: bytes) -> bytes:
+        self._size += len(pcm)
+        if self._started:
+            return pcm
+        self._started = True
+        return self._header(0) + pcm
+
+    def finish(self, dst: Path) -> None:
+        if not self._started:
+            dst.write_bytes(self._header(0))
+        with dst.open("r+b") as out:
+            out.write(self._header(self._size))
+
+    def _header(self, size: int) -> bytes:
+        channels, rate = self._channels, self._rate
+        fmt = struct.pack("<IHHIIHH", 16, 1, channels, rate, rate * 2 * channels, 2 * channels, 16)
+        return (
+            b"RIFF"
+            + struct.pack("<I", 36 + size)
+            + b"WAVE"
+            + b"fmt "
+            + fmt
+            + b"data"
+            + (struct.pack("<I", size))
+        )
 
 
 def main(argv: list[str]) -> int:

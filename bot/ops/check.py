@@ -252,37 +252,12 @@ async def _aimlapi_check(config: Config) -> Check:
 async def _ffmpeg_check() -> Check:
     """The codecs the bot really uses, really used: a short tone made into an MP3 by the same
     child process a reference goes through, then decoded back as the cover does."""
-    import math
-    import struct
-    import tempfile
-
-    from bot.delivery.codec import codec_status
-    from bot.delivery.media import FfmpegMissing, decode_pcm, to_mp3
+    from bot.delivery.codec import CodecMissing, MediaError, self_test
 
     try:
-        status = await asyncio.to_thread(codec_status)
-    except FfmpegMissing as exc:
+        return Check("ffmpeg", OK, await self_test(CHECK_TIMEOUT))
+    except (CodecMissing, MediaError) as exc:
         return Check("ffmpeg", FAIL, exc.detail or str(exc))
-    rate, seconds = 8000, 0.5
-    samples = b"".join(
-        struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate)))
-        for i in range(int(rate * seconds))
-    )
-    header = b"RIFF" + struct.pack("<I", 36 + len(samples)) + b"WAVE"
-    header += b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
-    wav = header + b"data" + struct.pack("<I", len(samples)) + samples
-    with tempfile.TemporaryDirectory(prefix="songbot-check-") as tmp:
-        src, mp3 = Path(tmp) / "tone.wav", Path(tmp) / "tone.mp3"
-        await asyncio.to_thread(src.write_bytes, wav)
-        try:
-            await to_mp3(src, mp3, timeout=CHECK_TIMEOUT)
-            pcm = await decode_pcm(mp3, rate=rate, max_seconds=seconds, timeout=CHECK_TIMEOUT)
-        except Exception as exc:
-            detail = getattr(exc, "detail", None) or str(exc)
-            return Check("ffmpeg", FAIL, f"{status}; WAV → MP3 → PCM failed: {detail}")
-    if len(pcm) < rate * seconds:  # 2 bytes a sample: at least half the tone came back
-        return Check("ffmpeg", FAIL, f"{status}; the MP3 decoded to {len(pcm)} bytes only")
-    return Check("ffmpeg", OK, f"{status}; WAV → MP3 → PCM works")
 
 
 async def _database_check(path: Path) -> Check:
