@@ -372,3 +372,22 @@ async def test_check_fails_when_the_child_cannot_convert(monkeypatch: pytest.Mon
     result = await _ffmpeg_check()
     assert (result.name, result.status) == ("ffmpeg", FAIL)
     assert "ffmpeg (PyAV) failed" in result.detail
+
+
+async def test_the_codec_child_gets_no_secrets(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The process that reads untrusted files does not hold the token or the API key."""
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:child-must-not-see-this")
+    monkeypatch.setenv("AIMLAPI_KEY", "key-child-must-not-see-this")
+    seen: list[dict[str, str]] = []
+    real = asyncio.create_subprocess_exec
+
+    async def spy(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
+        seen.append(kwargs.get("env") or dict(os.environ))
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", spy)
+    await to_mp3(write(tmp_path, "a.wav", make_wav(1)), tmp_path / "a.mp3")
+    assert len(seen) == 1 and "PATH" in seen[0]
+    assert "TELEGRAM_BOT_TOKEN" not in seen[0] and "AIMLAPI_KEY" not in seen[0]

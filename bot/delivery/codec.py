@@ -23,6 +23,7 @@ import importlib.metadata
 import importlib.util
 import json
 import math
+import os
 import struct
 import sys
 import tempfile
@@ -46,6 +47,10 @@ _MISSING: Final = (
     "the Python package {package} is not installed (songbot decodes audio with PyAV and encodes "
     "MP3 with lameenc): install songbot with its dependencies "
     "(pip install -c requirements.lock .), or pip install {package}"
+)
+_CHILD_ENV: Final = (
+    *("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "HOME"),
+    *("PYTHONPATH", "PYTHONDONTWRITEBYTECODE"),
 )
 _BAD_PACKETS_TOLERATED: Final = 50  # like ffmpeg: skip a few corrupt packets, not a whole file
 
@@ -118,6 +123,7 @@ async def _run(job: Job, *, timeout: float) -> bytes:
         "-m",
         "bot.delivery.codec",
         json.dumps(asdict(job), separators=(",", ":")),
+        env=_child_env(),
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -135,6 +141,12 @@ async def _run(job: Job, *, timeout: float) -> bytes:
     if proc.returncode != 0:
         raise MediaError(detail=f"ffmpeg (PyAV) failed ({proc.returncode}): {_last_line(stderr)}")
     return stdout
+
+
+def _child_env() -> dict[str, str]:
+    """Only what Python needs to start: the token and the API key stay out of the process that
+    reads untrusted files."""
+    return {name: os.environ[name] for name in _CHILD_ENV if name in os.environ}
 
 
 async def _kill(proc: asyncio.subprocess.Process) -> None:
