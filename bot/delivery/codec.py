@@ -1,9 +1,10 @@
-"""Audio decoding and encoding with PyAV (FFmpeg's libraries), in a child process we can kill.
+"""Audio decoding (PyAV: FFmpeg's libraries) and MP3 encoding (LAME), in a child process we kill.
 
 Why PyAV: its wheel carries the FFmpeg libraries songbot needs (Opus, Vorbis, MP3, AAC, FLAC and
-PCM decoders, the MP4/Matroska/OGG demuxers, the LAME MP3 encoder) in about 77 MB once its debug
-symbols are stripped, where imageio-ffmpeg's static ffmpeg binary alone is 165 MB: that difference
-is most of what keeps the Docker image under 300 MB (docs/operations.md, "Image size").
+PCM decoders, the MP4/Matroska/OGG/WAV demuxers, the resampler) in about 79 MB once its debug
+sections are stripped, where imageio-ffmpeg's static ffmpeg binary alone is 165 MB: that
+difference is most of what keeps the Docker image under 300 MB (docs/operations.md, "Image
+size"). Why lameenc for MP3: PyAV's own libmp3lame spends 3.5x the CPU time on the same song.
 
 Why a child process and not a thread: a decoder fed a hostile file can crash or spin; in a child
 (`python -m bot.delivery.codec JOB`) a crash is one failed conversion, not a dead bot, and a
