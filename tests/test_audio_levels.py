@@ -10,7 +10,8 @@ import pytest
 
 from bot.delivery.audio_levels import MEASURED_SAMPLES, mp3_levels, pcm_levels
 from bot.delivery.cover_art import BARS, _bar, _zero_crossing_rate
-from bot.delivery.media import decode_pcm, run_ffmpeg
+from bot.delivery.media import decode_pcm
+from tests.ffmpeg_tool import run_ffmpeg
 
 
 async def encode(

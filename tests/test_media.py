@@ -8,12 +8,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import imageio_ffmpeg
 import mutagen
 import pytest
 
 from bot.audio_format import sniff_format
-from bot.delivery import media
+from bot.delivery import codec
 from bot.delivery.media import (
     AudioInfo,
     FfmpegMissing,
@@ -22,12 +21,19 @@ from bot.delivery.media import (
     extract_audio,
     find_ffmpeg,
     probe,
-    run_ffmpeg,
     to_mp3,
     to_wav,
 )
 from bot.i18n import t
-from songbot_fakes.audio_fixtures import make_audio, make_m4a, make_mp3, make_ogg_opus, make_wav
+from songbot_fakes.audio_fixtures import (
+    make_audio,
+    make_m4a,
+    make_mp3,
+    make_ogg_opus,
+    make_wav,
+    make_wav_pure,
+)
+from tests.ffmpeg_tool import run_ffmpeg
 
 
 def write(tmp_path: Path, name: str, data: bytes) -> Path:
@@ -99,7 +105,7 @@ async def test_garbage_input_raises_media_error(tmp_path: Path) -> None:
     with pytest.raises(MediaError) as info:
         await to_mp3(src, dst)
     assert info.value.key == "error_media"
-    assert "ffmpeg exited" in info.value.detail
+    assert "ffmpeg (PyAV) failed" in info.value.detail
     assert info.value.user_message("en") == t("error_media", "en")
     assert not dst.exists()
     assert not (tmp_path / "junk.mp3.part").exists()
@@ -140,27 +146,34 @@ class _Recorder:
         return proc
 
 
-ENDLESS = ["-re", "-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-f", "null", "-"]
+def ten_minutes_of_wav(tmp_path: Path) -> Path:
+    """Seconds of work for the codec child: long enough to be caught running."""
+    return write(tmp_path, "long.wav", make_wav_pure(600))
 
 
-async def test_timeout_kills_ffmpeg(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_timeout_kills_the_codec_child(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     recorder = _Recorder()
     monkeypatch.setattr(asyncio, "create_subprocess_exec", recorder)
     started = time.monotonic()
     with pytest.raises(MediaError) as info:
-        await run_ffmpeg(ENDLESS, timeout=0.5)
+        await to_mp3(ten_minutes_of_wav(tmp_path), tmp_path / "long.mp3", timeout=0.5)
     assert time.monotonic() - started < 10
     assert "timed out" in info.value.detail
     assert len(recorder.processes) == 1
     assert recorder.processes[0].returncode is not None  # reaped, not left running
     assert recorder.processes[0].returncode < 0  # ended by a signal
+    assert not (tmp_path / "long.mp3").exists() and not (tmp_path / "long.mp3.part").exists()
 
 
-async def test_cancellation_kills_ffmpeg(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_cancellation_kills_the_codec_child(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     recorder = _Recorder()
     monkeypatch.setattr(asyncio, "create_subprocess_exec", recorder)
-    task = asyncio.create_task(run_ffmpeg(ENDLESS, timeout=60))
-    for _ in range(200):
+    task = asyncio.create_task(to_mp3(ten_minutes_of_wav(tmp_path), tmp_path / "long.mp3"))
+    for _ in range(500):
         if recorder.processes:
             break
         await asyncio.sleep(0.02)
@@ -169,41 +182,40 @@ async def test_cancellation_kills_ffmpeg(monkeypatch: pytest.MonkeyPatch) -> Non
     with pytest.raises(asyncio.CancelledError):
         await task
     assert recorder.processes[0].returncode is not None
+    assert recorder.processes[0].returncode < 0  # killed, not left to finish
 
 
-# --- finding ffmpeg ----------------------------------------------------------------------------
+# --- finding the codec -------------------------------------------------------------------------
 
 
-def _no_bundled_ffmpeg() -> str:
-    raise RuntimeError("No ffmpeg exe could be found.")
+def test_find_ffmpeg_names_pyav() -> None:
+    assert find_ffmpeg() == "PyAV"
+    status = codec.codec_status()
+    assert "PyAV" in status and "lameenc" in status and "MP3 encoder" in status
 
 
-def test_find_ffmpeg_prefers_bundled_binary() -> None:
-    assert find_ffmpeg() == imageio_ffmpeg.get_ffmpeg_exe()
+@pytest.mark.parametrize("package", ["av", "lameenc"])
+async def test_codec_missing(monkeypatch: pytest.MonkeyPatch, package: str) -> None:
+    real = codec.importlib.util.find_spec
 
+    def find_spec(name: str, *args: Any) -> Any:
+        return None if name == package else real(name, *args)
 
-def test_find_ffmpeg_falls_back_to_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", _no_bundled_ffmpeg)
-    monkeypatch.setattr(media.shutil, "which", lambda name: f"/opt/bin/{name}")
-    assert find_ffmpeg() == "/opt/bin/ffmpeg"
-
-
-async def test_find_ffmpeg_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", _no_bundled_ffmpeg)
-    monkeypatch.setattr(media.shutil, "which", lambda name: None)
+    monkeypatch.setattr(codec.importlib.util, "find_spec", find_spec)
     with pytest.raises(FfmpegMissing) as info:
         find_ffmpeg()
-    assert "imageio-ffmpeg" in info.value.detail and "PATH" in info.value.detail
+    assert f"package {package} is not installed" in info.value.detail
+    assert f"pip install {package}" in info.value.detail
     assert info.value.user_message("en") == t("error_ffmpeg_missing", "en")
     with pytest.raises(FfmpegMissing):
-        await to_mp3(write(tmp_path, "a.wav", make_wav(1)), tmp_path / "a.mp3")
+        codec.codec_status()
 
 
-def test_find_ffmpeg_ignores_a_vanished_bundled_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", lambda: "/nonexistent/ffmpeg-x")
-    monkeypatch.setattr(media.shutil, "which", lambda name: None)
-    with pytest.raises(FfmpegMissing):
-        find_ffmpeg()
+def test_codec_lacking_a_decoder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(codec, "DECODERS", ("opus", "no_such_decoder"))
+    with pytest.raises(FfmpegMissing) as info:
+        codec.codec_status()
+    assert "no_such_decoder" in info.value.detail
 
 
 # --- sniffing and probing ----------------------------------------------------------------------
@@ -344,3 +356,38 @@ def test_tempfiles_recreated_when_deleted(tmp_path: Path) -> None:
     path = temp.path_for("job", ".mp3")
     path.write_bytes(b"ok")
     assert path.read_bytes() == b"ok"
+
+
+# --- the codec's self-test (songbot check, the image's smoke test) -----------------------------
+
+
+async def test_self_test_round_trips_a_tone_through_the_child() -> None:
+    assert (await codec.self_test()).endswith("WAV → MP3 → PCM works")
+
+
+async def test_check_fails_when_the_child_cannot_convert(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.ops.check import FAIL, _ffmpeg_check
+
+    monkeypatch.setattr(codec.sys, "executable", "/bin/false")  # every child fails at once
+    result = await _ffmpeg_check()
+    assert (result.name, result.status) == ("ffmpeg", FAIL)
+    assert "ffmpeg (PyAV) failed" in result.detail
+
+
+async def test_the_codec_child_gets_no_secrets(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The process that reads untrusted files does not hold the token or the API key."""
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:child-must-not-see-this")
+    monkeypatch.setenv("AIMLAPI_KEY", "key-child-must-not-see-this")
+    seen: list[dict[str, str]] = []
+    real = asyncio.create_subprocess_exec
+
+    async def spy(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
+        seen.append(kwargs.get("env") or dict(os.environ))
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", spy)
+    await to_mp3(write(tmp_path, "a.wav", make_wav(1)), tmp_path / "a.mp3")
+    assert len(seen) == 1 and "PATH" in seen[0]
+    assert "TELEGRAM_BOT_TOKEN" not in seen[0] and "AIMLAPI_KEY" not in seen[0]

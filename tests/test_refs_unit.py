@@ -295,28 +295,26 @@ def test_files_go_to_a_model_that_takes_files(config: Config) -> None:
     assert pick(None, explicit="legacy") == "minimax-music"  # then refused with a clear reply
 
 
-# ---------------------------------------------------------------------------- ffmpeg check
+# ---------------------------------------------------------------------------- codec check
 
 
-def test_missing_ffmpeg_stops_the_bot_at_start_with_one_clear_line(
+def test_missing_codec_stops_the_bot_at_start_with_one_clear_line(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import imageio_ffmpeg
-
     import bot.ops.logging_setup
+    from bot.delivery import codec
     from bot.ops import cli
 
-    def no_bundled_ffmpeg() -> str:
-        raise RuntimeError("no ffmpeg binary for this platform")
+    def no_av(name: str, *args: Any) -> None:
+        return None
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:abc")
     monkeypatch.setenv("AIMLAPI_KEY", "key")
     monkeypatch.setenv("SONGBOT_DB", str(tmp_path / "songbot.db"))
-    monkeypatch.setenv("PATH", str(tmp_path))  # no ffmpeg on PATH either
-    monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", no_bundled_ffmpeg)
+    monkeypatch.setattr(codec.importlib.util, "find_spec", no_av)  # PyAV not installed
     monkeypatch.setattr(bot.ops.logging_setup, "setup_logging", lambda *a, **k: None)
     assert cli.run() == 2
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "ffmpeg not found" in err and "imageio-ffmpeg" in err
+    assert err.count("\n") == 0 and "package av is not installed" in err and "pip install" in err
     assert not (tmp_path / "songbot.db").exists()  # stopped before touching anything

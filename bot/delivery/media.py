@@ -1,8 +1,8 @@
-"""Audio tools for references and delivery: ffmpeg transcoding, probing, temp files.
+"""Audio tools for references and delivery: transcoding (codec.py), probing, temp files.
 
 Why: Telegram voice notes are OGG/Opus and videos carry audio in containers the music API does not
 accept (it wants WAV or MP3). Cover art lives in bot/delivery/cover_art.py. Everything
-that spawns ffmpeg or crunches samples runs off the event loop (asyncio subprocesses,
+that decodes or crunches samples runs off the event loop (codec.py's child process,
 `asyncio.to_thread`), so one long transcode never stalls the bot.
 """
 
@@ -16,139 +16,29 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from bot.audio_format import sniff_format
-from bot.errors import LocalFailure
+from bot.delivery import codec
+from bot.delivery.codec import CodecMissing
+from bot.delivery.codec import MediaError as MediaError
 
 log = logging.getLogger(__name__)
 
 _BITRATE: Final = re.compile(r"^\d{2,3}k$")
-_FFMPEG_FLAGS: Final = ("-hide_banner", "-nostdin", "-loglevel", "error")
 
-
-class FfmpegMissing(LocalFailure):
-    """No ffmpeg binary: the operator must install imageio-ffmpeg or put ffmpeg on PATH."""
-
-    key = "error_ffmpeg_missing"
-
-
-class MediaError(LocalFailure):
-    """ffmpeg or a decoder failed on this file (unreadable, no audio stream, timeout)."""
-
-    key = "error_media"
-
-
-@dataclass(frozen=True, slots=True)
-class AudioInfo:
-    """What the file really is, read from its bytes rather than trusted from a content type."""
-
-    format: str | None
-    duration: float | None
-    sample_rate: int | None
-    channels: int | None
-    bitrate: int | None
+# The decoders and the encoder run in bot/delivery/codec.py (PyAV, in a child process); these
+# names stay here so callers keep one audio module.
+FfmpegMissing = CodecMissing
 
 
 def find_ffmpeg() -> str:
-    """The ffmpeg to run: imageio-ffmpeg's bundled binary, else `ffmpeg` on PATH."""
-    try:
-        import imageio_ffmpeg
-
-        exe = str(imageio_ffmpeg.get_ffmpeg_exe())
-        if exe and (Path(exe).is_file() or shutil.which(exe)):
-            return exe
-    except Exception as exc:  # ImportError, or RuntimeError when it finds no binary
-        log.debug("imageio-ffmpeg has no ffmpeg: %s", exc)
-    found = shutil.which("ffmpeg")
-    if found:
-        return found
-    raise FfmpegMissing(
-        detail=(
-            "ffmpeg not found: install the Python package imageio-ffmpeg (pip install "
-            "imageio-ffmpeg), set IMAGEIO_FFMPEG_EXE, or install ffmpeg on PATH "
-            "(e.g. apt-get install ffmpeg)"
-        )
-    )
-
-
-def _file_arg(path: Path) -> str:
-    """`file:` stops ffmpeg from reading a path such as `-x.mp3` as an option or a protocol."""
-    return f"file:{path}"
-
-
-def _last_line(stderr: bytes) -> str:
-    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines()]
-    lines = [line for line in lines if line]
-    return lines[-1][:500] if lines else "no error output"
-
-
-async def _kill(proc: asyncio.subprocess.Process) -> None:
-    if proc.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-    await proc.wait()
-
-
-async def _ffmpeg(args: Sequence[str], *, timeout: float, capture: bool) -> bytes:
-    """Run ffmpeg; return stdout when `capture`. Killed on timeout or cancellation."""
-    exe = find_ffmpeg()
-    proc = await asyncio.create_subprocess_exec(
-        exe,
-        *_FFMPEG_FLAGS,
-        *args,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE if capture else asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout)
-    except TimeoutError:
-        await _kill(proc)
-        raise MediaError(detail=f"ffmpeg timed out after {timeout:g} s and was killed") from None
-    except BaseException:
-        await asyncio.shield(_kill(proc))
-        raise
-    if proc.returncode != 0:
-        raise MediaError(detail=f"ffmpeg exited with {proc.returncode}: {_last_line(stderr)}")
-    return stdout or b""
-
-
-async def run_ffmpeg(args: Sequence[str], *, timeout: float = 120.0) -> None:
-    """Run ffmpeg with `args` (no executable); MediaError carries the last stderr line."""
-    await _ffmpeg(args, timeout=timeout, capture=False)
-
-
-async def _transcode(
-    src: Path,
-    dst: Path,
-    codec_args: Sequence[str],
-    timeout: float,
-    *,
-    max_seconds: float | None = None,
-    max_bytes: int | None = None,
-) -> None:
-    """Write to a sibling `.part` file and rename, so a failure never leaves half a file.
-
-    `max_seconds` stops the output after that much audio (`-t`) and `max_bytes` stops it at that
-    size (`-fs`): a tiny file that decodes to hours of silence costs seconds, not minutes and GBs.
-    """
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    part = dst.with_name(dst.name + ".part")
-    args = ["-i", _file_arg(src), "-map", "0:a:0", "-vn", "-sn", "-dn", *codec_args]
-    if max_seconds is not None:
-        args += ["-t", f"{max_seconds:g}"]
-    if max_bytes is not None:
-        args += ["-fs", str(max_bytes)]
-    try:
-        await run_ffmpeg([*args, "-y", _file_arg(part)], timeout=timeout)
-        await asyncio.to_thread(os.replace, part, dst)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            part.unlink()
+    """What decodes and encodes audio; raises FfmpegMissing when it is not installed."""
+    codec.require()
+    return "PyAV"
 
 
 async def to_mp3(
@@ -163,24 +53,52 @@ async def to_mp3(
 
     With `max_seconds`, at most that much audio is written, and the file is capped at the size
     that much audio has at `bitrate` (plus headroom for headers), whatever the input claims.
+    Written to a sibling `.part` file and renamed, so a failure never leaves half a file.
     """
     if not _BITRATE.match(bitrate):
         raise ValueError(f"bitrate must look like '192k', got {bitrate!r}")
-    codec = ["-c:a", "libmp3lame", "-b:a", bitrate, "-f", "mp3"]
+    bits = int(bitrate[:-1]) * 1000
     max_bytes = None
     if max_seconds is not None:
-        max_bytes = int(max_seconds * int(bitrate[:-1]) * 1000 / 8) + 256 * 1024
-    await _transcode(src, dst, codec, timeout, max_seconds=max_seconds, max_bytes=max_bytes)
+        max_bytes = int(max_seconds * bits / 8) + 256 * 1024
+    await _atomically(
+        dst,
+        lambda part: codec.to_mp3(
+            src, part, bitrate=bits, timeout=timeout, max_seconds=max_seconds, max_bytes=max_bytes
+        ),
+    )
 
 
 async def to_wav(src: Path, dst: Path, *, timeout: float = 120.0) -> None:
     """Any input with audio → 16-bit PCM WAV (first audio stream)."""
-    await _transcode(src, dst, ["-c:a", "pcm_s16le", "-f", "wav"], timeout)
+    await _atomically(dst, lambda part: codec.to_wav(src, part, timeout=timeout))
+
+
+async def _atomically(dst: Path, write: Callable[[Path], Awaitable[None]]) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    part = dst.with_name(dst.name + ".part")
+    try:
+        await write(part)
+        await asyncio.to_thread(os.replace, part, dst)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            part.unlink()
 
 
 async def extract_audio(video: Path, dst: Path) -> None:
     """A video note or video → MP3 of its soundtrack."""
     await to_mp3(video, dst)
+
+
+@dataclass(frozen=True, slots=True)
+class AudioInfo:
+    """What the file really is, read from its bytes rather than trusted from a content type."""
+
+    format: str | None
+    duration: float | None
+    sample_rate: int | None
+    channels: int | None
+    bitrate: int | None
 
 
 _MUTAGEN_FORMATS: Final = {
@@ -242,9 +160,7 @@ async def decode_pcm(
     path: Path, *, rate: int, max_seconds: float, timeout: float = 120.0
 ) -> bytes:
     """The first `max_seconds` of the first audio stream as mono s16le PCM at `rate` Hz."""
-    args = ["-i", _file_arg(path), "-map", "0:a:0", "-vn", "-t", f"{max_seconds:g}", "-ac", "1"]
-    args += ["-ar", str(rate), "-f", "s16le", "-c:a", "pcm_s16le", "pipe:1"]
-    return await _ffmpeg(args, timeout=timeout, capture=True)
+    return await codec.decode_pcm(path, rate=rate, max_seconds=max_seconds, timeout=timeout)
 
 
 # --- temporary files ---------------------------------------------------------------------------
