@@ -1,12 +1,12 @@
-"""Write the README's "A session with songbot": a real conversation with the bot and the fakes.
+"""Write "A session with songbot" in docs/usage.md: a real conversation with the bot and the fakes.
 
 Why generated: a screenshot goes stale; this transcript is what the current code does. It starts
 the local fake Telegram and fake AI/ML API (the servers the tests use), runs the real bot against
 them, plays a short session (commands, a song, its buttons, /jobs) and prints what the chat shows,
 with buttons and the short notes a tap pops up. Nothing leaves 127.0.0.1 and nothing is charged.
 
-    .venv/bin/python scripts/transcript.py            # print it and rewrite README.md
-    .venv/bin/python scripts/transcript.py --check    # exit 1 if README.md is out of date
+    .venv/bin/python scripts/transcript.py            # print it and rewrite docs/usage.md
+    .venv/bin/python scripts/transcript.py --check    # exit 1 if docs/usage.md is out of date
     .venv/bin/python scripts/transcript.py --print    # only print
 """
 
@@ -31,7 +31,7 @@ from bot.services import get_services  # noqa: E402
 from songbot_fakes.aimlapi import FakeAimlApi  # noqa: E402
 from songbot_fakes.telegram import FakeTelegram  # noqa: E402
 
-README: Final = ROOT / "README.md"
+PAGE: Final = ROOT / "docs" / "usage.md"
 START: Final = "<!-- transcript:start -->"
 END: Final = "<!-- transcript:end -->"
 CHAT: Final = 4242  # a private chat: the user's id is the chat's id
@@ -237,7 +237,7 @@ def with_transcript(readme: str, transcript: str) -> str:
     """`readme` with the text between the markers replaced by `transcript` in a code block."""
     start, end = readme.find(START), readme.find(END)
     if start < 0 or end < start:
-        raise ValueError(f"README.md has no {START} … {END} markers")
+        raise ValueError(f"docs/usage.md has no {START} … {END} markers")
     block = f"{START}\n```text\n{transcript}\n```\n{END}"
     return readme[:start] + block + readme[end + len(END) :]
 
@@ -253,7 +253,7 @@ def _no_proxy_for_localhost() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--check", action="store_true", help="fail if README.md is out of date")
+    group.add_argument("--check", action="store_true", help="fail if docs/usage.md is out of date")
     group.add_argument("--print", action="store_true", help="only print the transcript")
     args = parser.parse_args(argv)
     _no_proxy_for_localhost()
@@ -261,16 +261,16 @@ def main(argv: list[str] | None = None) -> int:
     print(transcript)
     if args.print:
         return 0
-    current = README.read_text(encoding="utf-8")
+    current = PAGE.read_text(encoding="utf-8")
     updated = with_transcript(current, transcript)
     if args.check:
         if updated != current:
-            print("README.md is out of date: run scripts/transcript.py", file=sys.stderr)
+            print("docs/usage.md is out of date: run scripts/transcript.py", file=sys.stderr)
             return 1
         return 0
     if updated != current:
-        README.write_text(updated, encoding="utf-8")
-        print(f"updated {README}", file=sys.stderr)
+        PAGE.write_text(updated, encoding="utf-8")
+        print(f"updated {PAGE}", file=sys.stderr)
     return 0
 
 

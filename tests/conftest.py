@@ -1,6 +1,54 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures, and the test tiers.
+
+Every test gets exactly one tier marker, from what it really uses, so a new test cannot forget it:
+- `postgres`: the suite's own PostgreSQL server (the `pg_server` / `pg_url` fixtures, or the
+  PostgreSQL half of `any_db`);
+- `process`: a real `songbot run` child process (its module uses `tests.subprocess_bot`) or
+  another command run as a process;
+- `bot`: the real PTB Application or a client against the local fakes, in the test's process;
+- `unit`: pure code, no server.
+The fast inner loop is `pytest -m "unit or bot"` (README, "Tests").
+"""
+
+from __future__ import annotations
+
+import pytest
 
 from tests.conftest_aimlapi import *  # noqa: F403
 from tests.conftest_bot import *  # noqa: F403
 from tests.conftest_pg import *  # noqa: F403
 from tests.conftest_telegram import *  # noqa: F403
+
+TIERS = ("unit", "bot", "process", "postgres")
+_POSTGRES_FIXTURES = frozenset({"pg_server", "pg_url"})
+_FAKE_FIXTURES = frozenset(
+    {"harness", "fake_telegram", "fake_aimlapi", "strict_fake_aimlapi", "aimlapi_client"}
+)
+_PROCESS_NAMES = ("BotProcess", "run_cli", "subprocess")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for tier in TIERS:
+        config.addinivalue_line("markers", f"{tier}: test tier (tests/conftest.py)")
+
+
+def tier_of(item: pytest.Item) -> str:
+    """The heaviest thing the test uses decides its tier."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params.values() if callspec is not None else ()
+    if fixtures & _POSTGRES_FIXTURES or "postgresql" in params:
+        return "postgres"
+    module = getattr(item, "module", None)
+    names = vars(module) if module is not None else {}
+    if any(name in names for name in _PROCESS_NAMES):
+        return "process"
+    if fixtures & _FAKE_FIXTURES or any(n in names for n in ("FakeTelegram", "FakeAimlApi")):
+        return "bot"
+    return "unit"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if not any(item.get_closest_marker(tier) for tier in TIERS):
+            item.add_marker(tier_of(item))

@@ -24,6 +24,11 @@ from songbot_fakes.telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# How long the fake Telegram, sharing two CPUs with the bots under test, may stall and then handle
+# what arrived meanwhile together (its `flood_jitter`). A real Telegram has CPUs of its own; the
+# bot's even pacing is pinned by the limiter's unit tests and the fleet's slot spacing.
+RECEIVER_STALL = 0.2
+
 
 def subprocess_env(
     tg: FakeTelegram, api: FakeAimlApi, db: Path, extra: Mapping[str, str] | None = None

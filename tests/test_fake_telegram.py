@@ -567,6 +567,22 @@ async def test_flood_limits(fake_telegram: FakeTelegram, bot: Bot) -> None:
         await bot.send_message(2031, "one too many")
     now[0] += 1.0
     await bot.send_message(2031, "next second")
+    # A stalled receiver's allowance narrows the window; it does not let a real burst through.
+    now[0] += 5.0
+    fake_telegram.flood_jitter = 0.2
+    for chat_id in range(2101, 2131):
+        fake_telegram.add_chat(chat_id)
+        await bot.send_message(chat_id, "burst")
+    fake_telegram.add_chat(2131)
+    with pytest.raises(RetryAfter):
+        await bot.send_message(2131, "a burst is still a burst")
+    # Even messages over 1.2 s whose first ones were handled late pass with the allowance.
+    now[0] += 5.0
+    for n, chat_id in enumerate(range(2201, 2233)):
+        fake_telegram.add_chat(chat_id)
+        now[0] += 0.0375 if n else 0.0
+        await bot.send_message(chat_id, "even")
+    fake_telegram.flood_jitter = 0.0
     # Chat actions and callback answers are not counted.
     for _ in range(5):
         await bot.send_chat_action(GROUP, "typing")

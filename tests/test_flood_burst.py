@@ -17,7 +17,7 @@ import pytest
 
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
-from tests.subprocess_bot import BotProcess, outcome_messages, subprocess_env
+from tests.subprocess_bot import RECEIVER_STALL, BotProcess, outcome_messages, subprocess_env
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -27,6 +27,7 @@ REQUEST = "/song dreamy synth-pop with female vocals\n[Verse]\nNeon lights over 
 async def burst(tmp_path: Path, senders: list[tuple[int, int]]) -> FakeTelegram:
     """Send REQUEST from each (chat, user) at once to one bot; every request settled."""
     tg = FakeTelegram()  # flood limits on: 30/s overall, 20/min per group, ~1/s per chat
+    tg.flood_jitter = RECEIVER_STALL
     api = FakeAimlApi(generation_seconds=0.2)
     await tg.start()
     await api.start()

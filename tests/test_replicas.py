@@ -26,7 +26,7 @@ from psycopg.rows import dict_row
 
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
-from tests.subprocess_bot import BotProcess, outcome_messages, subprocess_env
+from tests.subprocess_bot import RECEIVER_STALL, BotProcess, outcome_messages, subprocess_env
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -386,14 +386,19 @@ async def test_webhook_replicas_behind_one_url(tmp_path: Path, pg_url: str) -> N
             await bot.start()
         for bot in bots:
             await bot.wait_for_log("joined (", 40)
-        deadline = time.monotonic() + 30
-        while tg.webhook_url is None:
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.05)
+            # Each replica's own server is listening once it has registered the webhook: on a
+            # loaded machine "joined" can come long before that, and the proxy would find no
+            # one at that port.
+            await bot.wait_for_log("webhook mode: Telegram posts updates", 40)
         requests = []
         for i in range(12):
             if i == 6:
-                await bots[0].kill()  # mid-stream: its share of the updates must not be lost
+                # Mid-stream, after it has taken its share: what it held must not be lost.
+                deadline = time.monotonic() + 30
+                while not served[ports[0]]:
+                    assert time.monotonic() < deadline, bots[0].tail(40)
+                    await asyncio.sleep(0.05)
+                await bots[0].kill()
             msg = tg.send_text(95_000 + i, 95_000 + i, REQUEST)
             requests.append((95_000 + i, int(msg["message_id"])))
             await asyncio.sleep(0.1)
@@ -420,6 +425,7 @@ async def test_the_fleet_keeps_telegrams_flood_limits_together(
     limits (30 a second overall): the fleet shares one budget in the database, so Telegram never
     has to answer 429, although each replica alone would be allowed 29 a second."""
     tg = FakeTelegram()  # flood limits on
+    tg.flood_jitter = RECEIVER_STALL
     api = FakeAimlApi(generation_seconds=0.2)
     await tg.start()
     await api.start()

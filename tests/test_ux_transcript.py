@@ -1,4 +1,4 @@
-"""The README's "A session with songbot" is what the bot really does (scripts/transcript.py)."""
+"""docs/usage.md's "A session with songbot" is what the bot really does (scripts/transcript.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def load_script() -> ModuleType:
     return module
 
 
-async def test_transcript_shows_the_session_and_matches_the_readme() -> None:
+async def test_transcript_shows_the_session_and_matches_the_usage_page() -> None:
     script = load_script()
     transcript: str = await script.record()
     for expected in (
@@ -33,9 +33,9 @@ async def test_transcript_shows_the_session_and_matches_the_readme() -> None:
         "Idioma: Español",
     ):
         assert expected in transcript
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs" / "usage.md").read_text(encoding="utf-8")
     assert script.with_transcript(readme, transcript) == readme, (
-        "README.md is out of date: run .venv/bin/python scripts/transcript.py"
+        "docs/usage.md is out of date: run .venv/bin/python scripts/transcript.py"
     )
 
 
