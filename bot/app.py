@@ -200,6 +200,17 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 
 WEB_SERVER_KEY = "songbot.web_server"
+
+
+def mini_app_routes(app: Application[Any, Any, Any, Any, Any, Any], config: Config) -> list[Any]:
+    """The Mini App's routes on the bot's own port, when it has a public URL (#29)."""
+    if config.public_url is None:
+        return []
+    from bot.webapp.api import MiniApp
+
+    return MiniApp(app, token=config.telegram_token.get(), public_url=config.public_url).routes()
+
+
 # Set by `songbot run` when it holds the database's instance lock (storage/instance_lock.py).
 SOLE_INSTANCE_KEY = "songbot.sole_instance"
 
@@ -245,6 +256,7 @@ async def start_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None
             host=config.webhook_listen,
             port=config.http_port,
             metrics_token=config.metrics_token.get() if config.metrics_token else None,
+            extra_routes=mini_app_routes(app, config),
         )
         await server.start()
         app.bot_data[WEB_SERVER_KEY] = server

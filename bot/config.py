@@ -129,6 +129,9 @@ class Config:
     # Failed or refused references (voice notes, audio files) a user may send in a day before
     # reference requests are refused outright; 0 switches the limit off.
     reference_failure_limit: int
+    # The Mini App (#29): the public https root the bot's own web server is reachable at; it is
+    # served under /app/. None: no Mini App, no menu button.
+    public_url: str | None
 
     @property
     def work_dir(self) -> Path:
@@ -293,8 +296,12 @@ def _parse(env: Mapping[str, str]) -> Config:
             )
         webhook_secret = Secret(secret_raw)
     token_raw = env.get("SONGBOT_METRICS_TOKEN", "").strip()
+    public_url = env.get("SONGBOT_PUBLIC_URL", "").strip().rstrip("/") or None
+    # Telegram opens Mini Apps over https only; http on this machine is for tests and the demo.
+    if public_url is not None and not public_url.startswith(local):
+        raise ConfigError("SONGBOT_PUBLIC_URL", "must be an https:// URL")
     port_raw = env.get("SONGBOT_HTTP_PORT", "").strip()
-    http_port = None
+    http_port = 8080 if public_url is not None else None
     if port_raw:
         http_port = _int(env, "SONGBOT_HTTP_PORT", 0, minimum=0)
         if http_port > 65535:
@@ -357,6 +364,7 @@ def _parse(env: Mapping[str, str]) -> Config:
         # A bad reference costs the operator conversion time, not credits, so failures are free;
         # without a cap one user could send transcode bombs all day (#17.4).
         reference_failure_limit=_int(env, "SONGBOT_REFERENCE_FAILURE_LIMIT", 5, minimum=0),
+        public_url=public_url,
     )
 
 

@@ -13,7 +13,9 @@ from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
+    MenuButtonWebApp,
     Update,
+    WebAppInfo,
 )
 from telegram.ext import (
     BaseHandler,
@@ -82,6 +84,15 @@ async def register_commands(bot: Bot, config: Config) -> None:
                 scope=scope,
                 language_code=code,
             )
+    # The Mini App (#29): the menu button beside the text field opens it. One label for every
+    # language: setChatMenuButton has no language_code.
+    if config.public_url is not None:
+        await bot.set_chat_menu_button(
+            menu_button=MenuButtonWebApp(
+                text=plain("app_menu_button", DEFAULT_LANGUAGE),
+                web_app=WebAppInfo(url=f"{config.public_url}/app/"),
+            )
+        )
 
 
 async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -22,6 +22,7 @@ from bot.app import (
     ALLOWED_UPDATES,
     SOLE_INSTANCE_KEY,
     build_application,
+    mini_app_routes,
     report_telegram_failure,
     start_services,
     stop_runner,
@@ -73,6 +74,7 @@ class WebhookBot:
             webhook_path=webhook_path(self.url),
             webhook_secret=config.webhook_secret.get(),
             metrics_token=config.metrics_token.get() if config.metrics_token else None,
+            extra_routes=mini_app_routes(self.app, config),
         )
         self.app.bot_data["web_server"] = self.server
         self.watchdog_seconds = watchdog_seconds

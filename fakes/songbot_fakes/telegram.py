@@ -499,6 +499,8 @@ class FakeTelegram:
         self.rate_limited: list[ApiCall] = []
         # Each flood refusal's (method, chat id, limits broken: "chat", "group" and/or "global").
         self.flood_refusals: list[tuple[str, int, tuple[str, ...]]] = []
+        # setChatMenuButton: chat id (None: every private chat) -> the button.
+        self.menu_buttons: dict[Any, JSON] = {}
         self.uploaded_audio: list[UploadedFile] = []
         self.downloads: list[str] = []
         # Serve file downloads one byte per this many seconds (a stalling file server).
@@ -580,6 +582,8 @@ class FakeTelegram:
             "answerPreCheckoutQuery": self._answer_pre_checkout_query,
             "refundStarPayment": self._refund_star_payment,
             "getStarTransactions": self._get_star_transactions,
+            "setChatMenuButton": self._set_chat_menu_button,
+            "getChatMenuButton": self._get_chat_menu_button,
         }
 
     # ---- lifecycle ---------------------------------------------------------------------------
@@ -2118,6 +2122,25 @@ class FakeTelegram:
     @staticmethod
     def _scope_key(scope: JSON | None, language_code: str | None) -> tuple[str, str]:
         return json.dumps(scope or {"type": "default"}, sort_keys=True), language_code or ""
+
+    async def _set_chat_menu_button(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
+        """The bot's menu button (all private chats, or one): Telegram opens a web_app only
+        over https, and its label is 1-64 characters."""
+        button = params.get("menu_button") or {"type": "default"}
+        kind = button.get("type")
+        if kind not in ("default", "commands", "web_app"):
+            raise _bad("BUTTON_TYPE_INVALID")
+        if kind == "web_app":
+            url = str((button.get("web_app") or {}).get("url", ""))
+            if not url.startswith("https://"):
+                raise _bad("BUTTON_URL_INVALID")
+            if not 1 <= len(str(button.get("text", ""))) <= 64:
+                raise _bad("BUTTON_TEXT_INVALID")
+        self.menu_buttons[params.get("chat_id")] = copy.deepcopy(button)
+        return True
+
+    async def _get_chat_menu_button(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
+        return copy.deepcopy(self.menu_buttons.get(params.get("chat_id"), {"type": "default"}))
 
     async def _set_my_commands(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
         commands = params["commands"]
