@@ -172,7 +172,8 @@ def job_title(job: Job, limit: int = 64) -> str:
 
 def file_stem(title: str, limit: int = 60) -> str:
     """A file name for `title` in characters every OS and Telegram client accept."""
-    keep = "".join(ch if ch.isalnum() or ch in " -_" else "_" for ch in title)
+    # Punctuation becomes a space, not "_": "Stay, stay" is "Stay stay.mp3", not "Stay_ stay".
+    keep = "".join(ch if ch.isalnum() or ch in "-_" else " " for ch in title)
     keep = " ".join(keep.split()).strip(" _-")
     return (keep or "song")[:limit]
 

@@ -156,7 +156,8 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         results,
         cache_time=INLINE_CACHE,
         is_personal=True,
-        next_offset=str(offset + len(results)) if more else "",
+        # No more pages: no next_offset at all (PTB 22 encodes an empty string as "[]").
+        next_offset=str(offset + len(results)) if more else None,
         button=button,
     )
 

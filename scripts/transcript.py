@@ -2,8 +2,9 @@
 
 Why generated: a screenshot goes stale; this transcript is what the current code does. It starts
 the local fake Telegram and fake AI/ML API (the servers the tests use), runs the real bot against
-them, plays a short session (commands, a song, its buttons, /jobs) and prints what the chat shows,
-with buttons and the short notes a tap pops up. Nothing leaves 127.0.0.1 and nothing is charged.
+them, plays a short session (commands, a song, its buttons, /jobs, the library and a link) and
+prints what the chat shows, with buttons and the short notes a tap pops up. Nothing leaves
+127.0.0.1 and nothing is charged.
 
     .venv/bin/python scripts/transcript.py            # print it and rewrite docs/usage.md
     .venv/bin/python scripts/transcript.py --check    # exit 1 if docs/usage.md is out of date
@@ -41,6 +42,11 @@ LYRICS: Final = (
     "[Verse]\nNeon lights over the bay\nWe dance until the day\n\n[Chorus]\nStay, stay, stay"
 )
 ELAPSED: Final = re.compile(r" · \d+:\d{2}(:\d{2})?")  # timings differ from run to run
+# A song's link carries a random secret, and its date the day of the run.
+SECRETS: Final = (
+    (re.compile(r"start=s_[\w-]+"), "start=s_…"),
+    (re.compile(r"\d{4}-\d\d-\d\d"), "2026-12-06"),
+)
 
 
 class Session:
@@ -131,6 +137,8 @@ class Session:
             parts.append(f"🎵 [audio: {title}, {duration}{cover}]")
         body = message.get("text") or message.get("caption") or ""
         if body:
+            for pattern, shown in SECRETS:
+                body = pattern.sub(shown, body)
             parts.append(ELAPSED.sub("", body))
         return "\n".join(parts)
 
@@ -144,7 +152,9 @@ class Session:
             message_id = int(call.result["message_id"])
             if message_id in present or message_id in self.shown:
                 continue
-            text = ELAPSED.sub("", call.result["text"]).split("\n")[0]
+            # The song's title heads every status: the step is the line under it.
+            lines = ELAPSED.sub("", call.result["text"]).split("\n")
+            text = lines[1] if len(lines) > 1 else lines[0]
             if not steps.setdefault(message_id, []) or steps[message_id][-1] != text:
                 steps[message_id].append(text)
         return {
@@ -211,6 +221,10 @@ async def play(session: Session) -> None:
     await session.tap(song, "🎲", song=True)
     await session.say("/jobs")
     await session.tap(session.last_bot_message(), "▶️ 2.")
+    # The library (#26): every song kept, a card per song, a link to share it.
+    await session.say("/songs")
+    await session.tap(session.last_bot_message(), "2.")
+    await session.tap(session.last_bot_message(), "🔗")
     await session.say("/language")
     await session.tap(session.last_bot_message(), "Español")
 

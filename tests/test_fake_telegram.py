@@ -10,6 +10,7 @@ import asyncio
 import html
 import io
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -890,3 +891,76 @@ def test_embedded_spec_extract_is_consistent() -> None:
                 assert base in primitives or base in spec.types, (method, type_name)
     assert spec.methods["sendAudio"].fields["chat_id"].required
     assert spec.methods["sendAudio"].fields["audio"].types == ("InputFile", "String")
+
+
+# --- inline mode (#26.2) ---------------------------------------------------------------------
+
+
+async def test_inline_queries_and_their_answers_are_checked_like_telegram(
+    fake_telegram: FakeTelegram, bot: Bot
+) -> None:
+    from telegram import (
+        InlineKeyboardButton,
+        InlineKeyboardMarkup,
+        InlineQueryResultCachedAudio,
+        InlineQueryResultCachedVoice,
+        SwitchInlineQueryChosenChat,
+    )
+
+    tg = fake_telegram
+    tg.add_chat(PRIVATE)
+    with pytest.raises(RuntimeError):  # BotFather's inline mode is off: no inline queries
+        tg.send_inline_query(USER, "x")
+    sent = await bot.send_audio(PRIVATE, audio=make_mp3(1.0), filename="a.mp3")
+    assert sent.audio is not None
+    file_id = sent.audio.file_id
+    tg.set_inline_mode(True)
+    assert (await bot.get_me()).supports_inline_queries is True
+
+    def audio(result_id: str, fid: str = file_id) -> InlineQueryResultCachedAudio:
+        return InlineQueryResultCachedAudio(result_id, fid, caption="<b>t</b>", parse_mode="HTML")
+
+    async def refused(results: list[Any], description: str, **kwargs: Any) -> None:
+        query = tg.send_inline_query(USER, "song")
+        with pytest.raises(BadRequest, match=f"(?i){description}"):
+            await bot.answer_inline_query(query, results, **kwargs)
+
+    await refused([audio("1"), audio("1")], "RESULT_ID_DUPLICATE")
+    await refused([audio(str(n)) for n in range(51)], "RESULTS_TOO_MUCH")
+    await refused([audio("x" * 65)], "RESULT_ID_INVALID")
+    await refused([audio("1", "CQACAgIAAxkBAAIunknown")], "wrong file identifier")
+    await refused([InlineQueryResultCachedVoice("1", file_id, "t")], "type of file mismatch")
+    await refused([audio("1")], "NEXT_OFFSET_INVALID", next_offset="9" * 65)
+    query = tg.send_inline_query(USER, "song", offset="20")
+    assert await bot.answer_inline_query(query, [audio("1")], is_personal=True, next_offset="40")
+    assert tg.inline_answers[query]["results"][0]["audio_file_id"] == file_id
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):  # answered once only
+        await bot.answer_inline_query(query, [])
+    stale = tg.send_inline_query(USER, "late")
+    tg.clock = lambda: 10**9  # far past the query's lifetime
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):
+        await bot.answer_inline_query(stale, [])
+    tg.clock = time.monotonic
+
+    # The updates parse in PTB; choosing a result posts it via the bot and says so.
+    updates = await bot.get_updates(timeout=0)
+    inline = [u.inline_query for u in updates if u.inline_query is not None]
+    assert [(q.query, q.offset) for q in inline][-2:] == [("song", "20"), ("late", "")]
+    message = tg.choose_inline_result(query, "1", PRIVATE)
+    assert message["via_bot"]["username"] == tg.username
+    updates = await bot.get_updates(offset=updates[-1].update_id + 1, timeout=0)
+    assert [u.chosen_inline_result.result_id for u in updates if u.chosen_inline_result] == ["1"]
+
+    # switch_inline_query_chosen_chat is typed by the spec; an empty keyboard is refused.
+    picker = InlineKeyboardButton(
+        "share", switch_inline_query_chosen_chat=SwitchInlineQueryChosenChat("#1", True)
+    )
+    ok = await bot.send_message(PRIVATE, "x", reply_markup=InlineKeyboardMarkup([[picker]]))
+    assert ok.reply_markup is not None
+    raw = {"inline_keyboard": [[{"text": "s", "switch_inline_query_chosen_chat": "#1"}]]}
+    with pytest.raises(BadRequest, match="switch_inline_query_chosen_chat"):
+        await bot.send_message(PRIVATE, "x", reply_markup=raw)  # type: ignore[arg-type]
+    with pytest.raises(BadRequest, match="inline_keyboard"):
+        await bot.send_message(
+            PRIVATE, "x", api_kwargs={"reply_markup": json.dumps({"inline_keyboard": []})}
+        )

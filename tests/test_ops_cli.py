@@ -74,13 +74,16 @@ async def test_check_passes_against_working_services(
         "models",
         "ffmpeg",
         "database",
+        "inline",
     }
     assert all(line.split()[0] == "ok" for line in lines.values()), out
     assert "@SongTestBot" in lines["telegram"]
+    # Inline mode (#26.2): off on the fake by default, with how to switch it on.
+    assert "inline mode is off" in lines["inline"] and "BotFather /setinline" in lines["inline"]
     assert "created at first start" in lines["database"]
     assert "usable: " in lines["models"] and "music-01" in lines["models"]
     assert "not listed" not in lines["models"]
-    assert out.rstrip().endswith("All 7 checks passed.")
+    assert out.rstrip().endswith("All 8 checks passed.")
     assert not (clean_env / "data" / "songbot.db").exists(), "check must create nothing"
     # The key check is one free read of the request log, the models one free list: nothing
     # was submitted or charged.

@@ -30,6 +30,9 @@ async def test_transcript_shows_the_session_and_matches_the_usage_page() -> None
         "(status, removed when done)",
         "cover art",
         "👆 Ada taps [▶️ 2.",
+        "👤 Ada: /songs",
+        "👆 Ada taps [🔗 Link]",
+        "🔗 Shared: https://t.me/SongTestBot?start=s_…",
         "Idioma: Español",
     ):
         assert expected in transcript

@@ -89,6 +89,12 @@ async def test_write_shows_a_preview_and_nothing_is_made_before_make(harness: Bo
     assert job.request_message_id == preview["message_id"]
     assert job.lyrics == draft.lyrics and job.prompt == draft.style
     assert job.model == "minimax/music-2.0"
+    # The /write title is the song's title (#25.12): in the player, the caption and the file.
+    assert draft.title == "Anna Rolls" and job.title == draft.title
+    audio_call = await h.tg.wait_for_call("sendAudio", lambda c: c.ok)
+    assert audio_call.params["title"] == "Anna Rolls"
+    assert audio_call.result["caption"].startswith("Anna Rolls\n")
+    assert any(f.filename == "Anna Rolls.mp3" for f in audio_call.files.values())
     status = await h.tg.wait_for_call(
         "sendMessage", ok_reply_to(PRIVATE_CHAT, preview["message_id"])
     )

@@ -128,6 +128,10 @@ async def deliver(w: Work, job: Job) -> Job | None:
         await w.outcomes.transient(job, f"sendAudio: {exc!r}")
         return None
     now = time.time()
+    # Into the library before the job says "delivered": whoever sees the job delivered (📚 under
+    # the song, /songs) finds the song kept. A crash in between re-sends at most once, and the
+    # library keeps the first copy (one row per job).
+    await keep_song(w.s.songs, job, message, file_id)
     await w.outcomes.move(
         job,
         JobState.DELIVERED,
@@ -138,7 +142,6 @@ async def deliver(w: Work, job: Job) -> Job | None:
     )
     w.s.metrics.deliveries.labels(job.model).inc()
     log.info("delivered as message %s", message.message_id)
-    await keep_song(w.s.songs, job, message, file_id)
     await w.outcomes.drop_status_message(job)
     w.s.temp.cleanup_job(job.key)
     w.estimator.invalidate(job.model)

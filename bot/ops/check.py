@@ -167,9 +167,10 @@ def inline_check(supported: bool, username: str) -> Check:
     BotFather switches it on; without it the library still shares by link."""
     if supported:
         return Check("inline", OK, f"inline mode is on: @{username} <words> shares songs")
+    # Off is a choice, not a fault: say so and how to switch it on, without a warning.
     return Check(
         "inline",
-        WARN,
+        OK,
         "inline mode is off, so songs are shared by link only; to let users share with "
         f"@{username} in any chat, send BotFather /setinline, pick @{username} and set a "
         "placeholder (e.g. 'search your songs'); /setinlinefeedback is optional",
