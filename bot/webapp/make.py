@@ -18,7 +18,7 @@ from typing import Final
 from aiohttp import web
 from aiohttp.multipart import BodyPartReader
 from telegram import Bot, Chat, InputFile, Message
-from telegram.error import Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.aimlapi.models import MODELS
 from bot.errors import SongbotError
@@ -144,13 +144,26 @@ async def make_song(
     meta = MetaStore(services.db)
     now = time.time()
     await _forget_old_tokens(services, now)
-    if not await meta.add(f"{TOKEN_PREFIX}{user_id}:{form.token}", f"{int(now):012d}"):
+    key = f"{TOKEN_PREFIX}{user_id}:{form.token}"
+    if not await meta.add(key, f"{int(now):012d}"):
         raise MakeFailed(plain("app_already_sent", lang), status=409)
+    try:
+        return await _accept(services, bot, who, lang, form, requester.chat.model)
+    except MakeFailed:
+        # Nothing was stored for this form: the same form may be sent again.
+        await meta.remove(key)
+        raise
+
+
+async def _accept(
+    services: Services, bot: Bot, who: InitData, lang: str, form: Form, chat_model: str | None
+) -> int | None:
+    user_id = who.user.id
     anchor = await _post_request(bot, user_id, form, lang)
     reference = find_reference(anchor, include_reply=False) if form.recording else None
     spec = choose_model(
         explicit=form.model,
-        chat_default=requester.chat.model,
+        chat_default=chat_model,
         has_lyrics=form.lyrics is not None,
         reference=ReferenceInfo(kind="telegram") if reference is not None else None,
         config=services.config,
@@ -214,6 +227,10 @@ async def _post_request(bot: Bot, user_id: int, form: Form, lang: str) -> Messag
             text = f"{text}\n\n{lyrics}"
         return await bot.send_message(chat_id=user_id, text=text)
     except Forbidden:
+        raise MakeFailed(plain("app_start_chat_first", lang), status=409) from None
+    except BadRequest as exc:
+        if "chat not found" not in str(exc).lower():
+            raise MakeFailed(plain("app_try_again", lang), status=502) from None
         raise MakeFailed(plain("app_start_chat_first", lang), status=409) from None
     except TelegramError as exc:
         log.warning("mini app: the request could not be posted to the chat: %s", exc)
