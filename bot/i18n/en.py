@@ -522,4 +522,8 @@ EN: Final[dict[str, str]] = {
     "app_try_again": "Telegram didn't answer just now. Please try again in a moment.",
     "app_menu_button": "Songs",
     "app_open_button": "📚 Open the app",
+    # --- miniapp: browser fixes, 📚 buttons and /help ---
+    "app_model_auto": "Automatic: the best fit for your request",
+    "app_purpose_label": "What the recording is",
+    "help_app": "📚 <b>The app</b>: your songs with a player, search and sharing, and a form to make a new one with your own recording. Open it with the <b>Songs</b> button next to the message field.",
 }

@@ -620,4 +620,8 @@ ES: Final[dict[str, str]] = {
     "app_try_again": "Telegram no respondió ahora mismo. Inténtalo de nuevo en un momento.",
     "app_menu_button": "Canciones",
     "app_open_button": "📚 Abrir la app",
+    # --- miniapp: browser fixes, 📚 buttons and /help ---
+    "app_model_auto": "Automático: el que mejor encaje con tu petición",
+    "app_purpose_label": "Qué hay en la grabación",
+    "help_app": "📚 <b>La app</b>: tus canciones con reproductor, búsqueda y opción de compartir, y un formulario para crear una nueva con tu propia grabación. Ábrela con el botón <b>Canciones</b> junto al campo de mensaje.",
 }

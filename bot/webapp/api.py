@@ -33,6 +33,7 @@ from bot.aimlapi.models import MODELS
 from bot.i18n import CATALOGUE, plain
 from bot.i18n.en import EN
 from bot.intake.language import resolve_language
+from bot.intake.requests import ReferenceInfo, choose_model
 from bot.services import SERVICES_KEY, Services
 from bot.textutil import truncate_utf16, utf16_len
 from bot.webapp.access import Members, group_of, may_manage, may_see
@@ -246,7 +247,7 @@ class MiniApp:
                 "lang": lang,
                 "strings": strings,
                 "models": models,
-                "default_model": requester.chat.model or services.config.default_model,
+                "auto_models": auto_models(services, requester.chat.model),
                 "group": group_body,
                 "bot": services.bot_username,
             }
@@ -421,6 +422,29 @@ class MiniApp:
         if self._cache is None:
             self._cache = AudioCache(services.config.work_dir / "app-audio")
         return self._cache
+
+
+def auto_models(services: Services, chat_model: str | None) -> dict[str, str]:
+    """What "Automatic" picks for each kind of request, by /song's own rule (choose_model).
+
+    The form sends no model unless the person picks one, so the server chooses as it does for
+    /song; the page only needs to know which model's lyrics limit to count against.
+    """
+
+    def pick(*, lyrics: bool, reference: bool) -> str:
+        return choose_model(
+            explicit=None,
+            chat_default=chat_model,
+            has_lyrics=lyrics,
+            reference=ReferenceInfo(kind="telegram") if reference else None,
+            config=services.config,
+        ).id
+
+    return {
+        "lyrics": pick(lyrics=True, reference=False),
+        "instrumental": pick(lyrics=False, reference=False),
+        "reference": pick(lyrics=True, reference=True),
+    }
 
 
 def html_free(template: str) -> str:

@@ -63,6 +63,7 @@ function fillTexts() {
   document.getElementById("style").placeholder = text("app_style_placeholder");
   document.getElementById("lyrics").placeholder = text("app_lyrics_placeholder").replace(/\\n/g, "\n");
   document.getElementById("more").textContent = text("app_more");
+  document.getElementById("purpose").setAttribute("aria-label", text("app_purpose_label"));
 }
 
 // ------------------------------------------------------------------ tabs
@@ -235,7 +236,15 @@ async function deleteSong(song, node) {
 
 // ------------------------------------------------------------------ the form
 function currentModel() {
-  const id = document.getElementById("model").value;
+  // "Automatic" (the empty value) leaves the choice to the server, as /song does; count against
+  // the model it would pick for this kind of request.
+  let id = document.getElementById("model").value;
+  if (!id) {
+    const auto = state.autoModels || {};
+    if (state.recording) id = auto.reference;
+    else if (document.getElementById("instrumental").checked) id = auto.instrumental;
+    else id = auto.lyrics;
+  }
   return state.models.find((m) => m.id === id) || null;
 }
 
@@ -267,16 +276,20 @@ function setupPresets() {
   }
 }
 
-function setupModels(defaultModel) {
+function setupModels() {
   const select = document.getElementById("model");
   select.replaceChildren();
+  const auto = document.createElement("option");
+  auto.value = "";
+  auto.textContent = text("app_model_auto");
+  select.appendChild(auto);
   for (const model of state.models) {
     const option = document.createElement("option");
     option.value = model.id;
     option.textContent = model.name;
     select.appendChild(option);
   }
-  select.value = defaultModel;
+  select.value = "";
 }
 
 function setRecording(blob, name, seconds) {
@@ -287,6 +300,7 @@ function setRecording(blob, name, seconds) {
   document.getElementById("purpose").hidden = !blob;
   if (audio.src) URL.revokeObjectURL(audio.src);
   if (blob) audio.src = URL.createObjectURL(blob); else audio.removeAttribute("src");
+  updateCounter();
 }
 
 async function toggleRecording() {
@@ -391,7 +405,8 @@ async function start() {
   document.getElementById("tab-make").hidden = Boolean(me.group);
   if (state.inTelegram) document.getElementById("submit").hidden = true;
   setupPresets();
-  setupModels(me.default_model);
+  state.autoModels = me.auto_models || {};
+  setupModels();
   document.querySelectorAll(".tabs button").forEach((b) => b.addEventListener("click", () => { haptic("light"); showTab(b.dataset.tab); }));
   let timer = null;
   document.getElementById("search").addEventListener("input", (event) => {
