@@ -132,6 +132,8 @@ def render_help(services: Services, lang: str | None, bot_username: str) -> str:
         t("help_buttons", lang),
         t("help_groups", lang, bot=bot_username),
     ]
+    if config.public_url is not None:  # the Mini App (#29) exists only with a public URL
+        parts.append(t("help_app", lang))
     return "\n\n".join(parts)
 
 

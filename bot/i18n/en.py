@@ -525,5 +525,5 @@ EN: Final[dict[str, str]] = {
     # --- miniapp: browser fixes, 📚 buttons and /help ---
     "app_model_auto": "Automatic: the best fit for your request",
     "app_purpose_label": "What the recording is",
-    "help_app": "📚 <b>The app</b>: your songs with a player, search and sharing, and a form to make a new one with your own recording. Open it with the <b>Songs</b> button next to the message field.",
+    "help_app": "📚 <b>The app</b>: your songs with a player, search and sharing, and a form for a new one, with your own recording if you like. Open it with the menu button next to the message field, or with 📚 under a song or in /songs.",
 }

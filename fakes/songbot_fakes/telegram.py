@@ -1554,7 +1554,9 @@ class FakeTelegram:
         return parsed.text, parsed.entities
 
     @staticmethod
-    def _markup(params: JSON) -> JSON | None:
+    def _markup(params: JSON, chat: _Chat | None = None) -> JSON | None:
+        """The inline keyboard as Telegram checks it; with the chat, a `web_app` button is
+        refused outside private chats (BUTTON_TYPE_INVALID) and without https, as Telegram does."""
         markup = params.get("reply_markup")
         if not isinstance(markup, dict):
             return None
@@ -1583,6 +1585,12 @@ class FakeTelegram:
                 data = button.get("callback_data")
                 if data is not None and not 1 <= len(data.encode("utf-8")) <= 64:
                     raise _bad("BUTTON_DATA_INVALID")
+                web_app = button.get("web_app")
+                if web_app is not None:
+                    if chat is not None and chat.type != "private":
+                        raise _bad("BUTTON_TYPE_INVALID")
+                    if not str((web_app or {}).get("url", "")).startswith("https://"):
+                        raise _bad("BUTTON_URL_INVALID")
         return markup
 
     def _flood(self, method: str, chat: _Chat) -> None:
@@ -1632,7 +1640,7 @@ class FakeTelegram:
         """Create, store and return a message the bot sent (after the flood check)."""
         thread = self._thread(chat, params)
         reply_to = self._reply_target(chat, params)
-        markup = self._markup(params)
+        markup = self._markup(params, chat)
         if markup is not None and not markup.get("inline_keyboard"):
             # What Telegram answers for `{"inline_keyboard": []}` on a new message (#25.3).
             raise _bad("field reply_markup.inline_keyboard is required")
@@ -1796,7 +1804,7 @@ class FakeTelegram:
         text, entities = self._format(params.get("text"), params, caption=False)
         if text is None:
             raise _bad("message text is empty")
-        markup = self._markup(params)
+        markup = self._markup(params, chat)
         if (
             text == message["text"]
             and entities == message.get("entities", [])
@@ -1820,7 +1828,7 @@ class FakeTelegram:
         self, params: JSON, files: dict[str, UploadedFile]
     ) -> JSON:
         chat, message = self._editable(params)
-        markup = self._markup(params)
+        markup = self._markup(params, chat)
         if markup == message.get("reply_markup"):
             raise _bad(NOT_MODIFIED)
         self._flood("editMessageReplyMarkup", chat)
