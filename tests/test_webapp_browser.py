@@ -10,19 +10,17 @@ shared and Chromium is heavy.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Mapping
 
 import pytest
 from playwright.async_api import BrowserContext, expect
 
-from bot.app import WEB_SERVER_KEY
-from bot.ops.web import WebServer
-from songbot_fakes.aimlapi import FakeAimlApi
-from songbot_fakes.telegram import FakeTelegram
+from tests import test_webapp_api
 from tests.harness import PRIVATE_CHAT, USER, BotHarness
 from tests.test_ux_support import deliver
 from tests.webapp_browser import (
+    DARK,
+    LIGHT,
     chromium,
     init_data,
     open_app,
@@ -34,29 +32,10 @@ from tests.webapp_browser import (
 # A real browser is a second process: the slow tier, whatever the fixtures say.
 pytestmark = [pytest.mark.process, pytest.mark.timeout(240)]
 
-PUBLIC = "https://songs.example.test"
 SLOW = 60_000  # ms: Chromium on a loaded two-core machine
 
 
-@pytest.fixture
-async def app_bot(
-    fake_telegram: FakeTelegram, fake_aimlapi: FakeAimlApi, tmp_path: Path
-) -> AsyncIterator[BotHarness]:
-    harness = BotHarness(
-        tg=fake_telegram,
-        api=fake_aimlapi,
-        db_path=tmp_path / "songbot.db",
-        env_extra={
-            "SONGBOT_HTTP_PORT": "0",
-            "SONGBOT_WEBHOOK_LISTEN": "127.0.0.1",
-            "SONGBOT_PUBLIC_URL": PUBLIC,
-        },
-    )
-    await harness.start()
-    try:
-        yield harness
-    finally:
-        await harness.stop()
+app_bot = test_webapp_api.app_bot  # the bot with SONGBOT_PUBLIC_URL and its web server
 
 
 @pytest.fixture
@@ -66,15 +45,19 @@ async def browser() -> AsyncIterator[BrowserContext]:
 
 
 def base(h: BotHarness) -> str:
-    server = h.app.bot_data[WEB_SERVER_KEY]
-    assert isinstance(server, WebServer)
-    return server.url("").rstrip("/")
+    return test_webapp_api.base(h).rstrip("/")
 
 
-def stub_for(h: BotHarness, user_id: int = USER, **kwargs: str) -> str:
-    language = kwargs.pop("language", "en")
+def stub_for(
+    h: BotHarness,
+    user_id: int = USER,
+    *,
+    language: str = "en",
+    scheme: str = "light",
+    theme: Mapping[str, str] = LIGHT,
+) -> str:
     raw, unsafe = init_data(h.tg.token, user_id, language=language)
-    return telegram_stub(raw, unsafe, **kwargs)
+    return telegram_stub(raw, unsafe, theme=theme, scheme=scheme)
 
 
 async def test_the_page_lists_plays_and_searches_the_users_songs(
@@ -183,6 +166,8 @@ async def test_the_form_records_with_the_microphone_and_makes_one_song(
     # Chromium's fake microphone (a beep) through the real MediaRecorder: a take longer than the
     # reference model's minimum (music-01: more than 10 s).
     record = page.locator("#record")
+    await expect(page.locator("#recording")).to_be_hidden()  # no player before a take
+    await expect(page.locator("#purpose")).to_be_hidden()
     await record.click()
     await expect(record).to_have_class(re.compile("recording"), timeout=SLOW)
     await page.wait_for_timeout(12_500)
@@ -210,6 +195,7 @@ async def test_the_form_records_with_the_microphone_and_makes_one_song(
     assert job.model == "music-01"  # "Automatic" chose the reference model, as /song would
     # The page is ready for another song: the form is cleared, its token renewed.
     await expect(page.locator("#style")).to_have_value("")
+    await expect(page.locator("#recording")).to_be_hidden()
 
 
 async def test_a_russian_user_sees_russian_labels(
@@ -223,3 +209,24 @@ async def test_a_russian_user_sees_russian_labels(
     assert await page.evaluate("document.documentElement.lang") == "ru"
     await page.locator("#tab-make").click()
     await expect(page.locator("#submit")).to_have_text("Создать песню")
+
+
+async def test_the_page_follows_telegrams_dark_theme(
+    app_bot: BotHarness, browser: BrowserContext
+) -> None:
+    await deliver(app_bot)
+    page = await open_app(browser, base(app_bot), stub_for(app_bot, scheme="dark", theme=DARK))
+    await expect(page.locator("#songs li.song")).to_have_count(1, timeout=SLOW)
+    body = await page.evaluate(
+        """() => ({
+            background: getComputedStyle(document.body).backgroundColor,
+            text: getComputedStyle(document.body).color,
+            scheme: getComputedStyle(document.documentElement).colorScheme,
+        })"""
+    )
+    # #212121 and #ffffff: Telegram's colours, and the browser's own controls dark as well.
+    assert body == {
+        "background": "rgb(33, 33, 33)",
+        "text": "rgb(255, 255, 255)",
+        "scheme": "dark",
+    }

@@ -1,6 +1,7 @@
 // songbot Mini App: the library (play, read, rename, delete, share) and a form to make a song.
 // Plain JavaScript on purpose: nothing to build, served by the bot as it is. Every API call sends
-// Telegram's signed initData; the server checks it each time and decides everything.
+// Telegram's signed initData; the server checks it each time and decides everything. Buttons are
+// words, not emoji: a web view without an emoji font would show empty boxes.
 "use strict";
 
 const tg = (window.Telegram && window.Telegram.WebApp) || null;
@@ -54,7 +55,11 @@ function applyTheme() {
   for (const [name, value] of Object.entries(tg.themeParams)) {
     root.setProperty("--tg-theme-" + name.replace(/_/g, "-"), value);
   }
-  document.documentElement.dataset.scheme = tg.colorScheme || "light";
+  const scheme = tg.colorScheme === "dark" ? "dark" : "light";
+  document.documentElement.dataset.scheme = scheme;
+  // The browser's own parts (the audio players, checkboxes, scroll bars) follow Telegram's
+  // scheme too, not the device's.
+  document.documentElement.style.colorScheme = scheme;
 }
 
 function fillTexts() {
@@ -116,17 +121,17 @@ function songItem(song) {
   node.querySelector("summary").textContent = text("app_lyrics");
   node.querySelector("pre").textContent = song.lyrics || text("app_no_lyrics");
   const share = node.querySelector(".share");
-  share.textContent = "↗️ " + text("app_share");
+  share.textContent = text("app_share");
   share.addEventListener("click", () => shareSong(song));
   const link = node.querySelector(".link-button");
   const rename = node.querySelector(".rename");
   const del = node.querySelector(".delete");
   if (song.manage) {
-    link.textContent = "🔗 " + text("app_share_link");
+    link.textContent = text("app_share_link");
     link.addEventListener("click", () => copyLink(song, link));
-    rename.textContent = "✏️ " + text("app_rename");
+    rename.textContent = text("app_rename");
     rename.addEventListener("click", () => renameSong(song, node));
-    del.textContent = "🗑 " + text("app_delete");
+    del.textContent = text("app_delete");
     del.addEventListener("click", () => deleteSong(song, node));
   } else {
     link.remove(); rename.remove(); del.remove();
@@ -167,7 +172,7 @@ async function copyLink(song, button) {
   try {
     const answer = await api("/app/api/songs/" + song.id + "/share", { method: "POST", body: JSON.stringify({ link: true }) });
     try { await navigator.clipboard.writeText(answer.link); } catch (_) { /* shown below anyway */ }
-    button.textContent = "✅ " + text("app_link_copied");
+    button.textContent = text("app_link_copied");
     button.title = answer.link;
     haptic("success");
   } catch (error) {
@@ -331,7 +336,7 @@ async function toggleRecording() {
   });
   state.recorder = recorder;
   recorder.start(250);
-  button.textContent = "⏹ " + text("app_stop");
+  button.textContent = text("app_stop");
   button.classList.add("recording");
   haptic("medium");
 }
