@@ -55,9 +55,10 @@ def stub_for(
     language: str = "en",
     scheme: str = "light",
     theme: Mapping[str, str] = LIGHT,
+    platform: str = "unknown",
 ) -> str:
     raw, unsafe = init_data(h.tg.token, user_id, language=language)
-    return telegram_stub(raw, unsafe, theme=theme, scheme=scheme)
+    return telegram_stub(raw, unsafe, theme=theme, scheme=scheme, platform=platform)
 
 
 async def test_the_page_lists_plays_and_searches_the_users_songs(
@@ -230,3 +231,54 @@ async def test_the_page_follows_telegrams_dark_theme(
         "text": "rgb(255, 255, 255)",
         "scheme": "dark",
     }
+
+
+async def test_a_take_too_short_for_the_model_is_stopped_on_the_page(
+    app_bot: BotHarness, browser: BrowserContext
+) -> None:
+    app_bot.tg.add_chat(PRIVATE_CHAT)
+    page = await open_app(browser, base(app_bot), stub_for(app_bot))
+    await page.locator("#tab-make").click()
+    await page.locator("#style").fill("gospel choir")
+    await page.locator("#lyrics").fill("[Verse]\nRise up")
+    record = page.locator("#record")
+    await record.click()
+    await expect(record).to_have_class(re.compile("recording"), timeout=SLOW)
+    await page.wait_for_timeout(2_000)
+    await record.click()
+    await expect(page.locator("#recording")).to_be_visible(timeout=SLOW)
+    await page.locator("#submit").click()
+    # music-01, the model Automatic picks for a take, wants more than 10 s.
+    await expect(page.locator("#form-error")).to_have_text(
+        "This take is too short for the model: record more than 10 s.", timeout=SLOW
+    )
+    assert await app_bot.jobs() == []
+    assert app_bot.tg.messages(PRIVATE_CHAT) == []
+
+
+async def test_inside_telegram_the_main_back_and_confirm_of_telegram_are_used(
+    app_bot: BotHarness, browser: BrowserContext
+) -> None:
+    await deliver(app_bot)
+    page = await open_app(browser, base(app_bot), stub_for(app_bot, platform="android"))
+    await expect(page.locator("#songs li.song")).to_have_count(1, timeout=SLOW)
+    await page.locator("#tab-make").click()
+    # Telegram's own button replaces the page's.
+    await expect(page.locator("#submit")).to_be_hidden()
+    assert [c["args"] for c in await telegram_calls(page, "MainButton.setText")] == [
+        ["Make the song"]
+    ]
+    assert await telegram_calls(page, "MainButton.show")
+    await page.evaluate("window.__telegram.handlers.mainButtonClicked.forEach((h) => h())")
+    await expect(page.locator("#form-error")).to_have_text(
+        "Describe the style first: a genre, a mood or a voice.", timeout=SLOW
+    )
+    await page.evaluate("window.__telegram.handlers.backButtonClicked.forEach((h) => h())")
+    await expect(page.locator("#library")).to_be_visible()
+    assert await telegram_calls(page, "MainButton.hide")
+    # Delete asks through Telegram's dialog (the stand-in answers yes), not the browser's.
+    await page.locator("#songs button.delete").click()
+    await expect(page.locator("#songs li.song")).to_have_count(0, timeout=SLOW)
+    (asked,) = await telegram_calls(page, "showConfirm")
+    assert "Stay, stay, stay" in asked["args"][0]
+    assert await app_bot.services.songs.page(owner_id=USER) == ([], False)

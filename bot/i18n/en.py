@@ -526,4 +526,5 @@ EN: Final[dict[str, str]] = {
     "app_model_auto": "Automatic: the best fit for your request",
     "app_purpose_label": "What the recording is",
     "help_app": "📚 <b>The app</b>: your songs with a player, search and sharing, and a form for a new one, with your own recording if you like. Open it with the menu button next to the message field, or with 📚 under a song or in /songs.",
+    "app_recording_short": "This take is too short for the model: record more than {min} s.",
 }

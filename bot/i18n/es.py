@@ -624,4 +624,5 @@ ES: Final[dict[str, str]] = {
     "app_model_auto": "Automático: el que mejor encaje con tu petición",
     "app_purpose_label": "Qué hay en la grabación",
     "help_app": "📚 <b>La app</b>: tus canciones con reproductor, búsqueda y opción de compartir, y un formulario para crear una nueva, con tu propia grabación si quieres. Ábrela con el botón de menú junto al campo de mensaje, o con 📚 debajo de una canción o en /songs.",
+    "app_recording_short": "La grabación es demasiado corta para este modelo: graba más de {min} s.",
 }

@@ -237,6 +237,9 @@ class MiniApp:
                 "takes_lyrics": spec.takes_lyrics,
                 "instrumental": spec.instrumental,
                 "reference": spec.reference.value != "none",
+                # A take must be longer than this (music-01: "longer than 10 s"); the page
+                # says so before sending rather than after a failed job.
+                "reference_min_seconds": spec.reference_min_seconds,
             }
             for spec in MODELS.values()
         ]

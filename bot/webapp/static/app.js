@@ -348,6 +348,15 @@ async function submitForm(event) {
   const submit = document.getElementById("submit");
   error.hidden = true;
   done.hidden = true;
+  const model = currentModel();
+  const minimum = model && model.reference_min_seconds;
+  if (state.recording && state.recording.seconds !== null && minimum && state.recording.seconds <= minimum) {
+    // The server would take it and the job would fail in the chat: say it here, now.
+    error.textContent = text("app_recording_short", { min: Math.round(minimum) });
+    error.hidden = false;
+    haptic("error");
+    return;
+  }
   const form = new FormData();
   form.append("token", state.token);
   form.append("style", document.getElementById("style").value);
