@@ -9,11 +9,12 @@ shared and Chromium is heavy.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Mapping
 
 import pytest
-from playwright.async_api import BrowserContext, expect
+from playwright.async_api import BrowserContext, Route, expect
 
 from tests import test_webapp_api
 from tests.harness import PRIVATE_CHAT, USER, BotHarness
@@ -282,3 +283,33 @@ async def test_inside_telegram_the_main_back_and_confirm_of_telegram_are_used(
     (asked,) = await telegram_calls(page, "showConfirm")
     assert "Stay, stay, stay" in asked["args"][0]
     assert await app_bot.services.songs.page(owner_id=USER) == ([], False)
+
+
+async def test_a_slow_answer_to_an_older_search_does_not_mix_into_the_newer_one(
+    app_bot: BotHarness, browser: BrowserContext
+) -> None:
+    await deliver(app_bot)
+    await deliver(app_bot, "/song gospel choir, hand claps\n[Verse]\nRise up, rise up\n")
+    page = await open_app(browser, base(app_bot), stub_for(app_bot))
+    titles = page.locator("#songs .title")
+    await expect(titles).to_have_count(2, timeout=SLOW)
+    held = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow_search(route: Route) -> None:
+        # The answer to "stay" is held until the newer search has been shown.
+        held.set()
+        await release.wait()
+        await route.continue_()
+
+    await page.route("**/app/api/songs?q=stay*", slow_search)
+    await page.locator("#search").fill("stay")
+    await asyncio.wait_for(held.wait(), 60)
+    await page.locator("#search").fill("rise")
+    await expect(titles).to_have_count(1, timeout=SLOW)
+    await expect(titles.first).to_have_text("Rise up, rise up")
+    release.set()
+    # The late "stay" answer arrives; the list still shows only what "rise" found.
+    await page.wait_for_timeout(1_500)
+    await expect(titles).to_have_count(1)
+    await expect(titles.first).not_to_have_text("Stay, stay, stay")

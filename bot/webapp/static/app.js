@@ -10,6 +10,7 @@ const state = {
   models: [],
   offset: 0,
   query: "",
+  listing: 0, // the number of the newest song listing asked for
   token: newToken(),
   recording: null, // {blob, name, seconds}
   recorder: null,
@@ -144,15 +145,20 @@ async function loadSongs(reset) {
   const note = document.getElementById("library-note");
   const more = document.getElementById("more");
   if (reset) { state.offset = 0; list.replaceChildren(); }
+  // Only the newest listing may fill the list: a slow answer to an older search (the person
+  // kept typing) must not add its songs under the new one's.
+  const ticket = ++state.listing;
   try {
     const query = new URLSearchParams({ q: state.query, offset: String(state.offset) });
     const page = await api("/app/api/songs?" + query.toString());
+    if (ticket !== state.listing) return;
     page.songs.forEach((song) => list.appendChild(songItem(song)));
     state.offset = page.next_offset || state.offset + page.songs.length;
     more.hidden = page.next_offset === null;
     note.hidden = list.children.length > 0;
     note.textContent = state.query ? text("app_nothing_found") : text("app_empty");
   } catch (error) {
+    if (ticket !== state.listing) return;
     note.hidden = false;
     note.textContent = text("app_failed_load");
   }
@@ -305,6 +311,7 @@ function setRecording(blob, name, seconds) {
   document.getElementById("purpose").hidden = !blob;
   if (audio.src) URL.revokeObjectURL(audio.src);
   if (blob) audio.src = URL.createObjectURL(blob); else audio.removeAttribute("src");
+  if (!blob) document.getElementById("file").value = ""; // the same file can be chosen again
   updateCounter();
 }
 
