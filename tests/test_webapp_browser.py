@@ -16,9 +16,10 @@ from collections.abc import AsyncIterator, Mapping
 import pytest
 from playwright.async_api import BrowserContext, Route, expect
 
+from bot.delivery.app_buttons import group_start_param
 from tests import test_webapp_api
 from tests.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.test_ux_support import deliver
+from tests.test_ux_support import BOT, GROUP, LYRICS, deliver
 from tests.webapp_browser import (
     DARK,
     LIGHT,
@@ -33,6 +34,7 @@ from tests.webapp_browser import (
 # A real browser is a second process: the slow tier, whatever the fixtures say.
 pytestmark = [pytest.mark.process, pytest.mark.timeout(240)]
 
+OTHER = 2002
 SLOW = 60_000  # ms: Chromium on a loaded two-core machine
 
 
@@ -57,8 +59,9 @@ def stub_for(
     scheme: str = "light",
     theme: Mapping[str, str] = LIGHT,
     platform: str = "unknown",
+    start_param: str | None = None,
 ) -> str:
-    raw, unsafe = init_data(h.tg.token, user_id, language=language)
+    raw, unsafe = init_data(h.tg.token, user_id, language=language, start_param=start_param)
     return telegram_stub(raw, unsafe, theme=theme, scheme=scheme, platform=platform)
 
 
@@ -313,3 +316,24 @@ async def test_a_slow_answer_to_an_older_search_does_not_mix_into_the_newer_one(
     await page.wait_for_timeout(1_500)
     await expect(titles).to_have_count(1)
     await expect(titles.first).not_to_have_text("Stay, stay, stay")
+
+
+async def test_opened_from_a_groups_link_a_member_sees_the_groups_songs(
+    app_bot: BotHarness, browser: BrowserContext
+) -> None:
+    app_bot.tg.add_chat(GROUP, type="supergroup", title="Choir")
+    await deliver(app_bot, f"/song@{BOT} surf rock\n{LYRICS}", chat_id=GROUP)
+    await deliver(app_bot)  # a private song: not the group's
+    app_bot.tg.add_user(OTHER, first_name="Bo", language_code="en")
+    app_bot.tg.set_member_status(GROUP, OTHER, "member")
+    stub = stub_for(app_bot, OTHER, start_param=group_start_param(GROUP))
+    page = await open_app(browser, base(app_bot), stub)
+    await expect(page.locator("#tab-library")).to_have_text("This group's songs", timeout=SLOW)
+    await expect(page.locator("#tab-make")).to_be_hidden()
+    song = page.locator("#songs li.song")
+    await expect(song).to_have_count(1, timeout=SLOW)
+    await expect(song.locator(".meta")).to_contain_text("surf rock")
+    # A member may pass the song on; renaming, deleting and links stay with the one who asked.
+    await expect(song.locator("button.share")).to_be_visible()
+    for action in ("rename", "delete", "link-button"):
+        await expect(song.locator(f"button.{action}")).to_have_count(0)
