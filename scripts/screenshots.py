@@ -92,6 +92,7 @@ async def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="songbot-screens-"))
     try:
         tg, api = FakeTelegram(), FakeAimlApi()
+        tg.set_inline_mode(True)  # BotFather's inline mode on: the page shows Share too
         env = {
             "SONGBOT_HTTP_PORT": "0",
             "SONGBOT_WEBHOOK_LISTEN": "127.0.0.1",

@@ -113,6 +113,8 @@ async def test_the_page_lists_plays_and_searches_the_users_songs(
 async def test_rename_share_and_delete_from_the_page(
     app_bot: BotHarness, browser: BrowserContext
 ) -> None:
+    app_bot.tg.set_inline_mode(True)
+    await app_bot.restart()  # getMe tells the bot inline mode is on
     job, _ = await deliver(app_bot)
     page = await open_app(browser, base(app_bot), stub_for(app_bot))
     song = page.locator("#songs li.song").first
@@ -321,6 +323,8 @@ async def test_a_slow_answer_to_an_older_search_does_not_mix_into_the_newer_one(
 async def test_opened_from_a_groups_link_a_member_sees_the_groups_songs(
     app_bot: BotHarness, browser: BrowserContext
 ) -> None:
+    app_bot.tg.set_inline_mode(True)
+    await app_bot.restart()
     app_bot.tg.add_chat(GROUP, type="supergroup", title="Choir")
     await deliver(app_bot, f"/song@{BOT} surf rock\n{LYRICS}", chat_id=GROUP)
     await deliver(app_bot)  # a private song: not the group's
@@ -333,7 +337,25 @@ async def test_opened_from_a_groups_link_a_member_sees_the_groups_songs(
     song = page.locator("#songs li.song")
     await expect(song).to_have_count(1, timeout=SLOW)
     await expect(song.locator(".meta")).to_contain_text("surf rock")
-    # A member may pass the song on; renaming, deleting and links stay with the one who asked.
-    await expect(song.locator("button.share")).to_be_visible()
-    for action in ("rename", "delete", "link-button"):
+    # Someone else's song: renaming, deleting and links stay with the one who asked, and the
+    # inline Share would find nothing (inline mode lists only your own songs), so none of them.
+    await expect(song.locator("audio.player")).to_have_count(1)
+    for action in ("share", "rename", "delete", "link-button"):
         await expect(song.locator(f"button.{action}")).to_have_count(0)
+
+
+async def test_without_inline_mode_the_page_shares_by_link_only(
+    app_bot: BotHarness, browser: BrowserContext
+) -> None:
+    await deliver(app_bot)
+    page = await open_app(browser, base(app_bot), stub_for(app_bot))
+    song = page.locator("#songs li.song").first
+    await expect(song.locator(".title")).to_have_text("Stay, stay, stay", timeout=SLOW)
+    # The chat picker would insert "@bot #1" into a chat where it does nothing: no such button.
+    await expect(song.locator("button.share")).to_have_count(0)
+    await song.locator("button.link-button").click()
+    await expect(song.locator("button.link-button")).to_have_text("Link copied", timeout=SLOW)
+    link = await song.locator("button.link-button").get_attribute("title")
+    assert link is not None and link.startswith("https://t.me/SongTestBot?start=s_")
+    stored = await app_bot.services.songs.get(int(await song.get_attribute("data-id") or "0"))
+    assert stored is not None and stored.share_token is not None and stored.share_token in link

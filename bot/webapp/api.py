@@ -253,8 +253,17 @@ class MiniApp:
                 "auto_models": auto_models(services, requester.chat.model),
                 "group": group_body,
                 "bot": services.bot_username,
+                # Share opens Telegram's chat picker on an inline query: only worth a button
+                # when BotFather's inline mode is on (as ↗️ in the chat); else the link serves.
+                "inline": self._inline_mode(),
             }
         )
+
+    def _inline_mode(self) -> bool:
+        try:
+            return bool(self._app.bot.supports_inline_queries)
+        except RuntimeError:  # a bot not initialised yet
+            return False
 
     async def _songs(self, request: web.Request) -> web.StreamResponse:
         return await self._guarded(request, self._songs_body)
@@ -298,6 +307,9 @@ class MiniApp:
             "duration": song.duration,
             "created_at": song.created_at,
             "owner": song.owner_name if song.owner_id != user_id else "",
+            # Inline mode finds only the asker's own songs (handlers/library_share.py), so the
+            # chat-picker Share is offered for those only.
+            "mine": song.owner_id == user_id,
             "plays": song.plays,
             "shared": song.share_token is not None,
             "link": self._link(services, song.share_token)

@@ -11,6 +11,7 @@ const state = {
   offset: 0,
   query: "",
   listing: 0, // the number of the newest song listing asked for
+  inline: false, // BotFather's inline mode: Share opens the chat picker
   token: newToken(),
   recording: null, // {blob, name, seconds}
   recorder: null,
@@ -122,8 +123,14 @@ function songItem(song) {
   node.querySelector("summary").textContent = text("app_lyrics");
   node.querySelector("pre").textContent = song.lyrics || text("app_no_lyrics");
   const share = node.querySelector(".share");
-  share.textContent = text("app_share");
-  share.addEventListener("click", () => shareSong(song));
+  if (state.inline && song.mine) {
+    share.textContent = text("app_share");
+    share.addEventListener("click", () => shareSong(song));
+  } else {
+    // Without inline mode, or for someone else's song (inline mode finds only your own), the
+    // chat picker would insert a query that finds nothing.
+    share.remove();
+  }
   const link = node.querySelector(".link-button");
   const rename = node.querySelector(".rename");
   const del = node.querySelector(".delete");
@@ -427,6 +434,7 @@ async function start() {
   if (state.inTelegram) document.getElementById("submit").hidden = true;
   setupPresets();
   state.autoModels = me.auto_models || {};
+  state.inline = Boolean(me.inline);
   setupModels();
   document.querySelectorAll(".tabs button").forEach((b) => b.addEventListener("click", () => { haptic("light"); showTab(b.dataset.tab); }));
   let timer = null;
