@@ -199,6 +199,15 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_error_handler(errors.on_error)
 
 
+def mini_app_routes(app: Application[Any, Any, Any, Any, Any, Any], config: Config) -> list[Any]:
+    """The Mini App's routes on the bot's own port, when it has a public URL (#29)."""
+    if config.public_url is None:
+        return []
+    from bot.webapp.api import MiniApp
+
+    return MiniApp(app, token=config.telegram_token.get(), public_url=config.public_url).routes()
+
+
 async def start_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Open the DB, the provider client and the temp folder; start the runner and the loops.
 
@@ -246,6 +255,7 @@ async def start_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None
             host=config.webhook_listen,
             port=config.http_port,
             metrics_token=config.metrics_token.get() if config.metrics_token else None,
+            extra_routes=mini_app_routes(app, config),
         )
         await server.start()
         life.on_close(server.stop, "the HTTP server")

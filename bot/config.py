@@ -134,6 +134,9 @@ class Config:
     # --- identity: songs a day that all channel posts and anonymous admins together may ask
     # for on a free bot (each such chat also meets the daily limit); 0: none (#24.2).
     chat_sender_daily_limit: int = 5
+    # The Mini App (#29): the public https root the bot's own web server is reachable at; it is
+    # served under /app/. None: no Mini App, no menu button.
+    public_url: str | None = None
 
     @property
     def work_dir(self) -> Path:
@@ -298,8 +301,12 @@ def _parse(env: Mapping[str, str]) -> Config:
             )
         webhook_secret = Secret(secret_raw)
     token_raw = env.get("SONGBOT_METRICS_TOKEN", "").strip()
+    public_url = env.get("SONGBOT_PUBLIC_URL", "").strip().rstrip("/") or None
+    # Telegram opens Mini Apps over https only; http on this machine is for tests and the demo.
+    if public_url is not None and not public_url.startswith(local):
+        raise ConfigError("SONGBOT_PUBLIC_URL", "must be an https:// URL")
     port_raw = env.get("SONGBOT_HTTP_PORT", "").strip()
-    http_port = None
+    http_port = 8080 if public_url is not None else None
     if port_raw:
         http_port = _int(env, "SONGBOT_HTTP_PORT", 0, minimum=0)
         if http_port > 65535:
@@ -368,6 +375,7 @@ def _parse(env: Mapping[str, str]) -> Config:
         # One person can create any number of groups and channels, each its own requester: the
         # songs all of them get together must have one bound (#24.2).
         chat_sender_daily_limit=_int(env, "SONGBOT_CHAT_SENDER_DAILY_LIMIT", 5, minimum=0),
+        public_url=public_url,
     )
 
 

@@ -110,6 +110,12 @@ MEANING: Final[dict[str, str]] = {
         "(each such chat also meets `SONGBOT_USER_DAILY_LIMIT`), bot-wide; `0` = none. With "
         "Stars on they get none (see Security)"
     ),
+    "SONGBOT_PUBLIC_URL": (
+        "the public https root of the bot's web server (behind your TLS proxy), e.g. "
+        "`https://bot.example.com`: the Mini App is served at `<url>/app/`, the chat menu button "
+        "opens it, and 📚 buttons appear under songs (see [Mini App](usage.md#the-mini-app)); "
+        "needs `SONGBOT_HTTP_PORT` (8080 when unset)"
+    ),
 }
 
 # Defaults that depend on other settings, described instead of written as one value.
@@ -123,5 +129,6 @@ DEFAULT_TEXT: Final[dict[str, str]] = {
     "SONGBOT_WEBHOOK_SECRET": "empty",
     "SONGBOT_WEBHOOK_LISTEN": "`0.0.0.0` with a webhook, else `127.0.0.1`",
     "SONGBOT_METRICS_TOKEN": "empty",
-    "SONGBOT_HTTP_PORT": "off (polling) / `8080` (webhook)",
+    "SONGBOT_HTTP_PORT": "off (polling) / `8080` (webhook or Mini App)",
+    "SONGBOT_PUBLIC_URL": "empty (no Mini App)",
 }

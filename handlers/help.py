@@ -17,7 +17,9 @@ from telegram import (
     Chat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    MenuButtonWebApp,
     Update,
+    WebAppInfo,
 )
 from telegram.error import BadRequest
 from telegram.ext import (
@@ -95,6 +97,15 @@ async def register_commands(bot: Bot, config: Config) -> None:
                 scope=scope,
                 language_code=code,
             )
+    # The Mini App (#29): the menu button beside the text field opens it. One label for every
+    # language: setChatMenuButton has no language_code.
+    if config.public_url is not None:
+        await bot.set_chat_menu_button(
+            menu_button=MenuButtonWebApp(
+                text=plain("app_menu_button", DEFAULT_LANGUAGE),
+                web_app=WebAppInfo(url=f"{config.public_url}/app/"),
+            )
+        )
 
 
 async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -152,7 +163,10 @@ def render_help(
         return t("help_groups", lang, bot=bot_username)
     if section == "limits":
         return render_limits(services, lang)
-    return t("help_main", lang)
+    main = t("help_main", lang)
+    if services.config.public_url is not None:  # the Mini App (#29) exists only with a public URL
+        main += "\n\n" + t("help_app", lang)
+    return main
 
 
 def help_keyboard(lang: str | None, section: str = "main") -> InlineKeyboardMarkup:

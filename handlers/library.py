@@ -13,7 +13,7 @@ import logging
 import time
 from typing import Any
 
-from telegram import Message, Update
+from telegram import InlineKeyboardButton, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import (
     BaseHandler,
@@ -24,6 +24,7 @@ from telegram.ext import (
 )
 
 from bot.aimlapi.models import MODELS
+from bot.delivery.app_buttons import app_button
 from bot.delivery.send import inline_mode_on
 from bot.i18n import plain, t
 from bot.intake.accept import Draft
@@ -89,6 +90,15 @@ async def _page(
     )
 
 
+def _app(
+    services: Services, bot_username: str | None, chat_id: int, chat_type: str, lang: str
+) -> InlineKeyboardButton | None:
+    """The Mini App's 📚 button for this chat, when SONGBOT_PUBLIC_URL switches the app on."""
+    return app_button(
+        services.config.public_url, bot_username or "songbot", chat_id, chat_type, lang
+    )
+
+
 async def on_songs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """`/songs [words]`: the newest songs (or those matching the words), one page."""
     message = update.effective_message
@@ -100,7 +110,13 @@ async def on_songs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user_id = requester_id(message) or message.from_user.id
     songs, more = await _page(services, message.chat_id, message.chat.type, user_id, words, 0)
     text, keyboard = render_list(
-        songs, offset=0, more=more, words=words, group=message.chat.type != "private", lang=lang
+        songs,
+        offset=0,
+        more=more,
+        words=words,
+        group=message.chat.type != "private",
+        lang=lang,
+        app=_app(services, context.bot.username, message.chat_id, message.chat.type, lang),
     )
     await message.reply_text(text, reply_markup=keyboard, do_quote=True)
 
@@ -127,6 +143,7 @@ async def on_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         words=words,
         group=press.chat.type != "private",
         lang=press.lang,
+        app=_app(press.services, press.bot.username, press.chat.id, press.chat.type, press.lang),
     )
     await answer(press.query)
     if press.message is not None and _is_list(press.message):

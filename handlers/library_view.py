@@ -47,15 +47,19 @@ def render_list(
     words: str,
     group: bool,
     lang: str,
+    app: InlineKeyboardButton | None = None,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """One page of the library, newest first; `words` is the search, if any."""
+    """One page of the library, newest first; `words` is the search, if any. `app` (the Mini
+    App's 📚 button, when it is on) goes last, even under an empty library: the app can make
+    the first song."""
     if words:
         head = t("library_search_title", lang, words=truncate_utf16(words, 100))
     else:
         head = t("library_title_group" if group else "library_title", lang)
     if not songs:
         empty = t("library_no_match", lang, words=truncate_utf16(words, 100)) if words else None
-        return f"{head}\n\n{empty or t('library_empty', lang)}", None
+        keyboard = InlineKeyboardMarkup([[app]]) if app is not None else None
+        return f"{head}\n\n{empty or t('library_empty', lang)}", keyboard
     lines = [head]
     rows: list[list[InlineKeyboardButton]] = []
     for number, song in enumerate(songs, start=offset + 1):
@@ -81,6 +85,8 @@ def render_list(
     if nav:
         rows.append(nav)
         lines.append(t("library_page", lang, page=offset // PAGE + 1))
+    if app is not None:
+        rows.append([app])
     lines.append(t("library_hint", lang))
     return "\n\n".join(lines), InlineKeyboardMarkup(rows)
 

@@ -85,7 +85,12 @@ async def on_resend(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             chat_id=press.chat.id,
             audio=job.delivered_file_id,
             caption=song_caption(job, press.lang),
-            reply_markup=song_keyboard(job, press.lang, inline=inline_mode_on(press.bot)),
+            reply_markup=song_keyboard(
+                dataclasses.replace(job, chat_id=press.chat.id),
+                press.lang,
+                inline=inline_mode_on(press.bot),
+                public_url=press.services.config.public_url,
+            ),
             reply_parameters=reply,
             **topic_kwargs(press.topic()),
         )
@@ -119,7 +124,12 @@ async def _upload_kept(press: Press, job: Job) -> None:
         )
         try:
             message, file_id = await upload(
-                press.bot, target, audio, lang=press.lang, temp=services.temp
+                press.bot,
+                target,
+                audio,
+                lang=press.lang,
+                temp=services.temp,
+                public_url=services.config.public_url,
             )
         except TelegramError as exc:
             log.warning("uploading the kept song of job %s failed again: %s", job.id, exc)

@@ -75,6 +75,7 @@ async def test_check_passes_against_working_services(
         "ffmpeg",
         "database",
         "inline",
+        "mini-app",
     }
     assert all(line.split()[0] == "ok" for line in lines.values()), out
     assert "@SongTestBot" in lines["telegram"]
@@ -83,7 +84,8 @@ async def test_check_passes_against_working_services(
     assert "created at first start" in lines["database"]
     assert "usable: " in lines["models"] and "music-01" in lines["models"]
     assert "not listed" not in lines["models"]
-    assert out.rstrip().endswith("All 8 checks passed.")
+    assert "off (set SONGBOT_PUBLIC_URL" in lines["mini-app"]
+    assert out.rstrip().endswith("All 9 checks passed.")
     assert not (clean_env / "data" / "songbot.db").exists(), "check must create nothing"
     # The key check is one free read of the request log, the models one free list: nothing
     # was submitted or charged.
@@ -151,6 +153,33 @@ async def test_check_warns_when_anyone_can_spend_without_a_limit(
     set_env(monkeypatch, {"SONGBOT_ALLOWED_CHAT_IDS": "1001"})
     await run_main(["check"])
     assert " limits " not in capsys.readouterr().out
+
+
+async def test_check_says_where_the_mini_app_is_and_what_groups_need(
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fake_telegram: FakeTelegram,
+    fake_aimlapi: FakeAimlApi,
+    capsys: pytest.CaptureFixture[str],
+    restore_logging: None,
+) -> None:
+    env = bot_env(fake_telegram, fake_aimlapi, clean_env / "songbot.db")
+    public = "https://songs.example.test"
+    set_env(monkeypatch, {**env, "SONGBOT_PUBLIC_URL": public, "SONGBOT_USER_DAILY_LIMIT": "5"})
+
+    async def app_line() -> str:
+        assert await run_main(["check"]) == 0
+        out = capsys.readouterr().out
+        (line,) = [line for line in out.splitlines() if " mini-app " in f" {line} "]
+        return line
+
+    # No main Mini App in BotFather: the group link would open nothing, so a warning says how.
+    line = await app_line()
+    assert line.split()[0] == "warn"
+    assert f"on at {public}/app/" in line and "Configure Mini App" in line
+    fake_telegram.bot_user["has_main_web_app"] = True
+    line = await app_line()
+    assert line.split()[0] == "ok" and f"on at {public}/app/" in line
 
 
 async def test_check_fails_on_rejected_token_and_key_without_printing_them(

@@ -26,6 +26,7 @@ from telegram.constants import ChatAction
 
 from bot.aimlapi.client import AimlApiClient
 from bot.audio_format import sniff_format
+from bot.delivery.app_buttons import private_app_button
 from bot.delivery.cover_art import render_cover
 from bot.delivery.media import TempFiles, probe, to_mp3
 from bot.i18n import Raw, t
@@ -124,9 +125,13 @@ def share_button(job_id: int, lang: str | None, *, inline: bool) -> InlineKeyboa
     return InlineKeyboardButton(label, callback_data=for_job(Action.JOB_LINK, job_id))
 
 
-def song_keyboard(job: Job, lang: str | None, *, inline: bool = False) -> InlineKeyboardMarkup:
+def song_keyboard(
+    job: Job, lang: str | None, *, inline: bool = False, public_url: str | None = None
+) -> InlineKeyboardMarkup:
     """🔁 Again, 📝 Lyrics, 🎲 Variation, and 📚 its card in the library and ↗️ Share: compact
-    callback data that survives restarts."""
+    callback data that survives restarts. With the Mini App on, a private chat also gets a
+    button that opens it (Telegram takes `web_app` buttons only there: a user's chat id is
+    positive, a group's negative)."""
     row = [
         InlineKeyboardButton(t("button_again", lang), callback_data=for_job(Action.AGAIN, job.id))
     ]
@@ -145,11 +150,20 @@ def song_keyboard(job: Job, lang: str | None, *, inline: bool = False) -> Inline
         ),
         share_button(job.id, lang, inline=inline),
     ]
-    return InlineKeyboardMarkup([row, library])
+    rows = [row, library]
+    if public_url is not None and job.chat_type == "private" and job.chat_id > 0:
+        rows.append([private_app_button(public_url, lang)])
+    return InlineKeyboardMarkup(rows)
 
 
 async def send_song(
-    bot: Bot, job: Job, audio: PreparedAudio, *, lang: str | None, temp: TempFiles
+    bot: Bot,
+    job: Job,
+    audio: PreparedAudio,
+    *,
+    lang: str | None,
+    temp: TempFiles,
+    public_url: str | None = None,
 ) -> Message:
     """Upload the song as a reply to the request, in its topic, with title, cover and buttons."""
     title = job_title(job)
@@ -175,7 +189,9 @@ async def send_song(
             caption=song_caption(job, lang),
             thumbnail=InputFile(thumb, filename="cover.jpg", attach=True) if thumb else None,
             reply_parameters=reply_to(job.request_message_id),
-            reply_markup=song_keyboard(job, lang, inline=inline_mode_on(bot)),
+            reply_markup=song_keyboard(
+                job, lang, inline=inline_mode_on(bot), public_url=public_url
+            ),
             **topic_kwargs(job.topic_id),
         )
     finally:
@@ -183,13 +199,19 @@ async def send_song(
 
 
 async def upload(
-    bot: Bot, job: Job, audio: PreparedAudio, *, lang: str | None, temp: TempFiles
+    bot: Bot,
+    job: Job,
+    audio: PreparedAudio,
+    *,
+    lang: str | None,
+    temp: TempFiles,
+    public_url: str | None = None,
 ) -> tuple[Message, str | None]:
     """The song into the chat: uploaded, or as a link when over Telegram's 50 MB cap; the sent
     message and the audio's file_id (None for a link)."""
     if audio.size > TELEGRAM_UPLOAD_LIMIT and job.audio_url:
         return await send_link(bot, job, job.audio_url, audio.size, lang=lang), None
-    message = await send_song(bot, job, audio, lang=lang, temp=temp)
+    message = await send_song(bot, job, audio, lang=lang, temp=temp, public_url=public_url)
     return message, message.audio.file_id if message.audio else None
 
 

@@ -101,7 +101,12 @@ async def deliver(w: Work, job: Job) -> Job | None:
     await w.status.show(job)
     try:
         message, file_id = await upload(
-            w.bot, job, prepared(job), lang=job.user_lang, temp=w.s.temp
+            w.bot,
+            job,
+            prepared(job),
+            lang=job.user_lang,
+            temp=w.s.temp,
+            public_url=w.s.config.public_url,
         )
     except RetryAfter as exc:
         await w.outcomes.transient(

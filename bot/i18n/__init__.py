@@ -73,6 +73,10 @@ BARE_COUNTS: Final[dict[str, frozenset[str]]] = {
     "button_cancel_job": frozenset({"n"}),
     "jobs_line": frozenset({"n"}),
     "library_line": frozenset({"n"}),
+    # The Mini App's labels (filled in by the page itself, bot/webapp/static/app.js).
+    "app_plays": frozenset({"n"}),
+    "app_lyrics_counter": frozenset({"used", "max"}),
+    "app_lyrics_over": frozenset({"over"}),
     "board": frozenset({"working", "waiting", "done", "total"}),
     "board_finished": frozenset({"done", "failed"}),
     "board_finished_none": frozenset({"failed"}),

@@ -156,6 +156,7 @@ async def _telegram_checks(config: Config) -> list[Check]:
         checks = [Check("telegram", OK, f"token accepted: @{me.username} (id {me.id}) at {base}")]
         checks.append(_webhook_check(config, info.url, info.pending_update_count, info))
         checks.append(inline_check(bool(me.supports_inline_queries), me.username or str(me.id)))
+        checks.append(mini_app_check(config, bool(me.has_main_web_app), me.username or str(me.id)))
         return checks
     finally:
         await request.shutdown()
@@ -174,6 +175,23 @@ def inline_check(supported: bool, username: str) -> Check:
         "inline mode is off, so songs are shared by link only; to let users share with "
         f"@{username} in any chat, send BotFather /setinline, pick @{username} and set a "
         "placeholder (e.g. 'search your songs'); /setinlinefeedback is optional",
+    )
+
+
+def mini_app_check(config: Config, has_main_app: bool, username: str) -> Check:
+    """The Mini App (#29): on with SONGBOT_PUBLIC_URL, and where. A group's 📚 button is a link
+    to the bot's main Mini App, which only BotFather sets: without it that link opens nothing."""
+    if config.public_url is None:
+        return Check("mini-app", OK, "off (set SONGBOT_PUBLIC_URL to serve it)")
+    port = config.http_port if config.http_port is not None else 8080
+    where = f"on at {config.public_url}/app/ (served on port {port} behind your TLS proxy)"
+    if has_main_app:
+        return Check("mini-app", OK, f"{where}; groups open it as @{username}'s main Mini App")
+    return Check(
+        "mini-app",
+        WARN,
+        f"{where}; @{username} has no main Mini App, so the 📚 link in groups opens nothing: "
+        f"in BotFather, Bot Settings → Configure Mini App, set {config.public_url}/app/",
     )
 
 

@@ -11,6 +11,7 @@ import hmac
 import json
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any, Final
 
 from aiohttp import web
@@ -51,6 +52,7 @@ class WebServer:
         runner_stale_seconds: float = RUNNER_STALE_SECONDS,
         poll_stale_seconds: float = POLL_STALE_SECONDS,
         metrics_token: str | None = None,
+        extra_routes: Sequence[web.RouteDef] = (),
     ) -> None:
         if webhook_path is not None and not webhook_secret:
             raise ValueError("a webhook needs a secret token")
@@ -61,6 +63,8 @@ class WebServer:
         self._secret = webhook_secret.encode() if webhook_secret else b""
         # With a token, /metrics wants `Authorization: Bearer <token>` (SONGBOT_METRICS_TOKEN).
         self._metrics_token = metrics_token.encode() if metrics_token else b""
+        # The Mini App's page and API (bot/webapp/api.py), when SONGBOT_PUBLIC_URL is set.
+        self._extra_routes = tuple(extra_routes)
         self.runner_stale_seconds = runner_stale_seconds
         self.poll_stale_seconds = poll_stale_seconds
         self._runner: web.AppRunner | None = None
@@ -90,6 +94,7 @@ class WebServer:
         web_app.router.add_get("/metrics", self._metrics)
         if self._webhook_path:
             web_app.router.add_post(self._webhook_path, self._webhook)
+        web_app.router.add_routes(self._extra_routes)
         # The keep-alive timer starts with the connection: it bounds the wait for a first
         # header as well as the idle time between requests.
         runner = web.AppRunner(

@@ -14,7 +14,7 @@ import time
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from bot.app import ALLOWED_UPDATES, build_application
+from bot.app import ALLOWED_UPDATES, build_application, mini_app_routes
 from bot.bot_data import bot_data_of
 from bot.config import Config
 from bot.ops.metrics import Metrics
@@ -56,6 +56,7 @@ class WebhookMode:
             webhook_path=webhook_path(self.url),
             webhook_secret=self.secret,
             metrics_token=config.metrics_token.get() if config.metrics_token else None,
+            extra_routes=mini_app_routes(app, config),
         )
         self.watchdog_seconds = watchdog_seconds
         self._app = app

@@ -514,6 +514,8 @@ class FakeTelegram:
         self.rate_limited: list[ApiCall] = []
         # Each flood refusal's (method, chat id, limits broken: "chat", "group" and/or "global").
         self.flood_refusals: list[tuple[str, int, tuple[str, ...]]] = []
+        # setChatMenuButton: chat id (None: every private chat) -> the button.
+        self.menu_buttons: dict[Any, JSON] = {}
         self.uploaded_audio: list[UploadedFile] = []
         self.downloads: list[str] = []
         # Serve file downloads one byte per this many seconds (a stalling file server).
@@ -598,6 +600,8 @@ class FakeTelegram:
             "answerPreCheckoutQuery": self._answer_pre_checkout_query,
             "refundStarPayment": self._refund_star_payment,
             "getStarTransactions": self._get_star_transactions,
+            "setChatMenuButton": self._set_chat_menu_button,
+            "getChatMenuButton": self._get_chat_menu_button,
         }
 
     # ---- lifecycle ---------------------------------------------------------------------------
@@ -1606,7 +1610,9 @@ class FakeTelegram:
         return parsed.text, parsed.entities
 
     @staticmethod
-    def _markup(params: JSON) -> JSON | None:
+    def _markup(params: JSON, chat: _Chat | None = None) -> JSON | None:
+        """The inline keyboard as Telegram checks it; with the chat, a `web_app` button is
+        refused outside private chats (BUTTON_TYPE_INVALID) and without https, as Telegram does."""
         markup = params.get("reply_markup")
         if not isinstance(markup, dict):
             return None
@@ -1635,6 +1641,12 @@ class FakeTelegram:
                 data = button.get("callback_data")
                 if data is not None and not 1 <= len(data.encode("utf-8")) <= 64:
                     raise _bad("BUTTON_DATA_INVALID")
+                web_app = button.get("web_app")
+                if web_app is not None:
+                    if chat is not None and chat.type != "private":
+                        raise _bad("BUTTON_TYPE_INVALID")
+                    if not str((web_app or {}).get("url", "")).startswith("https://"):
+                        raise _bad("BUTTON_URL_INVALID")
         return markup
 
     def _flood(self, method: str, chat: _Chat) -> None:
@@ -1684,7 +1696,7 @@ class FakeTelegram:
         """Create, store and return a message the bot sent (after the flood check)."""
         thread = self._thread(chat, params)
         reply_to = self._reply_target(chat, params)
-        markup = self._markup(params)
+        markup = self._markup(params, chat)
         if markup is not None and not markup.get("inline_keyboard"):
             # What Telegram answers for `{"inline_keyboard": []}` on a new message (#25.3).
             raise _bad("field reply_markup.inline_keyboard is required")
@@ -1848,7 +1860,7 @@ class FakeTelegram:
         text, entities = self._format(params.get("text"), params, caption=False)
         if text is None:
             raise _bad("message text is empty")
-        markup = self._markup(params)
+        markup = self._markup(params, chat)
         if (
             text == message["text"]
             and entities == message.get("entities", [])
@@ -1872,7 +1884,7 @@ class FakeTelegram:
         self, params: JSON, files: dict[str, UploadedFile]
     ) -> JSON:
         chat, message = self._editable(params)
-        markup = self._markup(params)
+        markup = self._markup(params, chat)
         if markup == message.get("reply_markup"):
             raise _bad(NOT_MODIFIED)
         self._flood("editMessageReplyMarkup", chat)
@@ -2174,6 +2186,25 @@ class FakeTelegram:
     @staticmethod
     def _scope_key(scope: JSON | None, language_code: str | None) -> tuple[str, str]:
         return json.dumps(scope or {"type": "default"}, sort_keys=True), language_code or ""
+
+    async def _set_chat_menu_button(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
+        """The bot's menu button (all private chats, or one): Telegram opens a web_app only
+        over https, and its label is 1-64 characters."""
+        button = params.get("menu_button") or {"type": "default"}
+        kind = button.get("type")
+        if kind not in ("default", "commands", "web_app"):
+            raise _bad("BUTTON_TYPE_INVALID")
+        if kind == "web_app":
+            url = str((button.get("web_app") or {}).get("url", ""))
+            if not url.startswith("https://"):
+                raise _bad("BUTTON_URL_INVALID")
+            if not 1 <= len(str(button.get("text", ""))) <= 64:
+                raise _bad("BUTTON_TEXT_INVALID")
+        self.menu_buttons[params.get("chat_id")] = copy.deepcopy(button)
+        return True
+
+    async def _get_chat_menu_button(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
+        return copy.deepcopy(self.menu_buttons.get(params.get("chat_id"), {"type": "default"}))
 
     async def _set_my_commands(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
         commands = params["commands"]

@@ -65,6 +65,8 @@ FAKE_METHODS: Final = (
     "answerPreCheckoutQuery",
     "refundStarPayment",
     "getStarTransactions",
+    "setChatMenuButton",
+    "getChatMenuButton",
 )
 # Result types the fake builds; embedded one level deep so tests can check required fields.
 RESULT_TYPES: Final = (
