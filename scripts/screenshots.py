@@ -22,7 +22,7 @@ from typing import Any, Final
 ROOT: Final = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.app import WEB_SERVER_KEY  # noqa: E402
+from bot.bot_data import bot_data_of  # noqa: E402
 from bot.ops.demo import bot_against_fakes  # noqa: E402
 from bot.services import get_services  # noqa: E402
 from songbot_fakes.aimlapi import FakeAimlApi  # noqa: E402
@@ -49,6 +49,12 @@ SONGS: Final = (
 )
 FORM_STYLE: Final = "lo-fi hip hop, rainy night"
 FORM_LYRICS: Final = "[Verse]\nStreetlights hum a quiet tune\nCoffee's cold, it's half past two"
+
+
+def _server_url(app: object) -> str:
+    server = bot_data_of(app).web_server  # type: ignore[arg-type]
+    assert server is not None
+    return server.url("")
 
 
 async def make_songs(tg: FakeTelegram, app: Any) -> None:
@@ -102,7 +108,7 @@ async def main() -> None:
         async with bot_against_fakes(tg, api, work, env) as app:
             tg.add_user(CHAT, first_name="Ada", language_code="en")
             await make_songs(tg, app)
-            base_url = app.bot_data[WEB_SERVER_KEY].url("").rstrip("/")
+            base_url = _server_url(app).rstrip("/")
             OUT.mkdir(parents=True, exist_ok=True)
             for scheme in ("light", "dark"):
                 for path in await shoot(base_url, tg.token, scheme):

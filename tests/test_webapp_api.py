@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.app import WEB_SERVER_KEY
+from bot.bot_data import bot_data_of
 from bot.ops.web import WebServer
 from bot.webapp.init_data import sign
 from songbot_fakes.aimlapi import FakeAimlApi
@@ -56,7 +56,7 @@ async def app_bot(
 
 
 def base(h: BotHarness) -> str:
-    server = h.app.bot_data[WEB_SERVER_KEY]
+    server = bot_data_of(h.app).web_server
     assert isinstance(server, WebServer)
     return server.url("")
 

@@ -30,11 +30,11 @@ from aiohttp import web
 from telegram.error import TelegramError
 
 from bot.aimlapi.models import MODELS
+from bot.bot_data import bot_data_of
 from bot.i18n import CATALOGUE, plain
 from bot.i18n.en import EN
 from bot.intake.language import resolve_language
 from bot.intake.requests import ReferenceInfo, choose_model
-from bot.bot_data import bot_data_of
 from bot.services import Services
 from bot.textutil import truncate_utf16, utf16_len
 from bot.webapp.access import Members, group_of, may_manage, may_see
