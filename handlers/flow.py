@@ -29,7 +29,6 @@ from telegram.ext import (
 
 from bot.errors import SongbotError
 from bot.i18n import plain, t
-from bot.intake.accept import Draft, Origin
 from bot.intake.access import Silent, check_access
 from bot.intake.guided import (
     PRESETS,
@@ -43,10 +42,12 @@ from bot.intake.guided import (
     voice_from_text,
     with_voice,
 )
-from bot.intake.kept import AlreadyMade, make_claimed, make_kept, reference_data, reference_from
+from bot.intake.kept import AlreadyMade, make_claimed, make_kept
+from bot.intake.kept_rows import reference_data, reference_from
 from bot.intake.language import language_for
 from bot.intake.lyrics import check_draft_limit
 from bot.intake.references import intake_purpose, pick_reference
+from bot.intake.request import Draft, Origin
 from bot.intake.requests import ReferenceInfo, choose_model
 from bot.services import Services, get_services
 from bot.telegram.callback_data import Action, build, pattern

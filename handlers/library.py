@@ -27,9 +27,9 @@ from bot.aimlapi.models import MODELS
 from bot.delivery.app_buttons import app_button
 from bot.delivery.send import inline_mode_on
 from bot.i18n import plain, t
-from bot.intake.accept import Draft
 from bot.intake.chat_admins import is_chat_admin
 from bot.intake.language import chat_language
+from bot.intake.request import Draft
 from bot.services import Services, get_services
 from bot.telegram.callback_data import Action, pattern
 from bot.telegram.helpers import reply_to, requester_id, topic_kwargs

@@ -21,9 +21,10 @@ from bot.aimlapi.bodies import validate_request
 from bot.aimlapi.models import MODELS, ModelSpec
 from bot.errors import SongbotError
 from bot.i18n import plain, t
-from bot.intake.accept import Draft, Origin, check_request, ensure_credit, store_job
+from bot.intake.accept import check_request, ensure_credit, store_job
 from bot.intake.access import Silent, check_access
 from bot.intake.references import TelegramReference
+from bot.intake.request import Draft, Origin
 from bot.intake.requests import build_request
 from bot.telegram.callback_data import Action, pattern
 from bot.telegram.helpers import display_name

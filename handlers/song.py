@@ -16,10 +16,10 @@ from telegram.ext import BaseHandler, CommandHandler, ContextTypes, MessageHandl
 
 from bot.errors import SongbotError
 from bot.i18n import t
-from bot.intake.accept import Draft, Origin, accept_request, check_request
+from bot.intake.accept import accept_request, check_request
 from bot.intake.access import Silent, check_access
 from bot.intake.guided import reads_as_idea
-from bot.intake.kept import keep
+from bot.intake.kept_rows import keep
 from bot.intake.language import language_for, settle_group_language
 from bot.intake.parser import SongCommand, UsageError, parse_song_command
 from bot.intake.references import (
@@ -27,6 +27,7 @@ from bot.intake.references import (
     needs_spoken_notice,
     pick_reference,
 )
+from bot.intake.request import Draft, Origin
 from bot.intake.requests import ReferenceInfo, choose_model
 from bot.services import Services, get_services
 from bot.telegram.helpers import reply_to, requester_id, thread_kwargs

@@ -28,7 +28,7 @@ from telegram.ext import (
 from bot.aimlapi.models import MODELS
 from bot.errors import SongbotError, UserInputError
 from bot.i18n import plain, t
-from bot.intake.accept import Draft, Origin, check_request, store_job
+from bot.intake.accept import check_request, store_job
 from bot.intake.access import Silent, check_access
 from bot.intake.chat_admins import is_chat_admin
 from bot.intake.language import language_for, settle_group_language
@@ -39,6 +39,7 @@ from bot.intake.lyrics import (
     target_for,
     write_lyrics,
 )
+from bot.intake.request import Draft, Origin
 from bot.services import Services, get_services
 from bot.telegram.callback_data import Action, build, pattern
 from bot.telegram.helpers import (

@@ -21,8 +21,9 @@ from bot.aimlapi.models import MODELS, Endpoint
 from bot.config import Config
 from bot.errors import SongbotError
 from bot.i18n import LANGUAGES
-from bot.intake.accept import Draft, check_request
+from bot.intake.accept import check_request
 from bot.intake.parser import SongCommand, UsageError, parse_song_command
+from bot.intake.request import Draft
 from bot.intake.requests import ReferenceInfo, choose_model
 from songbot_fakes.aimlapi import validate_body
 from songbot_fakes.telegram_html import parse_html, strip_text, utf16_len

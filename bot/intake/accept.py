@@ -12,10 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from telegram import Bot, Message
+from telegram import Bot
 
 from bot.aimlapi.availability import fallback_prompt
 from bot.aimlapi.models import ModelSpec
@@ -23,10 +22,11 @@ from bot.aimlapi.types import GenerationRequest
 from bot.errors import NotAllowed
 from bot.i18n import t
 from bot.intake.access import Silent
+from bot.intake.kept_rows import keep
 from bot.intake.references import (
-    TelegramReference,
     check_reference_request,
 )
+from bot.intake.request import Draft, Origin
 from bot.intake.requests import build_request
 from bot.intake.stars import pays, send_offer, stars_guard
 from bot.progress.boards import find_board
@@ -34,8 +34,6 @@ from bot.progress.status import cancel_keyboard, render_status
 from bot.services import Services
 from bot.telegram.helpers import (
     reply_to,
-    requester_id,
-    requester_name,
     send_text_id,
     topic_kwargs,
 )
@@ -55,51 +53,6 @@ from storage.reference_failures import failed_references_today
 from storage.usage import utc_day_bounds
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Origin:
-    """Who asked, where, and which message the job's replies attach to.
-
-    Why not the PTB message: a button press (🔁 Again, 🎲 Variation) makes a job too, and there
-    the request is the bot's own anchor message, while the requester is whoever pressed.
-    """
-
-    chat_id: int
-    chat_type: str
-    topic_id: int | None
-    user_id: int
-    user_name: str
-    lang: str
-    request_message_id: int
-
-    @classmethod
-    def from_message(cls, message: Message, lang: str) -> Origin:
-        user_id = requester_id(message)
-        assert user_id is not None
-        return cls(
-            chat_id=message.chat_id,
-            chat_type=message.chat.type,
-            topic_id=message.message_thread_id if message.is_topic_message else None,
-            user_id=user_id,
-            user_name=requester_name(message),
-            lang=lang,
-            request_message_id=message.message_id,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Draft:
-    """A request with its model chosen, before any check: what `/song` and the buttons share."""
-
-    spec: ModelSpec
-    style: str
-    lyrics: str | None
-    reference_url: str | None = None
-    reference: TelegramReference | None = None
-    purpose: str | None = None
-    # A title the user chose or /write wrote; None: derived from the lyrics or style (#25.12).
-    title: str | None = None
 
 
 async def check_request(services: Services, user_id: int, draft: Draft) -> GenerationRequest:
@@ -241,8 +194,6 @@ async def ensure_credit(services: Services, bot: Bot, origin: Origin, draft: Dra
 async def _offer_packs(services: Services, bot: Bot, origin: Origin, draft: Draft) -> NoReturn:
     """Not queued: say what a song costs and offer the packs; the update is then answered.
     The request is kept and made once the user pays (#25.4, bot/intake/kept.py)."""
-    from bot.intake.kept import keep  # kept.py builds on this module
-
     log.info("user %s has no free song and no credit left", origin.user_id)
     await keep(services, "paywall", origin, draft)
     await send_offer(

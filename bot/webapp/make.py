@@ -23,10 +23,11 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot.aimlapi.models import MODELS
 from bot.errors import SongbotError
 from bot.i18n import plain, t
-from bot.intake.accept import Draft, Origin, accept_request
+from bot.intake.accept import accept_request
 from bot.intake.access import Silent, check_access
 from bot.intake.parser import MAX_TOTAL_LENGTH
 from bot.intake.references import find_reference, intake_purpose
+from bot.intake.request import Draft, Origin
 from bot.intake.requests import ReferenceInfo, choose_model
 from bot.services import Services
 from bot.telegram.helpers import reply_to
