@@ -92,7 +92,8 @@ def test_get_model_unknown_is_a_user_facing_validation_error() -> None:
         get_model("minimax/music-9")
     assert info.value.key == "error_unknown_model"
     text = info.value.user_message("en")
-    assert "minimax/music-9" in text and "stable-audio" in text
+    # What the user typed, and the names users read (#25.13), not the operator's ids.
+    assert "minimax/music-9" in text and "Stable-Audio" in text and "stable-audio" not in text
 
 
 def test_utf16_len_counts_like_javascript() -> None:

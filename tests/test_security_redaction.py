@@ -39,8 +39,10 @@ async def test_provider_error_text_is_redacted_in_every_reply(harness: BotHarnes
     assert job.state == "failed"
     sent = [c for c in tg.calls if c.method in ("sendMessage", "editMessageText")]
     shown = " ".join(_texts(c) for c in sent)
-    assert "rejected this request" in shown  # the provider's reason is still shown...
-    assert "Bearer ***" in shown and "***" in shown  # ...with its secrets masked
+    # The reason is the catalogue's, in the user's language (#25.11): the provider's own words,
+    # secrets and all, go to the log only.
+    assert "rejected this request" in shown
+    assert "Bearer" not in shown
     for secret in (api.api_key, tg.token, tg.token.split(":", 1)[1], FOREIGN_KEY):
         assert secret not in shown
 
@@ -65,6 +67,23 @@ async def test_write_provider_error_is_redacted_in_the_preview(harness: BotHarne
         lambda c: c.params.get("message_id") == placeholder.result["message_id"],
     )
     shown = _texts(edit)
-    assert "rejected this request" in shown and "Bearer ***" in shown
+    assert "rejected this request" in shown and "Bearer" not in shown
     for secret in (api.api_key, tg.token, tg.token.split(":", 1)[1], FOREIGN_KEY):
         assert secret not in shown
+
+
+async def test_every_text_sent_to_a_chat_is_redacted_on_its_way_out(harness: BotHarness) -> None:
+    """The choke point itself: a reply that quotes text shaped like a credential (here the
+    newcomer's message, which the bot offers to make a song of) shows `***` in its place."""
+    tg = harness.tg
+    request = tg.send_text(PRIVATE_CHAT, USER, f"a song about my key {FOREIGN_KEY} please")
+    reply = await tg.wait_for_call(
+        "sendMessage",
+        lambda c: (
+            c.ok
+            and c.params.get("reply_parameters", {}).get("message_id") == request["message_id"]
+        ),
+    )
+    shown = _texts(reply)
+    assert "a song about my key" in shown and "***" in shown
+    assert FOREIGN_KEY not in shown
