@@ -32,7 +32,7 @@ from bot.intake.language import chat_language
 from bot.intake.request import Draft
 from bot.services import Services, get_services
 from bot.telegram.callback_data import Action, pattern
-from bot.telegram.helpers import reply_to, requester_id, topic_kwargs
+from bot.telegram.helpers import edit_in_place, reply_to, requester_id, topic_kwargs
 from handlers import remake
 from handlers.buttons import Press, answer, read_press, repeated, reply_to_press
 from handlers.library_view import (
@@ -147,7 +147,7 @@ async def on_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
     await answer(press.query)
     if press.message is not None and _is_list(press.message):
-        await _edit(press.message, text, keyboard)
+        await edit_in_place(press.message, text, keyboard)
         return
     # 📚 under /jobs or under a song: a list of its own.
     await press.bot.send_message(
@@ -169,19 +169,6 @@ def _is_list(message: Message | None) -> bool:
         for row in message.reply_markup.inline_keyboard
         for button in row
     )
-
-
-async def _edit(message: Message, text: str, keyboard: Any) -> None:
-    try:
-        await message.get_bot().edit_message_text(
-            chat_id=message.chat_id,
-            message_id=message.message_id,
-            text=text,
-            reply_markup=keyboard,
-        )
-    except BadRequest as exc:
-        if "not modified" not in str(exc).lower():
-            raise
 
 
 # --- a song's card -----------------------------------------------------------------------------
@@ -257,7 +244,7 @@ async def on_card(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await answer(press.query)
     if press.message is not None and _asks_delete(press.message, song):
         text, keyboard = _card(press, song)
-        await _edit(press.message, text, keyboard)
+        await edit_in_place(press.message, text, keyboard)
         return
     await send_card(press, song)
 
@@ -349,7 +336,7 @@ async def on_delete(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await answer(press.query)
     text = t("song_delete_confirm", press.lang, title=song.title)
     if press.message is not None:
-        await _edit(press.message, text, confirm_keyboard(song, press.lang))
+        await edit_in_place(press.message, text, confirm_keyboard(song, press.lang))
 
 
 async def on_delete_yes(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -362,7 +349,7 @@ async def on_delete_yes(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     log.info("song %s deleted from the library by user %s", song.id, press.user.id)
     await answer(press.query)
     if press.message is not None:
-        await _edit(press.message, t("song_deleted", press.lang, title=song.title), None)
+        await edit_in_place(press.message, t("song_deleted", press.lang, title=song.title), None)
 
 
 # --- share by link -----------------------------------------------------------------------------
@@ -388,7 +375,7 @@ async def on_link(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await answer(press.query)
     if press.message is not None:
         text, keyboard = _card(press, shared)
-        await _edit(press.message, text, keyboard)
+        await edit_in_place(press.message, text, keyboard)
 
 
 async def on_job_link(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -421,7 +408,7 @@ async def on_unshare(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     fresh = await press.services.songs.get(song.id)
     if fresh is not None and press.message is not None:
         text, keyboard = _card(press, fresh)
-        await _edit(press.message, text, keyboard)
+        await edit_in_place(press.message, text, keyboard)
 
 
 # --- 🔁 / 🎲 from the library ------------------------------------------------------------------

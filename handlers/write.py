@@ -44,6 +44,7 @@ from bot.services import Services, get_services
 from bot.telegram.callback_data import Action, build, pattern
 from bot.telegram.helpers import (
     display_name,
+    edit_in_place,
     reply_to,
     requester_id,
     thread_kwargs,
@@ -197,7 +198,7 @@ async def _write_into(
     except SongbotError as exc:
         log.info("draft %s not written: %s", draft.id, exc)
         if not draft.lyrics:  # the first version: the placeholder says why there is none
-            await _edit(preview, exc.user_message(lang), None)
+            await edit_in_place(preview, exc.user_message(lang), None)
             return
         # A failed rewrite keeps the version the user already has, and says why below it.
         await _show(preview, draft, lang)
@@ -229,7 +230,7 @@ async def _show(preview: Message, draft: LyricsDraft, lang: str) -> None:
         limit=lyrics_budget(spec) if spec is not None else utf16_len(draft.lyrics),
         lyrics=draft.lyrics,
     )
-    await _edit(preview, text, preview_keyboard(draft.id, lang))
+    await edit_in_place(preview, text, preview_keyboard(draft.id, lang))
 
 
 def preview_keyboard(draft_id: int, lang: str) -> InlineKeyboardMarkup:
@@ -356,7 +357,7 @@ async def on_redo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await answer(press.query, plain("answer_write_redo", press.lang))
     lang = draft.user_lang or press.lang
     target = target_for(press.services, press.requester.chat.model)
-    await _edit(press.message, t("write_working", lang), None)
+    await edit_in_place(press.message, t("write_working", lang), None)
     context.application.create_task(
         _write_into(press.services, press.message, draft, target, lang, press.user.id),
         update=update,
@@ -391,16 +392,3 @@ async def _reply(message: Message, text: str) -> Message:
         reply_parameters=reply_to(message.message_id),
         **thread_kwargs(message),
     )
-
-
-async def _edit(message: Message, text: str, keyboard: InlineKeyboardMarkup | None) -> None:
-    try:
-        await message.get_bot().edit_message_text(
-            chat_id=message.chat_id,
-            message_id=message.message_id,
-            text=text,
-            reply_markup=keyboard,
-        )
-    except BadRequest as exc:
-        if "not modified" not in str(exc).lower():
-            raise

@@ -9,7 +9,6 @@ answer could decode into plausible garbage; we accept only an even-length run of
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 from pathlib import Path
 from typing import Final
@@ -17,6 +16,8 @@ from typing import Final
 import httpx
 
 from bot.audio_format import sniff_format
+from bot.streams import TooBig
+from bot.streams import stream_to_file as stream_body
 
 AUDIO_MIME: Final[dict[str, str]] = {
     "mp3": "audio/mpeg",
@@ -27,20 +28,14 @@ AUDIO_MIME: Final[dict[str, str]] = {
 }
 
 _HEX: Final = re.compile(r"[0-9a-fA-F]*")
-_WRITE_CHUNK: Final = 1 << 20  # buffer this much before handing a write to a thread
 
 
 class HexDecodeError(ValueError):
     """The provider's hex audio is not strictly hex (odd length, other characters, empty)."""
 
 
-class AudioTooLarge(Exception):
-    """A stream went past its byte cap; nothing of it is kept."""
-
-    def __init__(self, limit: int, seen: int) -> None:
-        super().__init__(f"more than {limit} bytes (saw {seen})")
-        self.limit = limit
-        self.seen = seen
+class AudioTooLarge(TooBig):
+    """A result download went past its byte cap; nothing of it is kept."""
 
 
 def sniff_audio_format(head: bytes) -> str | None:
@@ -60,35 +55,8 @@ def decode_hex_audio(text: str) -> bytes:
 
 
 async def stream_to_file(response: httpx.Response, dest: Path, *, max_bytes: int) -> int:
-    """Write a streamed body to `dest` (via a `.part` file), stopping at `max_bytes`.
-
-    File writes go through a thread in ~1 MiB batches so a 50 MB download never blocks the loop.
-    On any failure the partial file is removed and `dest` is left untouched.
-    """
-    part = dest.with_name(dest.name + ".part")
-    handle = await asyncio.to_thread(part.open, "wb")
-    total = 0
-    buffer = bytearray()
-    try:
-        try:
-            async for chunk in response.aiter_bytes():
-                total += len(chunk)
-                if total > max_bytes:
-                    raise AudioTooLarge(max_bytes, total)
-                buffer += chunk
-                if len(buffer) >= _WRITE_CHUNK:
-                    await asyncio.to_thread(handle.write, bytes(buffer))
-                    buffer.clear()
-            if buffer:
-                await asyncio.to_thread(handle.write, bytes(buffer))
-        finally:
-            await asyncio.to_thread(handle.close)
-        await asyncio.to_thread(part.replace, dest)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            await asyncio.to_thread(part.unlink, True)
-        raise
-    return total
+    """Write a streamed body to `dest`, stopping at `max_bytes` with `AudioTooLarge`."""
+    return await stream_body(response, dest, max_bytes=max_bytes, too_big=AudioTooLarge)
 
 
 async def read_head(path: Path, size: int = 16) -> bytes:

@@ -12,27 +12,19 @@ put into an exception (httpx errors are replaced by ones that name only the erro
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import shutil
 from pathlib import Path
-from typing import Final
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 from telegram import File
 from telegram.error import NetworkError
 
-WRITE_CHUNK: Final = 1 << 20  # buffer this much before handing a write to a thread
+from bot.streams import TooBig, stream_to_file
 
 
-class FileTooBig(Exception):
-    """The body went past the cap; nothing of it is kept."""
-
-    def __init__(self, limit: int, seen: int) -> None:
-        super().__init__(f"{seen} bytes > {limit}")
-        self.limit = limit
-        self.seen = seen
+class FileTooBig(TooBig):
+    """A Telegram file went past the cap; nothing of it is kept."""
 
 
 class FileRefused(Exception):
@@ -75,37 +67,10 @@ async def stream_telegram_file(
             declared = response.headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > max_bytes:
                 raise FileTooBig(max_bytes, int(declared))
-            return await _write(response, dest, max_bytes)
+            return await stream_to_file(response, dest, max_bytes=max_bytes, too_big=FileTooBig)
     except httpx.HTTPError as exc:
         # Never the exception itself: its request (and so the URL with the token) rides along.
         raise NetworkError(f"file download: {type(exc).__name__}") from None
-
-
-async def _write(response: httpx.Response, dest: Path, max_bytes: int) -> int:
-    part = dest.with_name(dest.name + ".part")
-    handle = await asyncio.to_thread(part.open, "wb")
-    total = 0
-    buffer = bytearray()
-    try:
-        try:
-            async for chunk in response.aiter_bytes():
-                total += len(chunk)
-                if total > max_bytes:
-                    raise FileTooBig(max_bytes, total)
-                buffer += chunk
-                if len(buffer) >= WRITE_CHUNK:
-                    await asyncio.to_thread(handle.write, buffer)
-                    buffer = bytearray()
-            if buffer:
-                await asyncio.to_thread(handle.write, buffer)
-        finally:
-            await asyncio.to_thread(handle.close)
-        await asyncio.to_thread(os.replace, part, dest)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            await asyncio.to_thread(part.unlink, True)
-        raise
-    return total
 
 
 def _copy_local(source: Path, dest: Path, max_bytes: int) -> int:

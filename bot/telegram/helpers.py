@@ -11,6 +11,7 @@ from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters, User
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 
 from bot.i18n import Raw
 from bot.telegram.ptb_private import post
@@ -100,3 +101,20 @@ async def send_text_id(
     if not isinstance(result, dict) or not isinstance(result.get("message_id"), int):
         raise TypeError(f"sendMessage returned no message id: {result!r:.200}")
     return int(result["message_id"])
+
+
+async def edit_in_place(
+    message: Message, text: str, keyboard: InlineKeyboardMarkup | None
+) -> None:
+    """Replace a message's text and buttons; an edit that changes nothing (a double tap) is
+    not an error."""
+    try:
+        await message.get_bot().edit_message_text(
+            chat_id=message.chat_id,
+            message_id=message.message_id,
+            text=text,
+            reply_markup=keyboard,
+        )
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
