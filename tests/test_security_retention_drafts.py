@@ -46,7 +46,9 @@ async def test_drafts_and_names_past_retention_are_swept(harness: BotHarness) ->
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         ids = [r[0] for r in _rows(harness, "SELECT id FROM lyrics_drafts ORDER BY id")]
-        if ids == [new]:
+        # The sweep deletes drafts first and forgets stale names after: wait for both.
+        named = _rows(harness, f"SELECT display_name FROM users WHERE user_id = {USER + 1}")
+        if ids == [new] and named == [("",)]:
             break
         await asyncio.sleep(0.05)  # the sweep runs in the background, right after start
     assert ids == [new]
