@@ -351,7 +351,7 @@ def test_the_ramp_is_a_grid_counted_from_the_submit() -> None:
     assert on_ramp(8.3, 8.0) == pytest.approx(12.0)
     assert on_ramp(12.0, 8.0) == pytest.approx(18.0)
     prior = prior_estimate(TYPICAL)
-    assert 1.7 + next_poll_delay(1.7, prior, 5.0) == pytest.approx(8.0)
+    assert next_poll_delay(1.7, prior, 5.0) + 1.7 == pytest.approx(8.0)
     assert 8.4 + next_poll_delay(8.4, prior, 5.0) == pytest.approx(12.0)
 
 

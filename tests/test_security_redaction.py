@@ -19,7 +19,7 @@ def _leak(harness: BotHarness) -> str:
     token = harness.tg.token
     return (
         f"Invalid request: header Authorization: Bearer {harness.api.api_key} rejected; "
-        f"callback https://api.telegram.org/bot{token}/sendAudio refused; "
+        f"callback {harness.tg.base_url}/bot{token}/sendAudio refused; "
         f"upstream said Bearer {FOREIGN_KEY} and api_key={FOREIGN_KEY}"
     )
 
