@@ -8,18 +8,23 @@ Everyone else gets a polite refusal, never silence.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Final
 
 from telegram import Message, Update
-from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
+from telegram.ext import BaseHandler, CommandHandler, filters
 
+from bot.bot_data import SongbotContext
 from bot.errors import NotAllowed, UserInputError
 from bot.i18n import t
 from bot.intake.chat_admins import is_chat_admin
 from bot.intake.language import chat_language, language_for, load_message_requester
-from bot.services import Services, get_services
+from bot.services import Services
 from bot.telegram.helpers import requester_id
 from bot.textutil import human_duration
+from handlers.commands import Command
+
+# Operators' and group admins' commands: served, never advertised in the menu.
+COMMANDS: Final = (Command("stats"), Command("ban"), Command("unban"), Command("requests"))
 
 
 def handlers() -> list[BaseHandler[Update, Any, Any]]:
@@ -38,12 +43,12 @@ def _require_operator(services: Services, message: Message) -> None:
         raise NotAllowed("error_operators_only")
 
 
-async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_stats(update: Update, context: SongbotContext) -> None:
     """Jobs by state, generations and credits today/total, top users, time per model."""
     message = update.effective_message
     if message is None:
         return
-    services = get_services(context)
+    services = context.services
     lang = await chat_language(services, message)
     _require_operator(services, message)
     stats = await services.usage.stats(time.time())
@@ -111,19 +116,19 @@ def _target_user(message: Message, args: list[str]) -> int:
     raise UserInputError("usage_ban")
 
 
-async def on_ban(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_ban(update: Update, context: SongbotContext) -> None:
     await _set_ban(update, context, banned=True)
 
 
-async def on_unban(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_unban(update: Update, context: SongbotContext) -> None:
     await _set_ban(update, context, banned=False)
 
 
-async def _set_ban(update: Update, context: ContextTypes.DEFAULT_TYPE, *, banned: bool) -> None:
+async def _set_ban(update: Update, context: SongbotContext, *, banned: bool) -> None:
     message = update.effective_message
     if message is None:
         return
-    services = get_services(context)
+    services = context.services
     lang = await chat_language(services, message)
     _require_operator(services, message)
     user_id = _target_user(message, list(context.args or []))
@@ -136,12 +141,12 @@ async def _set_ban(update: Update, context: ContextTypes.DEFAULT_TYPE, *, banned
     )
 
 
-async def on_requests(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_requests(update: Update, context: SongbotContext) -> None:
     """`/requests everyone|admins`: who may ask for songs in this group (chat admins only)."""
     message = update.effective_message
     if message is None or message.from_user is None:
         return
-    services = get_services(context)
+    services = context.services
     requester = await load_message_requester(services, message)
     lang = language_for(message, requester)
     if message.chat.type == "private":

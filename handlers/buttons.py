@@ -31,19 +31,19 @@ from telegram.error import BadRequest
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
-    ContextTypes,
 )
 
+from bot.bot_data import SongbotContext
 from bot.errors import SongbotError
 from bot.i18n import plain
 from bot.intake.access import Silent
-from bot.intake.language import resolve_language, user_language
-from bot.services import Services, get_services
+from bot.intake.language import resolve_asker, user_language
+from bot.services import Services
 from bot.telegram import callback_data
 from bot.telegram.helpers import reply_to, topic_kwargs
 from bot.textutil import truncate_utf16, utf16_len
 from storage.jobs import Job
-from storage.settings import Requester, load_requester
+from storage.settings import Requester
 
 log = logging.getLogger(__name__)
 
@@ -86,15 +86,18 @@ class Press:
         return None
 
 
-async def read_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Press | None:
+async def read_press(update: Update, context: SongbotContext) -> Press | None:
     query = update.callback_query
     if query is None or query.data is None or query.message is None:
         if query is not None:
             await answer(query)
         return None
-    services = get_services(context)
+    services = context.services
     chat = query.message.chat
-    requester = await load_requester(services.db, query.from_user.id, chat.id)
+    # No settling here: a press under the bot's own message does not choose a group's language.
+    asker = await resolve_asker(
+        services, query.from_user.id, chat, query.from_user.language_code, settle=False
+    )
     pressed = query.message if isinstance(query.message, Message) else None
     return Press(
         query=query,
@@ -103,10 +106,8 @@ async def read_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Pres
         user=query.from_user,
         chat=chat,
         message=pressed,
-        requester=requester,
-        lang=resolve_language(
-            requester, chat_type=chat.type, language_code=query.from_user.language_code
-        ),
+        requester=asker.requester,
+        lang=asker.lang,
         arg=query.data.rsplit(":", 1)[1],
     )
 
@@ -175,9 +176,7 @@ async def pressed_job(press: Press) -> Job | None:
     return job
 
 
-async def job_press(
-    update: Update, context: ContextTypes.DEFAULT_TYPE
-) -> tuple[Press, Job] | None:
+async def job_press(update: Update, context: SongbotContext) -> tuple[Press, Job] | None:
     """A press on a song's button and its job, or None once the press has been answered."""
     press = await read_press(update, context)
     if press is None:
@@ -188,7 +187,7 @@ async def job_press(
 
 async def song_press(
     update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: SongbotContext,
     action: str,
     *,
     has: Callable[[Job], object],
@@ -220,11 +219,11 @@ def fallback_handlers() -> list[BaseHandler[Update, Any, Any]]:
     return [CallbackQueryHandler(on_stale, pattern=callback_data.any_of_ours())]
 
 
-async def on_stale(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_stale(update: Update, context: SongbotContext) -> None:
     query = update.callback_query
     if query is None:
         return
-    services = get_services(context)
+    services = context.services
     chat = query.message.chat if query.message is not None else None
     lang = await user_language(services, query.from_user, chat)
     await answer(query, plain("answer_stale", lang))

@@ -15,19 +15,20 @@ from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     filters,
 )
 
+from bot.bot_data import SongbotContext
 from bot.i18n import plain, t
 from bot.intake.language import chat_language, user_language
 from bot.progress.status import render_status, song_name
-from bot.services import Services, get_services
+from bot.services import Services
 from bot.telegram.callback_data import Action, pattern
 from bot.telegram.helpers import reply_to, requester_id, topic_kwargs
 from handlers.buttons import (
     answer,
 )
+from handlers.commands import Command
 from storage.cancelling import cancel_job
 from storage.jobs import Job
 from storage.states import BEFORE_PAID_SUBMIT, JobState
@@ -40,6 +41,9 @@ CANCELLABLE: Final = frozenset(
 
 # Made (and paid for) and on its way to the chat: too late to cancel, but not "nothing".
 BEING_SENT: Final = frozenset({JobState.FETCHING, JobState.DELIVERING})
+
+
+COMMANDS: Final = (Command("cancel", private=8, group=6),)
 
 
 def handlers() -> list[BaseHandler[Update, Any, Any]]:
@@ -55,12 +59,12 @@ def cancelled_text(job: Job, was: JobState, lang: str | None) -> str:
     return t(key, lang, song=song_name(job))
 
 
-async def on_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_cancel(update: Update, context: SongbotContext) -> None:
     """Cancel the user's newest pending job in this chat."""
     message = update.effective_message
     if message is None or message.from_user is None:
         return
-    services = get_services(context)
+    services = context.services
     lang = await chat_language(services, message)
     sending = False
     for job in await services.jobs.list_for_user(requester_id(message) or 0, limit=50):
@@ -78,12 +82,12 @@ async def on_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await message.reply_text(t(key, lang), do_quote=True)
 
 
-async def on_cancel_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_cancel_button(update: Update, context: SongbotContext) -> None:
     """❌ under a status message (or in /jobs): stop tracking the song; only its requester may."""
     query = update.callback_query
     if query is None or query.data is None:
         return
-    services = get_services(context)
+    services = context.services
     chat = query.message.chat if query.message is not None else None
     lang = await user_language(services, query.from_user, chat)
     job = await services.jobs.get(int(query.data.rsplit(":", 1)[1]))

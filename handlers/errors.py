@@ -14,9 +14,8 @@ import time
 
 from telegram import Update
 from telegram.error import Conflict, Forbidden, InvalidToken, NetworkError, TimedOut
-from telegram.ext import ContextTypes
 
-from bot.bot_data import bot_data_of
+from bot.bot_data import SongbotContext, bot_data_of
 from bot.errors import SongbotError
 from bot.i18n import pick_language, t
 from bot.intake.access import Silent
@@ -30,7 +29,7 @@ log = logging.getLogger(__name__)
 _CONFLICT_EVERY = 60.0
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: SongbotContext) -> None:
     error = context.error
     if isinstance(error, Conflict):
         # Someone else polls with this token (another host, or a webhook set elsewhere). The

@@ -22,11 +22,11 @@ from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
     filters,
 )
 
+from bot.bot_data import SongbotContext
 from bot.errors import SongbotError
 from bot.i18n import plain, t
 from bot.intake.access import Silent, check_access
@@ -49,11 +49,13 @@ from bot.intake.lyrics import check_draft_limit
 from bot.intake.references import intake_purpose, pick_reference
 from bot.intake.request import Draft, Origin
 from bot.intake.requests import ReferenceInfo, choose_model
-from bot.services import Services, get_services
+from bot.services import Services
 from bot.telegram.callback_data import Action, build, pattern
 from bot.telegram.helpers import reply_to, requester_name, thread_kwargs
 from bot.textutil import truncate_utf16
 from handlers.buttons import Press, answer, read_press, refuse
+from handlers.commands import Command
+from handlers.replies import reply, reply_error
 from handlers.write import IDEA_MAX, start_writing
 from storage.flows import Flow
 from storage.settings import load_requester
@@ -63,6 +65,10 @@ log = logging.getLogger(__name__)
 App = Application[Any, Any, Any, Any, Any, Any]
 DEEP_LINK: Final = "new"  # t.me/<bot>?start=new opens the flow in the private chat
 _SHOWN_TEXT: Final = 600  # how much of the idea or lyrics the panel repeats
+
+
+# /new: the guided flow (#26.3), private chats only; groups get a link to it.
+COMMANDS: Final = (Command("new", private=3),)
 
 
 def handlers() -> list[BaseHandler[Update, Any, Any]]:
@@ -105,12 +111,12 @@ def fallback_handlers() -> list[BaseHandler[Update, Any, Any]]:
 # --- starting ----------------------------------------------------------------------------------
 
 
-async def on_new(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_new(update: Update, context: SongbotContext) -> None:
     """/new (or the deep link): the flow from its first question; in a group, the link to it."""
     message = update.effective_message
     if message is None or message.from_user is None:
         return
-    services = get_services(context)
+    services = context.services
     requester = await load_requester(services.db, message.from_user.id, message.chat_id)
     lang = language_for(message, requester)
     if message.chat.type != "private":
@@ -119,12 +125,12 @@ async def on_new(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _start(services, message, lang, {})
 
 
-async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_private_text(update: Update, context: SongbotContext) -> None:
     """A plain message: the answer to the flow's open question, or a new flow from it."""
     message = update.effective_message
     if message is None or message.from_user is None or not message.text:
         return
-    services = get_services(context)
+    services = context.services
     requester = await load_requester(services.db, message.from_user.id, message.chat_id)
     lang = language_for(message, requester)
     flow = await services.flows.guided(message.chat_id, message.from_user.id, time.time())
@@ -134,28 +140,28 @@ async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await _start(services, message, lang, {"text": _clip(message.text)})
 
 
-async def on_recording(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_recording(update: Update, context: SongbotContext) -> None:
     """A voice note or audio without `/song`: offered as a reference ("sing it like this")."""
     message = update.effective_message
     if message is None or message.from_user is None:
         return
-    services = get_services(context)
+    services = context.services
     requester = await load_requester(services.db, message.from_user.id, message.chat_id)
     lang = language_for(message, requester)
     reference = pick_reference(message, None)
     if reference is None:
-        await _reply(message, t("flow_other", lang))
+        await reply(message, t("flow_other", lang))
         return
     data = {"what": "reference", "ref": reference_data(reference)}
     await _start(services, message, lang, data)
 
 
-async def on_group_mention(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_group_mention(update: Update, context: SongbotContext) -> None:
     """`@ThisBot make me a song` in a group: the flow lives in private; a button opens it."""
     message = update.effective_message
     if message is None or message.from_user is None or not message.text:
         return
-    services = get_services(context)
+    services = context.services
     ours = f"@{services.bot_username}".lower()
     mentions = message.parse_entities(["mention"]).values()
     if not services.bot_username or ours not in (m.lower() for m in mentions):
@@ -164,12 +170,12 @@ async def on_group_mention(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     await _offer_private(services, message, language_for(message, requester))
 
 
-async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_unknown_command(update: Update, context: SongbotContext) -> None:
     """A command nobody handles: one line naming /help (in groups only when addressed to us)."""
     message = update.effective_message
     if message is None or not message.text:
         return
-    services = get_services(context)
+    services = context.services
     word = message.text.split()[0]
     command, _, mention = word.partition("@")
     if message.chat.type != "private":
@@ -179,20 +185,20 @@ async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
         return
     requester = await load_requester(services.db, message.from_user.id if message.from_user else 0,
                                      message.chat_id)  # fmt: skip
-    await _reply(
+    await reply(
         message, t("flow_unknown_command", language_for(message, requester), command=command)
     )
 
 
-async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_other(update: Update, context: SongbotContext) -> None:
     """A photo, a sticker, a location…: one short line and /help. Messages with nothing a user
     sent (service notes such as a refund's) get no answer."""
     message = update.effective_message
     if message is None or message.from_user is None or message.effective_attachment is None:
         return
-    services = get_services(context)
+    services = context.services
     requester = await load_requester(services.db, message.from_user.id, message.chat_id)
-    await _reply(message, t("flow_other", language_for(message, requester)))
+    await reply(message, t("flow_other", language_for(message, requester)))
 
 
 async def _start(services: Services, message: Message, lang: str, data: dict[str, Any]) -> None:
@@ -203,7 +209,7 @@ async def _start(services: Services, message: Message, lang: str, data: dict[str
     except Silent:
         return
     except SongbotError as exc:
-        await _reply(message, exc.user_message(lang))
+        await reply_error(message, exc, lang)
         return
     data = {
         **data,
@@ -367,7 +373,7 @@ async def _typed(services: Services, message: Message, lang: str, flow: Flow, te
     elif flow.step == VOICE:
         voice = voice_from_text(text)
         if voice is None:
-            await _reply(message, t("flow_voice_again", lang))
+            await reply(message, t("flow_voice_again", lang))
             return
         data["voice"] = voice
     elif flow.step == REF_LYRICS:
@@ -378,7 +384,7 @@ async def _typed(services: Services, message: Message, lang: str, flow: Flow, te
 # --- buttons -----------------------------------------------------------------------------------
 
 
-async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_button(update: Update, context: SongbotContext) -> None:
     """Every flow button: `<flow id>-<answer>`. Only the flow's owner, only its current panel."""
     press = await read_press(update, context)
     if press is None:
@@ -613,15 +619,6 @@ async def _on_ask(press: Press, flow: Flow, code: str, app: App) -> None:
 
 def _clip(text: str, limit: int = 4000) -> str:
     return truncate_utf16(text.strip(), limit)
-
-
-async def _reply(message: Message, text: str) -> None:
-    await message.get_bot().send_message(
-        chat_id=message.chat_id,
-        text=text,
-        reply_parameters=reply_to(message.message_id),
-        **thread_kwargs(message),
-    )
 
 
 async def _edit(message: Message, text: str) -> None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import Update
-from telegram.ext import ApplicationHandlerStop, BaseHandler, ContextTypes, TypeHandler
+from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
 
+from bot.bot_data import SongbotContext
 from bot.errors import SongbotError
 from bot.intake.access import Silent, check_access
 from bot.intake.language import user_language
-from bot.services import get_services
 from bot.telegram.helpers import reply_to, requester_id, thread_kwargs
 
 
@@ -33,8 +33,8 @@ def _asks_something(update: Update) -> bool:
     return text.startswith("/")
 
 
-async def _gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = get_services(context)
+async def _gate(update: Update, context: SongbotContext) -> None:
+    services = context.services
     allowed = services.config.allowed_chat_ids
     chat, user = update.effective_chat, update.effective_user
     if not allowed or chat is None or chat.id in allowed:
@@ -59,8 +59,8 @@ async def _gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     raise ApplicationHandlerStop
 
 
-async def _notify(update: Update, context: ContextTypes.DEFAULT_TYPE, exc: SongbotError) -> None:
-    services = get_services(context)
+async def _notify(update: Update, context: SongbotContext, exc: SongbotError) -> None:
+    services = context.services
     lang = await user_language(services, update.effective_user, update.effective_chat)
     message = update.effective_message
     chat = update.effective_chat

@@ -10,11 +10,10 @@ from telegram import (
 )
 from telegram.ext import (
     BaseHandler,
-    ContextTypes,
     TypeHandler,
 )
 
-from bot.bot_data import bot_data_of
+from bot.bot_data import SongbotContext, bot_data_of
 
 
 def observers() -> list[BaseHandler[Update, Any, Any]]:
@@ -22,6 +21,6 @@ def observers() -> list[BaseHandler[Update, Any, Any]]:
     return [TypeHandler(Update, _seen)]
 
 
-async def _seen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _seen(update: Update, context: SongbotContext) -> None:
     """Record that updates arrive (health) before the real handlers run."""
     bot_data_of(context.application).metrics.last_update.set(time.time())

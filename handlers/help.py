@@ -26,38 +26,29 @@ from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     filters,
 )
 
 from bot.aimlapi.models import MODELS
+from bot.bot_data import SongbotContext
 from bot.config import Config
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, Raw, plain, t
 from bot.intake.language import chat_language
 from bot.intake.parser import MAX_TOTAL_LENGTH
 from bot.intake.stars import payments_on
-from bot.services import Services, get_services
+from bot.services import Services
 from bot.telegram import callback_data
 from bot.telegram.callback_data import Action, pattern
+from handlers import admin, cancel, flow, jobs, library, settings, song, stars, write
 from handlers.buttons import answer, read_press
+from handlers.commands import Command
 from handlers.settings import (
     model_lines,
 )
 
 log = logging.getLogger(__name__)
 
-PRIVATE_COMMANDS: Final = (
-    "start",
-    "help",
-    "song",
-    "new",  # the guided flow (#26.3): private chats only, groups get a link to it
-    "write",
-    "model",
-    "jobs",
-    "songs",
-    "cancel",
-    "language",
-)
+COMMANDS: Final = (Command("start", private=0), Command("help", private=1, group=2))
 
 
 def handlers() -> list[BaseHandler[Update, Any, Any]]:
@@ -69,17 +60,18 @@ def handlers() -> list[BaseHandler[Update, Any, Any]]:
     ]
 
 
-GROUP_COMMANDS: Final = ("song", "write", "help", "model", "jobs", "songs", "cancel")
-# Shown only while the bot sells songs (SONGBOT_STARS_PER_SONG > 0): a free bot answers /buy with
-# "nothing to buy", which a menu should not advertise. Groups get them too: a song asked for in a
-# group is paid for there, and the packs are offered in the group.
-STARS_COMMANDS: Final = ("buy", "balance")
+def declared_commands() -> tuple[Command, ...]:
+    """Every command the handlers serve, as each module declares it beside its handlers."""
+    modules = (song, write, flow, settings, jobs, library, cancel, stars, admin)
+    return (*COMMANDS, *(command for module in modules for command in module.COMMANDS))
 
 
-def menu_commands(config: Config) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The private-chat and group menus for this configuration."""
-    extra = STARS_COMMANDS if payments_on(config) else ()
-    return (*PRIVATE_COMMANDS, *extra), (*GROUP_COMMANDS, *extra)
+def menu_commands(config: Config) -> tuple[tuple[Command, ...], tuple[Command, ...]]:
+    """The private-chat and group menus for this configuration, in each scope's menu order."""
+    shown = [c for c in declared_commands() if payments_on(config) or not c.paid]
+    private = sorted((c for c in shown if c.private is not None), key=lambda c: c.private or 0)
+    group = sorted((c for c in shown if c.group is not None), key=lambda c: c.group or 0)
+    return tuple(private), tuple(group)
 
 
 async def register_commands(bot: Bot, config: Config) -> None:
@@ -88,12 +80,12 @@ async def register_commands(bot: Bot, config: Config) -> None:
     private, group = menu_commands(config)
     for lang in LANGUAGES:
         code = None if lang == DEFAULT_LANGUAGE else lang
-        for names, scope in (
+        for commands, scope in (
             (private, BotCommandScopeAllPrivateChats()),
             (group, BotCommandScopeAllGroupChats()),
         ):
             await bot.set_my_commands(
-                [BotCommand(name, plain(f"cmd_{name}", lang)) for name in names],
+                [BotCommand(c.name, plain(c.key, lang)) for c in commands],
                 scope=scope,
                 language_code=code,
             )
@@ -108,12 +100,12 @@ async def register_commands(bot: Bot, config: Config) -> None:
         )
 
 
-async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_start(update: Update, context: SongbotContext) -> None:
     """Welcome with one example that works as-is (in <code>, so a tap copies it)."""
     message = update.effective_message
     if message is None:
         return
-    lang = await chat_language(get_services(context), message)
+    lang = await chat_language(context.services, message)
     await message.reply_text(
         t("start", lang, bot=context.bot.username or "songbot"), do_quote=True
     )
@@ -198,11 +190,11 @@ def voice_model_line(services: Services, lang: str | None) -> str:
     return t("help_voice_model_moved", lang, old=configured.title, model=serving.title)
 
 
-async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_help(update: Update, context: SongbotContext) -> None:
     message = update.effective_message
     if message is None:
         return
-    services = get_services(context)
+    services = context.services
     lang = await chat_language(services, message)
     bot_username = context.bot.username or "songbot"
     if message.chat.type != Chat.PRIVATE:
@@ -215,7 +207,7 @@ async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await message.reply_text(text, reply_markup=help_keyboard(lang), do_quote=True)
 
 
-async def on_help_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_help_button(update: Update, context: SongbotContext) -> None:
     """A "more" button: the help message becomes that section (one message, edited)."""
     press = await read_press(update, context)
     if press is None:

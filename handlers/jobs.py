@@ -16,23 +16,26 @@ from telegram import (
 from telegram.ext import (
     BaseHandler,
     CommandHandler,
-    ContextTypes,
     filters,
 )
 
+from bot.bot_data import SongbotContext
 from bot.i18n import ago as words_ago
 from bot.i18n import plain, t
 from bot.intake.language import chat_language
-from bot.services import get_services
 from bot.telegram.callback_data import Action, build, for_job
 from bot.telegram.helpers import requester_id
 from bot.textutil import job_title, truncate_utf16
 from handlers.cancel import CANCELLABLE
+from handlers.commands import Command
 from handlers.resend import is_unsent
 from storage.jobs import Job
 from storage.states import JobState
 
 JOBS_RECENT: Final = 10  # finished songs /jobs lists
+
+
+COMMANDS: Final = (Command("jobs", private=6, group=4),)
 
 
 def handlers() -> list[BaseHandler[Update, Any, Any]]:
@@ -115,12 +118,12 @@ def render_jobs(
     return "\n\n".join(lines), InlineKeyboardMarkup(rows) if rows else None
 
 
-async def on_jobs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_jobs(update: Update, context: SongbotContext) -> None:
     """Your pending songs and your last ten; in a group only the ones made in that group."""
     message = update.effective_message
     if message is None or message.from_user is None:
         return
-    services = get_services(context)
+    services = context.services
     lang = await chat_language(services, message)
     mine = await services.jobs.list_for_user(requester_id(message) or 0, limit=200)
     if message.chat.type != "private":

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, Final
 
 from telegram import InlineKeyboardButton, Message, Update
 from telegram.error import BadRequest
@@ -19,22 +19,23 @@ from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     filters,
 )
 
 from bot.aimlapi.models import MODELS
+from bot.bot_data import SongbotContext
 from bot.delivery.app_buttons import app_button
 from bot.delivery.send import inline_mode_on
 from bot.i18n import plain, t
 from bot.intake.chat_admins import is_chat_admin
 from bot.intake.language import chat_language
 from bot.intake.request import Draft
-from bot.services import Services, get_services
+from bot.services import Services
 from bot.telegram.callback_data import Action, pattern
 from bot.telegram.helpers import edit_in_place, reply_to, requester_id, topic_kwargs
 from handlers import remake
 from handlers.buttons import Press, answer, read_press, repeated, reply_to_press
+from handlers.commands import Command
 from handlers.library_view import (
     PAGE,
     card_button,
@@ -49,6 +50,9 @@ from handlers.song_lyrics import lyrics_messages
 from storage.songs import Song, search_words
 
 log = logging.getLogger(__name__)
+
+
+COMMANDS: Final = (Command("songs", private=7, group=5),)
 
 
 def handlers() -> list[BaseHandler[Update, Any, Any]]:
@@ -99,12 +103,12 @@ def _app(
     )
 
 
-async def on_songs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_songs(update: Update, context: SongbotContext) -> None:
     """`/songs [words]`: the newest songs (or those matching the words), one page."""
     message = update.effective_message
     if message is None or message.from_user is None:
         return
-    services = get_services(context)
+    services = context.services
     lang = await chat_language(services, message)
     words = _words_of(message.text)
     user_id = requester_id(message) or message.from_user.id
@@ -121,7 +125,7 @@ async def on_songs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await message.reply_text(text, reply_markup=keyboard, do_quote=True)
 
 
-async def on_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_page(update: Update, context: SongbotContext) -> None:
     """◀️ ▶️ (and 📚 under /jobs): another page, in place; a search keeps its words, read
     from the /songs message the list replies to (no room for them in 64 bytes of data)."""
     press = await read_press(update, context)
@@ -186,9 +190,7 @@ async def song_of_press(press: Press, song_id: int) -> Song | None:
     return song
 
 
-async def _song_press(
-    update: Update, context: ContextTypes.DEFAULT_TYPE
-) -> tuple[Press, Song] | None:
+async def _song_press(update: Update, context: SongbotContext) -> tuple[Press, Song] | None:
     press = await read_press(update, context)
     if press is None:
         return None
@@ -206,9 +208,7 @@ async def may_manage(press: Press, song: Song) -> bool:
     return await is_chat_admin(press.services, press.bot, song.chat_id, press.user.id)
 
 
-async def _managed_press(
-    update: Update, context: ContextTypes.DEFAULT_TYPE
-) -> tuple[Press, Song] | None:
+async def _managed_press(update: Update, context: SongbotContext) -> tuple[Press, Song] | None:
     found = await _song_press(update, context)
     if found is None:
         return None
@@ -235,7 +235,7 @@ async def send_card(press: Press, song: Song) -> None:
     )
 
 
-async def on_card(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_card(update: Update, context: SongbotContext) -> None:
     """A song of the list: its card; "Keep it" on a delete question turns it back into the card."""
     found = await _song_press(update, context)
     if found is None:
@@ -257,7 +257,7 @@ def _asks_delete(message: Message, song: Song) -> bool:
     )
 
 
-async def on_card_of_job(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_card_of_job(update: Update, context: SongbotContext) -> None:
     """📚 under a delivered song: that song's card."""
     press = await read_press(update, context)
     if press is None:
@@ -284,7 +284,7 @@ async def song_of_job(press: Press) -> Song | None:
     return await song_of_press(press, song.id)
 
 
-async def on_send(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_send(update: Update, context: SongbotContext) -> None:
     """▶️ Send: the song again by its Telegram file_id: no provider call, no charge."""
     found = await _song_press(update, context)
     if found is None:
@@ -308,7 +308,7 @@ async def on_send(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply_to_press(press, t("resend_failed", press.lang))
 
 
-async def on_lyrics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_lyrics(update: Update, context: SongbotContext) -> None:
     found = await _song_press(update, context)
     if found is None:
         return
@@ -327,7 +327,7 @@ async def on_lyrics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 # --- delete ------------------------------------------------------------------------------------
 
 
-async def on_delete(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_delete(update: Update, context: SongbotContext) -> None:
     """🗑: ask first, in place of the card."""
     found = await _managed_press(update, context)
     if found is None:
@@ -339,7 +339,7 @@ async def on_delete(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await edit_in_place(press.message, text, confirm_keyboard(song, press.lang))
 
 
-async def on_delete_yes(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_delete_yes(update: Update, context: SongbotContext) -> None:
     """🗑 Yes: gone from the library, the inline results and its link, at once."""
     found = await _managed_press(update, context)
     if found is None:
@@ -363,7 +363,7 @@ async def _make_link(press: Press, song: Song) -> Song | None:
     return await press.services.songs.get(song.id)
 
 
-async def on_link(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_link(update: Update, context: SongbotContext) -> None:
     """🔗 on the card: make the song's link (once) and show it on the card with its plays."""
     found = await _managed_press(update, context)
     if found is None:
@@ -378,7 +378,7 @@ async def on_link(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await edit_in_place(press.message, text, keyboard)
 
 
-async def on_job_link(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_job_link(update: Update, context: SongbotContext) -> None:
     """↗️ under a delivered song when inline mode is off: the song's link as a reply."""
     press = await read_press(update, context)
     if press is None:
@@ -397,7 +397,7 @@ async def on_job_link(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await reply_to_press(press, t("song_link_made", press.lang, title=shared.title, link=link))
 
 
-async def on_unshare(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_unshare(update: Update, context: SongbotContext) -> None:
     """⛔ Stop sharing: the link dies; a later 🔗 makes a new one."""
     found = await _managed_press(update, context)
     if found is None:
@@ -414,15 +414,15 @@ async def on_unshare(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 # --- 🔁 / 🎲 from the library ------------------------------------------------------------------
 
 
-async def on_again(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_again(update: Update, context: SongbotContext) -> None:
     await _remake(update, context, "sagain")
 
 
-async def on_vary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_vary(update: Update, context: SongbotContext) -> None:
     await _remake(update, context, "svary")
 
 
-async def _remake(update: Update, context: ContextTypes.DEFAULT_TYPE, action: str) -> None:
+async def _remake(update: Update, context: SongbotContext, action: str) -> None:
     """The same 🔁 / 🎲 as under the song (handlers/remake.py), through the same intake: the
     job's request while retention keeps it (with its reference), else the song's own words."""
     found = await _song_press(update, context)

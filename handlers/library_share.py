@@ -35,16 +35,14 @@ from telegram.ext import (
     CallbackQueryHandler,
     ChosenInlineResultHandler,
     CommandHandler,
-    ContextTypes,
     InlineQueryHandler,
     MessageHandler,
     filters,
 )
 
-from bot.bot_data import BotData, bot_data_of
+from bot.bot_data import BotData, SongbotContext, bot_data_of
 from bot.i18n import plain, t
 from bot.intake.language import chat_language, user_language
-from bot.services import get_services
 from bot.telegram.callback_data import Action, pattern
 from bot.textutil import truncate_utf16
 from handlers.buttons import answer, read_press
@@ -116,12 +114,12 @@ def _offset(raw: str) -> int:
     return int(raw) if raw.isdigit() and len(raw) <= 6 else 0
 
 
-async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_inline_query(update: Update, context: SongbotContext) -> None:
     """`@bot words`: the asker's own songs matching the words, newest first, paged."""
     query = update.inline_query
     if query is None:
         return
-    services = get_services(context)
+    services = context.services
     user = query.from_user
     lang = await user_language(services, user, None)
     offset = _offset(query.offset)
@@ -164,7 +162,7 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     )
 
 
-async def on_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_chosen(update: Update, context: SongbotContext) -> None:
     """A song was sent through inline mode (with BotFather's inline feedback on): logged."""
     chosen = update.chosen_inline_result
     if chosen is not None:
@@ -174,12 +172,12 @@ async def on_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 # --- a song's link -----------------------------------------------------------------------------
 
 
-async def on_shared_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_shared_start(update: Update, context: SongbotContext) -> None:
     """Someone opened a song's link: the song, free, with who made it; or why not."""
     message = update.effective_message
     if message is None or message.text is None:
         return
-    services = get_services(context)
+    services = context.services
     lang = await chat_language(services, message)
     token = message.text.split(maxsplit=1)[1].strip().removeprefix("s_")
     song = await services.songs.by_token(token)
@@ -202,7 +200,7 @@ async def on_shared_start(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 # --- ✏️ Rename ----------------------------------------------------------------------------------
 
 
-async def on_rename(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_rename(update: Update, context: SongbotContext) -> None:
     """✏️: ask for the new name in the private chat (in a group too: privacy mode would hide
     the answer there) and remember, in the database, which song it is for."""
     press = await read_press(update, context)
@@ -235,12 +233,12 @@ async def on_rename(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await answer(press.query, None if private else plain("answer_rename_private", press.lang))
 
 
-async def on_rename_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_rename_text(update: Update, context: SongbotContext) -> None:
     """The new name; with no rename pending after all, the text goes on to the other handlers."""
     message = update.effective_message
     if message is None or message.from_user is None or message.text is None:
         return
-    services = get_services(context)
+    services = context.services
     user_id = message.from_user.id
     hints = bot_data_of(context).rename_hints
     song_id = await services.songs.pending_rename(user_id, time.time())
@@ -262,7 +260,7 @@ async def on_rename_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await message.reply_text(t("song_renamed", lang, title=title), do_quote=True)
 
 
-async def _hand_on(update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message) -> None:
+async def _hand_on(update: Update, context: SongbotContext, message: Message) -> None:
     """Process the update again with this handler out of the way (whatever else handles a
     private text — a newcomer's reply, a guided flow — gets it as if we had never looked)."""
     handed_on = bot_data_of(context).rename_handed_on

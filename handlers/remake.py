@@ -14,11 +14,11 @@ from telegram import Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
-    ContextTypes,
 )
 
 from bot.aimlapi.bodies import validate_request
 from bot.aimlapi.models import MODELS, ModelSpec
+from bot.bot_data import SongbotContext
 from bot.errors import SongbotError
 from bot.i18n import plain, t
 from bot.intake.accept import check_request, ensure_credit, store_job
@@ -57,15 +57,15 @@ def handlers() -> list[BaseHandler[Update, Any, Any]]:
     ]
 
 
-async def on_again(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_again(update: Update, context: SongbotContext) -> None:
     await _remake_from(update, context, "again")
 
 
-async def on_vary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_vary(update: Update, context: SongbotContext) -> None:
     await _remake_from(update, context, "vary")
 
 
-async def _remake_from(update: Update, context: ContextTypes.DEFAULT_TYPE, action: str) -> None:
+async def _remake_from(update: Update, context: SongbotContext, action: str) -> None:
     """🔁 Again (the same request) or 🎲 Variation (another model or a style twist)."""
     found = await job_press(update, context)
     if found is None:

@@ -22,9 +22,9 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
-    ContextTypes,
 )
 
+from bot.bot_data import SongbotContext
 from bot.delivery.keep import keep_song
 from bot.delivery.send import inline_mode_on, prepared, song_caption, song_keyboard, upload
 from bot.engine.outcomes import UPLOAD_FAILED
@@ -58,7 +58,7 @@ def is_unsent(job: Job) -> bool:
     )
 
 
-async def on_resend(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_resend(update: Update, context: SongbotContext) -> None:
     """Send a song again: by its Telegram file_id, or a kept song by uploading it."""
     found = await song_press(
         update,

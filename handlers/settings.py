@@ -15,9 +15,10 @@ from typing import Any, Final
 
 from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.aimlapi.models import MODELS, ModelSpec, ReferenceKind
+from bot.bot_data import SongbotContext
 from bot.i18n import LANGUAGES, Raw, plain, t
 from bot.intake.chat_admins import is_chat_admin
 from bot.intake.language import (
@@ -26,11 +27,12 @@ from bot.intake.language import (
     load_message_requester,
     user_language,
 )
-from bot.services import Services, get_services
+from bot.services import Services
 from bot.telegram import callback_data
 from bot.telegram.callback_data import LANGUAGE_AUTO, MODEL_DEFAULT, Action, pattern
 from bot.telegram.helpers import requester_id
 from handlers.buttons import Press, answer, read_press
+from handlers.commands import Command
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,9 @@ MODEL_ORDER: Final[tuple[str, ...]] = tuple(MODELS)
 # Each language's own name, so the choice reads right whatever language the menu is in.
 LANGUAGE_NAMES: Final[dict[str, str]] = {"en": "English", "ru": "Русский", "es": "Español"}
 CHECK: Final = "✅ "
+
+
+COMMANDS: Final = (Command("model", private=5, group=3), Command("language", private=9))
 
 
 def handlers() -> list[BaseHandler[Update, Any, Any]]:
@@ -88,12 +93,12 @@ def language_menu(chosen: str | None, effective: str) -> str:
     return t("language_menu", effective, current=now)
 
 
-async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_language(update: Update, context: SongbotContext) -> None:
     """Private chat: the user's language. Group: the group's one language, admins only."""
     message = update.effective_message
     if message is None or message.from_user is None:
         return
-    services = get_services(context)
+    services = context.services
     if message.chat.type != Chat.PRIVATE:
         await _group_language(services, context, message)
         return
@@ -107,9 +112,7 @@ async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     )
 
 
-async def _group_language(
-    services: Services, context: ContextTypes.DEFAULT_TYPE, message: Message
-) -> None:
+async def _group_language(services: Services, context: SongbotContext, message: Message) -> None:
     lang = await chat_language(services, message)
     who = requester_id(message) or 0
     if not await is_chat_admin(services, context.bot, message.chat_id, who):
@@ -224,12 +227,12 @@ def model_from_callback(value: str) -> tuple[bool, str | None]:
     return False, None
 
 
-async def on_model(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_model(update: Update, context: SongbotContext) -> None:
     """Show the models with what each needs; everyone may look, admins choose (in groups)."""
     message = update.effective_message
     if message is None:
         return
-    services = get_services(context)
+    services = context.services
     requester = await load_message_requester(services, message)
     lang = language_for(message, requester)
     settings = requester.chat
@@ -243,13 +246,13 @@ async def on_model(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.reply_text(t("model_member", lang, current=now), do_quote=True)
         return
     await message.reply_text(
-        model_menu(settings.model, lang, get_services(context).models.moved()),
+        model_menu(settings.model, lang, context.services.models.moved()),
         reply_markup=model_keyboard(settings.model, lang),
         do_quote=True,
     )
 
 
-async def on_model_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_model_button(update: Update, context: SongbotContext) -> None:
     press = await read_press(update, context)
     if press is None:
         return
@@ -269,7 +272,7 @@ async def on_model_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await _edit(press, menu, model_keyboard(model, press.lang))
 
 
-async def on_language_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_language_button(update: Update, context: SongbotContext) -> None:
     press = await read_press(update, context)
     if press is None:
         return

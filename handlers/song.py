@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, Final
 
 from telegram import Message, Update
-from telegram.ext import BaseHandler, CommandHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
+from bot.bot_data import SongbotContext
 from bot.errors import SongbotError
 from bot.i18n import t
 from bot.intake.accept import accept_request, check_request
 from bot.intake.access import Silent, check_access
 from bot.intake.guided import reads_as_idea
 from bot.intake.kept_rows import keep
-from bot.intake.language import language_for, settle_group_language
+from bot.intake.language import language_for, message_asker
 from bot.intake.parser import SongCommand, UsageError, parse_song_command
 from bot.intake.references import (
     intake_purpose,
@@ -29,9 +30,11 @@ from bot.intake.references import (
 )
 from bot.intake.request import Draft, Origin
 from bot.intake.requests import ReferenceInfo, choose_model
-from bot.services import Services, get_services
-from bot.telegram.helpers import reply_to, requester_id, thread_kwargs
+from bot.services import Services
+from bot.telegram.helpers import reply_to, thread_kwargs
+from handlers.commands import Command
 from handlers.flow import ask_keyboard
+from handlers.replies import reply, reply_error
 from storage.settings import ChatSettings, load_requester
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,9 @@ log = logging.getLogger(__name__)
 SONG_CAPTION = filters.CaptionRegex(r"(?i)^/song(@\w+)?(\s|$)")
 REFUSED_MEMORY = 86_400.0  # seconds an edit may still correct a refused /song
 SONG_TEXT = filters.Regex(r"(?i)^/song(@\w+)?(\s|$)")
+
+
+COMMANDS: Final = (Command("song", private=2, group=0),)
 
 
 def handlers() -> list[BaseHandler[Update, Any, Any]]:
@@ -68,18 +74,16 @@ def handlers() -> list[BaseHandler[Update, Any, Any]]:
     ]
 
 
-async def on_song(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_song(update: Update, context: SongbotContext) -> None:
     """Accept a song request or explain, in one reply, why it cannot be made."""
     message = update.effective_message
     if message is None or message.from_user is None:
         return
-    services = get_services(context)
+    services = context.services
     services.metrics.updates.inc()
-    who = requester_id(message)
-    assert who is not None
-    requester = await load_requester(services.db, who, message.chat_id)
-    lang = language_for(message, requester)
-    await settle_group_language(services, message.chat.id, message.chat.type, requester, lang)
+    asker = await message_asker(services, message)
+    assert asker is not None
+    who, requester, lang = asker.who, asker.requester, asker.lang
     text = message.text if message.text is not None else (message.caption or "")
     reply_text = None
     replied = message.reply_to_message
@@ -95,7 +99,7 @@ async def on_song(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
     except UsageError as exc:
         _refused(services, message)
-        await _reply(message, exc.user_message(lang))
+        await reply_error(message, exc, lang)
         return
     if command is None:
         return  # addressed to another bot
@@ -106,19 +110,19 @@ async def on_song(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return  # told once already (an outsider chat or a banned user): silence now
     except SongbotError as exc:
         _refused(services, message)
-        await _reply(message, exc.user_message(lang))
+        await reply_error(message, exc, lang)
 
 
-async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_edited(update: Update, context: SongbotContext) -> None:
     """An edited `/song`: made if the message has no song yet, else one line saying so."""
     message = update.effective_message
     if message is None or message.from_user is None:
         return
-    services = get_services(context)
+    services = context.services
     key = (message.chat_id, message.message_id)
     if await services.jobs.get_by_request(*key) is not None:
         requester = await load_requester(services.db, message.from_user.id, message.chat_id)
-        await _reply(message, t("song_edit_made", language_for(message, requester)))
+        await reply(message, t("song_edit_made", language_for(message, requester)))
         return
     if services.memo.refused_songs.pop(key, None) is None:
         return  # not a refused /song (another message turned into one, or said long ago)
@@ -185,7 +189,7 @@ async def _accept(
         and needs_spoken_notice(reference, command.purpose)
         and await services.notices.first_time("spoken_voice", job.user_id)
     ):
-        await _reply(message, t("reference_spoken_notice", lang))
+        await reply(message, t("reference_spoken_notice", lang))
 
 
 def _no_words(command: SongCommand, reference: object) -> bool:
@@ -197,14 +201,4 @@ def _no_words(command: SongCommand, reference: object) -> bool:
         and command.reference_url is None
         and command.purpose is None
         and command.model is None
-    )
-
-
-async def _reply(message: Message, text: str) -> Message | None:
-    """Reply to the request, in its topic, even in private chats."""
-    return await message.get_bot().send_message(
-        chat_id=message.chat_id,
-        text=text,
-        reply_parameters=reply_to(message.message_id),
-        **thread_kwargs(message),
     )

@@ -9,9 +9,9 @@ from telegram import Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
-    ContextTypes,
 )
 
+from bot.bot_data import SongbotContext
 from bot.i18n import t
 from bot.telegram.callback_data import Action, pattern
 from bot.textutil import job_title, truncate_utf16, utf16_len
@@ -63,7 +63,7 @@ def lyrics_messages(title: str, lyrics: str, lang: str | None) -> list[str]:
     return [f"{header}\n\n{bodies[0]}", *bodies[1:]] if bodies else [header]
 
 
-async def on_lyrics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_lyrics(update: Update, context: SongbotContext) -> None:
     found = await song_press(
         update, context, "lyrics", has=lambda j: j.lyrics, missing_key="answer_no_lyrics"
     )

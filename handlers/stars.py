@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, Final
 
 from telegram import Message, Update
 from telegram.error import TelegramError
@@ -18,12 +18,12 @@ from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
     PreCheckoutQueryHandler,
     filters,
 )
 
+from bot.bot_data import SongbotContext
 from bot.errors import NotAllowed, UserInputError
 from bot.i18n import plain, t
 from bot.intake.kept import make_after_payment
@@ -39,11 +39,24 @@ from bot.intake.stars import (
     send_invoice,
 )
 from bot.intake.stars_refund import Refund, refund_at_telegram
-from bot.services import Services, get_services
+from bot.services import Services
 from bot.telegram.callback_data import Action, pattern
 from bot.telegram.helpers import reply_to, thread_kwargs
+from handlers.commands import Command
+from handlers.replies import reply
 
 log = logging.getLogger(__name__)
+
+
+# /buy and /balance are shown only while the bot sells songs: a free bot answers /buy with
+# "nothing to buy", which a menu should not advertise. Groups get them too: a song asked for in a
+# group is paid for there, and the packs are offered in the group. /refund is for the few who
+# need it, so it is not advertised.
+COMMANDS: Final = (
+    Command("buy", private=10, group=7, paid=True),
+    Command("balance", private=11, group=8, paid=True),
+    Command("refund"),
+)
 
 
 def handlers() -> list[BaseHandler[Update, Any, Any]]:
@@ -59,18 +72,18 @@ def handlers() -> list[BaseHandler[Update, Any, Any]]:
     ]
 
 
-async def on_buy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_buy(update: Update, context: SongbotContext) -> None:
     message = update.effective_message
     if message is None:
         return
-    services = get_services(context)
+    services = context.services
     lang = await chat_language(services, message)
     config = services.config
     if not payments_on(config):
-        await _reply(message, t("stars_off", lang))
+        await reply(message, t("stars_off", lang))
         return
     if message.from_user is not None and await _banned(services, message.from_user.id):
-        await _reply(message, t("stars_checkout_banned", lang))
+        await reply(message, t("stars_checkout_banned", lang))
         return
     await message.get_bot().send_message(
         chat_id=message.chat_id,
@@ -86,18 +99,18 @@ async def on_buy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
-async def on_balance(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_balance(update: Update, context: SongbotContext) -> None:
     message = update.effective_message
     if message is None or message.from_user is None:
         return
-    services = get_services(context)
+    services = context.services
     lang = await chat_language(services, message)
     config = services.config
     if not pays(config, message.from_user.id):
-        await _reply(message, t("stars_balance_unlimited", lang))
+        await reply(message, t("stars_balance_unlimited", lang))
         return
     b = await services.stars.balance(message.from_user.id, config.free_songs_per_day, time.time())
-    await _reply(
+    await reply(
         message,
         t(
             "stars_balance",
@@ -112,12 +125,12 @@ async def on_balance(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     )
 
 
-async def on_pack_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_pack_button(update: Update, context: SongbotContext) -> None:
     """A pack button: its invoice, priced today, for whoever pressed."""
     query = update.callback_query
     if query is None or query.data is None:
         return
-    services = get_services(context)
+    services = context.services
     lang = await user_language(services, query.from_user, update.effective_chat)
     pack = find_pack(services.config, int(query.data.rsplit(":", 1)[1]))
     chat = update.effective_chat
@@ -133,12 +146,12 @@ async def on_pack_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     )
 
 
-async def on_pre_checkout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_pre_checkout(update: Update, context: SongbotContext) -> None:
     """Answered from the payload and today's packs only: no Telegram call before it, no wait."""
     query = update.pre_checkout_query
     if query is None:
         return
-    services = get_services(context)
+    services = context.services
     reason = check_checkout(
         services.config, query.from_user.id, query.invoice_payload, query.currency,
         query.total_amount,
@@ -155,12 +168,12 @@ async def on_pre_checkout(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     )
 
 
-async def on_successful_payment(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_successful_payment(update: Update, context: SongbotContext) -> None:
     message = update.effective_message
     if message is None or message.successful_payment is None or message.from_user is None:
         return
     payment = message.successful_payment
-    services = get_services(context)
+    services = context.services
     user_id = message.from_user.id
     charge_id = payment.telegram_payment_charge_id
     now = time.time()
@@ -223,7 +236,7 @@ async def _keep_for_operator(
     )
     if first:
         lang = await chat_language(services, message)
-        await _reply(message, t("stars_payment_unmatched", lang))
+        await reply(message, t("stars_payment_unmatched", lang))
 
 
 async def _confirm(services: Services, message: Message, charge_id: str) -> None:
@@ -235,18 +248,18 @@ async def _confirm(services: Services, message: Message, charge_id: str) -> None
     lang = await chat_language(services, message)
     b = await services.stars.balance(message.from_user.id, config.free_songs_per_day, time.time())
     try:
-        await _reply(message, t("stars_paid", lang, left=b.songs_left, credits=b.credits))
+        await reply(message, t("stars_paid", lang, left=b.songs_left, credits=b.credits))
     except TelegramError:
         await services.stars.unclaim_notification(charge_id)
         raise
 
 
-async def on_refund(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_refund(update: Update, context: SongbotContext) -> None:
     """Operators: give a purchase's Stars back and remove its credits, only if none is spent."""
     message = update.effective_message
     if message is None or message.from_user is None:
         return
-    services = get_services(context)
+    services = context.services
     lang = await chat_language(services, message)
     if message.from_user.id not in services.config.admin_ids:
         raise NotAllowed("error_operators_only")
@@ -279,21 +292,12 @@ async def on_refund(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         # The credits stay removed; `songbot stars reconcile --fix` completes it if Telegram
         # never did (a refund in the ledger that Telegram lacks).
         log.warning("refundStarPayment %s: outcome unknown (%s)", charge_id, result.reason)
-        await _reply(message, t("stars_refund_pending", lang, charge_id=charge_id))
+        await reply(message, t("stars_refund_pending", lang, charge_id=charge_id))
         return
     log.info("refunded payment %s: %d stars, %d songs", charge_id, p.stars, p.songs)
-    await _reply(message, t("stars_refunded", lang, stars=p.stars, songs=p.songs))
+    await reply(message, t("stars_refunded", lang, stars=p.stars, songs=p.songs))
 
 
 async def _banned(services: Services, user_id: int) -> bool:
     """A banned user is sold nothing: no invoice, no pre-checkout (operators are never banned)."""
     return user_id not in services.config.admin_ids and await services.users.is_banned(user_id)
-
-
-async def _reply(message: Message, text: str) -> None:
-    await message.get_bot().send_message(
-        chat_id=message.chat_id,
-        text=text,
-        reply_parameters=reply_to(message.message_id),
-        **thread_kwargs(message),
-    )

@@ -21,17 +21,17 @@ from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     filters,
 )
 
 from bot.aimlapi.models import MODELS
+from bot.bot_data import SongbotContext
 from bot.errors import SongbotError, UserInputError
 from bot.i18n import plain, t
 from bot.intake.accept import check_request, store_job
 from bot.intake.access import Silent, check_access
 from bot.intake.chat_admins import is_chat_admin
-from bot.intake.language import language_for, settle_group_language
+from bot.intake.language import message_asker
 from bot.intake.lyrics import (
     Target,
     check_draft_limit,
@@ -40,25 +40,27 @@ from bot.intake.lyrics import (
     write_lyrics,
 )
 from bot.intake.request import Draft, Origin
-from bot.services import Services, get_services
+from bot.services import Services
 from bot.telegram.callback_data import Action, build, pattern
 from bot.telegram.helpers import (
     display_name,
     edit_in_place,
     reply_to,
-    requester_id,
-    thread_kwargs,
     topic_kwargs,
 )
 from bot.textutil import utf16_len
 from handlers.buttons import Press, answer, read_press, refuse, repeated, reply_to_press
+from handlers.commands import Command
+from handlers.replies import reply_error
 from storage.lyrics import LyricsDraft
-from storage.settings import load_requester
 
 log = logging.getLogger(__name__)
 
 IDEA_MAX: Final = 1000  # UTF-16 units: an idea, not a manuscript
 _COMMAND: Final = re.compile(r"^/write(?:@(\w+))?(?:\s+|$)", re.IGNORECASE)
+
+
+COMMANDS: Final = (Command("write", private=4, group=1),)
 
 
 def handlers() -> list[BaseHandler[Update, Any, Any]]:
@@ -93,19 +95,17 @@ def parse_idea(text: str, *, bot_username: str, reply_text: str | None) -> str |
     return idea
 
 
-async def on_write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_write(update: Update, context: SongbotContext) -> None:
     message = update.effective_message
     if message is None or message.from_user is None or message.text is None:
         return
-    services = get_services(context)
+    services = context.services
     services.metrics.updates.inc()
     # The requester `/song` uses (#24.5): a channel or a group's anonymous admins, not the
     # @Channel_Bot / @GroupAnonymousBot in `from` that every one of them shares.
-    who = requester_id(message)
-    assert who is not None
-    requester = await load_requester(services.db, who, message.chat_id)
-    lang = language_for(message, requester)
-    await settle_group_language(services, message.chat.id, message.chat.type, requester, lang)
+    asker = await message_asker(services, message)
+    assert asker is not None
+    who, requester, lang = asker.who, asker.requester, asker.lang
     replied = message.reply_to_message
     reply_text = replied.text if replied is not None and replied.text else None
     try:
@@ -117,7 +117,7 @@ async def on_write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except Silent:
         return
     except SongbotError as exc:
-        await _reply(message, exc.user_message(lang))
+        await reply_error(message, exc, lang)
         return
     await start_writing(
         services,
@@ -202,7 +202,7 @@ async def _write_into(
             return
         # A failed rewrite keeps the version the user already has, and says why below it.
         await _show(preview, draft, lang)
-        await _reply(preview, exc.user_message(lang))
+        await reply_error(preview, exc, lang)
         return
     await services.lyrics.save_version(
         draft.id,
@@ -260,7 +260,7 @@ def preview_keyboard(draft_id: int, lang: str) -> InlineKeyboardMarkup:
 
 
 async def _draft_press(
-    update: Update, context: ContextTypes.DEFAULT_TYPE
+    update: Update, context: SongbotContext
 ) -> tuple[Press, LyricsDraft] | None:
     """The press and its draft, if the presser may use it; otherwise answered and None."""
     press = await read_press(update, context)
@@ -281,7 +281,7 @@ async def _draft_press(
     return press, draft
 
 
-async def on_make(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_make(update: Update, context: SongbotContext) -> None:
     """🎵 Make this song: the preview's style and lyrics through the normal intake."""
     found = await _draft_press(update, context)
     if found is None:
@@ -339,7 +339,7 @@ async def on_make(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             log.info("preview %s keeps its buttons: %s", draft.id, exc)
 
 
-async def on_redo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_redo(update: Update, context: SongbotContext) -> None:
     """🔄 Rewrite: a new version of the same idea in place of the preview."""
     found = await _draft_press(update, context)
     if found is None:
@@ -365,7 +365,7 @@ async def on_redo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
-async def on_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_edit(update: Update, context: SongbotContext) -> None:
     """✏️ Edit: how to change the words (the reply-to-text form of /song)."""
     found = await _draft_press(update, context)
     if found is None:
@@ -383,12 +383,3 @@ async def on_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 # --- messages ----------------------------------------------------------------------------------
-
-
-async def _reply(message: Message, text: str) -> Message:
-    return await message.get_bot().send_message(
-        chat_id=message.chat_id,
-        text=text,
-        reply_parameters=reply_to(message.message_id),
-        **thread_kwargs(message),
-    )

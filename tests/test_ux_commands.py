@@ -7,11 +7,12 @@ import asyncio
 from typing import Any
 
 import pytest
+from telegram.ext import CommandHandler
 
 from bot.aimlapi.models import MODELS
 from bot.i18n import t
 from bot.progress.status import song_name
-from handlers.help import GROUP_COMMANDS, PRIVATE_COMMANDS
+from handlers.help import declared_commands, menu_commands
 from handlers.settings import MODEL_ORDER
 from songbot_fakes.telegram import ApiCall
 from songbot_fakes.telegram_html import utf16_len
@@ -54,6 +55,8 @@ async def test_command_menus_are_registered_per_scope_and_language(harness: BotH
     tg = harness.tg
     private = {"type": "all_private_chats"}
     groups = {"type": "all_group_chats"}
+    menus = menu_commands(harness.services.config)
+    PRIVATE_COMMANDS, GROUP_COMMANDS = ([c.name for c in menu] for menu in menus)
     assert [c["command"] for c in tg.commands(private)] == list(PRIVATE_COMMANDS)
     assert [c["command"] for c in tg.commands(groups)] == list(GROUP_COMMANDS)
     english = {c["command"]: c["description"] for c in tg.commands(private)}
@@ -63,6 +66,39 @@ async def test_command_menus_are_registered_per_scope_and_language(harness: BotH
         assert list(translated) == list(PRIVATE_COMMANDS)
         assert word in translated["help"]
         assert [c["command"] for c in tg.commands(groups, lang)] == list(GROUP_COMMANDS)
+
+
+def served_commands(harness: BotHarness) -> set[str]:
+    """The commands a CommandHandler of the real Application answers."""
+    return {
+        command
+        for group in harness.app.handlers.values()
+        for handler in group
+        if isinstance(handler, CommandHandler)
+        for command in handler.commands
+    }
+
+
+async def test_every_menu_command_has_a_handler_and_every_handled_command_is_declared(
+    harness: BotHarness,
+) -> None:
+    """Issue #27 item 2: commands are declared once beside their handlers and the menu is built
+    from those declarations; the two cannot drift apart unnoticed."""
+    declared = declared_commands()
+    assert len({c.name for c in declared}) == len(declared)  # each command declared once
+    assert served_commands(harness) == {c.name for c in declared}
+    for scope in ("private", "group"):
+        places = [getattr(c, scope) for c in declared if getattr(c, scope) is not None]
+        assert sorted(places) == list(range(len(places)))  # one place each, no gaps
+    for env, paid in (({}, False), ({"SONGBOT_STARS_PER_SONG": "50"}, True)):
+        await harness.restart(**env)
+        private, group = menu_commands(harness.services.config)
+        assert {c.name for c in (*private, *group)} <= served_commands(harness)
+        assert ("buy" in {c.name for c in private}) is paid
+        for menu, scope in ((private, "all_private_chats"), (group, "all_group_chats")):
+            registered = harness.tg.commands({"type": scope})
+            assert [c["command"] for c in registered] == [c.name for c in menu]
+            assert [c["description"] for c in registered] == [t(c.key, "en") for c in menu]
 
 
 async def test_start_welcomes_with_an_example_to_tap(harness: BotHarness) -> None:

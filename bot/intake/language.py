@@ -6,12 +6,44 @@ record and the chat's settings, one query), for every update that gets a reply.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from telegram import Chat, Message, User
 
 from bot.i18n import pick_language
 from bot.services import Services
 from bot.telegram.helpers import requester_id
 from storage.settings import Requester, load_requester
+
+
+@dataclass(frozen=True, slots=True)
+class Asker:
+    """Who asks, resolved once per update: their identity (`requester_id`: a channel or a group's
+    anonymous admins, not the shared bot account in `from`), their rows and their language."""
+
+    who: int
+    requester: Requester
+    lang: str
+
+
+async def resolve_asker(
+    services: Services, who: int, chat: Chat, language_code: str | None, *, settle: bool = True
+) -> Asker:
+    """Load `who`'s rows in `chat` and pick the language; with `settle`, a group without a
+    language adopts it (see `settle_group_language`)."""
+    requester = await load_requester(services.db, who, chat.id)
+    lang = resolve_language(requester, chat_type=chat.type, language_code=language_code)
+    if settle:
+        await settle_group_language(services, chat.id, chat.type, requester, lang)
+    return Asker(who, requester, lang)
+
+
+async def message_asker(services: Services, message: Message) -> Asker | None:
+    """The asker behind a message (None when it has no sender at all)."""
+    who = requester_id(message)
+    if who is None or message.from_user is None:
+        return None
+    return await resolve_asker(services, who, message.chat, message.from_user.language_code)
 
 
 async def load_message_requester(services: Services, message: Message) -> Requester:
