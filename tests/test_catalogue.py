@@ -277,3 +277,9 @@ def test_dates_and_ago_follow_the_locale() -> None:
     assert ago(22 * 60, "ru") == "22 минуты назад"
     assert ago(60, "es") == "hace 1 minuto"
     assert number(1519, "es") != "1,519" and number(3000, "ru") == "3\xa0000"
+
+
+def test_an_absurd_duration_still_renders() -> None:
+    # Hypothesis once fed help_limit_timeout a number past Babel's decimal context.
+    for lang in LANGS:
+        assert t("help_limit_timeout", lang, waited=1e300)

@@ -21,6 +21,7 @@ from bot.i18n.plural import locale_of
 # Parameters that always carry a length of time in seconds: `t()` renders a number passed in one
 # of them as a duration ("45 sec", "11 min", "6 min 30 sec"), so templates never write a unit.
 DURATION_PARAMS: Final = frozenset({"seconds", "minimum", "maximum", "waited"})
+MAX_DURATION_SECONDS: Final = 1e12  # ~31,700 years
 
 
 def format_number(value: int | float, lang: str) -> str:
@@ -47,7 +48,8 @@ def format_duration(seconds: float, lang: str) -> str:
     over it must not read the same), `3900` → "1 hr 5 min"."""
     if not math.isfinite(seconds) or seconds < 0:
         seconds = 0.0
-    total = int(seconds + 0.5)
+    # No real wait comes near this; beyond Babel's decimal context a unit cannot be formatted.
+    total = int(min(seconds, MAX_DURATION_SECONDS) + 0.5)
     if total < 60:
         return _unit(total, "duration-second", lang)
     if total < 3600:
