@@ -22,7 +22,8 @@ editMessageReplyMarkup. A refused call consumes nothing. Every 429 sent (flood o
 appended to `rate_limited`.
 
 The fake is one `FakeTelegram` composed from one class per concern, each in its own module
-(a chain, so each may use the ones below it): `_state` (shared state, waiting), `flood`,
+(a chain, so each may use the ones below it) over `_common` (constants, helpers) and `records`
+(the dataclasses tests read): `_state` (shared state, waiting), `flood`,
 `messages`, `chats`, `files`, `updates` (polling and webhooks), `control` (the test-control API),
 `callbacks` (button presses and inline mode), `payments` (Stars) and `server` (HTTP and dispatch).
 """
@@ -50,6 +51,8 @@ from songbot_fakes.telegram._common import (
     STAR_TRANSACTIONS_PAGE,
     STARS_CURRENCY,
     STARS_MAX_AMOUNT,
+)
+from songbot_fakes.telegram.records import (
     ApiCall,
     Invoice,
     PreCheckout,

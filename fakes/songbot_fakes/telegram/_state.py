@@ -18,6 +18,8 @@ from aiohttp import web
 from songbot_fakes.telegram._common import (
     DEFAULT_TOKEN,
     JSON,
+)
+from songbot_fakes.telegram.records import (
     ApiCall,
     Invoice,
     PreCheckout,

@@ -11,12 +11,14 @@ from songbot_fakes.telegram._common import (
     INLINE_QUERY_TOO_OLD,
     JSON,
     QUERY_TOO_OLD,
-    UploadedFile,
     _bad,
+)
+from songbot_fakes.telegram.control import _Control
+from songbot_fakes.telegram.records import (
+    UploadedFile,
     _CallbackQuery,
     _InlineQuery,
 )
-from songbot_fakes.telegram.control import _Control
 
 
 class _Callbacks(_Control):

@@ -9,10 +9,12 @@ from songbot_fakes.telegram._common import (
     _BOT_COMMAND_RE,
     _LANGUAGE_RE,
     JSON,
-    UploadedFile,
     _bad,
 )
 from songbot_fakes.telegram.messages import _Messages
+from songbot_fakes.telegram.records import (
+    UploadedFile,
+)
 
 
 class _Chats(_Messages):

@@ -12,13 +12,15 @@ from songbot_fakes.telegram._common import (
     GROUP_ANONYMOUS_BOT,
     JSON,
     MEDIA_KINDS,
-    ApiCall,
-    ScriptedFault,
     _audio_duration,
-    _Chat,
     _image_info,
     _mention_entities,
     _strip_reply,
+)
+from songbot_fakes.telegram.records import (
+    ApiCall,
+    ScriptedFault,
+    _Chat,
 )
 from songbot_fakes.telegram.updates import _Updates
 from songbot_fakes.telegram_html import (

@@ -13,13 +13,15 @@ from songbot_fakes.telegram._common import (
     _FILE_DIR,
     _FILE_ID_PREFIX,
     JSON,
-    UploadedFile,
     _audio_duration,
     _bad,
     _image_info,
-    _StoredFile,
 )
 from songbot_fakes.telegram.chats import _Chats
+from songbot_fakes.telegram.records import (
+    UploadedFile,
+    _StoredFile,
+)
 
 
 class _Files(_Chats):

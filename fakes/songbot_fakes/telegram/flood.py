@@ -10,9 +10,11 @@ from songbot_fakes.telegram._common import (
     _ARRIVAL,
     FLOOD_METHODS,
     _ApiError,
-    _Chat,
 )
 from songbot_fakes.telegram._state import _State
+from songbot_fakes.telegram.records import (
+    _Chat,
+)
 
 
 class _Flood(_State):

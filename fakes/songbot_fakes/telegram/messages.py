@@ -10,13 +10,15 @@ from songbot_fakes.telegram._common import (
     CHAT_ACTIONS,
     JSON,
     NOT_MODIFIED,
-    UploadedFile,
     _ApiError,
     _bad,
-    _Chat,
     _strip_reply,
 )
 from songbot_fakes.telegram.flood import _Flood
+from songbot_fakes.telegram.records import (
+    UploadedFile,
+    _Chat,
+)
 from songbot_fakes.telegram_html import (
     HtmlParseError,
     ParsedText,

@@ -13,13 +13,15 @@ from songbot_fakes.telegram._common import (
     STAR_TRANSACTIONS_PAGE,
     STARS_CURRENCY,
     STARS_MAX_AMOUNT,
+    _bad,
+)
+from songbot_fakes.telegram.callbacks import _Callbacks
+from songbot_fakes.telegram.records import (
     Invoice,
     PreCheckout,
     StarPayment,
     UploadedFile,
-    _bad,
 )
-from songbot_fakes.telegram.callbacks import _Callbacks
 
 
 class _Payments(_Callbacks):

@@ -19,15 +19,17 @@ from songbot_fakes.telegram._common import (
     _TOKEN_RE,
     ABANDONED,
     JSON,
-    ApiCall,
-    ScriptedFault,
-    UploadedFile,
     _ApiError,
     _bad,
     _client_gone,
     log,
 )
 from songbot_fakes.telegram.payments import _Payments
+from songbot_fakes.telegram.records import (
+    ApiCall,
+    ScriptedFault,
+    UploadedFile,
+)
 from songbot_fakes.telegram_spec import MethodSpec, ParamError
 
 

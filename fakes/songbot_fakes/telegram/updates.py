@@ -15,14 +15,16 @@ from songbot_fakes.telegram._common import (
     CONFLICT_POLL,
     CONFLICT_WEBHOOK,
     JSON,
+    _ApiError,
+    _bad,
+)
+from songbot_fakes.telegram.files import _Files
+from songbot_fakes.telegram.records import (
     UploadedFile,
     WebhookDelivery,
     WebhookPost,
-    _ApiError,
-    _bad,
     _Chat,
 )
-from songbot_fakes.telegram.files import _Files
 
 
 class _Updates(_Files):
