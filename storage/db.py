@@ -1,6 +1,6 @@
 """The database the repositories talk to: SQLite (the default) or PostgreSQL, one interface.
 
-Why an interface of our own: the repositories (storage/jobs.py and friends) write each query once;
+Why an interface of our own: the repositories (storage/jobs/ and friends) write each query once;
 `Database.open` picks the engine from the target (a file path, or a `postgresql://` URL), and the
 few real SQL differences come from `db.dialect` (storage/dialect.py). Reads and single-statement
 writes go through `fetchall` / `execute_write` / `write_returning`; anything that must be one

@@ -1,7 +1,8 @@
 """A job as a row: what intake writes (`NewJob`), what is read back (`Job`), and the column rules.
 
 Why apart from the repository: the shapes and the SQL fragments built from them are shared by
-every query of `JobStore` and by the tests, and read best on their own.
+every module of `JobStore` (storage/jobs/) and by the tests, and read best on their own; the
+SQL fragments and helpers below are public for that reason, and for nothing else.
 """
 
 from __future__ import annotations
@@ -167,7 +168,7 @@ class Job:
 
     @classmethod
     def from_row(cls, row: Row) -> Job:
-        """A row of `_SELECT`/`_RETURNING`, whose columns are JOB_COLUMNS in order.
+        """A row of `SELECT`/`RETURNING`, whose columns are JOB_COLUMNS in order.
 
         Why by position: `row[name]` scans the column names case-insensitively, and 45 such
         look-ups made this the costliest line of the update path (bench/bench_updates.py).
@@ -181,7 +182,7 @@ class Job:
 
 
 JOB_COLUMNS: Final[tuple[str, ...]] = tuple(f.name for f in dataclass_fields(Job))
-_NEW_JOB_COLUMNS: Final[tuple[str, ...]] = tuple(f.name for f in dataclass_fields(NewJob))
+NEW_JOB_COLUMNS: Final[tuple[str, ...]] = tuple(f.name for f in dataclass_fields(NewJob))
 # Columns that identify a job or are managed only by the store itself (state via `transition`,
 # leases via claim/release/renew).
 _PROTECTED: Final = frozenset(
@@ -199,8 +200,8 @@ _PROTECTED: Final = frozenset(
     }
 )
 UPDATABLE_COLUMNS: Final[frozenset[str]] = frozenset(JOB_COLUMNS) - _PROTECTED
-_SELECT: Final = f"SELECT {', '.join(JOB_COLUMNS)} FROM jobs"
-_RETURNING: Final = f"RETURNING {', '.join(JOB_COLUMNS)}"
+SELECT: Final = f"SELECT {', '.join(JOB_COLUMNS)} FROM jobs"
+RETURNING: Final = f"RETURNING {', '.join(JOB_COLUMNS)}"
 
 
 def new_job_key() -> str:
@@ -208,7 +209,7 @@ def new_job_key() -> str:
     return f"sb-{secrets.token_hex(12)}"
 
 
-def _sql_value(name: str, value: object) -> object:
+def sql_value(name: str, value: object) -> object:
     if name == "options":
         if not isinstance(value, Mapping):
             raise TypeError("options must be a mapping")
@@ -220,7 +221,7 @@ def _sql_value(name: str, value: object) -> object:
     return value
 
 
-def _assignments(values: Mapping[str, object]) -> tuple[list[str], list[object]]:
+def assignments(values: Mapping[str, object]) -> tuple[list[str], list[object]]:
     """`col = ?` clauses for whitelisted columns; unknown names are a programming error."""
     unknown = set(values) - UPDATABLE_COLUMNS
     if unknown:
@@ -233,13 +234,13 @@ def _assignments(values: Mapping[str, object]) -> tuple[list[str], list[object]]
             params.append(value.by)
         else:
             clauses.append(f"{name} = ?")
-            params.append(_sql_value(name, value))
+            params.append(sql_value(name, value))
     return clauses, params
 
 
-def _placeholders(items: Collection[object]) -> str:
+def placeholders(items: Collection[object]) -> str:
     return ", ".join("?" for _ in items)
 
 
-def _state_values(states: Collection[JobState]) -> list[str]:
+def state_values(states: Collection[JobState]) -> list[str]:
     return sorted(JobState(s).value for s in states)

@@ -3,7 +3,8 @@
 Why leases: the runner claims due jobs by writing its owner name and an expiry in the same atomic
 statement that selects them, so two runners (two replicas, or a runner and its restarted self)
 never work one job at once; a crashed runner's jobs come back once its lease expires, or at once
-when its replica stops beating (storage/instances.py). A mixin of `JobStore` (storage/jobs.py).
+when its replica stops beating (storage/instances.py).
+A part of `JobStore` (storage/jobs/store.py).
 """
 
 from __future__ import annotations
@@ -11,17 +12,19 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from storage.db import Database
-from storage.job_rows import (
-    _RETURNING,
+from storage.jobs.rows import (
+    RETURNING,
     Job,
-    _assignments,
-    _placeholders,
-    _state_values,
+    assignments,
+    placeholders,
+    state_values,
 )
 from storage.states import JobState, check_transition
 
 
 class JobLeases:
+    """The engine's claims and leases; a part of `JobStore`."""
+
     db: Database
 
     async def claim_due(
@@ -44,10 +47,10 @@ class JobLeases:
         state_filter = ""
         params: list[object] = [owner, now + lease_seconds, now, now]
         if states is not None:
-            wanted = _state_values(states)
+            wanted = state_values(states)
             if not wanted:
                 return []
-            state_filter = f" AND state IN ({_placeholders(wanted)})"
+            state_filter = f" AND state IN ({placeholders(wanted)})"
             params.extend(wanted)
         params.append(limit)
         rows = await self.db.write_returning(
@@ -58,7 +61,7 @@ class JobLeases:
             "SELECT id FROM jobs WHERE next_check_at <= ? "
             "AND (lease_until IS NULL OR lease_until <= ?)"
             f"{state_filter} ORDER BY next_check_at LIMIT ?{self.db.dialect.skip_locked}) "
-            f"{_RETURNING}",
+            f"{RETURNING}",
             params,
         )
         jobs = [Job.from_row(r) for r in rows]
@@ -69,7 +72,7 @@ class JobLeases:
         self, job_id: int, *, owner: str, next_check_at: float, now: float, **fields: object
     ) -> bool:
         """Drop our lease and say when to look at the job again (plus any same-state fields)."""
-        clauses, params = _assignments(fields)
+        clauses, params = assignments(fields)
         rows = await self.db.execute_write(
             "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, next_check_at = ?, "
             f"updated_at = ?{''.join(', ' + c for c in clauses)} "
@@ -94,7 +97,7 @@ class JobLeases:
             return 0
         return await self.db.execute_write(
             "UPDATE jobs SET lease_until = ? WHERE lease_owner = ? "
-            f"AND id IN ({_placeholders(ids)})",
+            f"AND id IN ({placeholders(ids)})",
             [until, owner, *ids],
         )
 
@@ -144,11 +147,11 @@ class JobLeases:
         """A waiting job takes its slot: leased to `owner` and moved out of `received` in one
         statement, so no claim and no second admission can take it in between."""
         check_transition(JobState.RECEIVED, dst)
-        clauses, params = _assignments(fields)
+        clauses, params = assignments(fields)
         rows = await self.db.write_returning(
             "UPDATE jobs SET state = ?, lease_owner = ?, lease_until = ?, updated_at = ?"
             f"{''.join(', ' + c for c in clauses)} WHERE id = ? AND state = 'received' "
-            f"AND (lease_until IS NULL OR lease_until <= ?) {_RETURNING}",
+            f"AND (lease_until IS NULL OR lease_until <= ?) {RETURNING}",
             [JobState(dst).value, owner, lease_until, now, *params, job_id, now],
         )
         return Job.from_row(rows[0]) if rows else None
@@ -157,7 +160,7 @@ class JobLeases:
         """Lease one job whose lease is free or expired (e.g. a waiting job about to time out)."""
         rows = await self.db.write_returning(
             "UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id = ? "
-            f"AND (lease_until IS NULL OR lease_until <= ?) {_RETURNING}",
+            f"AND (lease_until IS NULL OR lease_until <= ?) {RETURNING}",
             (owner, until, job_id, now),
         )
         return Job.from_row(rows[0]) if rows else None

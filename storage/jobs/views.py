@@ -1,12 +1,13 @@
 """The job engine's and the chat's read queries on `jobs`: due times, the waiting line, slot
-counts, orphans, lists, status boards and estimates. A mixin of `JobStore` (storage/jobs.py)."""
+counts, orphans, lists, status boards and estimates.
+A part of `JobStore` (storage/jobs/store.py)."""
 
 from __future__ import annotations
 
 import statistics
 
 from storage.db import Database
-from storage.job_rows import _SELECT, Job, _placeholders, _state_values
+from storage.jobs.rows import SELECT, Job, placeholders, state_values
 from storage.states import ACTIVE, RUNNING, WORKING, JobState
 
 
@@ -42,7 +43,9 @@ class SlotCounts:
     __hash__ = None  # type: ignore[assignment]  # mutable
 
 
-class JobQueries:
+class JobViews:
+    """Read views for the engine, chats and operators; a part of `JobStore`."""
+
     db: Database
 
     async def next_due_at(self) -> float | None:
@@ -65,15 +68,15 @@ class JobQueries:
         """Jobs waiting for a slot (`received`), in arrival order: the whole line
         in one query, so admission and every place in line come from the same snapshot."""
         rows = await self.db.fetchall(
-            f"{_SELECT} WHERE state = 'received' ORDER BY created_at, id LIMIT ?", (limit,)
+            f"{SELECT} WHERE state = 'received' ORDER BY created_at, id LIMIT ?", (limit,)
         )
         return [Job.from_row(r) for r in rows]
 
     async def slot_counts(self) -> SlotCounts:
         """Jobs holding a slot, in total, per user and per chat, in one query."""
-        wanted = _state_values(RUNNING)
+        wanted = state_values(RUNNING)
         rows = await self.db.fetchall(
-            f"SELECT user_id, chat_id, COUNT(*) FROM jobs WHERE state IN ({_placeholders(wanted)})"
+            f"SELECT user_id, chat_id, COUNT(*) FROM jobs WHERE state IN ({placeholders(wanted)})"
             " GROUP BY user_id, chat_id",
             wanted,
         )
@@ -84,9 +87,9 @@ class JobQueries:
 
     async def find_orphans(self, *, now: float, limit: int = 100) -> list[Job]:
         """Jobs left mid-step (preparing/submitting/fetching/delivering) with no live lease."""
-        wanted = _state_values(WORKING)
+        wanted = state_values(WORKING)
         rows = await self.db.fetchall(
-            f"{_SELECT} WHERE state IN ({_placeholders(wanted)}) "
+            f"{SELECT} WHERE state IN ({placeholders(wanted)}) "
             "AND (lease_until IS NULL OR lease_until <= ?) ORDER BY created_at LIMIT ?",
             [*wanted, now, limit],
         )
@@ -101,8 +104,8 @@ class JobQueries:
     ) -> int:
         """Jobs holding a slot (preparing … delivering), for the concurrency caps; with
         `include_waiting`, also those still queued (`received`), i.e. every unfinished job."""
-        wanted = _state_values(ACTIVE if include_waiting else RUNNING)
-        sql = f"SELECT COUNT(*) FROM jobs WHERE state IN ({_placeholders(wanted)})"
+        wanted = state_values(ACTIVE if include_waiting else RUNNING)
+        sql = f"SELECT COUNT(*) FROM jobs WHERE state IN ({placeholders(wanted)})"
         args: list[object] = list(wanted)
         if user_id is not None:
             sql += " AND user_id = ?"
@@ -115,9 +118,9 @@ class JobQueries:
     async def unnotified_failures(self, *, since: float, limit: int = 100) -> list[Job]:
         """Failed / timed-out / interrupted jobs finished after `since` whose user was never told
         (`outcome_sent_at` unset): a crash hit between the state move and the message."""
-        wanted = _state_values({JobState.FAILED, JobState.TIMED_OUT, JobState.INTERRUPTED})
+        wanted = state_values({JobState.FAILED, JobState.TIMED_OUT, JobState.INTERRUPTED})
         rows = await self.db.fetchall(
-            f"{_SELECT} WHERE state IN ({_placeholders(wanted)}) AND outcome_sent_at IS NULL "
+            f"{SELECT} WHERE state IN ({placeholders(wanted)}) AND outcome_sent_at IS NULL "
             "AND finished_at >= ? ORDER BY finished_at LIMIT ?",
             [*wanted, since, limit],
         )
@@ -165,11 +168,11 @@ class JobQueries:
         self, where: str, args: list[object], limit: int, active_only: bool
     ) -> list[Job]:
         if active_only:
-            wanted = _state_values(ACTIVE)
-            where += f" AND state IN ({_placeholders(wanted)})"
+            wanted = state_values(ACTIVE)
+            where += f" AND state IN ({placeholders(wanted)})"
             args = [*args, *wanted]
         rows = await self.db.fetchall(
-            f"{_SELECT} WHERE {where} ORDER BY created_at DESC, id DESC LIMIT ?", [*args, limit]
+            f"{SELECT} WHERE {where} ORDER BY created_at DESC, id DESC LIMIT ?", [*args, limit]
         )
         return [Job.from_row(r) for r in rows]
 
@@ -181,9 +184,9 @@ class JobQueries:
             "SELECT status_message_id FROM jobs WHERE chat_id = ? "
             "AND topic_id IS NOT DISTINCT FROM ? "
             "AND status_message_id IS NOT NULL "
-            f"AND state IN ({_placeholders(ACTIVE)}) AND created_at >= ? "
+            f"AND state IN ({placeholders(ACTIVE)}) AND created_at >= ? "
             "ORDER BY id DESC LIMIT 1",
-            (chat_id, topic_id, *_state_values(ACTIVE), since),
+            (chat_id, topic_id, *state_values(ACTIVE), since),
         )
         return value if isinstance(value, int) else None
 

@@ -1,0 +1,29 @@
+"""The jobs repository (see storage/jobs/store.py); callers import from here."""
+
+from storage.jobs.intake import FREED, NEW_JOB, WORK_CHANNEL
+from storage.jobs.rows import (
+    JOB_COLUMNS,
+    KEY_PATTERN,
+    UPDATABLE_COLUMNS,
+    Increment,
+    Job,
+    NewJob,
+    new_job_key,
+)
+from storage.jobs.store import JobStore
+from storage.jobs.views import SlotCounts
+
+__all__ = [
+    "FREED",
+    "JOB_COLUMNS",
+    "KEY_PATTERN",
+    "NEW_JOB",
+    "UPDATABLE_COLUMNS",
+    "WORK_CHANNEL",
+    "Increment",
+    "Job",
+    "JobStore",
+    "NewJob",
+    "SlotCounts",
+    "new_job_key",
+]
