@@ -164,20 +164,10 @@ class JobIntake:
         row = await self.db.fetchone(f"{SELECT} WHERE id = ?", (job_id,))
         return None if row is None else Job.from_row(row)
 
-    async def get_by_key(self, key: str) -> Job | None:
-        row = await self.db.fetchone(f"{SELECT} WHERE key = ?", (key,))
-        return None if row is None else Job.from_row(row)
-
     async def get_by_request(self, chat_id: int, request_message_id: int) -> Job | None:
         row = await self.db.fetchone(
             f"{SELECT} WHERE chat_id = ? AND request_message_id = ?",
             (chat_id, request_message_id),
-        )
-        return None if row is None else Job.from_row(row)
-
-    async def get_by_generation_id(self, generation_id: str) -> Job | None:
-        row = await self.db.fetchone(
-            f"{SELECT} WHERE generation_id = ? ORDER BY id DESC LIMIT 1", (generation_id,)
         )
         return None if row is None else Job.from_row(row)
 

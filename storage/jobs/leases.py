@@ -101,15 +101,6 @@ class JobLeases:
             [until, owner, *ids],
         )
 
-    async def renew_lease(self, job_id: int, *, owner: str, until: float) -> bool:
-        return (
-            await self.db.execute_write(
-                "UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ?",
-                (until, job_id, owner),
-            )
-            == 1
-        )
-
     async def release_all(self, *, owner: str, next_check_at: float | None = None) -> int:
         """Graceful shutdown: hand every job back; with `next_check_at`, make them due by then."""
         if next_check_at is None:

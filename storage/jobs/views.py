@@ -1,14 +1,12 @@
 """The job engine's and the chat's read queries on `jobs`: due times, the waiting line, slot
-counts, orphans, lists, status boards and estimates.
+counts, lists, status boards and estimates.
 A part of `JobStore` (storage/jobs/store.py)."""
 
 from __future__ import annotations
 
-import statistics
-
 from storage.db import Database
 from storage.jobs.rows import SELECT, Job, placeholders, state_values
-from storage.states import ACTIVE, RUNNING, WORKING, JobState
+from storage.states import ACTIVE, RUNNING, JobState
 
 
 class SlotCounts:
@@ -85,36 +83,6 @@ class JobViews:
             counts.add(int(user_id), int(chat_id), int(n))
         return counts
 
-    async def find_orphans(self, *, now: float, limit: int = 100) -> list[Job]:
-        """Jobs left mid-step (preparing/submitting/fetching/delivering) with no live lease."""
-        wanted = state_values(WORKING)
-        rows = await self.db.fetchall(
-            f"{SELECT} WHERE state IN ({placeholders(wanted)}) "
-            "AND (lease_until IS NULL OR lease_until <= ?) ORDER BY created_at LIMIT ?",
-            [*wanted, now, limit],
-        )
-        return [Job.from_row(r) for r in rows]
-
-    async def count_running(
-        self,
-        *,
-        user_id: int | None = None,
-        chat_id: int | None = None,
-        include_waiting: bool = False,
-    ) -> int:
-        """Jobs holding a slot (preparing … delivering), for the concurrency caps; with
-        `include_waiting`, also those still queued (`received`), i.e. every unfinished job."""
-        wanted = state_values(ACTIVE if include_waiting else RUNNING)
-        sql = f"SELECT COUNT(*) FROM jobs WHERE state IN ({placeholders(wanted)})"
-        args: list[object] = list(wanted)
-        if user_id is not None:
-            sql += " AND user_id = ?"
-            args.append(user_id)
-        if chat_id is not None:
-            sql += " AND chat_id = ?"
-            args.append(chat_id)
-        return int(str(await self.db.fetchval(sql, args)))
-
     async def unnotified_failures(self, *, since: float, limit: int = 100) -> list[Job]:
         """Failed / timed-out / interrupted jobs finished after `since` whose user was never told
         (`outcome_sent_at` unset): a crash hit between the state move and the message."""
@@ -125,18 +93,6 @@ class JobViews:
             [*wanted, since, limit],
         )
         return [Job.from_row(r) for r in rows]
-
-    async def queue_position(self, job: Job, *, per_chat: bool = False) -> int:
-        """How many waiting (`received`) jobs were created before this one: 0 means next."""
-        sql = (
-            "SELECT COUNT(*) FROM jobs WHERE state = 'received' "
-            "AND (created_at < ? OR (created_at = ? AND id < ?))"
-        )
-        args: list[object] = [job.created_at, job.created_at, job.id]
-        if per_chat:
-            sql += " AND chat_id = ?"
-            args.append(job.chat_id)
-        return int(str(await self.db.fetchval(sql, args)))
 
     async def list_for_user(
         self, user_id: int, *, limit: int = 10, active_only: bool = False
@@ -227,18 +183,3 @@ class JobViews:
         for row in await self.db.fetchall("SELECT state, COUNT(*) FROM jobs GROUP BY state"):
             counts[str(row[0])] = int(row[1])
         return counts
-
-    async def avg_generation_seconds(
-        self, model: str, *, limit: int = 50
-    ) -> tuple[float, float, int] | None:
-        """(mean, population stddev, n) of provider time over the model's latest completions."""
-        rows = await self.db.fetchall(
-            "SELECT completed_at - submitted_at FROM jobs "
-            "WHERE model = ? AND completed_at IS NOT NULL AND submitted_at IS NOT NULL "
-            "AND completed_at >= submitted_at ORDER BY completed_at DESC LIMIT ?",
-            (model, limit),
-        )
-        samples = [float(r[0]) for r in rows]
-        if not samples:
-            return None
-        return statistics.fmean(samples), statistics.pstdev(samples), len(samples)
