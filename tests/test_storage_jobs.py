@@ -20,6 +20,7 @@ from storage import (
     new_job_key,
 )
 from storage.db import ConstraintViolation
+from storage.jobs import UPDATABLE_COLUMNS, JobPatch, ReleasePatch
 
 T0 = 1_700_000_000.0
 _message_ids = itertools.count(1)
@@ -95,6 +96,25 @@ async def test_create_stores_every_field_and_defaults(store: JobStore) -> None:
     assert await store.get(job.id) == job
     assert await store.get_by_request(new.chat_id, new.request_message_id) == job
     assert await store.get(job.id + 1000) is None
+
+
+def test_the_typed_patch_names_exactly_the_columns_a_caller_may_set() -> None:
+    """mypy checks callers against `JobPatch`; the store checks names at run time against
+    UPDATABLE_COLUMNS: the two lists must be one."""
+    assert JobPatch.__optional_keys__ == UPDATABLE_COLUMNS
+    assert not JobPatch.__required_keys__
+    assert ReleasePatch.__optional_keys__ == UPDATABLE_COLUMNS - {"next_check_at"}
+
+
+async def test_a_patch_cannot_set_what_the_store_owns(store: JobStore) -> None:
+    job, _ = await store.create(make_new_job())
+    owned: dict[str, Any] = {"lease_owner": "x"}
+    with pytest.raises(ValueError, match="lease_owner"):
+        await store.update(job.id, owner=None, now=T0, **owned)
+    with pytest.raises(ValueError, match="claims"):
+        await store.transition(job.id, JobState.RECEIVED, JobState.FAILED, now=T0, claims=3)  # type: ignore[call-arg]
+    fresh = await store.get(job.id)
+    assert fresh is not None and fresh.lease_owner is None and fresh.state is JobState.RECEIVED
 
 
 async def test_duplicate_intake_gives_the_existing_job(store: JobStore, db: Database) -> None:

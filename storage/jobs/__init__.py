@@ -7,7 +7,9 @@ from storage.jobs.rows import (
     UPDATABLE_COLUMNS,
     Increment,
     Job,
+    JobPatch,
     NewJob,
+    ReleasePatch,
     new_job_key,
 )
 from storage.jobs.store import JobStore
@@ -22,8 +24,10 @@ __all__ = [
     "WORK_CHANNEL",
     "Increment",
     "Job",
+    "JobPatch",
     "JobStore",
     "NewJob",
+    "ReleasePatch",
     "SlotCounts",
     "new_job_key",
 ]

@@ -8,7 +8,7 @@ checks its limits inside the INSERT itself (storage/quota.py).
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any, Final, Unpack
 
 from storage.db import Database
 from storage.jobs.rows import (
@@ -16,6 +16,7 @@ from storage.jobs.rows import (
     RETURNING,
     SELECT,
     Job,
+    JobPatch,
     NewJob,
     assignments,
     placeholders,
@@ -179,7 +180,7 @@ class JobIntake:
         *,
         owner: str | None = None,
         now: float,
-        **fields: object,
+        **fields: Unpack[JobPatch],
     ) -> bool:
         """Compare-and-set `src -> dst`; True only if this call moved the job.
 
@@ -219,7 +220,7 @@ class JobIntake:
         owner: str | None,
         now: float,
         state: JobState | None = None,
-        **fields: object,
+        **fields: Unpack[JobPatch],
     ) -> bool:
         """Change fields without moving the job; guarded by lease owner and `state` if given."""
         clauses, params = assignments(fields)

@@ -10,11 +10,14 @@ A part of `JobStore` (storage/jobs/store.py).
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Unpack
 
 from storage.db import Database
 from storage.jobs.rows import (
     RETURNING,
     Job,
+    JobPatch,
+    ReleasePatch,
     assignments,
     placeholders,
     state_values,
@@ -69,7 +72,13 @@ class JobLeases:
         return jobs
 
     async def release(
-        self, job_id: int, *, owner: str, next_check_at: float, now: float, **fields: object
+        self,
+        job_id: int,
+        *,
+        owner: str,
+        next_check_at: float,
+        now: float,
+        **fields: Unpack[ReleasePatch],
     ) -> bool:
         """Drop our lease and say when to look at the job again (plus any same-state fields)."""
         clauses, params = assignments(fields)
@@ -133,7 +142,7 @@ class JobLeases:
         owner: str,
         lease_until: float,
         now: float,
-        **fields: object,
+        **fields: Unpack[JobPatch],
     ) -> Job | None:
         """A waiting job takes its slot: leased to `owner` and moved out of `received` in one
         statement, so no claim and no second admission can take it in between."""

@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 from storage.db import Row
 from storage.states import TERMINAL, JobState
@@ -181,6 +181,72 @@ class Job:
         return cls(**values)
 
 
+class ReleasePatch(TypedDict, total=False):
+    """The columns a caller may set, with their types; all but `next_check_at` (`JobPatch`).
+
+    Why a TypedDict: `**fields: Unpack[...]` lets mypy check every call site's names and values;
+    identity, state, the row's own timestamps and leases are the store's (`_PROTECTED`). The
+    counters also take an `Increment`. Why apart: `release` names the next check itself.
+    """
+
+    chat_type: str
+    topic_id: int | None
+    user_id: int
+    user_name: str
+    user_lang: str | None
+    status_message_id: int | None
+    status_updated_at: float | None
+    model: str
+    prompt: str
+    lyrics: str | None
+    options: Mapping[str, object]
+    reference_message_id: int | None
+    reference_file_id: str | None
+    reference_file_unique_id: str | None
+    reference_kind: str | None
+    reference_mime: str | None
+    reference_duration: float | None
+    reference_size: int | None
+    reference_purpose: str | None
+    refer_voice_id: str | None
+    refer_instrumental_id: str | None
+    reference_url: str | None
+    generation_id: str | None
+    provider_status: str | None
+    submit_attempts: int | Increment
+    poll_count: int | Increment
+    delivery_attempts: int | Increment
+    transient_errors: int | Increment
+    deadline_at: float
+    cancel_requested_at: float | None
+    error_key: str | None
+    error_detail: str | None
+    credits_used: float | None  # the provider reports a float
+    cost_usd: float | None
+    audio_url: str | None
+    result_path: str | None
+    result_bytes: int | None
+    result_duration: float | None
+    result_mime: str | None
+    result_format: str | None
+    delivered_message_id: int | None
+    delivered_file_id: str | None
+    submit_started_at: float | None
+    submitted_at: float | None
+    completed_at: float | None
+    fetched_at: float | None
+    delivered_at: float | None
+    finished_at: float | None
+    outcome_sent_at: float | None
+    title: str | None
+
+
+class JobPatch(ReleasePatch, total=False):
+    """What `transition`, `update` and `start_waiting` may set: every patchable column."""
+
+    next_check_at: float | None
+
+
 JOB_COLUMNS: Final[tuple[str, ...]] = tuple(f.name for f in dataclass_fields(Job))
 NEW_JOB_COLUMNS: Final[tuple[str, ...]] = tuple(f.name for f in dataclass_fields(NewJob))
 # Columns that identify a job or are managed only by the store itself (state via `transition`,
@@ -200,6 +266,7 @@ _PROTECTED: Final = frozenset(
     }
 )
 UPDATABLE_COLUMNS: Final[frozenset[str]] = frozenset(JOB_COLUMNS) - _PROTECTED
+# tests/test_storage_jobs.py checks that `JobPatch` names exactly these.
 SELECT: Final = f"SELECT {', '.join(JOB_COLUMNS)} FROM jobs"
 RETURNING: Final = f"RETURNING {', '.join(JOB_COLUMNS)}"
 
