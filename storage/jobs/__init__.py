@@ -1,6 +1,7 @@
 """The jobs repository (see storage/jobs/store.py); callers import from here."""
 
 from storage.jobs.intake import FREED, NEW_JOB, WORK_CHANNEL
+from storage.jobs.leases import SlotCounts
 from storage.jobs.rows import (
     JOB_COLUMNS,
     KEY_PATTERN,
@@ -13,7 +14,6 @@ from storage.jobs.rows import (
     new_job_key,
 )
 from storage.jobs.store import JobStore
-from storage.jobs.views import SlotCounts
 
 __all__ = [
     "FREED",
