@@ -1,8 +1,5 @@
 """Durable state on SQLite or PostgreSQL: jobs, usage, settings, users, the reference cache."""
 
-# The two engines register themselves with `Database.open` (storage/db.py) on import.
-import storage.postgres_db
-import storage.sqlite_db  # noqa: F401
 from storage.db import Database, Migration, StorageError, load_migrations
 from storage.jobs import (
     JOB_COLUMNS,

@@ -1,6 +1,6 @@
 """The database the repositories talk to: SQLite (the default) or PostgreSQL, one interface.
 
-Why an interface of our own: the repositories (storage/jobs.py and friends) write each query once;
+Why an interface of our own: the repositories (storage/jobs/ and friends) write each query once;
 `Database.open` picks the engine from the target (a file path, or a `postgresql://` URL), and the
 few real SQL differences come from `db.dialect` (storage/dialect.py). Reads and single-statement
 writes go through `fetchall` / `execute_write` / `write_returning`; anything that must be one
@@ -129,19 +129,6 @@ def one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-class Opener(Protocol):
-    async def __call__(
-        self, target: Path | str, *, busy_timeout_ms: int, migrate_to: int | None
-    ) -> Database: ...
-
-
-_ENGINES: dict[EngineName, Opener] = {}
-
-
-def register_engine(name: EngineName, opener: Opener) -> None:
-    _ENGINES[name] = opener
-
-
 class Database(ABC):
     """One database; `Database.open(target)` connects and migrates, `close()` closes."""
 
@@ -155,15 +142,19 @@ class Database(ABC):
     ) -> Database:
         """A SQLite file (or `:memory:`), or a PostgreSQL server for a `postgresql://` URL.
 
-        Every failure is a StorageError; `migrate_to` stops at that schema version. The engines
-        register themselves (`register_engine`) when the `storage` package is imported, so this
-        interface knows none of them.
+        Every failure is a StorageError; `migrate_to` stops at that schema version. The engine
+        is chosen here, by the target, and imported only then: nothing registers itself on
+        import, and a SQLite run never loads psycopg.
         """
-        engine: EngineName = "postgresql" if is_postgres_url(target) else "sqlite"
-        opener = _ENGINES.get(engine)
-        if opener is None:
-            raise StorageError(f"the {engine} engine is not available in this installation")
-        return await opener(target, busy_timeout_ms=busy_timeout_ms, migrate_to=migrate_to)
+        if is_postgres_url(target):
+            from storage.postgres_db import PostgresDatabase
+
+            return await PostgresDatabase.open_url(str(target), migrate_to=migrate_to)
+        from storage.sqlite_db import SqliteDatabase
+
+        return await SqliteDatabase.open_file(
+            target, busy_timeout_ms=busy_timeout_ms, migrate_to=migrate_to
+        )
 
     @property
     def shared(self) -> bool:

@@ -19,11 +19,6 @@ EngineName = Literal["sqlite", "postgresql"]
 class Dialect:
     name: EngineName
 
-    @property
-    def migrations_folder(self) -> str:
-        """Both folders hold the same numbered migrations; only the DDL's spelling differs."""
-        return self.name
-
     def least(self, a: str, b: str) -> str:
         """The smaller of two non-NULL expressions (SQLite's scalar `MIN(a, b)`)."""
         return f"MIN({a}, {b})" if self.name == "sqlite" else f"LEAST({a}, {b})"

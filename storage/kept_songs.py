@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Final
 
 from storage.db import Database
-from storage.job_rows import _SELECT, Job
+from storage.jobs.rows import SELECT, Job
 from storage.states import JobState
 
 # The error key of a song that was made but that Telegram kept refusing (its audio is kept).
@@ -30,7 +30,7 @@ class KeptSongs:
     async def of_requester(self, user_id: int) -> list[Job]:
         """A requester's kept songs, newest first."""
         rows = await self.db.fetchall(
-            f"{_SELECT} WHERE user_id = ? AND {_KEPT} ORDER BY id DESC",
+            f"{SELECT} WHERE user_id = ? AND {_KEPT} ORDER BY id DESC",
             (user_id, UPLOAD_FAILED),
         )
         return [Job.from_row(r) for r in rows]

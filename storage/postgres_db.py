@@ -36,7 +36,6 @@ from storage.db import (
     StorageError,
     Tx,
     one_line,
-    register_engine,
 )
 from storage.dialect import POSTGRESQL
 
@@ -355,12 +354,3 @@ def _reason(exc: BaseException, url: str) -> str:
     if password:
         text = text.replace(str(password), "***")
     return text
-
-
-async def _open(
-    target: Path | str, *, busy_timeout_ms: int, migrate_to: int | None
-) -> PostgresDatabase:
-    return await PostgresDatabase.open_url(str(target), migrate_to=migrate_to)
-
-
-register_engine("postgresql", _open)

@@ -30,7 +30,6 @@ from storage.db import (
     Row,
     StorageError,
     Tx,
-    register_engine,
 )
 from storage.db import one_line as _one_line
 from storage.dialect import SQLITE
@@ -349,14 +348,3 @@ def _prepare_backup_target(dest: Path, partial: Path) -> None:
         create_private(partial)
     except OSError as exc:
         raise StorageError(f"cannot write backup {dest}: {exc.strerror or exc}") from exc
-
-
-async def _open(
-    target: Path | str, *, busy_timeout_ms: int, migrate_to: int | None
-) -> SqliteDatabase:
-    return await SqliteDatabase.open_file(
-        target, busy_timeout_ms=busy_timeout_ms, migrate_to=migrate_to
-    )
-
-
-register_engine("sqlite", _open)

@@ -12,7 +12,7 @@ import pytest
 import storage.db as storage_db
 from storage import Database, JobState, JobStore, Migration, StorageError, load_migrations
 from storage.db import ConstraintViolation
-from storage.job_rows import _NEW_JOB_COLUMNS, _sql_value
+from storage.jobs.rows import NEW_JOB_COLUMNS, sql_value
 from tests.test_storage_jobs import T0, make_new_job
 
 LATEST = len(load_migrations())
@@ -112,7 +112,7 @@ async def test_upgrade_from_version_1_keeps_every_row(tmp_path: Path) -> None:
         v1 = [str(r[0]) for r in await old.fetchall("SELECT name FROM pragma_table_info('jobs')")]
         for i in range(25):
             job = make_new_job(created_at=T0 + i)
-            row = {c: _sql_value(c, getattr(job, c)) for c in _NEW_JOB_COLUMNS if c in v1}
+            row = {c: sql_value(c, getattr(job, c)) for c in NEW_JOB_COLUMNS if c in v1}
             row.update(state="received", updated_at=job.created_at)
             await old.execute_write(
                 f"INSERT INTO jobs ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",

@@ -20,6 +20,7 @@ from storage import (
     new_job_key,
 )
 from storage.db import ConstraintViolation
+from storage.jobs import UPDATABLE_COLUMNS, JobPatch, ReleasePatch
 
 T0 = 1_700_000_000.0
 _message_ids = itertools.count(1)
@@ -93,9 +94,27 @@ async def test_create_stores_every_field_and_defaults(store: JobStore) -> None:
     assert job.submit_attempts == job.poll_count == job.delivery_attempts == 0
     assert job.lease_owner is None and job.updated_at == new.created_at
     assert await store.get(job.id) == job
-    assert await store.get_by_key(new.key) == job
     assert await store.get_by_request(new.chat_id, new.request_message_id) == job
     assert await store.get(job.id + 1000) is None
+
+
+def test_the_typed_patch_names_exactly_the_columns_a_caller_may_set() -> None:
+    """mypy checks callers against `JobPatch`; the store checks names at run time against
+    UPDATABLE_COLUMNS: the two lists must be one."""
+    assert JobPatch.__optional_keys__ == UPDATABLE_COLUMNS
+    assert not JobPatch.__required_keys__
+    assert ReleasePatch.__optional_keys__ == UPDATABLE_COLUMNS - {"next_check_at"}
+
+
+async def test_a_patch_cannot_set_what_the_store_owns(store: JobStore) -> None:
+    job, _ = await store.create(make_new_job())
+    owned: dict[str, Any] = {"lease_owner": "x"}
+    with pytest.raises(ValueError, match="lease_owner"):
+        await store.update(job.id, owner=None, now=T0, **owned)
+    with pytest.raises(ValueError, match="claims"):
+        await store.transition(job.id, JobState.RECEIVED, JobState.FAILED, now=T0, claims=3)  # type: ignore[call-arg]
+    fresh = await store.get(job.id)
+    assert fresh is not None and fresh.lease_owner is None and fresh.state is JobState.RECEIVED
 
 
 async def test_duplicate_intake_gives_the_existing_job(store: JobStore, db: Database) -> None:
@@ -304,8 +323,8 @@ async def test_release_all_and_renew_touch_only_the_owner(store: JobStore) -> No
 async def test_renew_single_lease(store: JobStore) -> None:
     job, _ = await store.create(make_new_job())
     await store.claim_due(owner="a", now=T0, lease_seconds=30, limit=1)
-    assert await store.renew_lease(job.id, owner="a", until=T0 + 90)
-    assert not await store.renew_lease(job.id, owner="b", until=T0 + 900)
+    assert await store.renew_leases(owner="a", until=T0 + 90, job_ids=[job.id]) == 1
+    assert await store.renew_leases(owner="b", until=T0 + 900, job_ids=[job.id]) == 0
     fresh = await store.get(job.id)
     assert fresh is not None and fresh.lease_until == T0 + 90
 
@@ -416,7 +435,7 @@ async def test_next_due_at(store: JobStore) -> None:
     assert await store.next_due_at() == T0 + 120
 
 
-async def test_counts_for_caps(store: JobStore, db: Database) -> None:
+async def test_counts_by_state(store: JobStore, db: Database) -> None:
     states = [
         (1, 10, JobState.RECEIVED),
         (1, 10, JobState.PENDING),
@@ -429,29 +448,10 @@ async def test_counts_for_caps(store: JobStore, db: Database) -> None:
     for user, chat, state in states:
         job, _ = await store.create(make_new_job(user_id=user, chat_id=chat))
         await force_state(db, job.id, state)
-    assert await store.count_running() == 4
-    assert await store.count_running(user_id=1) == 2
-    assert await store.count_running(user_id=1, include_waiting=True) == 3
-    assert await store.count_running(chat_id=10) == 2
-    assert await store.count_running(chat_id=10, user_id=2) == 1
-    assert await store.count_running(user_id=99) == 0
     counts = await store.counts_by_state()
     assert set(counts) == {s.value for s in JobState}
     assert counts["pending"] == 1 and counts["delivered"] == 1 and counts["cancelled"] == 0
     assert sum(counts.values()) == len(states)
-
-
-async def test_queue_position(store: JobStore, db: Database) -> None:
-    jobs = []
-    for i, chat in enumerate([1, 2, 1, 2, 1]):
-        job, _ = await store.create(make_new_job(chat_id=chat, created_at=T0 + i // 2))
-        jobs.append(job)
-    # jobs[0] and jobs[1] share created_at: the id breaks the tie
-    assert [await store.queue_position(j) for j in jobs] == [0, 1, 2, 3, 4]
-    assert [await store.queue_position(j, per_chat=True) for j in jobs] == [0, 0, 1, 1, 2]
-    await force_state(db, jobs[0].id, JobState.PENDING)  # started: no longer ahead of anyone
-    assert await store.queue_position(jobs[4]) == 3
-    assert await store.queue_position(jobs[4], per_chat=True) == 1
 
 
 async def test_lists_newest_first(store: JobStore, db: Database) -> None:
@@ -474,35 +474,6 @@ async def test_lists_newest_first(store: JobStore, db: Database) -> None:
     assert [j.created_at for j in await store.list_jobs(chat_id=502)] == [T0 + 5, T0 + 2]
 
 
-async def test_avg_generation_seconds(store: JobStore) -> None:
-    assert await store.avg_generation_seconds("minimax/music-2.0") is None
-    for i, seconds in enumerate([60.0, 80.0, 100.0, 5000.0]):
-        job, _ = await store.create(make_new_job(created_at=T0 + i))
-        completed = T0 + 10_000 - i * 100  # the 5000 s outlier is the oldest completion
-        await store.update(
-            job.id, owner=None, now=T0, submitted_at=completed - seconds, completed_at=completed
-        )
-    other, _ = await store.create(make_new_job(model="stable-audio"))
-    await store.update(other.id, owner=None, now=T0, submitted_at=T0, completed_at=T0 + 7)
-    mean, stdev, n = await store.avg_generation_seconds("minimax/music-2.0", limit=3) or (0, 0, 0)
-    assert (mean, n) == (80.0, 3)
-    assert stdev == pytest.approx(16.3299, rel=1e-4)
-    assert await store.avg_generation_seconds("stable-audio") == (7.0, 0.0, 1)
-
-
-async def test_find_orphans(store: JobStore, db: Database) -> None:
-    crashed, _ = await store.create(make_new_job())
-    alive, _ = await store.create(make_new_job())
-    waiting, _ = await store.create(make_new_job())
-    await store.claim_due(owner="dead", now=T0, lease_seconds=30, limit=2)
-    await force_state(db, crashed.id, JobState.SUBMITTING)
-    await force_state(db, alive.id, JobState.FETCHING)
-    await store.renew_lease(alive.id, owner="dead", until=T0 + 1000)
-    orphans = await store.find_orphans(now=T0 + 31)
-    assert [j.id for j in orphans] == [crashed.id]
-    assert waiting.id not in {j.id for j in await store.find_orphans(now=T0 + 10_000)}
-
-
 async def test_unnotified_failures(store: JobStore) -> None:
     told, _ = await store.create(make_new_job())
     untold, _ = await store.create(make_new_job())
@@ -514,14 +485,6 @@ async def test_unnotified_failures(store: JobStore) -> None:
     await store.update(told.id, owner=None, now=T0 + 11, outcome_sent_at=T0 + 11)
     found = await store.unnotified_failures(since=T0)
     assert [j.id for j in found] == [untold.id]
-
-
-async def test_get_by_generation_id(store: JobStore) -> None:
-    job, _ = await store.create(make_new_job())
-    await store.update(job.id, owner=None, now=T0, generation_id="gen-abc")
-    found = await store.get_by_generation_id("gen-abc")
-    assert found is not None and found.id == job.id
-    assert await store.get_by_generation_id("nope") is None
 
 
 async def test_delete_finished_keeps_the_ledger(store: JobStore, db: Database) -> None:
@@ -590,5 +553,3 @@ async def _check_hot_query_plans(store: JobStore, db: Any) -> None:
 
     due = await _plans_of(db, store.next_due_at)
     assert any("jobs_due" in p for p in due), due
-    running = await _plans_of(db, lambda: store.count_running(user_id=3))
-    assert any("jobs_user_state" in p for p in running), running

@@ -13,7 +13,7 @@ import logging
 import random
 import time
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Unpack
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, TelegramError
@@ -26,7 +26,7 @@ from bot.progress.status import render_status
 from bot.services import Services
 from bot.telegram.callback_data import Action, for_job
 from bot.telegram.helpers import reply_to, topic_kwargs
-from storage.jobs import Job
+from storage.jobs import Job, JobPatch, ReleasePatch
 from storage.kept_songs import UPLOAD_FAILED, KeptSongs
 from storage.states import TERMINAL, JobState
 
@@ -64,7 +64,7 @@ class Outcomes:
         self.owner = owner
         self.status = status
 
-    async def move(self, job: Job, dst: JobState, **fields: Any) -> Job | None:
+    async def move(self, job: Job, dst: JobState, **fields: Unpack[JobPatch]) -> Job | None:
         """CAS to `dst`; returns the fresh job, or None if someone else changed it first."""
         won = await self.s.jobs.transition(
             job.id, JobState(job.state), dst, owner=self.owner, now=time.time(), **fields
@@ -74,7 +74,7 @@ class Outcomes:
             return None
         return await self.s.jobs.get(job.id)
 
-    async def release(self, job: Job, delay: float, **fields: Any) -> None:
+    async def release(self, job: Job, delay: float, **fields: Unpack[ReleasePatch]) -> None:
         """Hand the job back, to be looked at again in `delay` seconds."""
         now = time.time()
         await self.s.jobs.release(

@@ -18,7 +18,7 @@ from bot.aimlapi.availability import fallback_prompt
 from bot.aimlapi.errors import ModelUnavailable
 from bot.aimlapi.models import MODELS, ModelSpec
 from bot.engine.work import Work
-from storage.jobs import Job
+from storage.jobs import Job, JobPatch
 from storage.states import JobState
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ async def follow_retirement(w: Work, job: Job) -> Job | None:
 
 
 async def _move_to(w: Work, job: Job, spec: ModelSpec) -> Job | None:
-    fields: dict[str, object] = {
+    fields: JobPatch = {
         "model": spec.id,
         "prompt": fallback_prompt(job.prompt, spec),
         "refer_voice_id": None,

@@ -41,7 +41,7 @@ from bot.engine.work import Work
 from bot.ops.logging_setup import current_job_key
 from bot.services import Services
 from storage.db import StorageError
-from storage.jobs import NEW_JOB, Job, SlotCounts
+from storage.jobs import NEW_JOB, Job, JobPatch, SlotCounts
 from storage.states import ACTIVE, JobState
 
 log = logging.getLogger(__name__)
@@ -310,7 +310,7 @@ class JobRunner:
                 self._spawn(leased, _expire)
         for job in plan.start:
             dst = first_state(job)
-            fields: dict[str, object] = {}
+            fields: JobPatch = {}
             if dst is JobState.SUBMITTING:
                 fields = {"submit_started_at": now, "submit_attempts": job.submit_attempts + 1}
             started = await self.s.jobs.start_waiting(

@@ -1,5 +1,5 @@
-"""The jobs repository: intake, lookups and state moves; leases (storage/job_leases.py) and the
-read queries (storage/job_queries.py) are its two mixins, so `JobStore` is still the one door.
+"""Intake and moves: a job is written (`create`), looked up by its identities, moved between
+states (`transition`), patched (`update`) and finally dropped (`delete_finished`).
 
 Every state move is a compare-and-set on the expected state (and the lease owner, when the caller
 holds one): the loser of any race learns it from the `False` return and does nothing. Intake
@@ -8,41 +8,20 @@ checks its limits inside the INSERT itself (storage/quota.py).
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any, Final, Unpack
 
 from storage.db import Database
-from storage.job_leases import JobLeases
-from storage.job_queries import JobQueries
-from storage.job_queries import SlotCounts as SlotCounts
-from storage.job_rows import (
-    _NEW_JOB_COLUMNS,
-    _RETURNING,
-    _SELECT,
-    _assignments,
-    _placeholders,
-    _sql_value,
-    _state_values,
-)
-from storage.job_rows import (
-    JOB_COLUMNS as JOB_COLUMNS,
-)
-from storage.job_rows import (
-    KEY_PATTERN as KEY_PATTERN,
-)
-from storage.job_rows import (
-    UPDATABLE_COLUMNS as UPDATABLE_COLUMNS,
-)
-from storage.job_rows import (
-    Increment as Increment,
-)
-from storage.job_rows import (
-    Job as Job,
-)
-from storage.job_rows import (
-    NewJob as NewJob,
-)
-from storage.job_rows import (
-    new_job_key as new_job_key,
+from storage.jobs.rows import (
+    NEW_JOB_COLUMNS,
+    RETURNING,
+    SELECT,
+    Job,
+    JobPatch,
+    NewJob,
+    assignments,
+    placeholders,
+    sql_value,
+    state_values,
 )
 from storage.quota import (
     CHAT_SENDERS_USED_WITH_PENDING,
@@ -68,11 +47,10 @@ NEW_JOB: Final = "new"
 FREED: Final = "freed"
 
 
-class JobStore(JobLeases, JobQueries):
-    """All reads and writes of `jobs`; see the module docstring for the concurrency rules."""
+class JobIntake:
+    """The writes that bring a job in and move it; a part of `JobStore` (storage/jobs/store.py)."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    db: Database
 
     # --- intake --------------------------------------------------------------------------------
 
@@ -96,7 +74,7 @@ class JobStore(JobLeases, JobQueries):
         requesters (`ChatSendersCapReached`), serialised on one key for all of them.
         """
         values: dict[str, object] = {
-            name: _sql_value(name, getattr(new, name)) for name in _NEW_JOB_COLUMNS
+            name: sql_value(name, getattr(new, name)) for name in NEW_JOB_COLUMNS
         }
         values["state"] = JobState.RECEIVED.value
         values["updated_at"] = new.created_at
@@ -118,8 +96,8 @@ class JobStore(JobLeases, JobQueries):
             params.extend(senders.params())
         guard = " WHERE " + " AND ".join(conditions)
         insert = (
-            f"INSERT INTO jobs ({', '.join(columns)}) SELECT {_placeholders(columns)}{guard} "
-            f"ON CONFLICT (chat_id, request_message_id) DO NOTHING {_RETURNING}"
+            f"INSERT INTO jobs ({', '.join(columns)}) SELECT {placeholders(columns)}{guard} "
+            f"ON CONFLICT (chat_id, request_message_id) DO NOTHING {RETURNING}"
         )
         if stars is None:
             guarded = quota is not None or waiting is not None
@@ -184,23 +162,13 @@ class JobStore(JobLeases, JobQueries):
         return int(str(await self.db.fetchval(WAITING_JOBS, (user_id,))))
 
     async def get(self, job_id: int) -> Job | None:
-        row = await self.db.fetchone(f"{_SELECT} WHERE id = ?", (job_id,))
-        return None if row is None else Job.from_row(row)
-
-    async def get_by_key(self, key: str) -> Job | None:
-        row = await self.db.fetchone(f"{_SELECT} WHERE key = ?", (key,))
+        row = await self.db.fetchone(f"{SELECT} WHERE id = ?", (job_id,))
         return None if row is None else Job.from_row(row)
 
     async def get_by_request(self, chat_id: int, request_message_id: int) -> Job | None:
         row = await self.db.fetchone(
-            f"{_SELECT} WHERE chat_id = ? AND request_message_id = ?",
+            f"{SELECT} WHERE chat_id = ? AND request_message_id = ?",
             (chat_id, request_message_id),
-        )
-        return None if row is None else Job.from_row(row)
-
-    async def get_by_generation_id(self, generation_id: str) -> Job | None:
-        row = await self.db.fetchone(
-            f"{_SELECT} WHERE generation_id = ? ORDER BY id DESC LIMIT 1", (generation_id,)
         )
         return None if row is None else Job.from_row(row)
 
@@ -212,7 +180,7 @@ class JobStore(JobLeases, JobQueries):
         *,
         owner: str | None = None,
         now: float,
-        **fields: object,
+        **fields: Unpack[JobPatch],
     ) -> bool:
         """Compare-and-set `src -> dst`; True only if this call moved the job.
 
@@ -230,7 +198,7 @@ class JobStore(JobLeases, JobQueries):
             values.setdefault("finished_at", now)
             if dst is JobState.DELIVERED:
                 values.setdefault("delivered_at", now)
-        clauses, params = _assignments(values)
+        clauses, params = assignments(values)
         extra = ", lease_owner = NULL, lease_until = NULL" if dst in TERMINAL else ""
         sql = (
             f"UPDATE jobs SET state = ?, updated_at = ?{extra}"
@@ -252,10 +220,10 @@ class JobStore(JobLeases, JobQueries):
         owner: str | None,
         now: float,
         state: JobState | None = None,
-        **fields: object,
+        **fields: Unpack[JobPatch],
     ) -> bool:
         """Change fields without moving the job; guarded by lease owner and `state` if given."""
-        clauses, params = _assignments(fields)
+        clauses, params = assignments(fields)
         sql = f"UPDATE jobs SET updated_at = ?{''.join(', ' + c for c in clauses)} WHERE id = ?"
         args: list[object] = [now, *params, job_id]
         if owner is not None:
@@ -268,9 +236,9 @@ class JobStore(JobLeases, JobQueries):
 
     async def delete_finished(self, *, before: float, limit: int = 1000) -> int:
         """Retention: drop finished jobs older than `before` (the usage ledger keeps its rows)."""
-        wanted = _state_values(TERMINAL)
+        wanted = state_values(TERMINAL)
         return await self.db.execute_write(
             "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs "
-            f"WHERE state IN ({_placeholders(wanted)}) AND finished_at < ? LIMIT ?)",
+            f"WHERE state IN ({placeholders(wanted)}) AND finished_at < ? LIMIT ?)",
             [*wanted, before, limit],
         )

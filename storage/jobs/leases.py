@@ -1,27 +1,68 @@
-"""Leases: which runner works a job now, and when it is looked at again.
+"""What the engine claims and leases: which runner works a job now, when it is looked at again,
+and the reads the scheduler decides on (due times, the waiting line, held slots).
 
 Why leases: the runner claims due jobs by writing its owner name and an expiry in the same atomic
 statement that selects them, so two runners (two replicas, or a runner and its restarted self)
 never work one job at once; a crashed runner's jobs come back once its lease expires, or at once
-when its replica stops beating (storage/instances.py). A mixin of `JobStore` (storage/jobs.py).
+when its replica stops beating (storage/instances.py).
+A part of `JobStore` (storage/jobs/store.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Unpack
 
 from storage.db import Database
-from storage.job_rows import (
-    _RETURNING,
+from storage.jobs.rows import (
+    RETURNING,
+    SELECT,
     Job,
-    _assignments,
-    _placeholders,
-    _state_values,
+    JobPatch,
+    ReleasePatch,
+    assignments,
+    placeholders,
+    state_values,
 )
-from storage.states import JobState, check_transition
+from storage.states import RUNNING, JobState, check_transition
+
+
+class SlotCounts:
+    """How many slots are held, in all and per user and chat (the three concurrency caps)."""
+
+    __slots__ = ("by_chat", "by_user", "total")
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.by_user: dict[int, int] = {}
+        self.by_chat: dict[int, int] = {}
+
+    def add(self, user_id: int, chat_id: int, n: int = 1) -> None:
+        self.total += n
+        self.by_user[user_id] = self.by_user.get(user_id, 0) + n
+        self.by_chat[chat_id] = self.by_chat.get(chat_id, 0) + n
+
+    def copy(self) -> SlotCounts:
+        twin = SlotCounts()
+        twin.total, twin.by_user, twin.by_chat = self.total, dict(self.by_user), dict(self.by_chat)
+        return twin
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SlotCounts):
+            return NotImplemented
+        return (self.total, self.by_user, self.by_chat) == (
+            other.total,
+            other.by_user,
+            other.by_chat,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
 
 
 class JobLeases:
+    """What the engine claims and leases, and the reads its scheduler decides on (due times,
+    the waiting line, held slots, failures still to tell); a part of `JobStore`."""
+
     db: Database
 
     async def claim_due(
@@ -44,10 +85,10 @@ class JobLeases:
         state_filter = ""
         params: list[object] = [owner, now + lease_seconds, now, now]
         if states is not None:
-            wanted = _state_values(states)
+            wanted = state_values(states)
             if not wanted:
                 return []
-            state_filter = f" AND state IN ({_placeholders(wanted)})"
+            state_filter = f" AND state IN ({placeholders(wanted)})"
             params.extend(wanted)
         params.append(limit)
         rows = await self.db.write_returning(
@@ -58,7 +99,7 @@ class JobLeases:
             "SELECT id FROM jobs WHERE next_check_at <= ? "
             "AND (lease_until IS NULL OR lease_until <= ?)"
             f"{state_filter} ORDER BY next_check_at LIMIT ?{self.db.dialect.skip_locked}) "
-            f"{_RETURNING}",
+            f"{RETURNING}",
             params,
         )
         jobs = [Job.from_row(r) for r in rows]
@@ -66,10 +107,16 @@ class JobLeases:
         return jobs
 
     async def release(
-        self, job_id: int, *, owner: str, next_check_at: float, now: float, **fields: object
+        self,
+        job_id: int,
+        *,
+        owner: str,
+        next_check_at: float,
+        now: float,
+        **fields: Unpack[ReleasePatch],
     ) -> bool:
         """Drop our lease and say when to look at the job again (plus any same-state fields)."""
-        clauses, params = _assignments(fields)
+        clauses, params = assignments(fields)
         rows = await self.db.execute_write(
             "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, next_check_at = ?, "
             f"updated_at = ?{''.join(', ' + c for c in clauses)} "
@@ -94,17 +141,8 @@ class JobLeases:
             return 0
         return await self.db.execute_write(
             "UPDATE jobs SET lease_until = ? WHERE lease_owner = ? "
-            f"AND id IN ({_placeholders(ids)})",
+            f"AND id IN ({placeholders(ids)})",
             [until, owner, *ids],
-        )
-
-    async def renew_lease(self, job_id: int, *, owner: str, until: float) -> bool:
-        return (
-            await self.db.execute_write(
-                "UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ?",
-                (until, job_id, owner),
-            )
-            == 1
         )
 
     async def release_all(self, *, owner: str, next_check_at: float | None = None) -> int:
@@ -139,16 +177,16 @@ class JobLeases:
         owner: str,
         lease_until: float,
         now: float,
-        **fields: object,
+        **fields: Unpack[JobPatch],
     ) -> Job | None:
         """A waiting job takes its slot: leased to `owner` and moved out of `received` in one
         statement, so no claim and no second admission can take it in between."""
         check_transition(JobState.RECEIVED, dst)
-        clauses, params = _assignments(fields)
+        clauses, params = assignments(fields)
         rows = await self.db.write_returning(
             "UPDATE jobs SET state = ?, lease_owner = ?, lease_until = ?, updated_at = ?"
             f"{''.join(', ' + c for c in clauses)} WHERE id = ? AND state = 'received' "
-            f"AND (lease_until IS NULL OR lease_until <= ?) {_RETURNING}",
+            f"AND (lease_until IS NULL OR lease_until <= ?) {RETURNING}",
             [JobState(dst).value, owner, lease_until, now, *params, job_id, now],
         )
         return Job.from_row(rows[0]) if rows else None
@@ -157,7 +195,7 @@ class JobLeases:
         """Lease one job whose lease is free or expired (e.g. a waiting job about to time out)."""
         rows = await self.db.write_returning(
             "UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id = ? "
-            f"AND (lease_until IS NULL OR lease_until <= ?) {_RETURNING}",
+            f"AND (lease_until IS NULL OR lease_until <= ?) {RETURNING}",
             (owner, until, job_id, now),
         )
         return Job.from_row(rows[0]) if rows else None
@@ -192,3 +230,51 @@ class JobLeases:
             (at, job_id, at),
         )
         return count > 0
+
+    async def next_due_at(self) -> float | None:
+        """When the earliest claimable job is due: its next check, or its lease expiry if later.
+        Includes jobs this process holds. Waiting (`received`) jobs are not claimed but admitted
+        (bot/engine/admission.py), so they are not counted here."""
+        # Two cheap halves: the first unleased job in due order (jobs_due, stops at the first
+        # hit), and the few leased ones (jobs_lease_owner), which are due when the lease ends.
+        value = await self.db.fetchval(
+            "SELECT MIN(t) FROM ("
+            "SELECT * FROM (SELECT next_check_at AS t FROM jobs "
+            "WHERE next_check_at IS NOT NULL AND lease_until IS NULL AND state != 'received' "
+            "ORDER BY next_check_at LIMIT 1) AS first_free "
+            f"UNION ALL SELECT {self.db.dialect.greatest('next_check_at', 'lease_until')} "
+            "FROM jobs WHERE lease_owner IS NOT NULL AND state != 'received') AS due"
+        )
+        return None if value is None else float(str(value))
+
+    async def waiting_line(self, *, limit: int) -> list[Job]:
+        """Jobs waiting for a slot (`received`), in arrival order: the whole line
+        in one query, so admission and every place in line come from the same snapshot."""
+        rows = await self.db.fetchall(
+            f"{SELECT} WHERE state = 'received' ORDER BY created_at, id LIMIT ?", (limit,)
+        )
+        return [Job.from_row(r) for r in rows]
+
+    async def slot_counts(self) -> SlotCounts:
+        """Jobs holding a slot, in total, per user and per chat, in one query."""
+        wanted = state_values(RUNNING)
+        rows = await self.db.fetchall(
+            f"SELECT user_id, chat_id, COUNT(*) FROM jobs WHERE state IN ({placeholders(wanted)})"
+            " GROUP BY user_id, chat_id",
+            wanted,
+        )
+        counts = SlotCounts()
+        for user_id, chat_id, n in rows:
+            counts.add(int(user_id), int(chat_id), int(n))
+        return counts
+
+    async def unnotified_failures(self, *, since: float, limit: int = 100) -> list[Job]:
+        """Failed / timed-out / interrupted jobs finished after `since` whose user was never told
+        (`outcome_sent_at` unset): a crash hit between the state move and the message."""
+        wanted = state_values({JobState.FAILED, JobState.TIMED_OUT, JobState.INTERRUPTED})
+        rows = await self.db.fetchall(
+            f"{SELECT} WHERE state IN ({placeholders(wanted)}) AND outcome_sent_at IS NULL "
+            "AND finished_at >= ? ORDER BY finished_at LIMIT ?",
+            [*wanted, since, limit],
+        )
+        return [Job.from_row(r) for r in rows]

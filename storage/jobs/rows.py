@@ -1,7 +1,8 @@
 """A job as a row: what intake writes (`NewJob`), what is read back (`Job`), and the column rules.
 
 Why apart from the repository: the shapes and the SQL fragments built from them are shared by
-every query of `JobStore` and by the tests, and read best on their own.
+every module of `JobStore` (storage/jobs/) and by the tests, and read best on their own; the
+SQL fragments and helpers below are public for that reason, and for nothing else.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import secrets
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 from storage.db import Row
 from storage.states import TERMINAL, JobState
@@ -167,7 +168,7 @@ class Job:
 
     @classmethod
     def from_row(cls, row: Row) -> Job:
-        """A row of `_SELECT`/`_RETURNING`, whose columns are JOB_COLUMNS in order.
+        """A row of `SELECT`/`RETURNING`, whose columns are JOB_COLUMNS in order.
 
         Why by position: `row[name]` scans the column names case-insensitively, and 45 such
         look-ups made this the costliest line of the update path (bench/bench_updates.py).
@@ -180,8 +181,74 @@ class Job:
         return cls(**values)
 
 
+class ReleasePatch(TypedDict, total=False):
+    """The columns a caller may set, with their types; all but `next_check_at` (`JobPatch`).
+
+    Why a TypedDict: `**fields: Unpack[...]` lets mypy check every call site's names and values;
+    identity, state, the row's own timestamps and leases are the store's (`_PROTECTED`). The
+    counters also take an `Increment`. Why apart: `release` names the next check itself.
+    """
+
+    chat_type: str
+    topic_id: int | None
+    user_id: int
+    user_name: str
+    user_lang: str | None
+    status_message_id: int | None
+    status_updated_at: float | None
+    model: str
+    prompt: str
+    lyrics: str | None
+    options: Mapping[str, object]
+    reference_message_id: int | None
+    reference_file_id: str | None
+    reference_file_unique_id: str | None
+    reference_kind: str | None
+    reference_mime: str | None
+    reference_duration: float | None
+    reference_size: int | None
+    reference_purpose: str | None
+    refer_voice_id: str | None
+    refer_instrumental_id: str | None
+    reference_url: str | None
+    generation_id: str | None
+    provider_status: str | None
+    submit_attempts: int | Increment
+    poll_count: int | Increment
+    delivery_attempts: int | Increment
+    transient_errors: int | Increment
+    deadline_at: float
+    cancel_requested_at: float | None
+    error_key: str | None
+    error_detail: str | None
+    credits_used: float | None  # the provider reports a float
+    cost_usd: float | None
+    audio_url: str | None
+    result_path: str | None
+    result_bytes: int | None
+    result_duration: float | None
+    result_mime: str | None
+    result_format: str | None
+    delivered_message_id: int | None
+    delivered_file_id: str | None
+    submit_started_at: float | None
+    submitted_at: float | None
+    completed_at: float | None
+    fetched_at: float | None
+    delivered_at: float | None
+    finished_at: float | None
+    outcome_sent_at: float | None
+    title: str | None
+
+
+class JobPatch(ReleasePatch, total=False):
+    """What `transition`, `update` and `start_waiting` may set: every patchable column."""
+
+    next_check_at: float | None
+
+
 JOB_COLUMNS: Final[tuple[str, ...]] = tuple(f.name for f in dataclass_fields(Job))
-_NEW_JOB_COLUMNS: Final[tuple[str, ...]] = tuple(f.name for f in dataclass_fields(NewJob))
+NEW_JOB_COLUMNS: Final[tuple[str, ...]] = tuple(f.name for f in dataclass_fields(NewJob))
 # Columns that identify a job or are managed only by the store itself (state via `transition`,
 # leases via claim/release/renew).
 _PROTECTED: Final = frozenset(
@@ -199,8 +266,9 @@ _PROTECTED: Final = frozenset(
     }
 )
 UPDATABLE_COLUMNS: Final[frozenset[str]] = frozenset(JOB_COLUMNS) - _PROTECTED
-_SELECT: Final = f"SELECT {', '.join(JOB_COLUMNS)} FROM jobs"
-_RETURNING: Final = f"RETURNING {', '.join(JOB_COLUMNS)}"
+# tests/test_storage_jobs.py checks that `JobPatch` names exactly these.
+SELECT: Final = f"SELECT {', '.join(JOB_COLUMNS)} FROM jobs"
+RETURNING: Final = f"RETURNING {', '.join(JOB_COLUMNS)}"
 
 
 def new_job_key() -> str:
@@ -208,7 +276,7 @@ def new_job_key() -> str:
     return f"sb-{secrets.token_hex(12)}"
 
 
-def _sql_value(name: str, value: object) -> object:
+def sql_value(name: str, value: object) -> object:
     if name == "options":
         if not isinstance(value, Mapping):
             raise TypeError("options must be a mapping")
@@ -220,7 +288,7 @@ def _sql_value(name: str, value: object) -> object:
     return value
 
 
-def _assignments(values: Mapping[str, object]) -> tuple[list[str], list[object]]:
+def assignments(values: Mapping[str, object]) -> tuple[list[str], list[object]]:
     """`col = ?` clauses for whitelisted columns; unknown names are a programming error."""
     unknown = set(values) - UPDATABLE_COLUMNS
     if unknown:
@@ -233,13 +301,13 @@ def _assignments(values: Mapping[str, object]) -> tuple[list[str], list[object]]
             params.append(value.by)
         else:
             clauses.append(f"{name} = ?")
-            params.append(_sql_value(name, value))
+            params.append(sql_value(name, value))
     return clauses, params
 
 
-def _placeholders(items: Collection[object]) -> str:
+def placeholders(items: Collection[object]) -> str:
     return ", ".join("?" for _ in items)
 
 
-def _state_values(states: Collection[JobState]) -> list[str]:
+def state_values(states: Collection[JobState]) -> list[str]:
     return sorted(JobState(s).value for s in states)
