@@ -14,7 +14,7 @@ from bot.engine.admission import Caps, admit, worth_a_walk
 from bot.engine.runner import ADMIT_EVERY
 from songbot_fakes.telegram import ApiCall
 from storage.jobs import Job, JobStore, SlotCounts
-from tests.harness import BotHarness
+from tests.support.harness import BotHarness
 from tests.test_storage_jobs import T0, db, make_new_job, store
 
 __all__ = ["db", "store"]

@@ -14,9 +14,9 @@ import pytest
 
 from bot.aimlapi.session import Timeouts
 from bot.i18n import t
-from tests.conftest_aimlapi import make_aimlapi_client
-from tests.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.subprocess_bot import outcome_messages
+from tests.support.fixtures_aimlapi import make_aimlapi_client
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.subprocess_bot import outcome_messages
 
 LYRICS = "[Verse]\nNeon lights over the bay\nWe dance until the day\n[Chorus]\nStay, stay, stay"
 SONG = f"/song dreamy synth-pop with female vocals\n{LYRICS}"

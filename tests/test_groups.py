@@ -6,7 +6,7 @@ import asyncio
 import itertools
 import time
 
-from tests.harness import BotHarness
+from tests.support.harness import BotHarness
 
 GROUP = -1001234
 ADMIN = 42

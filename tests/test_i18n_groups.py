@@ -4,7 +4,7 @@ board speaks it and says "All done" only when a song was made."""
 from __future__ import annotations
 
 from bot.i18n import t
-from tests.harness import BotHarness
+from tests.support.harness import BotHarness
 from tests.test_groups import LYRICS, fast_flood_clock
 
 GROUP = -1002525

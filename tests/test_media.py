@@ -33,7 +33,7 @@ from songbot_fakes.audio_fixtures import (
     make_wav,
     make_wav_pure,
 )
-from tests.ffmpeg_tool import run_ffmpeg
+from tests.support.ffmpeg_tool import run_ffmpeg
 
 
 def write(tmp_path: Path, name: str, data: bytes) -> Path:

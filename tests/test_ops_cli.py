@@ -22,8 +22,8 @@ from storage.db import Database, load_migrations
 from storage.jobs import JobStore, NewJob
 from storage.states import JobState
 from storage.usage import UsageLedger
-from tests.harness import bot_env
-from tests.test_ops_support import restore_logging, secret_forms
+from tests.support.harness import bot_env
+from tests.support.ops import restore_logging, secret_forms
 
 # The newest schema version: every migration added must not need these tests edited.
 LATEST = load_migrations()[-1].version

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import pg_server
+from tests.support import pg_server
 
 
 def test_a_missing_server_binary_asks_for_debians_package_and_installs_nothing(

@@ -30,7 +30,7 @@ from bot.ops.logging_setup import setup_logging
 from songbot_fakes.aimlapi import FakeAimlApi, RecordedRequest
 from songbot_fakes.audio_fixtures import make_m4a, make_mp3, make_ogg_opus
 from songbot_fakes.telegram import FakeTelegram
-from tests.harness import BotHarness
+from tests.support.harness import BotHarness
 
 UPLOAD = "POST /v2/generate/audio/minimax/upload"
 GENERATE = "POST /v2/generate/audio/minimax/generate"

@@ -11,7 +11,7 @@ import asyncio
 import time
 from typing import Any
 
-from tests.harness import BotHarness
+from tests.support.harness import BotHarness
 from tests.test_groups import _reply_to, fast_flood_clock, song
 
 BOUND = 5

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from songbot_fakes.audio_fixtures import make_ogg_opus
-from tests.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
 from tests.test_faults_provider import FILES, SONG, one_outcome
 
 

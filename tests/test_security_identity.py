@@ -7,7 +7,7 @@ messages; the real requester is `sender_chat`. Through the real bot against the 
 from __future__ import annotations
 
 from songbot_fakes.telegram import CHANNEL_BOT, GROUP_ANONYMOUS_BOT
-from tests.harness import BotHarness
+from tests.support.harness import BotHarness
 from tests.test_groups import ADMIN, GROUP, _reply_to, _settle, fast_flood_clock, song
 
 CHANNEL_A, CHANNEL_B = -1005001, -1005002

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from tests.harness import BotHarness
+from tests.support.harness import BotHarness
 from tests.test_groups import _reply_to, _settle, fast_flood_clock, song
 
 PERSON = 5555

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from songbot_fakes.telegram import CHANNEL_BOT, GROUP_ANONYMOUS_BOT
-from tests.harness import BotHarness
+from tests.support.harness import BotHarness
 from tests.test_groups import ADMIN, GROUP, _reply_to, _settle, fast_flood_clock
 from tests.test_write import write
 

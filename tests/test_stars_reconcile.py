@@ -32,8 +32,8 @@ from bot.ops.cli import main
 from songbot_fakes.telegram import FakeTelegram, Invoice
 from storage.stars import Purchase
 from storage.states import JobState
-from tests.harness import PRIVATE_CHAT, USER, BotHarness, bot_env
-from tests.test_ux_support import LYRICS
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness, bot_env
+from tests.support.ux import LYRICS
 
 PAID = {"SONGBOT_STARS_PER_SONG": "50", "SONGBOT_FREE_SONGS_PER_DAY": "0"}
 SONG = f"/song dreamy synth-pop with female vocals\n{LYRICS}"

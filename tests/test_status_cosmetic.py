@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from tests.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
 from tests.test_faults_provider import SONG
 
 

@@ -71,7 +71,7 @@ async def force_state(db: Database, job_id: int, state: JobState) -> None:
 
 @pytest.fixture
 def db(any_db: Database) -> Database:
-    """Every test here runs on SQLite and on PostgreSQL (tests/conftest_pg.py)."""
+    """Every test here runs on SQLite and on PostgreSQL (tests/support/fixtures_pg.py)."""
     return any_db
 
 

@@ -73,7 +73,7 @@ def test_unknown_state_names_are_illegal() -> None:
 
 @pytest.fixture
 def store(any_db: Database) -> JobStore:
-    """Every test here runs on SQLite and on PostgreSQL (tests/conftest_pg.py)."""
+    """Every test here runs on SQLite and on PostgreSQL (tests/support/fixtures_pg.py)."""
     return JobStore(any_db)
 
 

@@ -25,7 +25,7 @@ assert MIDNIGHT % DAY == 0
 
 @pytest.fixture
 def db(any_db: Database) -> Database:
-    """Every test here runs on SQLite and on PostgreSQL (tests/conftest_pg.py)."""
+    """Every test here runs on SQLite and on PostgreSQL (tests/support/fixtures_pg.py)."""
     return any_db
 
 

@@ -14,7 +14,7 @@ from songbot_fakes.telegram import ApiCall, FakeTelegram
 from songbot_fakes.telegram_html import parse_html, strip_text
 from storage.jobs import Job, NewJob
 from storage.states import JobState
-from tests.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
 
 LYRICS = "[Verse]\nNeon lights over the bay\nWe dance until the day\n\n[Chorus]\nStay, stay, stay"
 TITLE = "Stay, stay, stay"  # the title of a song with LYRICS: the first chorus line (#25.12)
