@@ -181,7 +181,7 @@ async def restart(child: Child) -> None:
     await wait_until(lambda: current_id(child) not in ("", old), timeout=60, what="restart")
 
 
-async def takeovers(rounds: int, root: Path, server: PgServer) -> list[tuple[str, ...]]:
+async def takeovers(rounds: int, root: Path, server: PgServer) -> list[tuple[str, ...]]:  # noqa: C901
     url = server.empty_database()
     tmp = root / "takeover"
     tmp.mkdir()

@@ -16,7 +16,7 @@ import sqlite3
 import subprocess
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -220,9 +220,9 @@ def guard(
 
 
 @pytest.fixture
-async def bot(guard: TokenGuard, harness: BotHarness) -> AsyncIterator[BotHarness]:
+async def bot(guard: TokenGuard, harness: BotHarness) -> BotHarness:
     """The harness, started after `guard` configured logging."""
-    yield harness
+    return harness
 
 
 # ---------------------------------------------------------------------------- the four forms

@@ -125,7 +125,7 @@ async def test_same_message_id_in_another_chat_is_a_new_job(store: JobStore) -> 
 
 @pytest.mark.parametrize("key", ["", "has space", "a/b", "ü", "x" * 129])
 async def test_bad_keys_are_rejected_in_python_and_in_the_schema(db: Database, key: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="job key must be 1-128 chars"):
         make_new_job(key=key)
     with pytest.raises(ConstraintViolation):
         await db.execute_write(
@@ -330,8 +330,8 @@ async def test_update_guards_and_whitelist(store: JobStore) -> None:
     assert fresh.status_message_id == 99 and fresh.poll_count == 2
     assert fresh.options == {"k": "v"} and fresh.lyrics is None and fresh.updated_at == T0 + 3
     for bad in ("id", "key", "chat_id", "lease_owner", "claims", "created_at", "no_such_column"):
+        kwargs: dict[str, Any] = {bad: 1}
         with pytest.raises(ValueError, match=bad):
-            kwargs: dict[str, Any] = {bad: 1}
             await store.update(job.id, owner=None, now=T0, **kwargs)
     with pytest.raises(ValueError, match="state"):  # states move only through transition()
         await store.transition(
@@ -364,7 +364,7 @@ async def test_transition_to_terminal_clears_lease_and_schedule(store: JobStore)
     assert (done.lease_owner, done.lease_until, done.next_check_at) == (None, None, None)
     assert done.finished_at == T0 + 2 and done.delivered_at == T0 + 2
     assert done.delivered_message_id == 1234 and done.is_terminal
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="has no next check"):
         await store.transition(
             job.id, JobState.PENDING, JobState.FAILED, now=T0, next_check_at=T0 + 1
         )
