@@ -21,6 +21,7 @@ pytest_plugins = [
     "tests.support.fixtures_aimlapi",
     "tests.support.fixtures_bot",
     "tests.support.fixtures_pg",
+    "tests.support.fixtures_storage",
     "tests.support.fixtures_telegram",
 ]
 

@@ -11,7 +11,7 @@ import sqlite3
 import time
 
 from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.test_faults_provider import SONG
+from tests.support.song_outcome import SONG
 
 DAY = 86_400.0
 

@@ -13,7 +13,7 @@ import storage.db as storage_db
 from storage import Database, JobState, JobStore, Migration, StorageError, load_migrations
 from storage.db import ConstraintViolation
 from storage.job_rows import _NEW_JOB_COLUMNS, _sql_value
-from tests.test_storage_jobs import T0, make_new_job
+from tests.support.jobs import T0, make_new_job
 
 LATEST = len(load_migrations())
 INDEXES_002 = {

@@ -29,8 +29,8 @@ from storage.settings import ChatSettingsStore, UserStore, load_requester
 from storage.stars import StarStore
 from storage.states import JobState
 from storage.usage import UsageLedger
+from tests.support.jobs import T0, make_new_job
 from tests.support.pg_server import PgServer
-from tests.test_storage_jobs import T0, make_new_job
 
 # --- the same schema ---------------------------------------------------------------------------
 

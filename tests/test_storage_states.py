@@ -21,7 +21,7 @@ from storage import (
     JobStore,
     check_transition,
 )
-from tests.test_storage_jobs import T0, force_state, make_new_job
+from tests.support.jobs import T0, force_state, make_new_job
 
 S = JobState
 # The table, written out independently of storage/states.py.

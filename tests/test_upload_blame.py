@@ -19,8 +19,8 @@ from handlers.buttons import plain_text
 from songbot_fakes.telegram import ScriptedFault
 from storage.jobs import Job
 from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.song_outcome import SONG, one_outcome
 from tests.support.ux import button_data, press
-from tests.test_faults_provider import SONG, one_outcome
 from tests.test_ux_commands import ask
 
 
