@@ -15,8 +15,7 @@ from bot.ops.retention import DAY, sweep_once
 from bot.textutil import song_title
 from storage.songs import NewSong, Song
 from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.support.ux import BOT, GROUP, LYRICS, TITLE, button_data, buttons, deliver, press
-from tests.test_ux_commands import ask
+from tests.support.ux import BOT, GROUP, LYRICS, TITLE, ask, button_data, buttons, deliver, press
 
 OTHER = 2002
 _JOB_IDS = itertools.count(900_000)

@@ -23,8 +23,7 @@ from storage.states import JobState
 from storage.usage import UsageLedger
 from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
 from tests.support.jobs import T0, make_new_job
-from tests.support.ux import LYRICS, button_data, press, submits
-from tests.test_ux_commands import ask
+from tests.support.ux import LYRICS, ask, button_data, press, submits
 
 SONG = f"/song dreamy synth-pop with female vocals\n{LYRICS}"
 GROUP = -1002424

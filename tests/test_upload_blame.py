@@ -20,8 +20,7 @@ from songbot_fakes.telegram import ScriptedFault
 from storage.jobs import Job
 from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
 from tests.support.song_outcome import SONG, one_outcome
-from tests.support.ux import button_data, press
-from tests.test_ux_commands import ask
+from tests.support.ux import ask, button_data, press
 
 
 async def test_a_failing_upload_is_blamed_on_telegram(harness: BotHarness) -> None:

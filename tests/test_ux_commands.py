@@ -13,7 +13,6 @@ from bot.i18n import t
 from bot.progress.status import song_name
 from handlers.help import GROUP_COMMANDS, PRIVATE_COMMANDS
 from handlers.settings import MODEL_ORDER
-from songbot_fakes.telegram import ApiCall
 from songbot_fakes.telegram_html import utf16_len
 from storage.states import JobState
 from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
@@ -22,6 +21,7 @@ from tests.support.ux import (
     GROUP,
     LYRICS,
     TITLE,
+    ask,
     button_data,
     deliver,
     edited,
@@ -31,14 +31,6 @@ from tests.support.ux import (
     shown,
     submits,
 )
-
-
-async def ask(h: BotHarness, chat_id: int, user_id: int, text: str) -> ApiCall:
-    """Send `text` and wait for the bot's reply to it."""
-    sent = h.tg.send_text(chat_id, user_id, text)
-    return await h.tg.wait_for_call(
-        "sendMessage", ok_reply_to(chat_id, sent["message_id"]), timeout=15
-    )
 
 
 def entities_of(message: dict[str, Any], kind: str) -> list[str]:

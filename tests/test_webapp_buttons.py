@@ -19,8 +19,7 @@ from bot.webapp.access import group_of
 from songbot_fakes.telegram import FakeTelegram
 from tests import test_webapp_api
 from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.support.ux import BOT, GROUP, LYRICS, buttons, deliver
-from tests.test_ux_commands import ask
+from tests.support.ux import BOT, GROUP, LYRICS, ask, buttons, deliver
 from tests.test_webapp_api import PUBLIC, base, init_data
 
 app_bot = test_webapp_api.app_bot  # the bot with SONGBOT_PUBLIC_URL and its web server

@@ -167,3 +167,11 @@ async def help_section(h: BotHarness, chat_id: int, user_id: int, section: str) 
         timeout=15,
     )
     return str(edit.params["text"])
+
+
+async def ask(h: BotHarness, chat_id: int, user_id: int, text: str) -> ApiCall:
+    """Send `text` and wait for the bot's reply to it."""
+    sent = h.tg.send_text(chat_id, user_id, text)
+    return await h.tg.wait_for_call(
+        "sendMessage", ok_reply_to(chat_id, sent["message_id"]), timeout=15
+    )
