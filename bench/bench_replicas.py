@@ -49,7 +49,7 @@ from bench_burst import FIRST_CHAT, TELEGRAM_RATE, text
 from bot.telegram.flood import COUNTED_METHODS
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
-from tests.pg_server import PgServer
+from tests.support.pg_server import PgServer
 
 POLLER_LINE = "this replica is now the one polling Telegram"
 
@@ -181,7 +181,7 @@ async def restart(child: Child) -> None:
     await wait_until(lambda: current_id(child) not in ("", old), timeout=60, what="restart")
 
 
-async def takeovers(rounds: int, root: Path, server: PgServer) -> list[tuple[str, ...]]:
+async def takeovers(rounds: int, root: Path, server: PgServer) -> list[tuple[str, ...]]:  # noqa: C901
     url = server.empty_database()
     tmp = root / "takeover"
     tmp.mkdir()

@@ -287,7 +287,7 @@ def fmt(value: float | None, unit: str = "s") -> str:
     return "–" if value is None else f"{value:.2f} {unit}"
 
 
-async def main() -> None:
+async def main() -> None:  # noqa: C901
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3, help="intake/echo runs, interleaved")

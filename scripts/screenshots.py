@@ -3,7 +3,8 @@
 Why a script and real: the pictures show what the current page does, from the real bot against
 the local fakes (nothing leaves 127.0.0.1, nothing is charged), in Debian's Chromium at a phone's
 size, themed as Telegram themes it (the same stand-in for telegram-web-app.js as the browser
-tests, tests/webapp_browser.py). The suite never writes into docs/; run this after changing the
+tests, tests/support/webapp_browser.py). The suite never writes into docs/; run this after
+changing the
 page, then look at the pictures before committing them.
 
     .venv/bin/python scripts/screenshots.py
@@ -27,7 +28,7 @@ from bot.ops.demo import bot_against_fakes  # noqa: E402
 from bot.services import get_services  # noqa: E402
 from songbot_fakes.aimlapi import FakeAimlApi  # noqa: E402
 from songbot_fakes.telegram import FakeTelegram  # noqa: E402
-from tests.webapp_browser import (  # noqa: E402
+from tests.support.webapp_browser import (  # noqa: E402
     DARK,
     LIGHT,
     chromium,

@@ -3,7 +3,7 @@
 Every test gets exactly one tier marker, from what it really uses, so a new test cannot forget it:
 - `postgres`: the suite's own PostgreSQL server (the `pg_server` / `pg_url` fixtures, or the
   PostgreSQL half of `any_db`);
-- `process`: a real `songbot run` child process (its module uses `tests.subprocess_bot`) or
+- `process`: a real `songbot run` child process (its module uses `tests.support.subprocess_bot`) or
   another command run as a process;
 - `bot`: the real PTB Application or a client against the local fakes, in the test's process;
 - `unit`: pure code, no server.
@@ -14,10 +14,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest_aimlapi import *  # noqa: F403
-from tests.conftest_bot import *  # noqa: F403
-from tests.conftest_pg import *  # noqa: F403
-from tests.conftest_telegram import *  # noqa: F403
+# The shared fixtures live in tests/support/ (with the rest of the test support code) and load as
+# plugins, so a test sees each fixture from one named module instead of a star import.
+pytest.register_assert_rewrite("tests.support")
+pytest_plugins = [
+    "tests.support.fixtures_aimlapi",
+    "tests.support.fixtures_bot",
+    "tests.support.fixtures_pg",
+    "tests.support.fixtures_storage",
+    "tests.support.fixtures_telegram",
+]
 
 TIERS = ("unit", "bot", "process", "postgres")
 _POSTGRES_FIXTURES = frozenset({"pg_server", "pg_url"})

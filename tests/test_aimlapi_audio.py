@@ -18,7 +18,7 @@ from bot.aimlapi.errors import AudioDownloadError, GenerationFailed
 from bot.aimlapi.types import GenerationRequest
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.audio_fixtures import make_m4a, make_mp3, make_ogg_opus, make_wav
-from tests.conftest_aimlapi import make_aimlapi_client
+from tests.support.fixtures_aimlapi import make_aimlapi_client
 
 MUSIC_01 = GenerationRequest("music-01", "", "la la la", refer_voice="vocal-1")
 STABLE = GenerationRequest("stable-audio", "warm analog pads")

@@ -14,7 +14,7 @@ from bot.aimlapi.client import AimlApiClient
 from bot.aimlapi.errors import InvalidApiKey, InvalidRequest, ProviderUnavailable, RateLimited
 from bot.aimlapi.types import ChatMessage
 from songbot_fakes.aimlapi import FakeAimlApi
-from tests.conftest_aimlapi import make_aimlapi_client
+from tests.support.fixtures_aimlapi import make_aimlapi_client
 
 CHAT = "POST /v1/chat/completions"
 ASK = [ChatMessage("system", "Answer in JSON."), ChatMessage("user", "a song about rain")]

@@ -28,7 +28,7 @@ from bot.errors import SongbotError
 from bot.i18n import t
 from songbot_fakes.aimlapi import MSG_401, FakeAimlApi, LogRow, nanoid
 from songbot_fakes.audio_fixtures import make_mp3, make_ogg_opus, make_wav
-from tests.conftest_aimlapi import make_aimlapi_client
+from tests.support.fixtures_aimlapi import make_aimlapi_client
 
 LYRICS = "[Verse]\nStreetlights flicker, the night breeze sighs\n[Chorus]\nStay with me"
 STYLE = "dreamy synth-pop with female vocals"

@@ -28,7 +28,7 @@ from bot.aimlapi.types import GenerationRequest
 from bot.errors import LocalFailure
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.audio_fixtures import make_mp3
-from tests.conftest_aimlapi import make_aimlapi_client
+from tests.support.fixtures_aimlapi import make_aimlapi_client
 
 REQUEST = GenerationRequest(
     "minimax/music-2.0", "calm piano and soft strings", "[Verse]\nStreetlights flicker tonight"

@@ -11,7 +11,7 @@ import pytest
 from bot.delivery.audio_levels import MEASURED_SAMPLES, mp3_levels, pcm_levels
 from bot.delivery.cover_art import BARS, _bar, _zero_crossing_rate
 from bot.delivery.media import decode_pcm
-from tests.ffmpeg_tool import run_ffmpeg
+from tests.support.ffmpeg_tool import run_ffmpeg
 
 
 async def encode(

@@ -1,6 +1,7 @@
 """Every audio path the bot has, through the real codec child (bot/delivery/codec.py, PyAV).
 
-Inputs are made by an independent encoder (the ffmpeg command line, tests/ffmpeg_tool.py) in each
+Inputs are made by an independent encoder (the ffmpeg command line,
+tests/support/ffmpeg_tool.py) in each
 form users send: OGG/Opus voice notes, MP3, M4A, a video's and a round video message's sound
 (MP4, H.264 picture, AAC sound), FLAC, WAV, and a 96 kHz 6-channel FLAC that MP3 cannot carry
 as it is. Each is converted to MP3 (references, deliveries) and decoded to PCM (the cover), and
@@ -17,7 +18,7 @@ import pytest
 from bot.delivery import codec
 from bot.delivery.media import MediaError, decode_pcm, probe, to_mp3
 from songbot_fakes.audio_fixtures import make_m4a, make_mp3, make_ogg_opus, make_wav
-from tests.ffmpeg_tool import make_media
+from tests.support.ffmpeg_tool import make_media
 
 pytestmark = pytest.mark.process  # every conversion runs in a child process
 

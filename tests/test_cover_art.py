@@ -13,7 +13,7 @@ from bot.delivery import cover_art
 from bot.delivery.cover_art import render_cover
 from bot.delivery.media import MediaError
 from songbot_fakes.audio_fixtures import make_mp3, make_ogg_opus, make_wav
-from tests.ffmpeg_tool import run_ffmpeg
+from tests.support.ffmpeg_tool import run_ffmpeg
 
 
 def write(tmp_path: Path, name: str, data: bytes) -> Path:

@@ -8,7 +8,7 @@ import mutagen
 
 from bot.i18n import t
 from songbot_fakes.aimlapi import FakeAimlApi
-from tests.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
 
 LYRICS = "[Verse]\nNeon lights over the bay\nWe dance until the day\n\n[Chorus]\nStay, stay, stay"
 

@@ -14,10 +14,8 @@ from bot.engine.admission import Caps, admit, worth_a_walk
 from bot.engine.runner import ADMIT_EVERY
 from songbot_fakes.telegram import ApiCall
 from storage.jobs import Job, JobStore, SlotCounts
-from tests.harness import BotHarness
-from tests.test_storage_jobs import T0, db, make_new_job, store
-
-__all__ = ["db", "store"]
+from tests.support.harness import BotHarness
+from tests.support.jobs import T0, make_new_job
 
 LYRICS = "[Verse]\nStay, stay, stay with me tonight\n[Chorus]\nStay, stay, stay"
 SUBMIT = "POST /v2/generate/audio"

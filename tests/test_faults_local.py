@@ -18,8 +18,8 @@ import pytest
 
 from bot.i18n import t
 from storage.db import StorageError
-from tests.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.subprocess_bot import integrity_check, outcome_messages
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.subprocess_bot import integrity_check, outcome_messages
 
 LYRICS = "[Verse]\nNeon lights over the bay\nWe dance until the day\n[Chorus]\nStay, stay, stay"
 SONG = f"/song dreamy synth-pop with female vocals\n{LYRICS}"

@@ -1,7 +1,8 @@
 """The real `songbot run` process: graceful stops with hundreds of jobs pending, a second poller
 (Conflict), and a database it cannot write at start.
 
-The fakes run in the test process on 127.0.0.1; the bot is a child process (tests/subprocess_bot).
+The fakes run in the test process on 127.0.0.1; the bot is a child process
+(tests/support/subprocess_bot).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
 from storage.db import Database
 from storage.jobs import JobStore, NewJob
-from tests.subprocess_bot import (
+from tests.support.subprocess_bot import (
     BotProcess,
     integrity_check,
     jobs_async,

@@ -14,15 +14,9 @@ import pytest
 
 from bot.aimlapi.session import Timeouts
 from bot.i18n import t
-from tests.conftest_aimlapi import make_aimlapi_client
-from tests.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.subprocess_bot import outcome_messages
-
-LYRICS = "[Verse]\nNeon lights over the bay\nWe dance until the day\n[Chorus]\nStay, stay, stay"
-SONG = f"/song dreamy synth-pop with female vocals\n{LYRICS}"
-SUBMIT = "POST /v2/generate/audio"
-POLL = "GET /v2/generate/audio"
-FILES = "GET /files"
+from tests.support.fixtures_aimlapi import make_aimlapi_client
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.song_outcome import FILES, POLL, SONG, SUBMIT, one_outcome
 
 
 async def fast_client(harness: BotHarness, *, poll_timeout: float = 2.0) -> None:
@@ -32,17 +26,6 @@ async def fast_client(harness: BotHarness, *, poll_timeout: float = 2.0) -> None
         timeouts=Timeouts(connect=2.0, poll=poll_timeout, submit=2.0, logs=2.0, download=5.0),
     )
     await old.aclose()
-
-
-async def one_outcome(harness: BotHarness, request_id: int) -> tuple[int, list[str]]:
-    """Wait until the job's outcome went out; return (audios, failure texts) for the request."""
-    job = await harness.wait_for_job(
-        lambda j: j.request_message_id == request_id and j.outcome_sent_at is not None,
-        timeout=25,
-    )
-    audios, failures = outcome_messages(harness.tg, job.chat_id, request_id)
-    assert audios + len(failures) == 1, (audios, failures)
-    return audios, failures
 
 
 def polls(harness: BotHarness) -> int:

@@ -1,5 +1,5 @@
 """Telegram misbehaving around a finished song: flood control, 5xx, timeouts, blocked or vanished
-chats, deleted messages. The real bot runs in-process against the fakes (tests/harness.py).
+chats, deleted messages. The real bot runs in-process against the fakes (tests/support/harness.py).
 
 Each test checks the promise that matters: the song arrives exactly once, or the job ends as
 undeliverable quietly (one log line, no retry storm), and nothing is ever charged twice.
@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from songbot_fakes.telegram import ApiCall
-from tests.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.subprocess_bot import outcome_messages
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.subprocess_bot import outcome_messages
 
 LYRICS = "[Verse]\nNeon lights over the bay\nWe dance until the day\n[Chorus]\nStay, stay, stay"
 SONG = f"/song dreamy synth-pop with female vocals\n{LYRICS}"

@@ -17,7 +17,12 @@ import pytest
 
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
-from tests.subprocess_bot import RECEIVER_STALL, BotProcess, outcome_messages, subprocess_env
+from tests.support.subprocess_bot import (
+    RECEIVER_STALL,
+    BotProcess,
+    outcome_messages,
+    subprocess_env,
+)
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -10,9 +10,8 @@ from typing import Any
 
 from bot.i18n import plain, t
 from songbot_fakes.audio_fixtures import make_ogg_opus
-from tests.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.test_stars import PAID, _buy, _offer, _pay, _wait_text
-from tests.test_ux_support import (
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.ux import (
     BOT,
     GROUP,
     LYRICS,
@@ -23,6 +22,7 @@ from tests.test_ux_support import (
     press,
     shown,
 )
+from tests.test_stars import PAID, _buy, _offer, _pay, _wait_text
 from tests.test_write import song_json
 
 

@@ -10,12 +10,12 @@ import itertools
 
 from bot.i18n import plain, t
 from handlers.buttons import plain_text
-from tests.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.test_faults_provider import SONG, one_outcome
-from tests.test_groups import fast_flood_clock
+from tests.support.groups import fast_flood_clock
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.song_outcome import SONG, one_outcome
+from tests.support.ux import BOT, GROUP, button_data, deliver, ok_reply_to, press
 from tests.test_stars import PAID, _offer
 from tests.test_upload_blame import _refused_song
-from tests.test_ux_support import BOT, GROUP, button_data, deliver, ok_reply_to, press
 
 OTHER = 2002
 GROUP_SONG = SONG.replace("/song", f"/song@{BOT}", 1)

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from songbot_fakes.telegram_html import utf16_len
-from tests.harness import BotHarness
+from tests.support.harness import BotHarness
 
 SEED = int(os.environ.get("FUZZ_SEED", str(random.SystemRandom().randrange(10**6))))
 PIECES = [

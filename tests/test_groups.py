@@ -2,26 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-import time
 
-from tests.harness import BotHarness
-
-GROUP = -1001234
-ADMIN = 42
-LYRICS = "[Verse]\nWe sing together in the hall\n[Chorus]\nOne for all and all for one"
-
-
-async def fast_flood_clock(h: BotHarness, scale: float = 8.0, **env: str) -> None:
-    """Run Telegram's flood windows `scale`x faster on both sides (the fake and the limiter)."""
-    start = time.monotonic()
-    h.tg.clock = lambda: start + (time.monotonic() - start) * scale
-    await h.restart(SONGBOT_TG_RATE_SCALE=str(scale), **env)
-
-
-def song(text: str = "group anthem with choir") -> str:
-    return f"/song@SongTestBot {text}\n{LYRICS}"
+from tests.support.groups import ADMIN, GROUP, LYRICS, fast_flood_clock, reply_to, settle, song
+from tests.support.harness import BotHarness
 
 
 def audio_calls(h: BotHarness, chat_id: int) -> list[object]:
@@ -76,7 +60,7 @@ async def test_allowlist_answers_once_then_stays_silent(harness: BotHarness) -> 
     assert "isn't available" in first.params["text"]
     tg.send_text(GROUP, 502, song("second try"))
     tg.send_text(GROUP, 503, song("third try"))
-    await _settle(harness)
+    await settle(harness)
     replies = [c for c in tg.calls_to("sendMessage") if c.params["chat_id"] == GROUP]
     assert len(replies) == 1
     assert not [r for r in harness.api.requests if r.method == "POST"]
@@ -94,7 +78,7 @@ async def test_an_outsider_chat_gets_one_notice_from_every_command_then_silence(
     tg.send_text(GROUP, 502, "/model@SongTestBot")
     tg.send_text(GROUP, 503, song("again"))
     await tg.wait_for_call("sendMessage", lambda c: c.params["chat_id"] == GROUP)
-    await _settle(harness)
+    await settle(harness)
     replies = [c for c in tg.calls_to("sendMessage") if c.params["chat_id"] == GROUP]
     assert len(replies) == 1, [r.params["text"] for r in replies]
     assert "isn't available" in replies[0].params["text"]
@@ -172,28 +156,28 @@ async def test_admin_commands_refused_to_others_and_work_for_admins(harness: Bot
     await harness.restart(SONGBOT_ADMIN_IDS=str(ADMIN))
     tg = harness.tg
     refused = tg.send_text(900, 900, "/stats")
-    reply = await _reply_to(harness, refused)
+    reply = await reply_to(harness, refused)
     assert "only the bot's operators" in reply
     banned_try = tg.send_text(900, 900, "/ban 901")
-    assert "only the bot's operators" in await _reply_to(harness, banned_try)
+    assert "only the bot's operators" in await reply_to(harness, banned_try)
 
     tg.send_text(901, 901, f"/song before ban\n{LYRICS}")
     await harness.wait_for_job(lambda j: j.state == "delivered")
     stats = tg.send_text(ADMIN, ADMIN, "/stats")
-    text = await _reply_to(harness, stats)
+    text = await reply_to(harness, stats)
     assert "Today: songs 1" in text
     assert "(<code>901</code>): 1" in text  # the top user
 
     ban = tg.send_text(ADMIN, ADMIN, "/ban 901")
-    assert "banned" in await _reply_to(harness, ban)
+    assert "banned" in await reply_to(harness, ban)
     blocked = tg.send_text(901, 901, f"/song after ban\n{LYRICS}")
-    assert "can't request songs" in await _reply_to(harness, blocked)
+    assert "can't request songs" in await reply_to(harness, blocked)
     tg.send_text(901, 901, f"/song still banned\n{LYRICS}")
-    await _settle(harness)
+    await settle(harness)
     assert len(await harness.jobs()) == 1
 
     unban = tg.send_text(ADMIN, ADMIN, "/unban 901")
-    assert "again" in await _reply_to(harness, unban)
+    assert "again" in await reply_to(harness, unban)
     tg.send_text(901, 901, f"/song after unban\n{LYRICS}")
     await harness.wait_for_job(lambda j: j.state == "delivered" and j.prompt.startswith("after"))
 
@@ -203,30 +187,10 @@ async def test_group_settings_only_for_chat_admins(harness: BotHarness) -> None:
     tg = harness.tg
     tg.add_chat(GROUP, type="supergroup", title="Band", admins=[601])
     denied = tg.send_text(GROUP, 602, "/requests@SongTestBot admins")
-    assert "only this group's admins" in await _reply_to(harness, denied)
+    assert "only this group's admins" in await reply_to(harness, denied)
     allowed = tg.send_text(GROUP, 601, "/requests@SongTestBot admins")
-    assert "admins" in await _reply_to(harness, allowed)
+    assert "admins" in await reply_to(harness, allowed)
     member_song = tg.send_text(GROUP, 602, song())
-    assert "only admins can request" in await _reply_to(harness, member_song)
+    assert "only admins can request" in await reply_to(harness, member_song)
     tg.send_text(GROUP, 601, song("admin's own song"))
     await harness.wait_for_job(lambda j: j.state == "delivered")
-
-
-async def _reply_to(h: BotHarness, message: dict[str, object]) -> str:
-    call = await h.tg.wait_for_call(
-        "sendMessage",
-        lambda c: (
-            c.params.get("reply_parameters", {}).get("message_id") == message["message_id"]
-            and c.params["chat_id"] == message["chat"]["id"]
-        ),  # type: ignore[index]
-    )
-    text = call.params["text"]
-    assert isinstance(text, str)
-    return text
-
-
-async def _settle(h: BotHarness) -> None:
-    """Let queued updates be handled: a /help round trip proves the earlier ones were seen."""
-    probe = h.tg.send_text(12345, 12345, "/help")
-    await _reply_to(h, probe)
-    await asyncio.sleep(0.5)  # updates run concurrently; give earlier ones time to finish

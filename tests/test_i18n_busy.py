@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.i18n import t
-from tests.harness import BotHarness
-from tests.test_ux_support import LYRICS
+from tests.support.harness import BotHarness
+from tests.support.ux import LYRICS
 
 
 def texts_to(h: BotHarness, chat_id: int) -> list[str]:

@@ -4,8 +4,8 @@ board speaks it and says "All done" only when a song was made."""
 from __future__ import annotations
 
 from bot.i18n import t
-from tests.harness import BotHarness
-from tests.test_groups import LYRICS, fast_flood_clock
+from tests.support.groups import LYRICS, fast_flood_clock
+from tests.support.harness import BotHarness
 
 GROUP = -1002525
 ADMIN = 601

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.i18n import t
-from tests.harness import BotHarness
-from tests.test_ux_support import LYRICS
+from tests.support.harness import BotHarness
+from tests.support.ux import LYRICS
 
 RU_USER = 4401
 ES_USER = 4402

@@ -4,8 +4,8 @@ and ❌ meaning cancel only."""
 from __future__ import annotations
 
 from bot.aimlapi.models import MODELS
-from tests.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.test_ux_support import LYRICS, deliver
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.ux import LYRICS, deliver
 
 ID = "minimax/music-2.0"
 NAME = MODELS[ID].title

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot.i18n import t
 from songbot_fakes.audio_fixtures import make_ogg_opus
-from tests.harness import BotHarness
-from tests.test_ux_support import LYRICS
+from tests.support.harness import BotHarness
+from tests.support.ux import LYRICS
 
 SINGER = 4901
 

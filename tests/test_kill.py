@@ -37,7 +37,7 @@ import pytest
 
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram, WebhookPost
-from tests.subprocess_bot import (
+from tests.support.subprocess_bot import (
     BotProcess,
     integrity_check,
     jobs_async,

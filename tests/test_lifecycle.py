@@ -29,7 +29,7 @@ from bot.ops.webhook import WebhookBot
 from bot.periodic import Background, periodic
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
-from tests.harness import PRIVATE_CHAT, USER, BotHarness, bot_env
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness, bot_env
 
 pytestmark = pytest.mark.timeout(120)
 

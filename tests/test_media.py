@@ -33,7 +33,7 @@ from songbot_fakes.audio_fixtures import (
     make_wav,
     make_wav_pure,
 )
-from tests.ffmpeg_tool import run_ffmpeg
+from tests.support.ffmpeg_tool import run_ffmpeg
 
 
 def write(tmp_path: Path, name: str, data: bytes) -> Path:
@@ -129,7 +129,7 @@ async def test_path_that_looks_like_an_option(
 
 
 async def test_bad_bitrate_rejected(tmp_path: Path) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="bitrate must look like"):
         await to_mp3(tmp_path / "a.wav", tmp_path / "b.mp3", bitrate="-f null")
 
 
@@ -301,7 +301,7 @@ def test_tempfiles_hostile_job_keys_stay_inside(tmp_path: Path, key: str) -> Non
 
 @pytest.mark.parametrize("suffix", ["/x.mp3", "..", "../a", "a b", "", "x" * 80, ".mp3\x00"])
 def test_tempfiles_unsafe_suffix(tmp_path: Path, suffix: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unsafe temporary-file suffix"):
         TempFiles(tmp_path).path_for("job", suffix)
 
 

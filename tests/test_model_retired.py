@@ -26,9 +26,9 @@ from songbot_fakes.aimlapi import RETIRED_ANSWERS, FakeAimlApi
 from songbot_fakes.audio_fixtures import make_mp3, make_ogg_opus
 from storage.db import Database
 from storage.meta import MetaStore
-from tests.harness import BotHarness
-from tests.test_ops_support import get, ops_bot, web_server
-from tests.test_ux_support import help_section
+from tests.support.harness import BotHarness
+from tests.support.ops import get, ops_bot, web_server
+from tests.support.ux import help_section
 
 __all__ = ["ops_bot"]
 

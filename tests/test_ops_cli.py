@@ -10,7 +10,6 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,8 @@ from storage.db import Database, load_migrations
 from storage.jobs import JobStore, NewJob
 from storage.states import JobState
 from storage.usage import UsageLedger
-from tests.harness import bot_env
-from tests.test_ops_support import restore_logging, secret_forms
+from tests.support.harness import bot_env
+from tests.support.ops import restore_logging, secret_forms
 
 # The newest schema version: every migration added must not need these tests edited.
 LATEST = load_migrations()[-1].version
@@ -32,13 +31,13 @@ __all__ = ["restore_logging"]
 
 
 @pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """No songbot variables from the outside, and no `.env` in the working directory."""
     for name in list(os.environ):
         if name.startswith(("SONGBOT_", "TELEGRAM_", "AIMLAPI_")):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
-    yield tmp_path
+    return tmp_path
 
 
 def set_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:

@@ -16,7 +16,7 @@ from bot.ops.demo import (
     render_line,
     run_demo,
 )
-from tests.test_ops_support import PYTHON, subprocess_env
+from tests.support.ops import PYTHON, subprocess_env
 
 
 def audio_seconds(data: bytes) -> float:

@@ -20,8 +20,8 @@ from bot.ops.logging_setup import current_job_key, setup_logging
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.audio_fixtures import make_ogg_opus
 from songbot_fakes.telegram import FakeTelegram
-from tests.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.test_ops_support import LYRICS, restore_logging, secret_forms
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.ops import LYRICS, restore_logging, secret_forms
 
 __all__ = ["restore_logging"]
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.pg_server import PgServer
+from tests.support.ops import restore_logging  # noqa: F401  (the fixture)
+from tests.support.pg_server import PgServer
 from tests.test_ops_cli import clean_env, run_main  # noqa: F401  (the fixture)
 from tests.test_ops_postgres import _sqlite_with_jobs
-from tests.test_ops_support import restore_logging  # noqa: F401  (the fixture)
 
 SECRET = "hunter2-db-secret"
 

@@ -14,11 +14,11 @@ from songbot_fakes.telegram import FakeTelegram
 from storage.db import Database
 from storage.jobs import JobStore
 from storage.states import JobState
-from tests.harness import bot_env
-from tests.pg_server import PgServer
+from tests.support.harness import bot_env
+from tests.support.jobs import T0, make_new_job
+from tests.support.ops import restore_logging  # noqa: F401  (the fixture)
+from tests.support.pg_server import PgServer
 from tests.test_ops_cli import clean_env, run_main  # noqa: F401  (the fixture)
-from tests.test_ops_support import restore_logging  # noqa: F401  (the fixture)
-from tests.test_storage_jobs import T0, make_new_job
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -19,8 +19,8 @@ from bot.telegram.transport import (
     method_label,
 )
 from songbot_fakes.telegram import FakeTelegram
-from tests.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.test_ops_support import LYRICS, get, metric, ops_bot, web_server
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.ops import LYRICS, get, metric, ops_bot, web_server
 
 __all__ = ["ops_bot"]
 

@@ -22,8 +22,8 @@ from bot.ops.webhook import WebhookBot
 from bot.services import get_services
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
-from tests.harness import PRIVATE_CHAT, USER, BotHarness, bot_env
-from tests.test_ops_support import (
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness, bot_env
+from tests.support.ops import (
     LYRICS,
     PYTHON,
     get,

@@ -16,7 +16,7 @@ import sqlite3
 import time
 from typing import Any
 
-from tests.harness import BotHarness
+from tests.support.harness import BotHarness
 
 MODEL = "minimax/music-2.0"
 STYLE = "warm acoustic folk with harmonies"

@@ -78,7 +78,7 @@ def test_pace_after_a_pause_eases_back_in() -> None:
         pace.reserve(0.0)
     pace.pause_until(10.0)
     assert [pace.reserve(5.0) + 5.0 for _ in range(4)] == [10.0, 11.0, 11.0, 11.0]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a pace needs limit >= 1"):
         Pace(0, 1.0)
 
 
@@ -175,7 +175,7 @@ async def test_other_errors_are_not_retried() -> None:
         overall_limit=1, overall_period=0.001, group_limit=1, group_period=0.001
     )
     recorder = Recorder([ValueError("bad request")])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="bad request"):
         await send(limiter, recorder, "x", 1)
     assert len(recorder.calls) == 1
 
@@ -197,7 +197,7 @@ def test_bucket_lets_a_burst_through_then_spaces_the_rest() -> None:
     # A quiet spell refills the burst, but never beyond it.
     assert bucket.spare(20.0)
     assert [bucket.reserve(20.0) for _ in range(4)] == [0.0, 0.0, 0.0, 1.0]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a bucket needs burst >= 1"):
         Bucket(0, 1.0)
 
 

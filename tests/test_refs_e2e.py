@@ -16,7 +16,7 @@ import sqlite3
 import subprocess
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -30,7 +30,7 @@ from bot.ops.logging_setup import setup_logging
 from songbot_fakes.aimlapi import FakeAimlApi, RecordedRequest
 from songbot_fakes.audio_fixtures import make_m4a, make_mp3, make_ogg_opus
 from songbot_fakes.telegram import FakeTelegram
-from tests.harness import BotHarness
+from tests.support.harness import BotHarness
 
 UPLOAD = "POST /v2/generate/audio/minimax/upload"
 GENERATE = "POST /v2/generate/audio/minimax/generate"
@@ -220,9 +220,9 @@ def guard(
 
 
 @pytest.fixture
-async def bot(guard: TokenGuard, harness: BotHarness) -> AsyncIterator[BotHarness]:
+async def bot(guard: TokenGuard, harness: BotHarness) -> BotHarness:
     """The harness, started after `guard` configured logging."""
-    yield harness
+    return harness
 
 
 # ---------------------------------------------------------------------------- the four forms

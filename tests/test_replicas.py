@@ -26,7 +26,12 @@ from psycopg.rows import dict_row
 
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
-from tests.subprocess_bot import RECEIVER_STALL, BotProcess, outcome_messages, subprocess_env
+from tests.support.subprocess_bot import (
+    RECEIVER_STALL,
+    BotProcess,
+    outcome_messages,
+    subprocess_env,
+)
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -267,7 +272,7 @@ async def test_a_database_that_goes_away_is_waited_out_not_crashed_on(tmp_path: 
     stays up, and songs asked for after the server is back are made."""
     import httpx
 
-    from tests.pg_server import PgServer
+    from tests.support.pg_server import PgServer
 
     server = PgServer()  # a server of its own: the suite's is shared by every other test
     server.start()

@@ -3,6 +3,7 @@ installs the locked versions, and a failed start's lock file is not offered to g
 
 from __future__ import annotations
 
+import ast
 import fnmatch
 import re
 from pathlib import Path
@@ -34,3 +35,51 @@ def test_gitignore_covers_the_instance_lock_a_failed_start_leaves() -> None:
     ]
     for name in ("songbot.db.lock", "demo.db.lock"):
         assert any(fnmatch.fnmatch(name, p) for p in patterns), name
+
+
+def _test_module_imports(path: Path) -> set[str]:
+    """The test modules (`tests.test_*`) that one file imports."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module == "tests":
+            found |= {f"tests.{a.name}" for a in node.names if a.name.startswith("test_")}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found |= {node.module} if node.module.startswith("tests.test_") else set()
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("tests.test_")}
+    return found
+
+
+# Shared code still to move into tests/support/ (#27): this list may only shrink. A new entry
+# means a test module reaches into another one; put what they share in tests/support/ instead.
+_NOT_YET_MOVED = {
+    ("test_flows", "tests.test_stars"),
+    ("test_flows", "tests.test_write"),
+    ("test_flows_honest", "tests.test_stars"),
+    ("test_flows_honest", "tests.test_upload_blame"),
+    ("test_ops_migrate_secret", "tests.test_ops_cli"),
+    ("test_ops_migrate_secret", "tests.test_ops_postgres"),
+    ("test_ops_postgres", "tests.test_ops_cli"),
+    ("test_security_billing", "tests.test_stars"),
+    ("test_security_http", "tests.test_ops_webhook"),
+    ("test_security_identity_write", "tests.test_write"),
+    ("test_security_ops", "tests.test_ops_cli"),
+    ("test_security_ops", "tests.test_ops_webhook"),
+    ("test_security_retention_drafts", "tests.test_write"),
+    ("test_security_write_answers", "tests.test_write"),
+    ("test_webapp_browser", "tests.test_webapp_api"),
+    ("test_webapp_buttons", "tests.test_webapp_api"),
+}
+
+
+def test_test_modules_do_not_import_each_other() -> None:
+    """Shared test code lives in tests/support/: importing a test module runs its tests twice
+    under two names' fixtures and ties two unrelated files together."""
+    pairs = {
+        (path.stem, imported)
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        for imported in _test_module_imports(path)
+    }
+    assert pairs - _NOT_YET_MOVED == set(), "import shared code from tests/support/ instead"
+    assert _NOT_YET_MOVED - pairs == set(), "moved: drop these from _NOT_YET_MOVED"
+    assert not list((ROOT / "tests" / "support").glob("test_*.py")), "support code is not a test"

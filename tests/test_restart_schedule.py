@@ -16,7 +16,7 @@ import pytest
 
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
-from tests.subprocess_bot import BotProcess, subprocess_env
+from tests.support.subprocess_bot import BotProcess, subprocess_env
 
 SUBMIT = "POST /v2/generate/audio"
 POLL = "GET /v2/generate/audio"

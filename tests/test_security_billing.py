@@ -21,10 +21,9 @@ from storage.jobs import JobStore
 from storage.stars import StarStore
 from storage.states import JobState
 from storage.usage import UsageLedger
-from tests.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.test_storage_jobs import T0, make_new_job
-from tests.test_ux_commands import ask
-from tests.test_ux_support import LYRICS, button_data, press, submits
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.jobs import T0, make_new_job
+from tests.support.ux import LYRICS, ask, button_data, press, submits
 
 SONG = f"/song dreamy synth-pop with female vocals\n{LYRICS}"
 GROUP = -1002424

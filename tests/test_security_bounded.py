@@ -11,8 +11,8 @@ import asyncio
 import time
 from typing import Any
 
-from tests.harness import BotHarness
-from tests.test_groups import _reply_to, fast_flood_clock, song
+from tests.support.groups import fast_flood_clock, reply_to, song
+from tests.support.harness import BotHarness
 
 BOUND = 5
 GROUPS = [-1008000 - n for n in range(24)]
@@ -46,7 +46,7 @@ async def test_per_chat_memories_stay_bounded(harness: BotHarness) -> None:
     for n, outsider in enumerate(OUTSIDERS):
         tg.add_chat(outsider, type="supergroup", title=f"Outsider {n}")
         notice = tg.send_text(outsider, 850 + n, song("not served here"))
-        await _reply_to(harness, notice)  # the one notice an outsider chat gets
+        await reply_to(harness, notice)  # the one notice an outsider chat gets
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         jobs = await harness.jobs()

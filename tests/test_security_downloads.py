@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 
 from songbot_fakes.audio_fixtures import make_ogg_opus
-from tests.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.test_faults_provider import FILES, SONG, one_outcome
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.song_outcome import FILES, SONG, one_outcome
 
 
 async def test_a_redirect_to_the_metadata_address_is_refused(harness: BotHarness) -> None:

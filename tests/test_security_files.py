@@ -1,7 +1,8 @@
 """Issue #24.8: everything the bot writes is its owner's alone (files 0600, folders 0700), and a
 database an older version left 0644 (with its -wal/-shm and lock file) is tightened at start.
 
-Through the real `songbot run` (tests/subprocess_bot.py) started with the usual umask 022: a
+Through the real `songbot run` (tests/support/subprocess_bot.py) started with the usual
+umask 022: a
 song with a voice reference whose upload Telegram keeps refusing, so temporary files, the
 converted reference and the kept song are all written while a watcher records every mode seen.
 """
@@ -22,7 +23,7 @@ from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.audio_fixtures import make_ogg_opus
 from songbot_fakes.telegram import FakeTelegram
 from storage.db import Database
-from tests.subprocess_bot import BotProcess, jobs_async, outcome_messages, subprocess_env
+from tests.support.subprocess_bot import BotProcess, jobs_async, outcome_messages, subprocess_env
 
 pytestmark = pytest.mark.timeout(180)
 CHAT = 5150

@@ -1,7 +1,8 @@
 """Slowloris against the real `songbot run` (#24.3): hundreds of connections that never finish
 their request header must not take the health/webhook port, the engine or the log down.
 
-The bot is a child process (tests/subprocess_bot.py) with a small descriptor budget (soft 200,
+The bot is a child process (tests/support/subprocess_bot.py) with a small descriptor budget
+(soft 200,
 hard 400), so a few hundred loopback connections are enough to exhaust it if nothing bounds
 them. The attackers come back a second after the bot closes them, as a real attacker would.
 """
@@ -22,9 +23,9 @@ import pytest
 from bot.ops.webhook import WebhookBot
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
-from tests.harness import BotHarness
-from tests.subprocess_bot import BotProcess, jobs_async, outcome_messages, subprocess_env
-from tests.test_ops_support import ops_bot, web_server
+from tests.support.harness import BotHarness
+from tests.support.ops import ops_bot, web_server
+from tests.support.subprocess_bot import BotProcess, jobs_async, outcome_messages, subprocess_env
 from tests.test_ops_webhook import PATH, SECRET, webhook_bot
 
 __all__ = ["ops_bot", "webhook_bot"]

@@ -7,8 +7,8 @@ messages; the real requester is `sender_chat`. Through the real bot against the 
 from __future__ import annotations
 
 from songbot_fakes.telegram import CHANNEL_BOT, GROUP_ANONYMOUS_BOT
-from tests.harness import BotHarness
-from tests.test_groups import ADMIN, GROUP, _reply_to, _settle, fast_flood_clock, song
+from tests.support.groups import ADMIN, GROUP, fast_flood_clock, reply_to, settle, song
+from tests.support.harness import BotHarness
 
 CHANNEL_A, CHANNEL_B = -1005001, -1005002
 MEMBER = 701
@@ -33,13 +33,13 @@ async def test_each_channel_has_its_own_quota_and_its_own_ban(harness: BotHarnes
     # The operator bans channel A by replying to its post: channel A is refused, B is not.
     post = tg.send_text(GROUP, MEMBER, "a post", sender_chat=CHANNEL_A)
     ban = tg.send_text(GROUP, ADMIN, "/ban@SongTestBot", reply_to=post["message_id"])
-    assert "is banned" in await _reply_to(harness, ban)
+    assert "is banned" in await reply_to(harness, ban)
     banned = await harness.services.users.get(CHANNEL_A)
     assert banned is not None and banned.banned
     assert (await harness.services.users.get(CHANNEL_BOT["id"])) is None
     refused = tg.send_text(GROUP, MEMBER, song("after the ban"), sender_chat=CHANNEL_A)
-    assert "can't request songs" in await _reply_to(harness, refused)
-    await _settle(harness)
+    assert "can't request songs" in await reply_to(harness, refused)
+    await settle(harness)
     assert len(await harness.jobs()) == 2
 
 
@@ -48,7 +48,7 @@ async def test_anonymous_admins_act_as_the_group(harness: BotHarness) -> None:
     tg = harness.tg
     tg.add_chat(GROUP, type="supergroup", title="Band", admins=[601])
     allowed = tg.send_text(GROUP, 601, "/requests@SongTestBot admins")
-    assert "admins" in await _reply_to(harness, allowed)
+    assert "admins" in await reply_to(harness, allowed)
 
     # An anonymous admin is an admin of this group (only admins can speak as the group).
     tg.send_text(GROUP, 601, song("anonymous admin song"), sender_chat=GROUP)
@@ -57,7 +57,7 @@ async def test_anonymous_admins_act_as_the_group(harness: BotHarness) -> None:
     # The group's anonymous admins share one quota (Telegram cannot tell them apart),
     # separate from each admin's own.
     again = tg.send_text(GROUP, 601, song("second anonymous song"), sender_chat=GROUP)
-    assert "limit" in (await _reply_to(harness, again)).lower()
+    assert "limit" in (await reply_to(harness, again)).lower()
     tg.send_text(GROUP, 601, song("admin's own song"))
     own = await harness.wait_for_job(lambda j: j.state == "delivered" and j.id != job.id)
     assert own.user_id == 601

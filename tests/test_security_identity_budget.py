@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from tests.harness import BotHarness
-from tests.test_groups import _reply_to, _settle, fast_flood_clock, song
+from tests.support.groups import fast_flood_clock, reply_to, settle, song
+from tests.support.harness import BotHarness
 
 PERSON = 5555
 GROUPS = [-1006001, -1006002, -1006003, -1006004]
@@ -36,11 +36,11 @@ async def test_chat_requesters_share_one_daily_cap(harness: BotHarness) -> None:
     # Every further group and every channel is refused: the cap is shared, not per chat.
     for group in GROUPS[2:]:
         refused = tg.send_text(group, PERSON, song("one more"), sender_chat=group)
-        assert "anonymous admins can't order any more" in await _reply_to(harness, refused)
+        assert "anonymous admins can't order any more" in await reply_to(harness, refused)
     for channel in CHANNELS:
         refused = tg.send_text(GROUPS[0], PERSON, song("as my channel"), sender_chat=channel)
-        assert "anonymous admins can't order any more" in await _reply_to(harness, refused)
-    await _settle(harness)
+        assert "anonymous admins can't order any more" in await reply_to(harness, refused)
+    await settle(harness)
     assert len(await harness.jobs()) == 2
     # The person still has their own song of the day.
     tg.send_text(GROUPS[0], PERSON, song("as myself"))
@@ -53,11 +53,11 @@ async def test_chat_requesters_get_no_free_song_on_a_paying_bot(harness: BotHarn
     tg = harness.tg
     tg.add_chat(GROUPS[0], type="supergroup", title="Own group", admins=[PERSON])
     anonymous = tg.send_text(GROUPS[0], PERSON, song("anon"), sender_chat=GROUPS[0])
-    text = await _reply_to(harness, anonymous)
+    text = await reply_to(harness, anonymous)
     assert "paid for by each person" in text and "Remain anonymous" in text
     channel = tg.send_text(GROUPS[0], PERSON, song("channel"), sender_chat=CHANNELS[0])
-    assert "paid for by each person" in await _reply_to(harness, channel)
-    await _settle(harness)
+    assert "paid for by each person" in await reply_to(harness, channel)
+    await settle(harness)
     assert await harness.jobs() == []
     with sqlite3.connect(harness.db_path) as conn:
         assert conn.execute("SELECT COUNT(*) FROM song_billing").fetchone()[0] == 0

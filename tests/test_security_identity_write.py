@@ -8,8 +8,8 @@
 from __future__ import annotations
 
 from songbot_fakes.telegram import CHANNEL_BOT, GROUP_ANONYMOUS_BOT
-from tests.harness import BotHarness
-from tests.test_groups import ADMIN, GROUP, _reply_to, _settle, fast_flood_clock
+from tests.support.groups import ADMIN, GROUP, fast_flood_clock, reply_to, settle
+from tests.support.harness import BotHarness
 from tests.test_write import write
 
 CHANNEL_A, CHANNEL_B = -1005101, -1005102
@@ -38,10 +38,10 @@ async def test_write_keys_on_the_channel_and_honours_its_ban(harness: BotHarness
     # The operator bans channel A: its /write is refused and no completion is made.
     post = tg.send_text(GROUP, MEMBER, "a post", sender_chat=CHANNEL_A)
     ban = tg.send_text(GROUP, ADMIN, f"/ban@{BOT}", reply_to=post["message_id"])
-    assert "is banned" in await _reply_to(harness, ban)
+    assert "is banned" in await reply_to(harness, ban)
     refused = tg.send_text(GROUP, MEMBER, f"/write@{BOT} again", sender_chat=CHANNEL_A)
-    assert "can't request songs" in await _reply_to(harness, refused)
-    await _settle(harness)
+    assert "can't request songs" in await reply_to(harness, refused)
+    await settle(harness)
     assert len(api.chat_requests()) == 2
     assert draft_a[0] in [d[0] for d in await _drafts(harness)]
 
@@ -58,7 +58,7 @@ async def test_anonymous_admins_of_two_groups_do_not_share_write(harness: BotHar
     assert GROUP_ANONYMOUS_BOT["id"] not in owners
     # The group's anonymous admins share the group's limit (Telegram cannot tell them apart).
     again = tg.send_text(GROUP, MEMBER, f"/write@{BOT} one more", sender_chat=GROUP)
-    assert "limit" in (await _reply_to(harness, again)).lower()
+    assert "limit" in (await reply_to(harness, again)).lower()
 
 
 async def _drafts(harness: BotHarness) -> list[tuple[int, int]]:

@@ -9,8 +9,8 @@ from bot.app import ALLOWED_UPDATES
 from bot.config import Config
 from bot.i18n import t
 from storage.states import JobState
-from tests.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.test_ux_support import LYRICS, submits
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.ux import LYRICS, submits
 
 SONG = f"/song dreamy synth-pop with female vocals\n{LYRICS}"
 

@@ -20,9 +20,9 @@ from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
 from storage.db import Database
 from storage.jobs import JobStore
-from tests.harness import PRIVATE_CHAT, USER, BotHarness, bot_env
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness, bot_env
+from tests.support.ops import HTTP_ENV, restore_logging, web_server
 from tests.test_ops_cli import new_job
-from tests.test_ops_support import HTTP_ENV, restore_logging, web_server
 from tests.test_ops_webhook import PATH, SECRET, an_update, webhook_env
 
 __all__ = ["restore_logging"]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.test_faults_provider import SONG, SUBMIT
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.song_outcome import SONG, SUBMIT
 
 FOREIGN_KEY = "sk-proj-9fQ2xL7mZ4kR8vT1wY6uP3sN5bH0cJ2dA"  # shaped like a key, not ours
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import imageio_ffmpeg
 
-from tests.harness import BotHarness
+from tests.support.harness import BotHarness
 
 LYRICS = "I sing in the morning light\nAnd the day is bright"
 

@@ -21,7 +21,7 @@ import imageio_ffmpeg
 
 from bot.i18n import t
 from handlers.buttons import plain_text
-from tests.harness import BotHarness
+from tests.support.harness import BotHarness
 
 LYRICS = "I sing in the morning light\nAnd the day is bright"
 SONG = f"/song voice: folk\n{LYRICS}"

@@ -10,8 +10,8 @@ import asyncio
 import sqlite3
 import time
 
-from tests.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.test_faults_provider import SONG
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.song_outcome import SONG
 
 DAY = 86_400.0
 

@@ -10,7 +10,7 @@ import asyncio
 import sqlite3
 import time
 
-from tests.harness import USER, BotHarness
+from tests.support.harness import USER, BotHarness
 from tests.test_write import write
 
 DAY = 86_400.0

@@ -14,8 +14,8 @@ from collections.abc import Callable
 import pytest
 
 from bot.aimlapi.url_guard import IPAddress, UrlGuard, is_public
-from tests.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.test_faults_provider import FILES, SONG, one_outcome
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.song_outcome import FILES, SONG, one_outcome
 
 LOOPBACK = ipaddress.ip_address("127.0.0.1")
 

@@ -12,8 +12,8 @@ import json
 import time
 
 from bot.i18n import t
-from tests.harness import USER, BotHarness
-from tests.test_ux_support import shown
+from tests.support.harness import USER, BotHarness
+from tests.support.ux import shown
 from tests.test_write import CHAT, IDEA, write
 
 STUCK = "✍️"

@@ -16,8 +16,8 @@ from bot.i18n import plain, t
 from bot.intake.stars import PackPayload
 from songbot_fakes.telegram import Invoice
 from storage.states import JobState
-from tests.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.test_ux_support import LYRICS, help_section, submits
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.ux import LYRICS, help_section, submits
 
 SONG = f"/song dreamy synth-pop with female vocals\n{LYRICS}"
 PAID = {"SONGBOT_STARS_PER_SONG": "50", "SONGBOT_FREE_SONGS_PER_DAY": "0"}

@@ -16,7 +16,7 @@ import pytest
 from bot.intake.stars import PackPayload
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
-from tests.subprocess_bot import BotProcess, subprocess_env
+from tests.support.subprocess_bot import BotProcess, subprocess_env
 
 pytestmark = pytest.mark.timeout(300)
 ROUNDS = 4

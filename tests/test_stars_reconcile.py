@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,8 +31,8 @@ from bot.ops.cli import main
 from songbot_fakes.telegram import FakeTelegram, Invoice
 from storage.stars import Purchase
 from storage.states import JobState
-from tests.harness import PRIVATE_CHAT, USER, BotHarness, bot_env
-from tests.test_ux_support import LYRICS
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness, bot_env
+from tests.support.ux import LYRICS
 
 PAID = {"SONGBOT_STARS_PER_SONG": "50", "SONGBOT_FREE_SONGS_PER_DAY": "0"}
 SONG = f"/song dreamy synth-pop with female vocals\n{LYRICS}"
@@ -195,12 +194,12 @@ async def test_a_free_bot_never_asks_for_star_transactions(harness: BotHarness) 
 
 
 @pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     for name in list(os.environ):
         if name.startswith(("SONGBOT_", "TELEGRAM_", "AIMLAPI_")):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
-    yield tmp_path
+    return tmp_path
 
 
 async def _cli(

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
-from tests.subprocess_bot import BotProcess, subprocess_env
+from tests.support.subprocess_bot import BotProcess, subprocess_env
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import time
 
-from tests.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.test_faults_provider import SONG
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.song_outcome import SONG
 
 
 async def test_a_garbled_edit_answer_neither_delays_nor_fails_the_song(

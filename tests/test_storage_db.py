@@ -13,7 +13,7 @@ import storage.db as storage_db
 from storage import Database, JobState, JobStore, Migration, StorageError, load_migrations
 from storage.db import ConstraintViolation
 from storage.jobs.rows import NEW_JOB_COLUMNS, sql_value
-from tests.test_storage_jobs import T0, make_new_job
+from tests.support.jobs import T0, make_new_job
 
 LATEST = len(load_migrations())
 INDEXES_002 = {
@@ -210,14 +210,19 @@ async def test_check_writable(tmp_path: Path) -> None:
 # --- the writer path ---------------------------------------------------------------------------
 
 
+async def _insert_then_fail(db: Database) -> None:
+    """A transaction whose body raises after a write: the write must not stay."""
+    async with db.transaction() as conn:
+        await conn.execute("INSERT INTO meta (key, value) VALUES ('b', '2')")
+        _ = 1 / 0
+
+
 async def test_transaction_commits_or_rolls_back(any_db: Database) -> None:
     db = any_db
     async with db.transaction() as conn:
         await conn.execute("INSERT INTO meta (key, value) VALUES ('a', '1')")
     with pytest.raises(ZeroDivisionError):
-        async with db.transaction() as conn:
-            await conn.execute("INSERT INTO meta (key, value) VALUES ('b', '2')")
-            _ = 1 / 0
+        await _insert_then_fail(db)
     rows = await db.fetchall("SELECT key FROM meta ORDER BY key")
     assert [r[0] for r in rows] == ["a"]
 

@@ -2,8 +2,9 @@
 shared PostgreSQL database has to get right (two processes at once, LISTEN/NOTIFY, the poller
 lock, its error messages, migrate-db).
 
-Tests taking `any_db` run twice (tests/conftest_pg.py); the PostgreSQL ones use the suite's own
-server (tests/pg_server.py).
+Tests taking `any_db` run twice (tests/support/fixtures_pg.py); the PostgreSQL ones use the
+suite's own
+server (tests/support/pg_server.py).
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from storage.settings import ChatSettingsStore, UserStore, load_requester
 from storage.stars import StarStore
 from storage.states import JobState
 from storage.usage import UsageLedger
-from tests.pg_server import PgServer
-from tests.test_storage_jobs import T0, make_new_job
+from tests.support.jobs import T0, make_new_job
+from tests.support.pg_server import PgServer
 
 # --- the same schema ---------------------------------------------------------------------------
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -15,71 +14,12 @@ from storage import (
     Increment,
     JobState,
     JobStore,
-    NewJob,
     UsageLedger,
     new_job_key,
 )
 from storage.db import ConstraintViolation
 from storage.jobs import UPDATABLE_COLUMNS, JobPatch, ReleasePatch
-
-T0 = 1_700_000_000.0
-_message_ids = itertools.count(1)
-
-
-def make_new_job(**overrides: Any) -> NewJob:
-    """A realistic intake record; each call gets a fresh request message id."""
-    message_id = overrides.pop("request_message_id", next(_message_ids))
-    chat_id = overrides.pop("chat_id", -1001234)
-    created_at = overrides.pop("created_at", T0)
-    values: dict[str, Any] = {
-        "key": new_job_key(),
-        "chat_id": chat_id,
-        "chat_type": "supergroup",
-        "topic_id": None,
-        "user_id": 42,
-        "user_name": "Ada",
-        "user_lang": "en",
-        "request_message_id": message_id,
-        "model": "minimax/music-2.0",
-        "prompt": "lofi hip hop, rainy night",
-        "lyrics": "[verse]\nla la la",
-        "options": {"audio_setting": {"format": "mp3"}},
-        "deadline_at": created_at + 900,
-        "next_check_at": created_at,
-        "created_at": created_at,
-    }
-    values.update(overrides)
-    return NewJob(**values)
-
-
-async def force_state(db: Database, job_id: int, state: JobState) -> None:
-    """Put a job straight into a state (tests only), keeping the table's invariants."""
-    terminal = state in {
-        JobState.DELIVERED,
-        JobState.FAILED,
-        JobState.TIMED_OUT,
-        JobState.CANCELLED,
-        JobState.INTERRUPTED,
-    }
-    await db.execute_write(
-        "UPDATE jobs SET state = ?, next_check_at = "
-        "CASE WHEN ? = 1 THEN NULL ELSE COALESCE(next_check_at, created_at) END, "
-        "lease_owner = CASE WHEN ? = 1 THEN NULL ELSE lease_owner END, "
-        "lease_until = CASE WHEN ? = 1 THEN NULL ELSE lease_until END WHERE id = ?",
-        (state.value, terminal, terminal, terminal, job_id),
-    )
-
-
-@pytest.fixture
-def db(any_db: Database) -> Database:
-    """Every test here runs on SQLite and on PostgreSQL (tests/conftest_pg.py)."""
-    return any_db
-
-
-@pytest.fixture
-def store(db: Database) -> JobStore:
-    return JobStore(db)
-
+from tests.support.jobs import T0, force_state, make_new_job
 
 # --- intake ------------------------------------------------------------------------------------
 
@@ -144,7 +84,7 @@ async def test_same_message_id_in_another_chat_is_a_new_job(store: JobStore) -> 
 
 @pytest.mark.parametrize("key", ["", "has space", "a/b", "ü", "x" * 129])
 async def test_bad_keys_are_rejected_in_python_and_in_the_schema(db: Database, key: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="job key must be 1-128 chars"):
         make_new_job(key=key)
     with pytest.raises(ConstraintViolation):
         await db.execute_write(
@@ -349,8 +289,8 @@ async def test_update_guards_and_whitelist(store: JobStore) -> None:
     assert fresh.status_message_id == 99 and fresh.poll_count == 2
     assert fresh.options == {"k": "v"} and fresh.lyrics is None and fresh.updated_at == T0 + 3
     for bad in ("id", "key", "chat_id", "lease_owner", "claims", "created_at", "no_such_column"):
+        kwargs: dict[str, Any] = {bad: 1}
         with pytest.raises(ValueError, match=bad):
-            kwargs: dict[str, Any] = {bad: 1}
             await store.update(job.id, owner=None, now=T0, **kwargs)
     with pytest.raises(ValueError, match="state"):  # states move only through transition()
         await store.transition(
@@ -383,7 +323,7 @@ async def test_transition_to_terminal_clears_lease_and_schedule(store: JobStore)
     assert (done.lease_owner, done.lease_until, done.next_check_at) == (None, None, None)
     assert done.finished_at == T0 + 2 and done.delivered_at == T0 + 2
     assert done.delivered_message_id == 1234 and done.is_terminal
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="has no next check"):
         await store.transition(
             job.id, JobState.PENDING, JobState.FAILED, now=T0, next_check_at=T0 + 1
         )

@@ -21,7 +21,7 @@ from storage import (
     JobStore,
     check_transition,
 )
-from tests.test_storage_jobs import T0, force_state, make_new_job
+from tests.support.jobs import T0, force_state, make_new_job
 
 S = JobState
 # The issue's table, written out independently of storage/states.py.
@@ -73,7 +73,7 @@ def test_unknown_state_names_are_illegal() -> None:
 
 @pytest.fixture
 def store(any_db: Database) -> JobStore:
-    """Every test here runs on SQLite and on PostgreSQL (tests/conftest_pg.py)."""
+    """Every test here runs on SQLite and on PostgreSQL (tests/support/fixtures_pg.py)."""
     return JobStore(any_db)
 
 

@@ -16,7 +16,7 @@ from storage import (
     load_requester,
     utc_day_bounds,
 )
-from tests.test_storage_jobs import make_new_job
+from tests.support.jobs import make_new_job
 
 DAY = 86_400.0
 MIDNIGHT = 1_700_006_400.0  # 2023-11-15 00:00:00 UTC
@@ -25,7 +25,7 @@ assert MIDNIGHT % DAY == 0
 
 @pytest.fixture
 def db(any_db: Database) -> Database:
-    """Every test here runs on SQLite and on PostgreSQL (tests/conftest_pg.py)."""
+    """Every test here runs on SQLite and on PostgreSQL (tests/support/fixtures_pg.py)."""
     return any_db
 
 

@@ -83,7 +83,7 @@ def test_truncate_tiny_limits() -> None:
     assert truncate_utf16("hello", 0) == ""
     assert truncate_utf16("hello", 1) == "…"
     assert truncate_utf16("hello", 2, ellipsis="...") == "he"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="limit must be >= 0"):
         truncate_utf16("hello", -1)
 
 

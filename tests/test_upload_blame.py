@@ -18,10 +18,9 @@ from bot.ops.retention import sweep_once
 from handlers.buttons import plain_text
 from songbot_fakes.telegram import ScriptedFault
 from storage.jobs import Job
-from tests.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.test_faults_provider import SONG, one_outcome
-from tests.test_ux_commands import ask
-from tests.test_ux_support import button_data, press
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.song_outcome import SONG, one_outcome
+from tests.support.ux import ask, button_data, press
 
 
 async def test_a_failing_upload_is_blamed_on_telegram(harness: BotHarness) -> None:

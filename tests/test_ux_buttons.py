@@ -12,8 +12,8 @@ from bot.aimlapi.models import MODELS
 from bot.i18n import t
 from songbot_fakes.telegram_html import utf16_len
 from storage.states import JobState
-from tests.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.test_ux_support import (
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.ux import (
     BOT,
     GROUP,
     LYRICS,

@@ -14,15 +14,15 @@ from bot.i18n import t
 from bot.progress.status import song_name
 from handlers.help import declared_commands, menu_commands
 from handlers.settings import MODEL_ORDER
-from songbot_fakes.telegram import ApiCall
 from songbot_fakes.telegram_html import utf16_len
 from storage.states import JobState
-from tests.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.test_ux_support import (
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.ux import (
     BOT,
     GROUP,
     LYRICS,
     TITLE,
+    ask,
     button_data,
     deliver,
     edited,
@@ -32,14 +32,6 @@ from tests.test_ux_support import (
     shown,
     submits,
 )
-
-
-async def ask(h: BotHarness, chat_id: int, user_id: int, text: str) -> ApiCall:
-    """Send `text` and wait for the bot's reply to it."""
-    sent = h.tg.send_text(chat_id, user_id, text)
-    return await h.tg.wait_for_call(
-        "sendMessage", ok_reply_to(chat_id, sent["message_id"]), timeout=15
-    )
 
 
 def entities_of(message: dict[str, Any], kind: str) -> list[str]:

@@ -48,5 +48,5 @@ def test_markers_are_required_and_replaced() -> None:
     assert script.with_transcript(text, "new") == (
         f"intro\n{script.START}\n```text\nnew\n```\n{script.END}\noutro"
     )
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="markers"):
         script.with_transcript("no markers", "new")

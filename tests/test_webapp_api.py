@@ -21,8 +21,8 @@ from bot.ops.web import WebServer
 from bot.webapp.init_data import sign
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
-from tests.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.test_ux_support import LYRICS, deliver
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.ux import LYRICS, deliver
 
 PUBLIC = "https://songs.example.test"
 OTHER_USER = 2002

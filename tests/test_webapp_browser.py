@@ -1,7 +1,8 @@
 """The Mini App in a real browser: Debian's Chromium against the real bot and the fakes.
 
 The page is opened as Telegram opens it (a signed initData from the test, the theme, the buttons;
-tests/webapp_browser.py) and used as a person would: the library lists, plays, searches, renames,
+tests/support/webapp_browser.py) and used as a person would: the library lists, plays, searches,
+renames,
 deletes and shares; the form records with Chromium's fake microphone and makes exactly one song,
 which arrives in the private chat. Waits are for states, with generous deadlines: the machine is
 shared and Chromium is heavy.
@@ -18,9 +19,9 @@ from playwright.async_api import BrowserContext, Route, expect
 
 from bot.delivery.app_buttons import group_start_param
 from tests import test_webapp_api
-from tests.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.test_ux_support import BOT, GROUP, LYRICS, deliver
-from tests.webapp_browser import (
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.ux import BOT, GROUP, LYRICS, deliver
+from tests.support.webapp_browser import (
     DARK,
     LIGHT,
     chromium,

@@ -18,9 +18,8 @@ from bot.i18n import plain
 from bot.webapp.access import group_of
 from songbot_fakes.telegram import FakeTelegram
 from tests import test_webapp_api
-from tests.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.test_ux_commands import ask
-from tests.test_ux_support import BOT, GROUP, LYRICS, buttons, deliver
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.ux import BOT, GROUP, LYRICS, ask, buttons, deliver
 from tests.test_webapp_api import PUBLIC, base, init_data
 
 app_bot = test_webapp_api.app_bot  # the bot with SONGBOT_PUBLIC_URL and its web server

@@ -14,8 +14,8 @@ from bot.i18n import plain, t
 from bot.intake.lyrics import lyrics_budget, script_of, shorten
 from songbot_fakes.telegram_html import utf16_len
 from storage.usage import utc_day_bounds
-from tests.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.test_ux_support import (
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.ux import (
     BOT,
     GROUP,
     button_data,

@@ -184,7 +184,7 @@ class ApiSession:
         copy = httpx.Response(response.status_code, headers=headers, content=body, request=request)
         return copy, size > max_body
 
-    async def _call(
+    async def _call(  # noqa: C901
         self,
         method: str,
         path: str,

@@ -1388,7 +1388,7 @@ class ChatReply:
     usage: tuple[int, int] | None
 
 
-def _chat_problems(body: object, models: Collection[str]) -> list[str]:
+def _chat_problems(body: object, models: Collection[str]) -> list[str]:  # noqa: C901
     """OpenAI's request rules for what the bot may send (a subset, checked strictly)."""
     if not isinstance(body, dict):
         return ["body: Expected object"]

@@ -67,7 +67,7 @@ class _Files(_Chats):
             )
         return upload, {"width": info[1], "height": info[2]}
 
-    async def _send_file(
+    async def _send_file(  # noqa: C901
         self, method: str, kind: str, params: JSON, files: dict[str, UploadedFile]
     ) -> JSON:
         chat = self._resolve_chat(params["chat_id"])

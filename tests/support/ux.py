@@ -14,7 +14,7 @@ from songbot_fakes.telegram import ApiCall, FakeTelegram
 from songbot_fakes.telegram_html import parse_html, strip_text
 from storage.jobs import Job, NewJob
 from storage.states import JobState
-from tests.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
 
 LYRICS = "[Verse]\nNeon lights over the bay\nWe dance until the day\n\n[Chorus]\nStay, stay, stay"
 TITLE = "Stay, stay, stay"  # the title of a song with LYRICS: the first chorus line (#25.12)
@@ -167,3 +167,11 @@ async def help_section(h: BotHarness, chat_id: int, user_id: int, section: str) 
         timeout=15,
     )
     return str(edit.params["text"])
+
+
+async def ask(h: BotHarness, chat_id: int, user_id: int, text: str) -> ApiCall:
+    """Send `text` and wait for the bot's reply to it."""
+    sent = h.tg.send_text(chat_id, user_id, text)
+    return await h.tg.wait_for_call(
+        "sendMessage", ok_reply_to(chat_id, sent["message_id"]), timeout=15
+    )

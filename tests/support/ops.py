@@ -22,9 +22,9 @@ from bot.bot_data import bot_data_of
 from bot.ops.web import WebServer
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
-from tests.harness import BotHarness
+from tests.support.harness import BotHarness
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 HTTP_ENV = {"SONGBOT_HTTP_PORT": "0", "SONGBOT_WEBHOOK_LISTEN": "127.0.0.1"}
 LYRICS = "[Verse]\nNeon lights over the bay\nWe dance until the day\n\n[Chorus]\nStay, stay, stay"
 

@@ -22,7 +22,7 @@ from typing import Any
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # How long the fake Telegram, sharing two CPUs with the bots under test, may stall and then handle
 # what arrived meanwhile together (its `flood_jitter`). A real Telegram has CPUs of its own; the

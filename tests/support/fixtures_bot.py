@@ -9,7 +9,7 @@ import pytest
 
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
-from tests.harness import BotHarness
+from tests.support.harness import BotHarness
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from storage.db import Database
-from tests.pg_server import TEMPLATE, PgServer
+from tests.support.pg_server import TEMPLATE, PgServer
 
 ENGINES = ("sqlite", "postgresql")
 

@@ -2,7 +2,8 @@
 
 Why real: the PostgreSQL engine's claims (SKIP LOCKED), advisory locks, LISTEN/NOTIFY and
 PL/pgSQL triggers can only be tested against the server. The binaries come from the Debian
-`postgresql` package (`.ci/run` installs it when missing); the server refuses to run as root, so
+`postgresql` package, which the suite never installs itself (`.ci/run` does, for CI): a test run
+must not change the machine it runs on. The server refuses to run as root, so
 as root it runs as the package's `postgres` user (or `nobody`). It listens on 127.0.0.1 on a free
 port, with its data in a temporary folder that is removed at the end.
 
@@ -25,6 +26,11 @@ from pathlib import Path
 import psycopg
 
 TEMPLATE = "songbot_template"
+DEBIAN_PG_ROOT = Path("/usr/lib/postgresql")
+MISSING_MESSAGE = (
+    "the tests need a PostgreSQL server binary (13 or newer): install Debian's "
+    "`postgresql` package (apt-get install postgresql) or set SONGBOT_TEST_PG_BIN"
+)
 
 
 class PgServerMissing(RuntimeError):
@@ -36,7 +42,7 @@ def find_bin_dir() -> Path:
     if explicit:
         return Path(explicit)
     versions = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin/postgres"),
+        DEBIAN_PG_ROOT.glob("*/bin/postgres"),
         key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
     )
     if versions:
@@ -44,26 +50,7 @@ def find_bin_dir() -> Path:
     found = shutil.which("pg_ctl")
     if found:
         return Path(found).resolve().parent
-    if _install_debian_package():
-        return find_bin_dir()
-    raise PgServerMissing(
-        "the tests need a PostgreSQL server binary (13 or newer): install Debian's "
-        "`postgresql` package (apt-get install postgresql) or set SONGBOT_TEST_PG_BIN"
-    )
-
-
-def _install_debian_package() -> bool:
-    """On a fresh Debian machine, as root: install the server once (what .ci/run does too)."""
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        return False
-    if os.environ.get("SONGBOT_TEST_PG_NO_INSTALL"):
-        return False
-    print("\ntests/pg_server.py: installing Debian's postgresql package for the tests", flush=True)
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "postgresql"]):
-        if subprocess.run(cmd, env=env, capture_output=True, check=False).returncode != 0:
-            return False
-    return any(Path("/usr/lib/postgresql").glob("*/bin/postgres"))
+    raise PgServerMissing(MISSING_MESSAGE)
 
 
 def _free_port() -> int:
