@@ -20,6 +20,7 @@ pytest.register_assert_rewrite("tests.support")
 pytest_plugins = [
     "tests.support.fixtures_aimlapi",
     "tests.support.fixtures_bot",
+    "tests.support.fixtures_ops",
     "tests.support.fixtures_pg",
     "tests.support.fixtures_storage",
     "tests.support.fixtures_telegram",

@@ -11,6 +11,7 @@ from typing import Any
 from bot.i18n import plain, t
 from songbot_fakes.audio_fixtures import make_ogg_opus
 from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.stars import PAID, buy, pack_offer, pay, wait_text
 from tests.support.ux import (
     BOT,
     GROUP,
@@ -22,8 +23,7 @@ from tests.support.ux import (
     press,
     shown,
 )
-from tests.test_stars import PAID, _buy, _offer, _pay, _wait_text
-from tests.test_write import song_json
+from tests.support.write import song_json
 
 
 async def reply_to(h: BotHarness, message_id: int, chat_id: int = PRIVATE_CHAT) -> dict[str, Any]:
@@ -123,16 +123,16 @@ async def test_new_survives_a_restart_and_obeys_the_paywall_like_song(
     preview = await edited(h, PRIVATE_CHAT, voice_q["message_id"])
     assert "sea shanty" in preview["text"]
     await tap(h, preview, plain("button_flow_make", "en"))
-    offer = await _offer(h)  # no free song, no credit: the packs, and no job
+    offer = await pack_offer(h)  # no free song, no credit: the packs, and no job
     await asyncio.sleep(0.3)
     assert await h.jobs() == []
 
-    invoice = await _buy(h, offer, 1)
-    await _pay(h, invoice)
+    invoice = await buy(h, offer, 1)
+    await pay(h, invoice)
     job = await h.wait_for_job(lambda j: j.state == "delivered", timeout=30)
     assert job.lyrics == LYRICS and job.prompt == "sea shanty, male vocals"
     assert job.request_message_id == preview["message_id"]
-    await _wait_text(h, t("kept_paid_making", "en"))
+    await wait_text(h, t("kept_paid_making", "en"))
     # The payment update again (a lost confirmation): no second song, no second charge.
     charge = next(iter(h.tg.star_payments))
     h.tg.redeliver_payment(charge)

@@ -12,10 +12,9 @@ from bot.i18n import plain, t
 from handlers.buttons import plain_text
 from tests.support.groups import fast_flood_clock
 from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.support.song_outcome import SONG, one_outcome
+from tests.support.song_outcome import SONG, one_outcome, refused_song
+from tests.support.stars import PAID, pack_offer
 from tests.support.ux import BOT, GROUP, button_data, deliver, ok_reply_to, press
-from tests.test_stars import PAID, _offer
-from tests.test_upload_blame import _refused_song
 
 OTHER = 2002
 GROUP_SONG = SONG.replace("/song", f"/song@{BOT}", 1)
@@ -26,7 +25,7 @@ async def test_again_without_credit_shows_the_paywall_only(harness: BotHarness) 
     await h.restart(SONGBOT_STARS_PER_SONG="50")  # one free song a day
     job, song = await deliver(h)
     answer = await press(h, PRIVATE_CHAT, USER, song["message_id"], f"v1:vary:{job.id}")
-    await _offer(h)
+    await pack_offer(h)
     assert answer.params.get("text") in (None, "")  # nothing promised
     texts = [m.get("text", "") for m in h.tg.bot_messages(PRIVATE_CHAT)]
     assert not any(text.startswith("🎲") for text in texts), texts
@@ -53,7 +52,7 @@ async def test_cancel_while_sending_says_what_the_button_says(harness: BotHarnes
 
 async def test_send_again_closes_the_failure_message(harness: BotHarness) -> None:
     h = harness
-    job, failure, uploads = await _refused_song(h)
+    job, failure, uploads = await refused_song(h)
     uploads.times = uploads.hits  # Telegram takes uploads again
     await press(h, PRIVATE_CHAT, USER, failure["message_id"], f"v1:resend:{job.id}")
     await h.wait_for_job(lambda j: j.delivered_message_id is not None)

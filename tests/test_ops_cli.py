@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sqlite3
 import time
 from pathlib import Path
@@ -18,11 +17,11 @@ from bot.ops.cli import main
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
 from storage.db import Database, load_migrations
-from storage.jobs import JobStore, NewJob
+from storage.jobs import JobStore
 from storage.states import JobState
 from storage.usage import UsageLedger
 from tests.support.harness import bot_env
-from tests.support.ops import restore_logging, secret_forms
+from tests.support.ops import new_job, restore_logging, run_main, secret_forms
 
 # The newest schema version: every migration added must not need these tests edited.
 LATEST = load_migrations()[-1].version
@@ -30,23 +29,9 @@ LATEST = load_migrations()[-1].version
 __all__ = ["restore_logging"]
 
 
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No songbot variables from the outside, and no `.env` in the working directory."""
-    for name in list(os.environ):
-        if name.startswith(("SONGBOT_", "TELEGRAM_", "AIMLAPI_")):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def set_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-
-
-async def run_main(args: list[str]) -> int:
-    return await asyncio.to_thread(main, args)
 
 
 # -------------------------------------------------------------------------------------- check
@@ -300,26 +285,6 @@ async def test_check_database_states(
 
 
 # ------------------------------------------------------------------------ jobs, stats, backup
-
-
-def new_job(n: int, *, chat: int, user: int, model: str = "minimax/music-2.0") -> NewJob:
-    now = time.time() - 3600 + n
-    return NewJob(
-        key=f"sb-test-{n}",
-        chat_id=chat,
-        chat_type="private" if chat > 0 else "supergroup",
-        topic_id=None,
-        user_id=user,
-        user_name=f"user{user}",
-        user_lang="en",
-        request_message_id=n,
-        model=model,
-        prompt="dreamy synth-pop",
-        lyrics="la la la",
-        deadline_at=now + 900,
-        next_check_at=now,
-        created_at=now,
-    )
 
 
 async def populate(path: Path) -> None:

@@ -13,10 +13,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.support.ops import restore_logging  # noqa: F401  (the fixture)
+from tests.support.jobs import sqlite_with_jobs
+from tests.support.ops import restore_logging, run_main  # noqa: F401  (the fixture)
 from tests.support.pg_server import PgServer
-from tests.test_ops_cli import clean_env, run_main  # noqa: F401  (the fixture)
-from tests.test_ops_postgres import _sqlite_with_jobs
 
 SECRET = "hunter2-db-secret"
 
@@ -36,13 +35,13 @@ def tables_in(url: str) -> int:
 
 @pytest.mark.parametrize("form", ["userinfo", "query"])
 async def test_a_password_given_with_to_is_refused_in_one_line(
-    clean_env: Path,  # noqa: F811
+    clean_env: Path,
     pg_server: PgServer,
     capsys: pytest.CaptureFixture[str],
     form: str,
 ) -> None:
     source = clean_env / "songbot.db"
-    await _sqlite_with_jobs(source)
+    await sqlite_with_jobs(source)
     url = pg_server.empty_database()
     given = with_password(url) if form == "userinfo" else f"{url}?password={SECRET}"
     assert await run_main(["migrate-db", "--from", str(source), "--to", given]) == 2
@@ -55,13 +54,13 @@ async def test_a_password_given_with_to_is_refused_in_one_line(
 
 
 async def test_the_target_comes_from_the_environment_or_dotenv(
-    clean_env: Path,  # noqa: F811
+    clean_env: Path,
     pg_server: PgServer,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     source = clean_env / "songbot.db"
-    await _sqlite_with_jobs(source)
+    await sqlite_with_jobs(source)
     from_dotenv = pg_server.empty_database()
     (clean_env / ".env").write_text(f"SONGBOT_DATABASE_URL={with_password(from_dotenv)}\n")
     assert await run_main(["migrate-db", "--from", str(source)]) == 0
@@ -75,12 +74,12 @@ async def test_the_target_comes_from_the_environment_or_dotenv(
 
 
 async def test_the_target_comes_from_a_file(
-    clean_env: Path,  # noqa: F811
+    clean_env: Path,
     pg_server: PgServer,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     source = clean_env / "songbot.db"
-    await _sqlite_with_jobs(source)
+    await sqlite_with_jobs(source)
     url = pg_server.empty_database()
     secret_file = clean_env / "database-url"
     secret_file.write_text(f"\n{with_password(url)}\n")
@@ -92,11 +91,11 @@ async def test_the_target_comes_from_a_file(
 
 
 async def test_without_a_target_it_says_how_to_give_one(
-    clean_env: Path,  # noqa: F811
+    clean_env: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     source = clean_env / "songbot.db"
-    await _sqlite_with_jobs(source)
+    await sqlite_with_jobs(source)
     assert await run_main(["migrate-db", "--from", str(source)]) == 1
     err = capsys.readouterr().err
     assert "SONGBOT_DATABASE_URL" in err and "--to-file" in err

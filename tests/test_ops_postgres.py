@@ -12,36 +12,22 @@ import pytest
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
 from storage.db import Database
-from storage.jobs import JobStore
-from storage.states import JobState
 from tests.support.harness import bot_env
-from tests.support.jobs import T0, make_new_job
-from tests.support.ops import restore_logging  # noqa: F401  (the fixture)
+from tests.support.jobs import sqlite_with_jobs
+from tests.support.ops import restore_logging, run_main  # noqa: F401  (the fixture)
 from tests.support.pg_server import PgServer
-from tests.test_ops_cli import clean_env, run_main  # noqa: F401  (the fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-async def _sqlite_with_jobs(path: Path) -> None:
-    db = await Database.open(path)
-    try:
-        jobs = JobStore(db)
-        done, _ = await jobs.create(make_new_job(user_id=1))
-        await jobs.transition(done.id, JobState.RECEIVED, JobState.FAILED, now=T0)
-        await jobs.create(make_new_job(user_id=2))  # still waiting: in flight
-    finally:
-        await db.close()
-
-
 async def test_migrate_db_copies_then_jobs_reads_postgresql(
-    clean_env: Path,  # noqa: F811
+    clean_env: Path,
     pg_server: PgServer,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     source = clean_env / "songbot.db"
-    await _sqlite_with_jobs(source)
+    await sqlite_with_jobs(source)
     url = pg_server.empty_database()
     assert await run_main(["migrate-db", "--from", str(source), "--to", url]) == 0
     out = capsys.readouterr().out
@@ -58,14 +44,14 @@ async def test_migrate_db_copies_then_jobs_reads_postgresql(
 
 
 async def test_migrate_db_refuses_while_a_bot_runs_on_the_file(
-    clean_env: Path,  # noqa: F811
+    clean_env: Path,
     pg_server: PgServer,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from storage.instance_lock import InstanceLock, lock_path_for
 
     source = clean_env / "songbot.db"
-    await _sqlite_with_jobs(source)
+    await sqlite_with_jobs(source)
     lock = InstanceLock(lock_path_for(source))
     assert lock.acquire()  # as a running bot holds it (flock: per open file, so we conflict)
     try:
@@ -111,7 +97,7 @@ def test_run_with_a_bad_database_url_is_one_line_and_exit_2(
 
 
 async def test_check_looks_at_postgresql_when_the_url_is_set(
-    clean_env: Path,  # noqa: F811
+    clean_env: Path,
     monkeypatch: pytest.MonkeyPatch,
     fake_telegram: FakeTelegram,
     fake_aimlapi: FakeAimlApi,

@@ -9,7 +9,6 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -32,56 +31,13 @@ from tests.support.ops import (
     secret_forms,
     subprocess_env,
 )
+from tests.support.webhook import PATH, SECRET, an_update, webhook_env
 
 __all__ = ["restore_logging"]
-
-SECRET = "webhook-secret_0123456789"
-PATH = "/telegram/webhook-abc"
-
-
-def webhook_env(port: int) -> dict[str, str]:
-    return {
-        "SONGBOT_WEBHOOK_URL": f"http://127.0.0.1:{port}{PATH}",
-        "SONGBOT_WEBHOOK_SECRET": SECRET,
-        "SONGBOT_WEBHOOK_LISTEN": "127.0.0.1",
-        "SONGBOT_HTTP_PORT": str(port),
-    }
-
-
-@pytest.fixture
-async def webhook_bot(
-    fake_telegram: FakeTelegram,
-    fake_aimlapi: FakeAimlApi,
-    tmp_path: Path,
-    unused_tcp_port: int,
-) -> AsyncIterator[WebhookBot]:
-    env = bot_env(
-        fake_telegram, fake_aimlapi, tmp_path / "songbot.db", webhook_env(unused_tcp_port)
-    )
-    bot = WebhookBot(Config.from_env(env, env_file=None))
-    await bot.start()
-    try:
-        yield bot
-    finally:
-        await bot.stop()
 
 
 def replies_to(message_id: int) -> object:
     return lambda c: c.ok and c.params.get("reply_parameters", {}).get("message_id") == message_id
-
-
-def an_update(chat_id: int, text: str) -> dict[str, object]:
-    return {
-        "update_id": 999_001,
-        "message": {
-            "message_id": 77,
-            "date": 1_700_000_000,
-            "chat": {"id": chat_id, "type": "private", "first_name": "Eve"},
-            "from": {"id": chat_id, "is_bot": False, "first_name": "Eve"},
-            "text": text,
-            "entities": [{"type": "bot_command", "offset": 0, "length": len(text)}],
-        },
-    }
 
 
 async def test_set_webhook_registers_url_secret_and_allowed_updates(

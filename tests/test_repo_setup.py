@@ -50,28 +50,6 @@ def _test_module_imports(path: Path) -> set[str]:
     return found
 
 
-# Shared code still to move into tests/support/ (#27): this list may only shrink. A new entry
-# means a test module reaches into another one; put what they share in tests/support/ instead.
-_NOT_YET_MOVED = {
-    ("test_flows", "tests.test_stars"),
-    ("test_flows", "tests.test_write"),
-    ("test_flows_honest", "tests.test_stars"),
-    ("test_flows_honest", "tests.test_upload_blame"),
-    ("test_ops_migrate_secret", "tests.test_ops_cli"),
-    ("test_ops_migrate_secret", "tests.test_ops_postgres"),
-    ("test_ops_postgres", "tests.test_ops_cli"),
-    ("test_security_billing", "tests.test_stars"),
-    ("test_security_http", "tests.test_ops_webhook"),
-    ("test_security_identity_write", "tests.test_write"),
-    ("test_security_ops", "tests.test_ops_cli"),
-    ("test_security_ops", "tests.test_ops_webhook"),
-    ("test_security_retention_drafts", "tests.test_write"),
-    ("test_security_write_answers", "tests.test_write"),
-    ("test_webapp_browser", "tests.test_webapp_api"),
-    ("test_webapp_buttons", "tests.test_webapp_api"),
-}
-
-
 def test_test_modules_do_not_import_each_other() -> None:
     """Shared test code lives in tests/support/: importing a test module runs its tests twice
     under two names' fixtures and ties two unrelated files together."""
@@ -80,6 +58,5 @@ def test_test_modules_do_not_import_each_other() -> None:
         for path in sorted((ROOT / "tests").rglob("*.py"))
         for imported in _test_module_imports(path)
     }
-    assert pairs - _NOT_YET_MOVED == set(), "import shared code from tests/support/ instead"
-    assert _NOT_YET_MOVED - pairs == set(), "moved: drop these from _NOT_YET_MOVED"
+    assert pairs == set(), "import shared code from tests/support/ instead"
     assert not list((ROOT / "tests" / "support").glob("test_*.py")), "support code is not a test"

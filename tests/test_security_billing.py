@@ -23,6 +23,7 @@ from storage.states import JobState
 from storage.usage import UsageLedger
 from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
 from tests.support.jobs import T0, make_new_job
+from tests.support.stars import buy, pay
 from tests.support.ux import LYRICS, ask, button_data, press, submits
 
 SONG = f"/song dreamy synth-pop with female vocals\n{LYRICS}"
@@ -183,12 +184,10 @@ ADMIN = 4242
 
 async def _bought(h: BotHarness, songs: int) -> str:
     """The user buys a pack through the fake (invoice, pre-checkout, payment); its charge id."""
-    from tests.test_stars import _buy, _pay
-
     h.tg.send_text(PRIVATE_CHAT, USER, "/buy")
     await h.tg.wait_for_call("sendMessage", lambda c: c.ok and "reply_markup" in c.params)
     offer = h.tg.bot_messages(PRIVATE_CHAT)[-1]
-    return await _pay(h, await _buy(h, offer, songs))
+    return await pay(h, await buy(h, offer, songs))
 
 
 def _short_read_timeout(h: BotHarness, seconds: float) -> None:

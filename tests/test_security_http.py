@@ -26,9 +26,9 @@ from songbot_fakes.telegram import FakeTelegram
 from tests.support.harness import BotHarness
 from tests.support.ops import ops_bot, web_server
 from tests.support.subprocess_bot import BotProcess, jobs_async, outcome_messages, subprocess_env
-from tests.test_ops_webhook import PATH, SECRET, webhook_bot
+from tests.support.webhook import PATH, SECRET
 
-__all__ = ["ops_bot", "webhook_bot"]
+__all__ = ["ops_bot"]
 
 LYRICS = "[Verse]\nNeon lights over the bay\nWe dance until the day\n[Chorus]\nStay, stay, stay"
 SLOW_CONNECTIONS = 320

@@ -10,7 +10,7 @@ from __future__ import annotations
 from songbot_fakes.telegram import CHANNEL_BOT, GROUP_ANONYMOUS_BOT
 from tests.support.groups import ADMIN, GROUP, fast_flood_clock, reply_to, settle
 from tests.support.harness import BotHarness
-from tests.test_write import write
+from tests.support.write import write
 
 CHANNEL_A, CHANNEL_B = -1005101, -1005102
 OTHER_GROUP = -1005201

@@ -21,9 +21,8 @@ from songbot_fakes.telegram import FakeTelegram
 from storage.db import Database
 from storage.jobs import JobStore
 from tests.support.harness import PRIVATE_CHAT, USER, BotHarness, bot_env
-from tests.support.ops import HTTP_ENV, restore_logging, web_server
-from tests.test_ops_cli import new_job
-from tests.test_ops_webhook import PATH, SECRET, an_update, webhook_env
+from tests.support.ops import HTTP_ENV, new_job, restore_logging, web_server
+from tests.support.webhook import PATH, SECRET, an_update, webhook_env
 
 __all__ = ["restore_logging"]
 

@@ -11,7 +11,7 @@ import sqlite3
 import time
 
 from tests.support.harness import USER, BotHarness
-from tests.test_write import write
+from tests.support.write import write
 
 DAY = 86_400.0
 IDEA = "a song for my friend Marta about her diagnosis and her recovery"

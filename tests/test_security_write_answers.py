@@ -14,7 +14,7 @@ import time
 from bot.i18n import t
 from tests.support.harness import USER, BotHarness
 from tests.support.ux import shown
-from tests.test_write import CHAT, IDEA, write
+from tests.support.write import CHAT, IDEA, write
 
 STUCK = "✍️"
 

@@ -14,59 +14,18 @@ from bot.app import ALLOWED_UPDATES
 from bot.config import Config, ConfigError, StarPack
 from bot.i18n import plain, t
 from bot.intake.stars import PackPayload
-from songbot_fakes.telegram import Invoice
 from storage.states import JobState
 from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.stars import PAID, buy, pack_offer, pay, wait_text
 from tests.support.ux import LYRICS, help_section, submits
 
 SONG = f"/song dreamy synth-pop with female vocals\n{LYRICS}"
-PAID = {"SONGBOT_STARS_PER_SONG": "50", "SONGBOT_FREE_SONGS_PER_DAY": "0"}
 ADMIN = 4242
 
 
 def _sent(h: BotHarness, text: str) -> int:
     """How many times the bot sent exactly this (HTML) text."""
     return sum(1 for c in h.tg.calls_to("sendMessage") if c.ok and c.params.get("text") == text)
-
-
-async def _wait_text(h: BotHarness, text: str, *, count: int = 1) -> None:
-    await h.tg.wait_for_call(
-        "sendMessage", lambda c: c.ok and c.params.get("text") == text, count=count, timeout=15
-    )
-
-
-async def _offer(h: BotHarness) -> dict[str, Any]:
-    """Wait for the price reply; returns the message carrying the pack buttons."""
-    await _wait_text(h, t("stars_payment_required", "en", price=50))
-    return next(
-        m
-        for m in h.tg.bot_messages(PRIVATE_CHAT)
-        if m.get("text") == plain("stars_payment_required", "en", price=50)
-    )
-
-
-async def _buy(h: BotHarness, offer: dict[str, Any], songs: int) -> Invoice:
-    before = len(h.tg.invoices)
-    h.tg.press_button(PRIVATE_CHAT, USER, offer["message_id"], f"v1:buy:{songs}")
-    await h.tg.wait_for_call("sendInvoice", lambda c: c.ok, count=before + 1, timeout=15)
-    return h.tg.invoices[-1]
-
-
-async def _pay(h: BotHarness, invoice: Invoice) -> str:
-    """Pay an invoice; returns the charge id once the bot has credited it."""
-    query = h.tg.pay_invoice(invoice, USER)
-    await h.tg.wait_for_call(
-        "answerPreCheckoutQuery",
-        lambda c: c.ok and c.params.get("pre_checkout_query_id") == query,
-        timeout=15,
-    )
-    assert h.tg.pre_checkouts[query].ok is True
-    charge = next(p for p in h.tg.star_payments.values() if p.payload == invoice.payload)
-    for _ in range(200):
-        if await h.services.stars.purchase(charge.charge_id) is not None:
-            return charge.charge_id
-        await asyncio.sleep(0.05)
-    raise AssertionError("payment never credited")
 
 
 async def _balance(h: BotHarness, user: int = USER) -> int:
@@ -88,20 +47,20 @@ async def test_no_credit_offers_the_packs_and_a_paid_pack_makes_songs(
     first = await harness.wait_for_job(lambda j: j.state == JobState.DELIVERED.value, timeout=30)
 
     harness.tg.send_text(PRIVATE_CHAT, USER, SONG)  # no free song left, no credit
-    offer = await _offer(harness)
+    offer = await pack_offer(harness)
     buttons = [b["callback_data"] for row in offer["reply_markup"]["inline_keyboard"] for b in row]
     assert buttons == ["v1:buy:1", "v1:buy:5", "v1:buy:20"]
     await asyncio.sleep(0.3)
     assert [j.id for j in await harness.jobs()] == [first.id]
 
-    invoice = await _buy(harness, offer, 5)
+    invoice = await buy(harness, offer, 5)
     call = harness.tg.calls_to("sendInvoice")[-1]
     assert call.params["currency"] == "XTR" and not call.params.get("provider_token")
     assert [p["amount"] for p in call.params["prices"]] == [225]
     assert PackPayload.decode(invoice.payload) == PackPayload(USER, 5, 225)
 
-    await _pay(harness, invoice)
-    await _wait_text(harness, t("stars_paid", "en", left=5, credits=5))
+    await pay(harness, invoice)
+    await wait_text(harness, t("stars_paid", "en", left=5, credits=5))
     checkout = next(iter(harness.tg.pre_checkouts.values()))
     assert checkout.answer_seconds is not None and checkout.answer_seconds < 2.0
 
@@ -131,7 +90,7 @@ async def test_a_duplicate_payment_update_is_credited_once(harness: BotHarness) 
     harness.tg.send_text(PRIVATE_CHAT, USER, "/buy")
     await harness.tg.wait_for_call("sendMessage", lambda c: c.ok and "reply_markup" in c.params)
     offer = harness.tg.bot_messages(PRIVATE_CHAT)[-1]
-    charge = await _pay(harness, await _buy(harness, offer, 1))
+    charge = await pay(harness, await buy(harness, offer, 1))
     harness.tg.redeliver_payment(charge)
     harness.tg.redeliver_payment(charge)
     await harness.tg.wait_for_call("getUpdates", lambda c: c.ok and not c.result, timeout=15)
@@ -167,7 +126,7 @@ async def test_ten_parallel_songs_spend_one_credit_once(harness: BotHarness) -> 
         allowed_updates=ALLOWED_UPDATES, timeout=1, poll_interval=0.0
     )
     # (The refusals of a burst in one private chat wait out Telegram's flood limit.)
-    await _wait_text(harness, t("stars_payment_required", "en", price=50))
+    await wait_text(harness, t("stars_payment_required", "en", price=50))
     await harness.tg.wait_for_call("getUpdates", lambda c: c.ok and not c.result, timeout=15)
     await asyncio.sleep(0.5)
     jobs = await harness.jobs()
@@ -265,8 +224,8 @@ async def test_refund_removes_unused_credits_and_refuses_spent_ones(harness: Bot
     harness.tg.send_text(PRIVATE_CHAT, USER, "/buy")
     await harness.tg.wait_for_call("sendMessage", lambda c: c.ok and "reply_markup" in c.params)
     offer = harness.tg.bot_messages(PRIVATE_CHAT)[-1]
-    unused = await _pay(harness, await _buy(harness, offer, 1))
-    spent = await _pay(harness, await _buy(harness, offer, 5))
+    unused = await pay(harness, await buy(harness, offer, 1))
+    spent = await pay(harness, await buy(harness, offer, 5))
     assert await _balance(harness) == 6
     for _ in range(2):
         harness.tg.send_text(PRIVATE_CHAT, USER, SONG)
@@ -298,7 +257,7 @@ async def test_refund_removes_unused_credits_and_refuses_spent_ones(harness: Bot
     assert (stats.stars_received, stats.stars_refunded, stats.songs_paid) == (275, 50, 2)
 
     harness.tg.send_text(PRIVATE_CHAT, USER, f"/refund {unused}")  # not an operator
-    await _wait_text(harness, t("error_operators_only", "en"))
+    await wait_text(harness, t("error_operators_only", "en"))
     assert len(harness.tg.calls_to("refundStarPayment")) == 1
 
 
@@ -310,7 +269,7 @@ async def test_admins_never_pay_and_a_free_bot_sells_nothing(harness: BotHarness
 
     await harness.restart(SONGBOT_STARS_PER_SONG="0", SONGBOT_ADMIN_IDS="")
     harness.tg.send_text(PRIVATE_CHAT, USER, "/buy")
-    await _wait_text(harness, t("stars_off", "en"))
+    await wait_text(harness, t("stars_off", "en"))
     harness.tg.send_text(PRIVATE_CHAT, USER, SONG)
     await harness.wait_for_job(lambda j: j.user_id == USER and j.id > 1)
     assert await harness.services.db.fetchval("SELECT COUNT(*) FROM song_billing") == 0

@@ -11,15 +11,12 @@ import asyncio
 import os
 import time
 from pathlib import Path
-from typing import Any
 
 from bot.i18n import t
 from bot.ops.retention import sweep_once
 from handlers.buttons import plain_text
-from songbot_fakes.telegram import ScriptedFault
-from storage.jobs import Job
 from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.support.song_outcome import SONG, one_outcome
+from tests.support.song_outcome import SONG, one_outcome, refused_song
 from tests.support.ux import ask, button_data, press
 
 
@@ -41,26 +38,6 @@ async def test_a_failing_upload_is_blamed_on_telegram(harness: BotHarness) -> No
 # ---- the song is kept, and 📤 / ▶️ send it again without making it again -------------------
 
 
-def _failure_message(harness: BotHarness, request_id: int) -> dict[str, Any]:
-    [message] = [
-        m
-        for m in harness.tg.bot_messages(PRIVATE_CHAT)
-        if (m.get("reply_to_message") or {}).get("message_id") == request_id
-        and "⚠️" in m.get("text", "")
-    ]
-    return message
-
-
-async def _refused_song(harness: BotHarness) -> tuple[Job, dict[str, Any], ScriptedFault]:
-    """A song made while every sendAudio fails; returns the failed job and its message."""
-    await harness.restart(SONGBOT_JOB_TIMEOUT="3")
-    uploads = harness.tg.script("sendAudio", status=500, times=None)
-    request = harness.tg.send_text(PRIVATE_CHAT, USER, SONG)
-    await one_outcome(harness, request["message_id"])
-    job = (await harness.jobs())[0]
-    return job, _failure_message(harness, request["message_id"]), uploads
-
-
 def _provider_calls(harness: BotHarness) -> int:
     return len(harness.api.requests)
 
@@ -69,7 +46,7 @@ async def test_a_refused_song_is_kept_and_sent_again_after_a_restart(
     harness: BotHarness,
 ) -> None:
     tg = harness.tg
-    job, failure, uploads = await _refused_song(harness)
+    job, failure, uploads = await refused_song(harness)
     assert job.error_key == "error_telegram_upload" and job.result_path
     kept = Path(job.result_path)
     assert kept.is_file() and kept.parent == harness.services.temp.kept_dir
@@ -112,7 +89,7 @@ async def test_a_refused_song_is_kept_and_sent_again_after_a_restart(
 
 async def test_a_kept_song_offered_in_jobs_survives_another_refusal(harness: BotHarness) -> None:
     tg = harness.tg
-    job, _failure, uploads = await _refused_song(harness)
+    job, _failure, uploads = await refused_song(harness)
     listing = (await ask(harness, PRIVATE_CHAT, USER, "/jobs")).result
     assert "1. ⚠️" in listing["text"]  # a failure; ❌ means cancel only
     assert button_data(listing) == [f"v1:resend:{job.id}", "v1:songs:0"]  # though it failed
@@ -130,7 +107,7 @@ async def test_a_kept_song_offered_in_jobs_survives_another_refusal(harness: Bot
 
 
 async def test_kept_songs_are_swept_after_their_days(harness: BotHarness) -> None:
-    job, failure, uploads = await _refused_song(harness)
+    job, failure, uploads = await refused_song(harness)
     kept = Path(job.result_path or "")
     await sweep_once(harness.services)
     assert kept.is_file()  # young: stays

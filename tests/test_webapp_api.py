@@ -7,58 +7,17 @@ a member of); a song made from the form is one job through the /song intake, ans
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from bot.bot_data import bot_data_of
-from bot.ops.web import WebServer
-from bot.webapp.init_data import sign
-from songbot_fakes.aimlapi import FakeAimlApi
-from songbot_fakes.telegram import FakeTelegram
 from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
 from tests.support.ux import LYRICS, deliver
+from tests.support.webapp import PUBLIC, base, init_data
 
-PUBLIC = "https://songs.example.test"
 OTHER_USER = 2002
-
-
-def init_data(token: str, user_id: int = USER, *, age: float = 5, **extra: str) -> str:
-    user = json.dumps({"id": user_id, "first_name": "Ada", "language_code": "en"})
-    fields = {"auth_date": str(int(time.time() - age)), "user": user, **extra}
-    return sign(fields, token)
-
-
-@pytest.fixture
-async def app_bot(
-    fake_telegram: FakeTelegram, fake_aimlapi: FakeAimlApi, tmp_path: Path
-) -> AsyncIterator[BotHarness]:
-    harness = BotHarness(
-        tg=fake_telegram,
-        api=fake_aimlapi,
-        db_path=tmp_path / "songbot.db",
-        env_extra={
-            "SONGBOT_HTTP_PORT": "0",
-            "SONGBOT_WEBHOOK_LISTEN": "127.0.0.1",
-            "SONGBOT_PUBLIC_URL": PUBLIC,
-        },
-    )
-    await harness.start()
-    try:
-        yield harness
-    finally:
-        await harness.stop()
-
-
-def base(h: BotHarness) -> str:
-    server = bot_data_of(h.app).web_server
-    assert isinstance(server, WebServer)
-    return server.url("")
 
 
 async def call(

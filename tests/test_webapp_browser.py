@@ -18,7 +18,7 @@ import pytest
 from playwright.async_api import BrowserContext, Route, expect
 
 from bot.delivery.app_buttons import group_start_param
-from tests import test_webapp_api
+from tests.support import webapp
 from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
 from tests.support.ux import BOT, GROUP, LYRICS, deliver
 from tests.support.webapp_browser import (
@@ -39,9 +39,6 @@ OTHER = 2002
 SLOW = 60_000  # ms: Chromium on a loaded two-core machine
 
 
-app_bot = test_webapp_api.app_bot  # the bot with SONGBOT_PUBLIC_URL and its web server
-
-
 @pytest.fixture
 async def browser() -> AsyncIterator[BrowserContext]:
     async with chromium() as context:
@@ -49,7 +46,7 @@ async def browser() -> AsyncIterator[BrowserContext]:
 
 
 def base(h: BotHarness) -> str:
-    return test_webapp_api.base(h).rstrip("/")
+    return webapp.base(h).rstrip("/")
 
 
 def stub_for(

@@ -17,12 +17,10 @@ import pytest
 from bot.i18n import plain
 from bot.webapp.access import group_of
 from songbot_fakes.telegram import FakeTelegram
-from tests import test_webapp_api
 from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
 from tests.support.ux import BOT, GROUP, LYRICS, ask, buttons, deliver
-from tests.test_webapp_api import PUBLIC, base, init_data
+from tests.support.webapp import PUBLIC, base, init_data
 
-app_bot = test_webapp_api.app_bot  # the bot with SONGBOT_PUBLIC_URL and its web server
 OTHER = 2002
 
 

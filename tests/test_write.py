@@ -25,34 +25,11 @@ from tests.support.ux import (
     press,
     shown,
 )
-
-CHAT = "POST /v1/chat/completions"
-IDEA = "a birthday song for my sister Anna who loves cats and skateboarding"
-
-
-def song_json(
-    title: str = "Anna Rolls",
-    style: str = "upbeat pop punk, bright guitars, female vocals",
-    lyrics: str = "[Verse]\nAnna rolls down the hill\nCats on the porch sit still\n\n"
-    "[Chorus]\nHappy birthday, Anna, ride",
-) -> str:
-    return json.dumps({"title": title, "style": style, "lyrics": lyrics}, ensure_ascii=False)
+from tests.support.write import CHAT, IDEA, song_json, write
 
 
 def music_requests(h: BotHarness) -> list[Any]:
     return [r for r in h.api.requests if r.path.startswith("/v2/generate")]
-
-
-async def write(
-    h: BotHarness, text: str, *, chat_id: int = PRIVATE_CHAT, user_id: int = USER, **kw: Any
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Send a /write and wait until its placeholder became the preview (or an error)."""
-    request = h.tg.send_text(chat_id, user_id, text, **kw)
-    placeholder = await h.tg.wait_for_call(
-        "sendMessage", ok_reply_to(chat_id, request["message_id"])
-    )
-    preview = await edited(h, chat_id, placeholder.result["message_id"])
-    return request, preview
 
 
 async def test_write_shows_a_preview_and_nothing_is_made_before_make(harness: BotHarness) -> None:

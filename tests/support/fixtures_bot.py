@@ -1,4 +1,5 @@
-"""The `harness` fixture: the real bot wired to both fakes, on a fresh database."""
+"""The bot fixtures: `harness`, the real bot wired to both fakes on a fresh database, and
+`app_bot`, the same with the Mini App switched on (SONGBOT_PUBLIC_URL and its web server)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
 from tests.support.harness import BotHarness
+from tests.support.webapp import PUBLIC
 
 
 @pytest.fixture
@@ -22,3 +24,24 @@ async def harness(
         yield h
     finally:
         await h.stop()
+
+
+@pytest.fixture
+async def app_bot(
+    fake_telegram: FakeTelegram, fake_aimlapi: FakeAimlApi, tmp_path: Path
+) -> AsyncIterator[BotHarness]:
+    harness = BotHarness(
+        tg=fake_telegram,
+        api=fake_aimlapi,
+        db_path=tmp_path / "songbot.db",
+        env_extra={
+            "SONGBOT_HTTP_PORT": "0",
+            "SONGBOT_WEBHOOK_LISTEN": "127.0.0.1",
+            "SONGBOT_PUBLIC_URL": PUBLIC,
+        },
+    )
+    await harness.start()
+    try:
+        yield harness
+    finally:
+        await harness.stop()

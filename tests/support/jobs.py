@@ -1,11 +1,14 @@
-"""Job records for storage tests: a realistic intake record and a way to force a state."""
+"""Job records for storage tests: a realistic intake record, a way to force a state, and a
+database file with a finished and an in-flight job (what `songbot migrate-db` copies)."""
 
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 from typing import Any
 
 from storage import Database, JobState, NewJob, new_job_key
+from storage.jobs import JobStore
 
 T0 = 1_700_000_000.0
 _message_ids = itertools.count(1)
@@ -53,3 +56,15 @@ async def force_state(db: Database, job_id: int, state: JobState) -> None:
         "lease_until = CASE WHEN ? = 1 THEN NULL ELSE lease_until END WHERE id = ?",
         (state.value, terminal, terminal, terminal, job_id),
     )
+
+
+async def sqlite_with_jobs(path: Path) -> None:
+    """A database at `path` with two jobs: one failed, one still waiting (in flight)."""
+    db = await Database.open(path)
+    try:
+        jobs = JobStore(db)
+        done, _ = await jobs.create(make_new_job(user_id=1))
+        await jobs.transition(done.id, JobState.RECEIVED, JobState.FAILED, now=T0)
+        await jobs.create(make_new_job(user_id=2))  # still waiting: in flight
+    finally:
+        await db.close()

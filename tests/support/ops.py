@@ -7,9 +7,11 @@ after code under test configured logging for a whole process.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -19,9 +21,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.bot_data import bot_data_of
+from bot.ops.cli import main
 from bot.ops.web import WebServer
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
+from storage.jobs import NewJob
 from tests.support.harness import BotHarness
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,8 +38,10 @@ __all__ = [
     "REPO",
     "get",
     "metric",
+    "new_job",
     "ops_bot",
     "restore_logging",
+    "run_main",
     "secret_forms",
     "subprocess_env",
     "web_server",
@@ -127,3 +133,30 @@ def subprocess_env(extra: dict[str, str]) -> dict[str, str]:
 
 
 PYTHON = sys.executable
+
+
+async def run_main(args: list[str]) -> int:
+    """`songbot`'s own `main` in a worker thread: it calls `asyncio.run`, and the test's loop
+    serves the fakes."""
+    return await asyncio.to_thread(main, args)
+
+
+def new_job(n: int, *, chat: int, user: int, model: str = "minimax/music-2.0") -> NewJob:
+    """Job number `n`, created an hour ago (plus n seconds), as the operator commands list it."""
+    now = time.time() - 3600 + n
+    return NewJob(
+        key=f"sb-test-{n}",
+        chat_id=chat,
+        chat_type="private" if chat > 0 else "supergroup",
+        topic_id=None,
+        user_id=user,
+        user_name=f"user{user}",
+        user_lang="en",
+        request_message_id=n,
+        model=model,
+        prompt="dreamy synth-pop",
+        lyrics="la la la",
+        deadline_at=now + 900,
+        next_check_at=now,
+        created_at=now,
+    )
