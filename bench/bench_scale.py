@@ -122,12 +122,10 @@ async def tick_cost(db_path: Path, env: dict[str, str], ticks: int) -> tuple[flo
     copy = db_path.with_name("tick-copy.db")
     shutil.copy(db_path, copy)
     config = Config.from_env({**env, "SONGBOT_DB": str(copy)}, env_file=None)
-    services = await Services.open(
-        config, metrics=Metrics(), bot=Bot(config.telegram_token.get()), engine=JobRunner
-    )
+    bot = Bot(config.telegram_token.get())
+    services = await Services.open(config, metrics=Metrics(), bot=bot)
     try:
-        runner = services.runner
-        assert isinstance(runner, JobRunner)
+        runner = JobRunner(services, bot)  # built as bot/app.py does, never started: ticked here
         for _ in range(20):  # warm caches and the statement cache
             await runner._tick()
             await services.jobs.next_due_at()

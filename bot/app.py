@@ -32,7 +32,7 @@ from bot.intake.stars_reconcile import MissedPaymentWatch
 from bot.lifecycle import Lifecycle
 from bot.ops.metrics import Metrics
 from bot.periodic import Background
-from bot.services import Services, get_services
+from bot.services import Services
 from bot.telegram.confirming_bot import ConfirmAfterHandlingBot, TrackingProcessor
 from bot.telegram.flood import (
     CHAT_BURST,
@@ -217,9 +217,12 @@ async def start_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None
     data = bot_data_of(app)
     life, config = data.lifecycle, data.config
     find_ffmpeg()  # fail at start, not at the first reference, if ffmpeg is missing
-    services = await Services.open(config, metrics=data.metrics, bot=app.bot, engine=JobRunner)
+    services = await Services.open(config, metrics=data.metrics, bot=app.bot)
     life.on_close(services.close, "the database and the AI/ML API client")
-    data.services = services
+    # The engine on top of the finished services; it reads what they tell it through the link
+    # they were built with (`services.engine`). Started below, once leases are sorted out.
+    runner = JobRunner(services, app.bot)
+    data.services, data.runner = services, runner
     life.on_close(_forget_services(data), "the services")
     life.on_close(services.boards.close, "the group status boards")  # before PTB's HTTP client
     swept = services.temp.sweep(max_age_seconds=6 * 3600)
@@ -232,9 +235,8 @@ async def start_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None
         released = await services.jobs.release_every_lease(now=time.time())
         if released:
             log.info("took over %d job(s) from the previous run", released)
-    services.runner.start()
+    runner.start()
     # A second stop signal hurries the stop: running steps get no grace period.
-    runner = services.runner
     life.on_close(lambda: runner.stop(grace=0.0 if life.hurried else 3.0), "the job runner")
     # Retention (#17.11): finished jobs past SONGBOT_RETENTION_DAYS, now and every few hours.
     from bot.ops.retention import retention_sweeper
@@ -264,7 +266,7 @@ async def start_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None
 
 def _forget_services(data: BotData) -> Callable[[], Awaitable[None]]:
     async def forget() -> None:
-        data.services = None
+        data.services, data.runner = None, None
 
     return forget
 
@@ -298,8 +300,8 @@ async def _join_fleet(app: Application[Any, Any, Any, Any, Any, Any], services: 
         limiter.use_shared(flood)
     fleet = Fleet(
         InstanceStore(services.db),
-        services.runner.owner,
-        wake=services.runner.wake,
+        services.engine.owner,
+        wake=services.engine.wake,
         on_share=limiter.share if isinstance(limiter, MessageRateLimiter) else lambda n: None,
         on_role=data.metrics.set_role,
         flood=flood,
@@ -307,7 +309,7 @@ async def _join_fleet(app: Application[Any, Any, Any, Any, Any, Any], services: 
     await fleet.start()
     life.on_close(fleet.stop, "the fleet heartbeat")
     data.fleet = fleet
-    services.db.subscribe(WORK_CHANNEL, services.runner.notified)
+    services.db.subscribe(WORK_CHANNEL, services.engine.notified)
     bot = app.bot
     if app.updater is not None and isinstance(bot, ConfirmAfterHandlingBot):
         url = services.config.database_url
@@ -361,6 +363,5 @@ __all__ = [
     "ALLOWED_UPDATES",
     "build_application",
     "close_services",
-    "get_services",
     "start_services",
 ]

@@ -3,22 +3,30 @@
 Why not string keys in a dict: thirteen keys had grown, two written and never read, each reader
 re-checking the type with `isinstance`. Here every field has one type and one writer, and a
 missing one (services before `post_init`) is a clear error.
+
+It sits above the services and the engine it holds (the layers in pyproject.toml): nothing below
+reads `bot_data`, so the types it names are plain imports, not a circle hidden by TYPE_CHECKING.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.config import Config
+from bot.engine.fleet import Fleet
+from bot.engine.runner import JobRunner
 from bot.lifecycle import Lifecycle
 from bot.ops.metrics import Metrics
+from bot.services import Services
 
-if TYPE_CHECKING:  # higher layers, named for their types only
-    from bot.engine.fleet import Fleet
-    from bot.ops.web import WebServer
-    from bot.services import Services
+
+class HttpServer(Protocol):
+    """What is kept of the HTTP server (bot/ops/web.py, a layer above, which reads `bot_data`):
+    where it answers."""
+
+    def url(self, path: str) -> str: ...
 
 
 class BotData:
@@ -29,8 +37,11 @@ class BotData:
         self.metrics = Metrics()  # build_application may hand in a shared one
         self.lifecycle = Lifecycle()
         self.services: Services | None = None
+        # The job engine, built on the services and started with them (bot/app.py); the rest of
+        # the bot talks to it through `services.engine`.
+        self.runner: JobRunner | None = None
         # Polling mode with SONGBOT_HTTP_PORT, or the webhook server: /healthz and /metrics.
-        self.web_server: WebServer | None = None
+        self.web_server: HttpServer | None = None
         # This replica's place in a fleet on a shared (PostgreSQL) database.
         self.fleet: Fleet | None = None
         # `songbot run` holds the SQLite instance lock: every lease left is a dead predecessor's.
@@ -78,3 +89,13 @@ def bot_data_of(
     if not isinstance(data, BotData):
         raise RuntimeError("this application was not built by bot.app.build_application")
     return data
+
+
+def get_services(
+    source: Application[Any, Any, Any, Any, Any, Any] | CallbackContext[Any, Any, Any, Any],
+) -> Services:
+    """The services of this application (raises if `post_init` has not run yet)."""
+    services = bot_data_of(source).services
+    if services is None:
+        raise RuntimeError("songbot services are not started")
+    return services

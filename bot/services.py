@@ -3,30 +3,30 @@
 Why a single container in the typed `bot_data` (bot/bot_data.py): handlers and the engine reach
 the same DB connection, HTTP client and temp folder without globals, and tests can build one
 around fakes. It is built complete in `Services.open`: nothing is attached later, so no caller
-checks for a missing part.
+checks for a missing part. The job engine (bot/engine/), which needs the finished container, is
+built after it; what the rest of the bot says to the engine goes through `engine`, a link made
+first (bot/engine_link.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 from telegram import Bot
-from telegram.ext import Application, CallbackContext
 
 from bot.aimlapi.availability import ModelAvailability
 from bot.aimlapi.client import AimlApiClient
 from bot.aimlapi.session import DOWNLOAD_DEADLINE, Timeouts
-from bot.bot_data import bot_data_of
 from bot.bounded import BoundedMap, BoundedSet
 from bot.config import Config
 from bot.delivery.media import TempFiles
+from bot.engine_link import EngineLink
 from bot.progress.boards import GroupBoards
 from storage.db import Database
 from storage.flows import FlowStore
-from storage.jobs import Job, JobStore
+from storage.jobs import JobStore
 from storage.lyrics import LyricsStore
 from storage.meta import MetaStore
 from storage.notices import NoticeStore
@@ -34,33 +34,10 @@ from storage.references import ReferenceCache
 from storage.settings import ChatSettingsStore, UserStore
 from storage.songs import SongStore
 from storage.stars import StarStore
-from storage.states import JobState
 from storage.usage import UsageLedger
 
 if TYPE_CHECKING:
     from bot.ops.metrics import Metrics
-
-
-class Engine(Protocol):
-    """What the rest of the bot needs of the job engine (`bot/engine/`), which sits above."""
-
-    last_tick: float
-    # Who holds the leases this engine takes (with PostgreSQL: this replica's instance id).
-    owner: str
-
-    def start(self) -> None: ...
-
-    def wake(self) -> None: ...
-
-    def job_added(self, job: Job | None = None) -> None: ...
-
-    def notified(self, payload: str) -> None: ...
-
-    def cancelled(self, job_id: int, was: JobState) -> None: ...
-
-    def alive(self, max_age: float) -> bool: ...
-
-    async def stop(self, grace: float = 3.0) -> None: ...
 
 
 def _held(lock: asyncio.Lock) -> bool:
@@ -121,25 +98,19 @@ class Services:
     bot_username: str
     # One-time notices per user (the spoken-voice heads-up), remembered in `meta`.
     notices: NoticeStore
+    # The job engine's signals and heartbeat: new jobs, cancels and wake-ups go there; the
+    # engine itself (bot/engine/runner.py) is built after this container, reading the link.
+    engine: EngineLink
     memo: UpdateMemo = field(default_factory=UpdateMemo)
-    # Set by `open` right after construction: the engine needs the finished container.
-    runner: Engine = field(init=False)
 
     @classmethod
-    async def open(
-        cls,
-        config: Config,
-        *,
-        metrics: Metrics,
-        bot: Bot,
-        engine: Callable[[Services, Bot], Engine],
-    ) -> Services:
-        """Everything, in dependency order; `engine` builds the job engine (not started)."""
+    async def open(cls, config: Config, *, metrics: Metrics, bot: Bot) -> Services:
+        """Everything, in dependency order (the job engine is built on top, by the caller)."""
         db = await Database.open(
             config.database_url.get() if config.database_url is not None else config.db_path
         )
         try:
-            return await cls._around(db, config, metrics=metrics, bot=bot, engine=engine)
+            return await cls._around(db, config, metrics=metrics, bot=bot)
         except BaseException:
             await db.close()  # a failed start leaves no open connection (and no thread) behind
             raise
@@ -152,7 +123,6 @@ class Services:
         *,
         metrics: Metrics,
         bot: Bot,
-        engine: Callable[[Services, Bot], Engine],
     ) -> Services:
         jobs = JobStore(db)
         # A download never outlives the job it belongs to (#17.8).
@@ -168,7 +138,7 @@ class Services:
             await client.aclose()
             raise
         chat_settings = ChatSettingsStore(db)
-        services = cls(
+        return cls(
             config=config,
             db=db,
             jobs=jobs,
@@ -186,9 +156,8 @@ class Services:
             boards=GroupBoards(jobs, bot, chat_settings=chat_settings),
             bot_username=_username(bot),
             notices=NoticeStore(meta),
+            engine=EngineLink(),
         )
-        services.runner = engine(services, bot)
-        return services
 
     @property
     def flows(self) -> FlowStore:
@@ -206,13 +175,3 @@ def _username(bot: Bot) -> str:
         return bot.username or ""
     except RuntimeError:
         return ""
-
-
-def get_services(
-    source: CallbackContext[Any, Any, Any, Any] | Application[Any, Any, Any, Any, Any, Any],
-) -> Services:
-    """The services of this application (raises if `post_init` has not run yet)."""
-    services = bot_data_of(source).services
-    if services is None:
-        raise RuntimeError("songbot services are not started")
-    return services

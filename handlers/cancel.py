@@ -146,5 +146,5 @@ async def _cancel(services: Services, job: Job) -> bool:
     if cancelled:
         # Its slot (or its place in line) is free for the next job, and a reference still being
         # converted for it stops now (the worker and its ffmpeg are cancelled).
-        services.runner.cancelled(job.id, JobState(job.state))
+        services.engine.cancelled(job.id, JobState(job.state))
     return cancelled

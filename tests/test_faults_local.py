@@ -131,7 +131,7 @@ async def test_read_only_database_while_running_is_no_crash_loop(
     assert storage_lines, "the operator must be told what is wrong"
     assert len(storage_lines) <= 6, [r.getMessage() for r in storage_lines]  # backs off
     assert len(tracebacks) <= 1
-    assert harness.services.runner is not None and harness.services.runner.alive(60)
+    assert harness.services.engine.alive(60)
     # Writable again: the pending job finishes, once; the refused one never became a job.
     await pragma(harness, "PRAGMA query_only = 0")
     await harness.wait_for_job(lambda j: j.state == "delivered", timeout=30)

@@ -41,9 +41,8 @@ async def test_healthz_ok_when_everything_runs(ops_bot: BotHarness) -> None:
 
 async def test_healthz_503_when_runner_task_ends(ops_bot: BotHarness) -> None:
     server = web_server(ops_bot)
-    runner = ops_bot.services.runner
-    assert runner is not None
-    task = runner._task  # the loop's task dies (here: cancelled) while the process lives on
+    # The loop's task dies (here: cancelled) while the process lives on.
+    task = ops_bot.runner._task
     assert task is not None
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -56,10 +55,9 @@ async def test_healthz_503_when_runner_task_ends(ops_bot: BotHarness) -> None:
 
 async def test_healthz_503_when_runner_tick_is_stale(ops_bot: BotHarness) -> None:
     server = web_server(ops_bot)
-    runner = ops_bot.services.runner
-    assert runner is not None
+    engine = ops_bot.services.engine
     assert (await get(server, "/healthz")).status_code == 200
-    runner.last_tick = time.time() - 1000  # the loop has not passed for a quarter of an hour
+    engine.last_tick = time.time() - 1000  # the loop has not passed for a quarter of an hour
     response = await get(server, "/healthz")
     assert response.status_code == 503
     assert any("last tick 1000s ago" in p for p in response.json()["problems"])

@@ -15,10 +15,10 @@ import httpx
 import pytest
 
 from bot.app import ALLOWED_UPDATES
+from bot.bot_data import get_services
 from bot.config import Config
 from bot.ops.cli import main
 from bot.ops.webhook import WebhookBot
-from bot.services import get_services
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
 from tests.support.harness import PRIVATE_CHAT, USER, BotHarness, bot_env

@@ -432,7 +432,7 @@ async def test_a_hold_left_by_a_crash_during_a_cancelled_submit_is_settled_at_st
     await harness.restart(**PAID)
     await _credit(harness, ATTACKER, "c-crash")
     services = harness.services
-    await services.runner.stop()  # the song waits: its POST is staged by hand below
+    await harness.runner.stop()  # the song waits: its POST is staged by hand below
     harness.tg.send_text(ATTACKER, ATTACKER, SONG)
     job = await harness.wait_for_job(lambda j: j.user_id == ATTACKER)
     # The process marked it `submitting`, the user cancelled, and the process died before it

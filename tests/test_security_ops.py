@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 
+from bot.bot_data import get_services
 from bot.config import Config
 from bot.ops.logging_setup import setup_logging
 from bot.ops.webhook import WebhookBot
-from bot.services import get_services
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
 from storage.db import Database

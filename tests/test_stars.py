@@ -179,7 +179,7 @@ async def test_a_cancel_before_the_paid_submit_releases_after_it_keeps(
         payload=PackPayload(USER, 1, 50).encode(), now=_now(),
     )  # fmt: skip
     await harness.app.updater.stop()
-    await harness.services.runner.stop()
+    await harness.runner.stop()
     harness.tg.send_text(PRIVATE_CHAT, USER, SONG)
     await harness.app.updater.start_polling(
         allowed_updates=ALLOWED_UPDATES, timeout=1, poll_interval=0.0

@@ -22,7 +22,6 @@ import contextlib
 import logging
 import sqlite3
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Final
 
@@ -41,7 +40,7 @@ from bot.engine.work import Work
 from bot.ops.logging_setup import current_job_key
 from bot.services import Services
 from storage.db import StorageError
-from storage.jobs import NEW_JOB, Job, JobPatch, SlotCounts
+from storage.jobs import Job, JobPatch, SlotCounts
 from storage.states import ACTIVE, JobState
 
 log = logging.getLogger(__name__)
@@ -71,13 +70,14 @@ class JobRunner:
         services: Services,
         bot: Bot,
         *,
-        owner: str | None = None,
         concurrency: int = 32,
         batch_size: int = 50,
     ) -> None:
         self.s = services
         self.bot = bot
-        self.owner = owner or f"runner-{uuid.uuid4().hex[:12]}"
+        # The signals and the heartbeat (bot/engine_link.py), made before the services.
+        self.link = services.engine
+        self.owner = self.link.owner
         self.concurrency = concurrency
         self.batch_size = batch_size
         status = StatusUpdates(services, bot)
@@ -89,10 +89,6 @@ class JobRunner:
             outcomes=Outcomes(services, bot, self.owner, status),
             estimator=Estimator(services.jobs),
         )
-        self._wake = asyncio.Event()
-        self._admit_wanted = True
-        # Jobs that joined the line since the last tick (None: one joined on another replica).
-        self._added: list[Job | None] = []
         # A worker ended since the last tick: its job may have freed a slot, or only be
         # waiting for its next poll (see `_worth_walking`).
         self._worker_ended = False
@@ -108,44 +104,21 @@ class JobRunner:
         self._keys: dict[int, str] = {}  # job id -> key, for the workers in `_workers`
         self._last_renew = 0.0
         self._last_sweep = time.time()
-        self.last_tick = 0.0
         self.ticks = 0
+        self.link.on_cancel(self._cancelled)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="songbot-runner")
 
-    def wake(self) -> None:
-        """Something changed (a cancel, a freed slot): walk the line and look at the due jobs."""
-        self._admit_wanted = True
-        self._wake.set()
-
-    def job_added(self, job: Job | None = None) -> None:
-        """A new job joined the end of the line (`None`: on another replica).
-
-        It changes nobody else's place, so the line is walked for it only if it could start now
-        (`_worth_walking`); else its place is painted by the next safety walk (ADMIT_EVERY).
-        Walking the whole line for every arrival cost O(line) per request, O(n^2) in a burst.
+    def _cancelled(self, job_id: int, was: JobState) -> None:
+        """A job was cancelled (`EngineLink.cancelled`, which has already woken the loop for its
+        slot): stop a worker still preparing it, so its download or ffmpeg run (#17.4) ends now
+        instead of running to its caps for nothing. Only in `preparing`: nothing paid is under
+        way there, and the cancel's compare-and-set proves the worker has not moved on to the
+        paid POST.
         """
-        self._added.append(job)
-        self._line_waiting = True
-        self._wake.set()
-
-    def notified(self, payload: str) -> None:
-        """A NOTIFY from any replica (storage/jobs.py): a new job, or else a freed slot."""
-        if payload == NEW_JOB:
-            self.job_added()
-        else:
-            self.wake()
-
-    def cancelled(self, job_id: int, was: JobState) -> None:
-        """A job was cancelled (its state is already `cancelled`): wake up for its slot, and stop
-        a worker still preparing it, so its download or ffmpeg run (#17.4) ends now instead of
-        running to its caps for nothing. Only in `preparing`: nothing paid is under way there,
-        and the cancel's compare-and-set proves the worker has not moved on to the paid POST.
-        """
-        self.wake()
         task = self._workers.get(job_id)
         if was is not JobState.PREPARING or task is None or task.done():
             return
@@ -157,17 +130,10 @@ class JobRunner:
         if key is not None:
             task.add_done_callback(lambda _t: self.s.temp.cleanup_job(key))
 
-    def alive(self, max_age: float) -> bool:
-        return (
-            self._task is not None
-            and not self._task.done()
-            and (time.time() - self.last_tick <= max_age)
-        )
-
     async def stop(self, grace: float = 3.0) -> None:
         """Stop claiming, let in-flight steps finish briefly, then cancel and release leases."""
         self._stopping = True
-        self._wake.set()
+        self.link.woken.set()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -190,6 +156,13 @@ class JobRunner:
 
     # ------------------------------------------------------------------ main loop
     async def _run(self) -> None:
+        self.link.running = True
+        try:
+            await self._loop()
+        finally:
+            self.link.running = False  # ended or cancelled: the health page says so
+
+    async def _loop(self) -> None:
         try:
             await self.work.outcomes.send_missing()
         except Exception:
@@ -221,15 +194,15 @@ class JobRunner:
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, but wake up for `stop()`."""
-        self._wake.clear()
+        self.link.woken.clear()
         if self._stopping:
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+            await asyncio.wait_for(self.link.woken.wait(), timeout=seconds)
 
     async def _tick(self) -> None:
         now = time.time()
-        self.last_tick = now
+        self.link.last_tick = now
         self.ticks += 1
         self.s.metrics.runner_tick.set(now)
         if now - self._last_sweep >= TEMP_SWEEP_INTERVAL:
@@ -245,10 +218,12 @@ class JobRunner:
                 until=now + self.s.config.lease_seconds,
                 job_ids=list(self._workers),  # not a job whose worker died on a DB error
             )
-        added, self._added = self._added, []
+        added = self.link.take_added()
+        if added:
+            self._line_waiting = True  # they wait in line at least until the next walk
         ended, self._worker_ended = self._worker_ended, False
         if (
-            self._admit_wanted
+            self.link.admit_wanted
             or (self._line_waiting and now - self._last_admit >= ADMIT_EVERY)
             or ((added or ended) and await self._worth_walking(added, ended=ended))
         ):
@@ -286,7 +261,7 @@ class JobRunner:
 
     async def _admit(self, now: float) -> None:
         """Start every waiting job that fits the caps, and tell the rest their place."""
-        self._admit_wanted = False
+        self.link.admit_wanted = False
         self._last_admit = now
         line = await self.s.jobs.waiting_line(limit=LINE_LIMIT)
         self._line_waiting = bool(line)
@@ -342,8 +317,8 @@ class JobRunner:
     async def _sleep_until_due(self) -> None:
         # Clear first: a wake-up (or stop) that arrives while we compute the timeout must not
         # be lost, or stopping could wait a whole idle period.
-        self._wake.clear()
-        if self._stopping or self._admit_wanted or self._added or self._worker_ended:
+        self.link.woken.clear()
+        if self._stopping or self.link.pending or self._worker_ended:
             return
         now = time.time()
         timeout = IDLE_MAX_SLEEP
@@ -363,7 +338,7 @@ class JobRunner:
         if self._stopping:
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+            await asyncio.wait_for(self.link.woken.wait(), timeout=timeout)
 
     async def _work(self, job: Job, step: Step) -> None:
         token = current_job_key.set(job.key)
@@ -391,7 +366,7 @@ class JobRunner:
             self._keys.pop(job.id, None)
             # A job that ended may have freed a slot: the next tick walks the line if it did.
             self._worker_ended = True
-            self._wake.set()
+            self.link.woken.set()
 
 
 async def _expire(w: Work, job: Job) -> Job | None:

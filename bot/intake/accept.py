@@ -175,7 +175,7 @@ async def store_job(
     else:
         status_id = await _group_status(services, bot, origin, job, now)
     await services.jobs.update(job.id, owner=None, now=time.time(), status_message_id=status_id)
-    services.runner.job_added(job)
+    services.engine.job_added(job)
     return job
 
 

@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any, Final
 
 from bot.app import build_application
+from bot.bot_data import get_services
 from bot.config import Config
 from bot.ops.serve import BotRun, Polling
-from bot.services import Services, get_services
+from bot.services import Services
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.audio_fixtures import make_ogg_opus
 from songbot_fakes.telegram import FakeTelegram

@@ -192,7 +192,7 @@ class WebServer:
         }
         services = self._services()
         if services is not None:
-            body["runner_tick_age"] = round(time.time() - services.runner.last_tick, 1)
+            body["runner_tick_age"] = round(time.time() - services.engine.last_tick, 1)
             # Facts an operator should know that do not make the bot unhealthy (a retired
             # model whose requests now go to its fallback): a detail, not a problem.
             body["notices"] = services.models.notices()
@@ -218,12 +218,12 @@ class WebServer:
             found.append(f"database: no answer within {DB_CHECK_TIMEOUT:g}s")
         except Exception as exc:
             found.append(f"database not writable: {exc}")
-        runner = services.runner
-        if not runner.alive(self.runner_stale_seconds):
-            if runner.last_tick == 0:
+        engine = services.engine
+        if not engine.alive(self.runner_stale_seconds):
+            if engine.last_tick == 0:
                 found.append("job runner is not running")
             else:
-                age = time.time() - runner.last_tick
+                age = time.time() - engine.last_tick
                 found.append(f"job runner is stopped or stuck (last tick {age:.0f}s ago)")
         fleet = self._fleet()
         if fleet is not None and time.time() - fleet.last_beat > FLEET_STALE:

@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import build_application
+from bot.bot_data import bot_data_of, get_services
 from bot.config import Config
+from bot.engine.runner import JobRunner
 from bot.ops.serve import BotRun, Polling
-from bot.services import Services, get_services
+from bot.services import Services
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
 from storage.jobs import Job
@@ -81,6 +83,13 @@ class BotHarness:
     @property
     def services(self) -> Services:
         return get_services(self.app)
+
+    @property
+    def runner(self) -> JobRunner:
+        """The job engine itself, for tests that stop it or look inside (`bot_data.runner`)."""
+        runner = bot_data_of(self.app).runner
+        assert runner is not None, "the bot is not started"
+        return runner
 
     async def jobs(self) -> list[Job]:
         return await self.services.jobs.list_jobs(limit=1000)
