@@ -27,8 +27,8 @@ from typing import Any, Final
 ROOT: Final = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.bot_data import get_services  # noqa: E402
 from bot.ops.demo import bot_against_fakes, format_duration  # noqa: E402
-from bot.services import get_services  # noqa: E402
 from songbot_fakes.aimlapi import FakeAimlApi  # noqa: E402
 from songbot_fakes.telegram import FakeTelegram  # noqa: E402
 
