@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 from tests.support.harness import BotHarness
 
@@ -14,8 +13,6 @@ LYRICS = "[Verse]\nWe sing together in the hall\n[Chorus]\nOne for all and all f
 
 async def fast_flood_clock(h: BotHarness, scale: float = 8.0, **env: str) -> None:
     """Run Telegram's flood windows `scale`x faster on both sides (the fake and the limiter)."""
-    start = time.monotonic()
-    h.tg.clock = lambda: start + (time.monotonic() - start) * scale
     await h.restart(SONGBOT_TG_RATE_SCALE=str(scale), **env)
 
 

@@ -25,6 +25,10 @@ from storage.jobs import Job
 
 PRIVATE_CHAT = 1001
 USER = 1001
+# Telegram's flood windows run this many times faster on both sides (the fake's clock and the
+# bot's limiter) unless a test sets SONGBOT_TG_RATE_SCALE itself: a group's 3.5 s between messages
+# would otherwise be most of an in-process test's time. Flood tests choose their own scale.
+DEFAULT_RATE_SCALE = 8.0
 
 
 def bot_env(
@@ -59,15 +63,28 @@ class BotHarness:
     app: Any = None
     config: Config | None = None
     run: BotRun | None = None
+    _clock_scale: float = 1.0
 
     async def start(self, **env: str) -> None:
         self.env_extra.update(env)
+        self._scale_flood_clock(
+            float(self.env_extra.get("SONGBOT_TG_RATE_SCALE", DEFAULT_RATE_SCALE))
+        )
         self.config = Config.from_env(
             bot_env(self.tg, self.api, self.db_path, self.env_extra), env_file=None
         )
         self.app = build_application(self.config)
         self.run = BotRun(self.app, Polling(timeout=1))
         await self.run.start()
+
+    def _scale_flood_clock(self, scale: float) -> None:
+        """The fake counts its flood windows on a clock `scale`x as fast as the bot's pacing."""
+        self.env_extra["SONGBOT_TG_RATE_SCALE"] = str(scale)
+        if scale == self._clock_scale:
+            return
+        start = time.monotonic()
+        self.tg.clock = lambda: start + (time.monotonic() - start) * scale
+        self._clock_scale = scale
 
     async def stop(self) -> None:
         if self.app is None:
