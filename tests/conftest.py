@@ -7,7 +7,10 @@ Every test gets exactly one tier marker, from what it really uses, so a new test
   another command run as a process;
 - `bot`: the real PTB Application or a client against the local fakes, in the test's process;
 - `unit`: pure code, no server.
-The fast inner loop is `pytest -m "unit or bot"` (README, "Tests").
+And, beside its tier, a test that must wait for real time (a job deadline, a retry schedule, a
+timeout it proves) says so with `@pytest.mark.slow` and a comment naming the wait. The fast inner
+loop is `pytest -m "(unit or bot) and not slow" -n 4` (README, "Tests"); the README's command runs
+every test, slow ones included.
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ _PROCESS_NAMES = ("BotProcess", "run_cli", "subprocess")
 def pytest_configure(config: pytest.Config) -> None:
     for tier in TIERS:
         config.addinivalue_line("markers", f"{tier}: test tier (tests/conftest.py)")
+    config.addinivalue_line(
+        "markers", "slow: waits for real time it cannot shorten; left out of the fast tier"
+    )
 
 
 def tier_of(item: pytest.Item) -> str:
