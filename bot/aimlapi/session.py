@@ -47,6 +47,7 @@ import httpx
 from bot.aimlapi.errors import ProviderUnavailable, SubmitOutcomeUnknown
 from bot.aimlapi.multipart import MultipartFile
 from bot.aimlapi.responses import Malformed, error_for_response, parse_retry_after
+from bot.tls import client_tls
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,7 @@ class ApiSession:
             timeout=self._timeouts.make(self._timeouts.poll),
             headers={"User-Agent": USER_AGENT},
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+            verify=client_tls(),
         )
         self._max_attempts = max_attempts
         self._backoff_base = backoff_base

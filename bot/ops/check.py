@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from bot.config import Config, ConfigError
 from bot.ops.operator_db import open_unmigrated
+from bot.tls import client_tls
 from storage.files import schema_version_of
 
 if TYPE_CHECKING:
@@ -132,8 +133,11 @@ async def _telegram_checks(config: Config) -> list[Check]:
     from telegram.request import HTTPXRequest
 
     base = config.telegram_api_base_url
-    request = HTTPXRequest(connection_pool_size=2, connect_timeout=10.0, read_timeout=15.0)
-    updates_request = HTTPXRequest(connection_pool_size=1)
+    tls = {"verify": client_tls()}
+    request = HTTPXRequest(
+        connection_pool_size=2, connect_timeout=10.0, read_timeout=15.0, httpx_kwargs=tls
+    )
+    updates_request = HTTPXRequest(connection_pool_size=1, httpx_kwargs=tls)
     bot = Bot(
         config.telegram_token.get(),
         base_url=f"{base}/bot",

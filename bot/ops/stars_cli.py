@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from bot.config import Config, ConfigError
 from bot.ops.operator_db import OperatorError, open_existing
+from bot.tls import client_tls
 
 if TYPE_CHECKING:
     from bot.intake.stars_reconcile import Report
@@ -76,13 +77,16 @@ async def _reconcile(config: Config, path: Path | str, *, fix: bool) -> Report:
     from storage.stars import StarStore
 
     base = config.telegram_api_base_url
-    request = HTTPXRequest(connection_pool_size=2, connect_timeout=10.0, read_timeout=30.0)
+    tls = {"verify": client_tls()}
+    request = HTTPXRequest(
+        connection_pool_size=2, connect_timeout=10.0, read_timeout=30.0, httpx_kwargs=tls
+    )
     bot = Bot(
         config.telegram_token.get(),
         base_url=f"{base}/bot",
         base_file_url=f"{base}/file/bot",
         request=request,
-        get_updates_request=HTTPXRequest(connection_pool_size=1),
+        get_updates_request=HTTPXRequest(connection_pool_size=1, httpx_kwargs=tls),
     )
     async with open_existing(path) as db:
         try:

@@ -21,6 +21,7 @@ from telegram import File
 from telegram.error import NetworkError
 
 from bot.streams import TooBig, stream_to_file
+from bot.tls import client_tls
 
 
 class FileTooBig(TooBig):
@@ -56,7 +57,9 @@ async def stream_telegram_file(
     timeout = httpx.Timeout(read_timeout, connect=min(30.0, read_timeout))
     try:
         async with (
-            httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client,
+            httpx.AsyncClient(
+                timeout=timeout, follow_redirects=False, verify=client_tls()
+            ) as client,
             client.stream("GET", _encoded(file.file_path)) as response,
         ):
             status = response.status_code

@@ -27,6 +27,7 @@ from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from bot.ops.metrics import Metrics
 from bot.telegram.ptb_private import is_default, media_write_timeout, request_client
+from bot.tls import client_tls
 
 FILE_DOWNLOAD: Final = "file_download"
 OTHER: Final = "other"
@@ -77,6 +78,7 @@ class MeteredRequest(HTTPXRequest):
             write_timeout=write_timeout,
             media_write_timeout=media_write_timeout,
             pool_timeout=pool_timeout,
+            httpx_kwargs={"verify": client_tls()},
         )
         self.metrics = metrics
 
