@@ -15,7 +15,17 @@ every test, slow ones included.
 
 from __future__ import annotations
 
+import os
+import sys
+
 import pytest
+
+# Bytecode caches on, for this run and every process it starts (xdist workers, `songbot run`
+# children): a machine that sets PYTHONDONTWRITEBYTECODE (container images often do) made each
+# of those processes compile the project and rewrite the test modules from source again, about
+# 3 s of CPU per pytest process. The caches land in __pycache__/, which git ignores.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 # The shared fixtures live in tests/support/ (with the rest of the test support code) and load as
 # plugins, so a test sees each fixture from one named module instead of a star import.
