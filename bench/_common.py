@@ -354,9 +354,9 @@ async def insert_jobs(db_path: Path, rows: Sequence[Mapping[str, object]]) -> No
     import json
     import sqlite3
 
-    from storage.db import Database
+    from storage.open_db import open_database
 
-    db = await Database.open(db_path)
+    db = await open_database(db_path)
     await db.close()
     if not rows:
         return

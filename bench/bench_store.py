@@ -17,7 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from storage import Database, JobState, JobStore, NewJob, UsageLedger, new_job_key
+from storage import JobState, JobStore, NewJob, UsageLedger, new_job_key
+from storage.open_db import open_database
 
 T0 = 1_700_000_000.0
 
@@ -51,7 +52,7 @@ def _p95(values: list[float]) -> float:
 async def run(jobs: int, batch: int, concurrency: int) -> list[tuple[str, str]]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.db"
-        db = await Database.open(path)
+        db = await open_database(path)
         try:
             store, ledger = JobStore(db), UsageLedger(db)
             rows: list[tuple[str, str]] = []

@@ -30,6 +30,7 @@ from storage.jobs import JobStore
 from storage.lyrics import LyricsStore
 from storage.meta import MetaStore
 from storage.notices import NoticeStore
+from storage.open_db import open_database
 from storage.references import ReferenceCache
 from storage.settings import ChatSettingsStore, UserStore
 from storage.songs import SongStore
@@ -106,7 +107,7 @@ class Services:
     @classmethod
     async def open(cls, config: Config, *, metrics: Metrics, bot: Bot) -> Services:
         """Everything, in dependency order (the job engine is built on top, by the caller)."""
-        db = await Database.open(
+        db = await open_database(
             config.database_url.get() if config.database_url is not None else config.db_path
         )
         try:

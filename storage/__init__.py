@@ -10,6 +10,7 @@ from storage.jobs import (
     NewJob,
     new_job_key,
 )
+from storage.open_db import open_database
 from storage.references import CachedReference, ReferenceCache
 from storage.settings import (
     WHO_MAY_REQUEST,
@@ -65,5 +66,6 @@ __all__ = [
     "load_migrations",
     "load_requester",
     "new_job_key",
+    "open_database",
     "utc_day_bounds",
 ]

@@ -1,10 +1,11 @@
 """The database the repositories talk to: SQLite (the default) or PostgreSQL, one interface.
 
 Why an interface of our own: the repositories (storage/jobs/ and friends) write each query once;
-`Database.open` picks the engine from the target (a file path, or a `postgresql://` URL), and the
-few real SQL differences come from `db.dialect` (storage/dialect.py). Reads and single-statement
-writes go through `fetchall` / `execute_write` / `write_returning`; anything that must be one
-atomic step of several statements runs inside `transaction()`, on the `Tx` it yields.
+`open_database` (storage/open_db.py) picks the engine from the target (a file path, or a
+`postgresql://` URL), and the few real SQL differences come from `db.dialect`
+(storage/dialect.py). Reads and single-statement writes go through `fetchall` / `execute_write` /
+`write_returning`; anything that must be one atomic step of several statements runs inside
+`transaction()`, on the `Tx` it yields.
 """
 
 from __future__ import annotations
@@ -130,31 +131,11 @@ def one_line(exc: BaseException) -> str:
 
 
 class Database(ABC):
-    """One database; `Database.open(target)` connects and migrates, `close()` closes."""
+    """One database; `open_database(target)` (storage/open_db.py) opens it, `close()` closes."""
 
     dialect: Dialect
     # What to call it in messages: the file path, or the URL without its password.
     path: str
-
-    @classmethod
-    async def open(
-        cls, target: Path | str, *, busy_timeout_ms: int = 5000, migrate_to: int | None = None
-    ) -> Database:
-        """A SQLite file (or `:memory:`), or a PostgreSQL server for a `postgresql://` URL.
-
-        Every failure is a StorageError; `migrate_to` stops at that schema version. The engine
-        is chosen here, by the target, and imported only then: nothing registers itself on
-        import, and a SQLite run never loads psycopg.
-        """
-        if is_postgres_url(target):
-            from storage.postgres_db import PostgresDatabase
-
-            return await PostgresDatabase.open_url(str(target), migrate_to=migrate_to)
-        from storage.sqlite_db import SqliteDatabase
-
-        return await SqliteDatabase.open_file(
-            target, busy_timeout_ms=busy_timeout_ms, migrate_to=migrate_to
-        )
 
     @property
     def shared(self) -> bool:

@@ -57,7 +57,7 @@ class SqliteTx:
 
 
 class SqliteDatabase(Database):
-    """One SQLite database: open it with `Database.open(path)`, close it with `close()`."""
+    """One SQLite database: open it with `open_database(path)`, close it with `close()`."""
 
     dialect = SQLITE
 

@@ -23,8 +23,8 @@ import pytest
 
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
-from storage.db import Database
 from storage.jobs import JobStore, NewJob
+from storage.open_db import open_database
 from tests.support.subprocess_bot import (
     BotProcess,
     integrity_check,
@@ -61,7 +61,7 @@ async def ready(bot: BotProcess, tg: FakeTelegram, timeout: float = 30.0) -> Non
 
 async def seed_jobs(db_path: Path, count: int) -> list[str]:
     """`count` accepted requests, each from its own private chat, as the handler stores them."""
-    db = await Database.open(db_path)
+    db = await open_database(db_path)
     try:
         store = JobStore(db)
         now = time.time()
@@ -384,7 +384,7 @@ async def test_unusable_database_at_start_is_one_clear_line_and_exit_2(
     db.parent.mkdir()
     guard: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
     if problem == "read-only":
-        database = await Database.open(db)
+        database = await open_database(db)
         await database.close()
         guard = read_only(db)
     elif problem == "not a database":

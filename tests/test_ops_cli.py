@@ -16,8 +16,9 @@ import pytest
 from bot.ops.cli import main
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
-from storage.db import Database, load_migrations
+from storage.db import load_migrations
 from storage.jobs import JobStore
+from storage.open_db import open_database
 from storage.states import JobState
 from storage.usage import UsageLedger
 from tests.support.harness import bot_env
@@ -238,7 +239,7 @@ async def test_check_warns_when_the_webhook_is_not_registered_yet(
 
 
 async def make_db(path: Path, *, migrate_to: int | None = None) -> None:
-    db = await Database.open(path, migrate_to=migrate_to)
+    db = await open_database(path, migrate_to=migrate_to)
     await db.close()
 
 
@@ -289,7 +290,7 @@ async def test_check_database_states(
 
 async def populate(path: Path) -> None:
     """Five jobs: two delivered, one failed, one pending, one received; usage for the paid."""
-    db = await Database.open(path)
+    db = await open_database(path)
     jobs, usage = JobStore(db), UsageLedger(db)
     try:
         plan = [
@@ -418,7 +419,7 @@ async def test_backup_while_the_bot_writes(
     populated: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Another connection (the running bot) keeps writing while the backup runs.
-    live = await Database.open(populated)
+    live = await open_database(populated)
     store = JobStore(live)
     stop = asyncio.Event()
 

@@ -11,7 +11,7 @@ import pytest
 
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
-from storage.db import Database
+from storage.open_db import open_database
 from tests.support.harness import bot_env
 from tests.support.jobs import sqlite_with_jobs
 from tests.support.ops import restore_logging, run_main  # noqa: F401  (the fixture)
@@ -117,7 +117,7 @@ async def test_check_looks_at_postgresql_when_the_url_is_set(
     out = capsys.readouterr().out
     line = next(ln for ln in out.splitlines() if ln.split()[1:2] == ["database"])
     assert "empty; the bot creates its tables" in line and "postgresql://" in line, out
-    db = await Database.open(url)  # what the first replica does
+    db = await open_database(url)  # what the first replica does
     await db.close()
     assert await run_main(["check"]) == 0
     out = capsys.readouterr().out

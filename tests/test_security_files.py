@@ -22,7 +22,7 @@ import pytest
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.audio_fixtures import make_ogg_opus
 from songbot_fakes.telegram import FakeTelegram
-from storage.db import Database
+from storage.open_db import open_database
 from tests.support.subprocess_bot import BotProcess, jobs_async, outcome_messages, subprocess_env
 
 pytestmark = pytest.mark.timeout(180)
@@ -60,7 +60,7 @@ async def older_install(folder: Path) -> Path:
     """What an older version left: a 0644 database with -wal/-shm, lock file and temp folder,
     and a kept song, in 0755 folders."""
     db = folder / "songbot.db"
-    await (await Database.open(db)).close()
+    await (await open_database(db)).close()
     for name in ("songbot.db", "songbot.db-wal", "songbot.db-shm", "songbot.db.lock"):
         (folder / name).touch()
         (folder / name).chmod(0o644)

@@ -18,8 +18,8 @@ from bot.ops.logging_setup import setup_logging
 from bot.ops.webhook import WebhookBot
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
-from storage.db import Database
 from storage.jobs import JobStore
+from storage.open_db import open_database
 from tests.support.harness import PRIVATE_CHAT, USER, BotHarness, bot_env
 from tests.support.ops import HTTP_ENV, new_job, restore_logging, web_server
 from tests.support.webhook import PATH, SECRET, an_update, webhook_env
@@ -73,7 +73,7 @@ async def test_metrics_want_the_token_when_one_is_set(
 
 async def test_database_wal_and_backups_are_private(tmp_path: Path) -> None:
     path = tmp_path / "songbot.db"
-    db = await Database.open(path)
+    db = await open_database(path)
     try:
         await JobStore(db).create(new_job(1, chat=1001, user=1001))
         await db.backup(tmp_path / "copy.db")
@@ -88,7 +88,7 @@ async def test_database_wal_and_backups_are_private(tmp_path: Path) -> None:
 async def test_debug_logs_carry_no_statement_values(tmp_path: Path, restore_logging: None) -> None:
     stream = io.StringIO()
     setup_logging("DEBUG", "text", (), stream=stream)
-    db = await Database.open(tmp_path / "songbot.db")
+    db = await open_database(tmp_path / "songbot.db")
     try:
         job = new_job(1, chat=1001, user=1001)
         await JobStore(db).create(job)
@@ -116,7 +116,7 @@ async def test_the_webhook_answers_only_after_the_request_is_stored(
         update = an_update(PRIVATE_CHAT, "/song dreamy synth-pop\n[Verse]\nla la la la la la")
         update["message"]["entities"] = [{"type": "bot_command", "offset": 0, "length": 5}]  # type: ignore[index]
         # Another writer holds the database for a moment, as a busy bot would.
-        blocker = await Database.open(db_path)
+        blocker = await open_database(db_path)
         await blocker.conn.execute("BEGIN IMMEDIATE")
         async with httpx.AsyncClient(timeout=30) as client:
             post = asyncio.create_task(

@@ -13,6 +13,7 @@ import storage.db as storage_db
 from storage import Database, JobState, JobStore, Migration, StorageError, load_migrations
 from storage.db import ConstraintViolation
 from storage.jobs.rows import NEW_JOB_COLUMNS, sql_value
+from storage.open_db import open_database
 from tests.support.jobs import T0, make_new_job
 
 LATEST = len(load_migrations())
@@ -44,7 +45,7 @@ async def _names(db: Database, kind: str) -> set[str]:
 
 async def test_open_creates_folder_and_sets_pragmas(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "er" / "songbot.db"
-    db = await Database.open(path, busy_timeout_ms=1234)
+    db = await open_database(path, busy_timeout_ms=1234)
     try:
         assert path.is_file()
         assert await db.fetchval("PRAGMA journal_mode") == "wal"
@@ -62,11 +63,11 @@ async def test_open_creates_folder_and_sets_pragmas(tmp_path: Path) -> None:
 
 async def test_reopening_is_idempotent_and_keeps_data(tmp_path: Path) -> None:
     path = tmp_path / "songbot.db"
-    db = await Database.open(path)
+    db = await open_database(path)
     job, _ = await JobStore(db).create(make_new_job())
     await db.close()
     for _ in range(2):
-        db = await Database.open(path)
+        db = await open_database(path)
         try:
             assert await db.schema_version() == LATEST
             assert await JobStore(db).get(job.id) == job
@@ -103,7 +104,7 @@ def test_statement_splitting_follows_sqlite_tokens() -> None:
 
 async def test_upgrade_from_version_1_keeps_every_row(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    old = await Database.open(path, migrate_to=1)
+    old = await open_database(path, migrate_to=1)
     try:
         assert await old.schema_version() == 1
         assert "jobs_due" not in await _names(old, "index")
@@ -131,7 +132,7 @@ async def test_upgrade_from_version_1_keeps_every_row(tmp_path: Path) -> None:
     finally:
         await old.close()
 
-    new = await Database.open(path)
+    new = await open_database(path)
     try:
         assert await new.schema_version() == LATEST
         assert await _names(new, "index") >= INDEXES_002
@@ -151,7 +152,7 @@ async def test_failed_migration_rolls_back_completely(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "songbot.db"
-    await (await Database.open(path)).close()  # created at the latest version
+    await (await open_database(path)).close()  # created at the latest version
     real = load_migrations()
     broken = Migration(
         LATEST + 1,
@@ -160,11 +161,11 @@ async def test_failed_migration_rolls_back_completely(
     )
     monkeypatch.setattr(storage_db, "load_migrations", lambda engine="sqlite": [*real, broken])
     with pytest.raises(StorageError) as info:
-        await Database.open(path)
+        await open_database(path)
     message = str(info.value)
     assert broken.filename in message and str(path) in message and "\n" not in message
     monkeypatch.undo()
-    db = await Database.open(path)
+    db = await open_database(path)
     try:
         assert await db.schema_version() == LATEST
         assert "half_done" not in await _names(db, "table")
@@ -178,7 +179,7 @@ async def test_database_newer_than_the_code_is_refused(tmp_path: Path) -> None:
         raw.execute("PRAGMA user_version = 99")
     raw.close()
     with pytest.raises(StorageError, match="newer"):
-        await Database.open(path)
+        await open_database(path)
 
 
 async def test_unusable_paths_are_one_line_startup_errors(tmp_path: Path) -> None:
@@ -189,14 +190,14 @@ async def test_unusable_paths_are_one_line_startup_errors(tmp_path: Path) -> Non
     cases = [a_file / "songbot.db", tmp_path, garbage]
     for path in cases:
         with pytest.raises(StorageError) as info:
-            await Database.open(path)
+            await open_database(path)
         message = str(info.value)
         assert str(path) in message, message
         assert "\n" not in message
 
 
 async def test_check_writable(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "songbot.db")
+    db = await open_database(tmp_path / "songbot.db")
     try:
         await db.check_writable()
         assert await db.fetchval("SELECT COUNT(*) FROM meta") == 0  # the probe was rolled back
@@ -303,7 +304,7 @@ async def test_nested_use_is_an_error_not_a_deadlock(any_db: Database) -> None:
 
 async def test_busy_database_gives_a_storage_error_after_the_timeout(tmp_path: Path) -> None:
     path = tmp_path / "busy.db"
-    db = await Database.open(path, busy_timeout_ms=200)
+    db = await open_database(path, busy_timeout_ms=200)
     blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
         blocker.execute("BEGIN IMMEDIATE")
@@ -334,7 +335,7 @@ async def test_foreign_keys_are_enforced(any_db: Database) -> None:
 
 
 async def test_backup_is_a_complete_consistent_copy(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "live.db")
+    db = await open_database(tmp_path / "live.db")
     try:
         store = JobStore(db)
         for _ in range(10):
@@ -343,7 +344,7 @@ async def test_backup_is_a_complete_consistent_copy(tmp_path: Path) -> None:
         await db.backup(dest)
         await store.create(make_new_job())  # after the backup: not in it
         assert not (tmp_path / "backups" / "copy.db.partial").exists()
-        copy = await Database.open(dest)
+        copy = await open_database(dest)
         try:
             assert await copy.fetchval("SELECT COUNT(*) FROM jobs") == 10
             assert await copy.schema_version() == LATEST
@@ -361,7 +362,7 @@ async def test_backup_is_a_complete_consistent_copy(tmp_path: Path) -> None:
 
 
 async def test_close_is_idempotent_and_final() -> None:
-    db = await Database.open(":memory:")
+    db = await open_database(":memory:")
     await db.close()
     await db.close()
     with pytest.raises(StorageError, match="closed"):

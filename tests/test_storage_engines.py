@@ -22,6 +22,7 @@ from storage.flood_slots import GLOBAL, FloodSlots
 from storage.instances import InstanceStore
 from storage.jobs import FREED, NEW_JOB, JobStore
 from storage.lyrics import DraftLimitReached, LyricsStore
+from storage.open_db import open_database
 from storage.poller_lock import PollerLock
 from storage.quota import DailyQuota, PaymentRequired, QuotaExceeded
 from storage.references import ReferenceCache
@@ -63,8 +64,8 @@ async def _schema(db: Database) -> dict[str, list[str]]:
 
 
 async def test_both_engines_have_the_same_tables_and_columns(pg_url: str) -> None:
-    lite = await Database.open(":memory:")
-    pg = await Database.open(pg_url)
+    lite = await open_database(":memory:")
+    pg = await open_database(pg_url)
     try:
         assert await _schema(lite) == await _schema(pg)
         assert await lite.schema_version() == await pg.schema_version() == len(load_migrations())
@@ -187,7 +188,7 @@ async def test_instances_heartbeat_and_take_over(any_db: Database) -> None:
 
 async def test_two_processes_cannot_race_a_daily_limit(pg_url: str) -> None:
     """Two pools (two replicas) accept 20 requests of one user at once against a limit of 3."""
-    a, b = await Database.open(pg_url), await Database.open(pg_url)
+    a, b = await open_database(pg_url), await open_database(pg_url)
     try:
         quota = DailyQuota(user_id=42, limit=3, day_start=T0 - 10, day_end=T0 + 10)
 
@@ -207,7 +208,7 @@ async def test_two_processes_cannot_race_a_daily_limit(pg_url: str) -> None:
 
 
 async def test_claims_from_two_replicas_never_overlap(pg_url: str) -> None:
-    a, b = await Database.open(pg_url), await Database.open(pg_url)
+    a, b = await open_database(pg_url), await open_database(pg_url)
     try:
         store = JobStore(a)
         for i in range(40):
@@ -230,7 +231,7 @@ async def test_claims_from_two_replicas_never_overlap(pg_url: str) -> None:
 
 
 async def test_a_new_job_wakes_every_listening_replica(pg_url: str) -> None:
-    a, b = await Database.open(pg_url), await Database.open(pg_url)
+    a, b = await open_database(pg_url), await open_database(pg_url)
     woken = asyncio.Event()
     payloads: list[str] = []
 
@@ -267,7 +268,7 @@ async def test_one_poller_lock_holder_and_a_successor_when_it_goes(pg_url: str) 
 
 async def test_concurrent_starts_migrate_once(pg_server: PgServer) -> None:
     url = pg_server.empty_database()
-    dbs = await asyncio.gather(*(Database.open(url) for _ in range(4)))
+    dbs = await asyncio.gather(*(open_database(url) for _ in range(4)))
     try:
         versions = {await db.schema_version() for db in dbs}
         assert versions == {len(load_migrations("postgresql"))}
@@ -281,11 +282,11 @@ async def test_bad_urls_and_dead_servers_are_one_line_without_the_password(
 ) -> None:
     dead = f"postgresql://songbot:hunter2secret@127.0.0.1:{_closed_port()}/x"
     with pytest.raises(StorageError) as info:
-        await Database.open(dead)
+        await open_database(dead)
     text = str(info.value)
     assert "SONGBOT_DATABASE_URL" in text and "hunter2secret" not in text and "\n" not in text
     with pytest.raises(StorageError) as info:
-        await Database.open("postgresql://u:pw@127.0.0.1:notaport/x")
+        await open_database("postgresql://u:pw@127.0.0.1:notaport/x")
     assert "SONGBOT_DATABASE_URL" in str(info.value) and "pw@" not in str(info.value)
 
 
@@ -298,7 +299,7 @@ def _closed_port() -> int:
 
 
 async def test_backup_on_postgresql_points_to_pg_dump(pg_url: str, tmp_path: Path) -> None:
-    db = await Database.open(pg_url)
+    db = await open_database(pg_url)
     try:
         with pytest.raises(StorageError, match="pg_dump"):
             await db.backup(tmp_path / "x.db")
@@ -308,8 +309,8 @@ async def test_backup_on_postgresql_points_to_pg_dump(pg_url: str, tmp_path: Pat
 
 
 async def test_copy_from_sqlite_keeps_everything(tmp_path: Path, pg_url: str) -> None:
-    lite = await Database.open(tmp_path / "songbot.db")
-    pg = await Database.open(pg_url)
+    lite = await open_database(tmp_path / "songbot.db")
+    pg = await open_database(pg_url)
     try:
         jobs = JobStore(lite)
         done, _ = await jobs.create(make_new_job(user_id=7))
@@ -342,7 +343,7 @@ async def test_copy_from_sqlite_keeps_everything(tmp_path: Path, pg_url: str) ->
 async def test_the_fleet_flood_budget_never_gives_one_slot_twice(pg_url: str) -> None:
     """Three replicas take 90 global slots at once: all distinct, never more than 29 starting in
     any one second, and a background taker finds nothing when the next slots are gone."""
-    dbs = [await Database.open(pg_url) for _ in range(3)]
+    dbs = [await open_database(pg_url) for _ in range(3)]
     try:
         width = 1 / 29
         now = 1_900_000_000.0

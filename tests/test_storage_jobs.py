@@ -19,6 +19,7 @@ from storage import (
 )
 from storage.db import ConstraintViolation
 from storage.jobs import UPDATABLE_COLUMNS, JobPatch, ReleasePatch
+from storage.open_db import open_database
 from tests.support.jobs import T0, force_state, make_new_job
 
 # --- intake ------------------------------------------------------------------------------------
@@ -143,8 +144,8 @@ async def test_terminal_jobs_are_never_due(store: JobStore, db: Database) -> Non
 async def test_200_racing_claimers_take_each_job_exactly_once(tmp_path: Path) -> None:
     """Two connections to one file (two processes), 100 coroutines each, batches of 7."""
     path = tmp_path / "race.db"
-    db_a = await Database.open(path)
-    db_b = await Database.open(path, busy_timeout_ms=20_000)
+    db_a = await open_database(path)
+    db_b = await open_database(path, busy_timeout_ms=20_000)
     try:
         store_a, store_b = JobStore(db_a), JobStore(db_b)
         total = 1000
@@ -204,8 +205,8 @@ async def test_expired_lease_lets_another_runner_take_the_job(store: JobStore) -
 
 async def test_second_connection_cannot_steal_a_live_lease(tmp_path: Path) -> None:
     path = tmp_path / "two.db"
-    db_a = await Database.open(path)
-    db_b = await Database.open(path)
+    db_a = await open_database(path)
+    db_b = await open_database(path)
     try:
         a, b = JobStore(db_a), JobStore(db_b)
         job, _ = await a.create(make_new_job())
@@ -463,7 +464,7 @@ async def _plans_of(db: Database, run: Any) -> list[str]:
 async def test_hot_queries_use_their_indexes() -> None:
     """SQLite only: its planner reads the tracer's statements back; PostgreSQL's plans depend
     on table statistics a 300-row test table does not have (the indexes are the same, 002)."""
-    db = await Database.open(":memory:")
+    db = await open_database(":memory:")
     try:
         await _check_hot_query_plans(JobStore(db), db)
     finally:

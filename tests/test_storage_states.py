@@ -21,6 +21,7 @@ from storage import (
     JobStore,
     check_transition,
 )
+from storage.open_db import open_database
 from tests.support.jobs import T0, force_state, make_new_job
 
 S = JobState
@@ -113,7 +114,7 @@ def test_random_walks_agree_with_the_table(steps: list[JobState]) -> None:
     """Any sequence of requested moves: the store does exactly what the table allows."""
 
     async def walk() -> None:
-        db = await Database.open(":memory:")
+        db = await open_database(":memory:")
         try:
             store = JobStore(db)
             job, _ = await store.create(make_new_job())

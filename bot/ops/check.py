@@ -339,11 +339,12 @@ async def _database_check(path: Path) -> Check:
 
 async def _postgres_check(url: str) -> Check:
     """Connect without migrating; the schema version and a write that is rolled back."""
-    from storage.db import Database, StorageError, load_migrations
+    from storage.db import StorageError, load_migrations
+    from storage.open_db import open_database
 
     latest = (await asyncio.to_thread(load_migrations, "postgresql"))[-1].version
     try:
-        db = await Database.open(url, migrate_to=0)  # connect only: never migrate from here
+        db = await open_database(url, migrate_to=0)  # connect only: never migrate from here
     except StorageError as exc:
         return Check("database", FAIL, str(exc))
     try:

@@ -169,10 +169,11 @@ def _run_mode(config: Config, webhook: bool, *, sole_instance: bool = False) -> 
 
 async def probe_database(url: str) -> str | None:
     """None if the PostgreSQL database can be used (it is migrated on the way), else why."""
-    from storage.db import Database, StorageError
+    from storage.db import StorageError
+    from storage.open_db import open_database
 
     try:
-        db = await Database.open(url)
+        db = await open_database(url)
     except StorageError as exc:
         return str(exc)
     await db.close()

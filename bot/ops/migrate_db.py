@@ -107,8 +107,9 @@ def cmd_migrate_db(args: argparse.Namespace) -> int:
 
 async def migrate(source: Path, target: str) -> CopyReport:
     from storage.copy import copy_database
-    from storage.db import Database, StorageError, is_postgres_url
+    from storage.db import StorageError, is_postgres_url
     from storage.instance_lock import InstanceLock, lock_path_for
+    from storage.open_db import open_database
 
     if not is_postgres_url(target):
         raise OperatorError("--to must be a postgresql://user:password@host:port/dbname URL")
@@ -121,12 +122,12 @@ async def migrate(source: Path, target: str) -> CopyReport:
         try:
             # The source is brought to this songbot's schema (the bot is stopped: nobody else
             # opens it), so both sides have the same tables and columns.
-            src = await Database.open(source)
+            src = await open_database(source)
         except StorageError as exc:
             raise OperatorError(str(exc)) from None
         try:
             try:
-                dst = await Database.open(target)
+                dst = await open_database(target)
             except StorageError as exc:
                 raise OperatorError(str(exc)) from None
             try:

@@ -49,9 +49,9 @@ def db_path_from(args: argparse.Namespace, env: Mapping[str, str] | None = None)
 
 
 async def open_unmigrated(path: Path, version: int) -> Database:
-    from storage.db import Database
+    from storage.open_db import open_database
 
-    return await Database.open(path, migrate_to=version)
+    return await open_database(path, migrate_to=version)
 
 
 @asynccontextmanager
@@ -94,10 +94,11 @@ async def open_existing(path: Path | str) -> AsyncIterator[Database]:
 
 @asynccontextmanager
 async def _open_existing_postgres(url: str) -> AsyncIterator[Database]:
-    from storage.db import Database, StorageError, load_migrations
+    from storage.db import StorageError, load_migrations
+    from storage.open_db import open_database
 
     try:
-        db = await Database.open(url, migrate_to=0)  # connect only: never migrate from here
+        db = await open_database(url, migrate_to=0)  # connect only: never migrate from here
     except StorageError as exc:
         raise OperatorError(str(exc)) from None
     try:

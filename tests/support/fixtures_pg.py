@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from storage.db import Database
+from storage.open_db import open_database
 from tests.support.pg_server import TEMPLATE, PgServer
 
 ENGINES = ("sqlite", "postgresql")
@@ -33,7 +34,7 @@ def pg_server() -> Iterator[PgServer]:
 
 
 async def _migrate(url: str) -> None:
-    db = await Database.open(url)
+    db = await open_database(url)
     await db.close()
 
 
@@ -45,9 +46,9 @@ def pg_url(pg_server: PgServer) -> str:
 
 async def open_engine(engine: str, request: pytest.FixtureRequest) -> Database:
     if engine == "sqlite":
-        return await Database.open(":memory:")
+        return await open_database(":memory:")
     server: PgServer = request.getfixturevalue("pg_server")
-    return await Database.open(server.fresh_database())
+    return await open_database(server.fresh_database())
 
 
 @pytest.fixture(params=ENGINES)

@@ -9,6 +9,7 @@ from typing import Any
 
 from storage import Database, JobState, NewJob, new_job_key
 from storage.jobs import JobStore
+from storage.open_db import open_database
 
 T0 = 1_700_000_000.0
 _message_ids = itertools.count(1)
@@ -60,7 +61,7 @@ async def force_state(db: Database, job_id: int, state: JobState) -> None:
 
 async def sqlite_with_jobs(path: Path) -> None:
     """A database at `path` with two jobs: one failed, one still waiting (in flight)."""
-    db = await Database.open(path)
+    db = await open_database(path)
     try:
         jobs = JobStore(db)
         done, _ = await jobs.create(make_new_job(user_id=1))
