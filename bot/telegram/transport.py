@@ -247,5 +247,8 @@ def make_requests(metrics: Metrics) -> tuple[MeteredRequest, MeteredRequest]:
         media_write_timeout=120.0,
         pool_timeout=10.0,
     )
-    updates = MeteredRequest(metrics, connection_pool_size=1)
+    # Two connections: a stop cancels the long poll, and PTB then calls getUpdates once more to
+    # confirm what it fetched; with one connection that call waited for the cancelled one to give
+    # its slot back until the pool timeout (1 s), then logged a traceback and skipped the confirm.
+    updates = MeteredRequest(metrics, connection_pool_size=2)
     return general, updates
