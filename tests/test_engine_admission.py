@@ -114,11 +114,16 @@ async def test_a_freed_slot_is_taken_by_the_next_job_without_a_timer(
 
 async def test_waiting_jobs_are_told_their_place_from_one_walk(harness: BotHarness) -> None:
     await harness.restart(SONGBOT_MAX_JOBS_TOTAL="1")
-    harness.api.generation_seconds = 1.0
-    for user in (3001, 3002, 3003):
+    api = harness.api
+    # The first song holds the only slot until both others have been told their place.
+    api.set_outcome(never_complete=True)
+    harness.tg.send_text(3001, 3001, f"/song warm folk\n{LYRICS}")
+    while not api.generations:
+        await asyncio.sleep(0.02)
+    api.set_outcome()  # the next ones finish as usual
+    for user in (3002, 3003):
         harness.tg.send_text(user, user, f"/song warm folk\n{LYRICS}")
-        await asyncio.sleep(0.1)
-    await harness.tg.wait_for_call("sendAudio", timeout=30, count=3)
+        await harness.wait_for_job(lambda j, user=user: j.user_id == user)
 
     def said(chat: int) -> list[str]:
         return [
@@ -127,6 +132,13 @@ async def test_waiting_jobs_are_told_their_place_from_one_walk(harness: BotHarne
             if c.method in ("editMessageText", "sendMessage") and c.params.get("chat_id") == chat
         ]
 
+    deadline = time.monotonic() + 15
+    while not all(any("position" in x for x in said(chat)) for chat in (3002, 3003)):
+        assert time.monotonic() < deadline, (said(3002), said(3003))
+        await asyncio.sleep(0.02)
+    (first,) = api.generations
+    api.complete_now(first)
+    await harness.tg.wait_for_call("sendAudio", timeout=30, count=3)
     assert not any("position" in text for text in said(3001))  # it never waited
     assert any("position 1" in text for text in said(3002)), said(3002)
     assert any("position 2" in text for text in said(3003)), said(3003)

@@ -246,8 +246,9 @@ async def test_a_job_that_waited_in_line_follows_the_retirement_without_asking_m
     await harness.restart(SONGBOT_MAX_JOBS_PER_USER="1")
     bot, tg, api = harness, harness.tg, harness.api
     caplog.set_level(logging.INFO)
-    # The first job's upload is refused slowly, so the second is stored for music-01 meanwhile.
-    api.script(UPLOAD, status=404, body={"message": "Model not found"}, delay=1.5)
+    # The first job's upload is refused slowly (after its conversion, a few tenths of a second
+    # more), so the second is stored for music-01 meanwhile: asserted below.
+    api.script(UPLOAD, status=404, body={"message": "Model not found"}, delay=0.5)
     tg.send_media(7201, 7201, "voice", make_ogg_opus(12.0), caption=f"/song gospel\n{LYRICS}")
     first = await bot.wait_for_job(lambda j: j.state == "preparing")
     tg.send_media(7201, 7201, "voice", make_ogg_opus(11.0), caption=f"/song blues\n{LYRICS}")

@@ -140,3 +140,6 @@ async def _learn_from_completion(
         log.info(
             "a %s generation took %.0fs: %d waiting checks brought forward", model, took, moved
         )
+        # The runner may be asleep towards a later check; it re-reads the schedule only when
+        # woken, and this worker goes on to fetch and deliver its own song first (seconds).
+        w.s.engine.woken.set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -10,7 +11,16 @@ from bot.aimlapi.client import AimlApiClient
 from bot.aimlapi.session import Timeouts
 from songbot_fakes.aimlapi import FakeAimlApi
 
-__all__ = ["aimlapi_client", "fake_aimlapi", "make_aimlapi_client", "strict_fake_aimlapi"]
+if TYPE_CHECKING:
+    from tests.support.harness import BotHarness
+
+__all__ = [
+    "aimlapi_client",
+    "fake_aimlapi",
+    "fast_client",
+    "make_aimlapi_client",
+    "strict_fake_aimlapi",
+]
 
 # Fast client settings for tests: tiny backoff, short timeouts (the fake answers in ms).
 FAST_TIMEOUTS = Timeouts(
@@ -29,6 +39,18 @@ def make_aimlapi_client(fake: FakeAimlApi, **overrides: object) -> AimlApiClient
     }
     kwargs.update(overrides)
     return AimlApiClient(**kwargs)  # type: ignore[arg-type]
+
+
+async def fast_client(harness: BotHarness, *, poll_timeout: float = 2.0) -> None:
+    """Swap the running bot's client for the same class with test timings (`backoff` in ms,
+    not seconds), before any job exists: for tests about what the bot does once the client's
+    own retries are spent, not about those retries."""
+    old = harness.services.client
+    harness.services.client = make_aimlapi_client(
+        harness.api,
+        timeouts=Timeouts(connect=2.0, poll=poll_timeout, submit=2.0, logs=2.0, download=5.0),
+    )
+    await old.aclose()
 
 
 @pytest.fixture
