@@ -14,7 +14,7 @@ from tests.support.groups import fast_flood_clock
 from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
 from tests.support.song_outcome import SONG, one_outcome, refused_song
 from tests.support.stars import PAID, pack_offer
-from tests.support.ux import BOT, GROUP, button_data, deliver, ok_reply_to, press
+from tests.support.ux import BOT, GROUP, all_handled, button_data, deliver, ok_reply_to, press
 
 OTHER = 2002
 GROUP_SONG = SONG.replace("/song", f"/song@{BOT}", 1)
@@ -35,7 +35,8 @@ async def test_again_without_credit_shows_the_paywall_only(harness: BotHarness) 
 
 async def test_cancel_while_sending_says_what_the_button_says(harness: BotHarness) -> None:
     h = harness
-    slow = h.tg.script("sendAudio", status=None, delay=3.0, times=1)
+    # The upload takes 1 s: the /cancel (answered in a few tens of ms) lands while it is sent.
+    slow = h.tg.script("sendAudio", status=None, delay=1.0, times=1)
     request = h.tg.send_text(PRIVATE_CHAT, USER, SONG)
     job = await h.wait_for_job(lambda j: j.state == "delivering", timeout=20)
     deadline = asyncio.get_running_loop().time() + 5
@@ -94,12 +95,12 @@ async def test_someone_elses_song_in_a_group_asks_before_it_charges(harness: Bot
     h = harness
     h.tg.add_chat(GROUP, type="supergroup")
     # Every song is paid for, but the requester's are free (an admin): only the tapper pays.
-    await fast_flood_clock(h, **PAID, SONGBOT_ADMIN_IDS=str(USER))
+    await fast_flood_clock(h, 20.0, **PAID, SONGBOT_ADMIN_IDS=str(USER))
     job, song = await deliver(h, GROUP_SONG, chat_id=GROUP)
     warned = await press(h, GROUP, OTHER, song["message_id"], f"v1:again:{job.id}")
     assert warned.params["text"] == plain("answer_remake_confirm", "en")
     assert warned.params.get("show_alert") is True
-    await asyncio.sleep(0.3)
+    await all_handled(h)
     assert len(await h.jobs()) == 1 and not h.tg.calls_to("sendInvoice")
     # The second tap goes ahead: the tapper has no credit, so the packs come, nothing is made.
     await press(h, GROUP, OTHER, song["message_id"], f"v1:again:{job.id}")
@@ -113,7 +114,7 @@ async def test_someone_elses_song_in_a_group_asks_before_it_charges(harness: Bot
 async def test_a_group_board_never_sends_an_unchanged_text(harness: BotHarness) -> None:
     h = harness
     h.tg.add_chat(GROUP, type="supergroup")
-    await fast_flood_clock(h)
+    await fast_flood_clock(h, 20.0)  # a group slot every 0.175 s
     # Boards refresh every 20 s in production; sped up here so one test sees many refreshes.
     h.services.boards._min_interval = 0.3
     for n in range(3):
@@ -124,7 +125,14 @@ async def test_a_group_board_never_sends_an_unchanged_text(harness: BotHarness) 
         if all(j.state == "delivered" for j in await h.jobs()) and len(await h.jobs()) == 3:
             break
         await asyncio.sleep(0.1)
-    await asyncio.sleep(2.0)  # the last board refreshes
+    finished = t("board_finished", "en", done=3, failed=0)
+    await h.tg.wait_for_call(
+        "editMessageText",
+        lambda c: c.ok and c.params["chat_id"] == GROUP and c.params["text"] == finished,
+        timeout=30,
+    )
+    # A refresh still coming (0.3 s apart, then a 0.175 s group slot) would be out by now.
+    await asyncio.sleep(0.5)
     edits = [c for c in h.tg.calls_to("editMessageText") if c.params.get("chat_id") == GROUP]
     texts = [str(c.params.get("text")) for c in edits]
     assert edits and not [c for c in edits if not c.ok], [c.description for c in edits]
@@ -138,6 +146,7 @@ async def test_a_command_in_a_busy_group_goes_before_the_board(harness: BotHarne
     waits for a slot nobody else wants (#25.16)."""
     h = harness
     h.tg.add_chat(GROUP, type="supergroup")
+    await fast_flood_clock(h, 20.0)  # the same slots, 0.175 s apart
     h.services.boards._min_interval = 0.0  # refresh as soon as anything changes
     first = h.tg.send_text(GROUP, USER, GROUP_SONG)
     await h.tg.wait_for_call("sendMessage", ok_reply_to(GROUP, first["message_id"]))

@@ -23,6 +23,7 @@ from storage.states import JobState
 from storage.usage import UsageLedger
 from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
 from tests.support.jobs import T0, make_new_job
+from tests.support.song_outcome import retry_now
 from tests.support.stars import buy, pay
 from tests.support.ux import LYRICS, ask, button_data, press, submits
 
@@ -31,6 +32,9 @@ GROUP = -1002424
 ATTACKER = 5151
 PAID = {"SONGBOT_STARS_PER_SONG": "50", "SONGBOT_FREE_SONGS_PER_DAY": "0"}
 NO_RIGHTS = "Bad Request: not enough rights to send audios to the chat"
+# Telegram's group pace (3.5 s a message) 20x faster on both sides: each round's messages in the
+# attacker's group would otherwise wait for it (tests/support/harness.py).
+FAST_GROUP = {"SONGBOT_TG_RATE_SCALE": "20"}
 
 
 async def _until(check: Callable[[], object], *, timeout: float = 25.0, what: str = "") -> None:
@@ -65,10 +69,16 @@ def _refuse_audio_in_group(h: BotHarness) -> None:
     )
 
 
-async def _round(h: BotHarness) -> None:
+async def _round(h: BotHarness, *, refused_upload: bool = False) -> None:
     """One /song in the group; returns once the bot has answered it, with a song's failure or a
-    refusal (every bot message answering a request replies to it)."""
+    refusal (every bot message answering a request replies to it).
+
+    `refused_upload`: the song is made and its upload refused; the engine backs off and tries
+    again once the job's deadline has passed (`retry_now` spares the wait), then gives up."""
     request = h.tg.send_text(GROUP, ATTACKER, SONG)
+    if refused_upload:
+        job = await h.wait_for_job(lambda j: j.request_message_id == request["message_id"])
+        await retry_now(h, job.id, deadline_passed=True)
 
     async def answered() -> bool:
         for job in await h.jobs():
@@ -89,10 +99,11 @@ async def _round(h: BotHarness) -> None:
 async def test_a_refused_upload_is_not_refunded_so_three_rounds_are_not_three_songs(
     harness: BotHarness,
 ) -> None:
-    await harness.restart(**PAID, SONGBOT_USER_DAILY_LIMIT="1", SONGBOT_JOB_TIMEOUT="3")
+    await harness.restart(**PAID, **FAST_GROUP, SONGBOT_USER_DAILY_LIMIT="1")
     _refuse_audio_in_group(harness)
     await _credit(harness, ATTACKER, "c-attack")
-    for _ in range(3):
+    await _round(harness, refused_upload=True)
+    for _ in range(2):
         await _round(harness)
 
     # One song made and charged, whatever Telegram did with it; the other rounds were refused.
@@ -125,11 +136,10 @@ async def test_a_refused_upload_is_not_refunded_so_three_rounds_are_not_three_so
 
 
 async def test_kept_songs_are_bounded_per_requester_oldest_dropped(harness: BotHarness) -> None:
-    harness.api.generation_seconds = 0.2
-    await harness.restart(SONGBOT_JOB_TIMEOUT="4", SONGBOT_KEEP_UNSENT_PER_USER="2")
+    await harness.restart(**FAST_GROUP, SONGBOT_KEEP_UNSENT_PER_USER="2")
     _refuse_audio_in_group(harness)
     for _ in range(3):
-        await _round(harness)
+        await _round(harness, refused_upload=True)
     jobs = sorted(await harness.jobs(), key=lambda j: j.id)
     assert [j.error_key for j in jobs] == ["error_telegram_upload"] * 3
     oldest, *kept = jobs
@@ -154,7 +164,7 @@ async def test_a_cancel_while_the_submit_is_refused_releases_the_held_credit(
     await _credit(harness, ATTACKER, "c-503")
     # Every submit is refused with a 503 (nothing created, nothing charged), slowly enough that
     # the ❌ lands while the POST is in flight.
-    harness.api.script(GENERATE, status=503, times=None, delay=1.5)
+    harness.api.script(GENERATE, status=503, times=None, delay=1.0)
     harness.tg.send_text(ATTACKER, ATTACKER, SONG)
     job = await harness.wait_for_job(
         lambda j: j.state == JobState.SUBMITTING.value and j.status_message_id is not None
@@ -175,6 +185,31 @@ async def test_a_cancel_while_the_submit_is_refused_releases_the_held_credit(
         "SELECT kind, credits FROM star_ledger WHERE job_id = ? ORDER BY id", (job.id,)
     )
     assert [tuple(r) for r in ledger] == [("reserve", -1), ("release", 1)]
+
+
+async def test_a_submit_refused_then_cancelled_is_not_sent_again(harness: BotHarness) -> None:
+    """The provider refuses the POST (503), the user cancels meanwhile, and the provider would
+    take the next try: the bot must not try again, or it makes and charges a cancelled song."""
+    await harness.restart(**PAID)
+    await _credit(harness, ATTACKER, "c-retry")
+    harness.api.script(GENERATE, status=503, times=1, delay=1.0)  # then accepted
+    harness.tg.send_text(ATTACKER, ATTACKER, SONG)
+    job = await harness.wait_for_job(
+        lambda j: j.state == JobState.SUBMITTING.value and j.status_message_id is not None
+    )
+    await _until(lambda: submits(harness), what="the submit to reach the provider")
+    harness.tg.press_button(ATTACKER, ATTACKER, job.status_message_id or 0, f"v1:cancel:{job.id}")
+    await harness.wait_state(job.id, JobState.CANCELLED.value)
+    stars = harness.services.stars
+
+    async def released() -> bool:
+        b = await stars.balance(ATTACKER, 0, time.time())
+        return (b.credits, b.held, b.used) == (1, 0, 0)
+
+    await _until(released, timeout=20, what="the held credit to come back")
+    assert len(submits(harness)) == 1  # the refused one only: not sent again
+    assert not harness.api.paid_submissions()
+    assert await harness.services.usage.count_today(ATTACKER, time.time()) == 0
 
 
 # ---- item 4: a refund whose answer is lost still takes the credits ---------------------------
@@ -212,8 +247,9 @@ async def test_a_refund_answered_after_the_timeout_still_removes_the_credits(
     stars = harness.services.stars
     assert (await stars.balance(USER, 0, time.time())).credits == 5
     _short_read_timeout(harness, 1.0)
-    # Telegram carries the refund out, and answers only after the client gave up waiting.
-    late = harness.tg.script("refundStarPayment", status=None, delay_after=4.0)
+    # Telegram carries the refund out, and answers only after the client gave up waiting (half
+    # a second after its 1 s timeout).
+    late = harness.tg.script("refundStarPayment", status=None, delay_after=1.5)
     harness.tg.send_text(ADMIN, ADMIN, f"/refund {charge}")
     await _admin_says(harness, t("stars_refunded", "en", stars=225, songs=5))
     assert late.handled == 1 and harness.tg.star_payments[charge].refunded
@@ -406,7 +442,7 @@ async def test_a_cancel_during_a_submit_whose_answer_is_lost_is_settled_from_the
     await _credit(harness, ATTACKER, "c-lost")
     # The POST reaches the provider (and, with `created`, makes and charges a song); its answer
     # never comes back; the ❌ lands meanwhile.
-    harness.api.script(GENERATE, delay=1.5, drop_connection=True, process=created)
+    harness.api.script(GENERATE, delay=1.0, drop_connection=True, process=created)
     harness.tg.send_text(ATTACKER, ATTACKER, SONG)
     job = await harness.wait_for_job(
         lambda j: j.state == JobState.SUBMITTING.value and j.status_message_id is not None

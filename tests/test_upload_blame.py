@@ -2,7 +2,7 @@
 the song is kept for a re-send (📤 under the failure message, ▶️ in /jobs).
 
 Through the real bot: every sendAudio answers 500; the job's deadline (SONGBOT_JOB_TIMEOUT) ends
-the retries quickly.
+the retries, brought forward by `retry_now` (tests/support/song_outcome.py) instead of waited for.
 """
 
 from __future__ import annotations
@@ -16,14 +16,16 @@ from bot.i18n import t
 from bot.ops.retention import sweep_once
 from handlers.buttons import plain_text
 from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.support.song_outcome import SONG, one_outcome, refused_song
+from tests.support.song_outcome import SONG, one_outcome, refused_song, retry_now
 from tests.support.ux import ask, button_data, press
 
 
 async def test_a_failing_upload_is_blamed_on_telegram(harness: BotHarness) -> None:
-    await harness.restart(SONGBOT_JOB_TIMEOUT="3")
     uploads = harness.tg.script("sendAudio", status=500, times=None)
     request = harness.tg.send_text(PRIVATE_CHAT, USER, SONG)
+    job = await harness.wait_for_job(lambda j: j.request_message_id == request["message_id"])
+    # Refused, handed back for a retry, refused again once the job's deadline has passed.
+    await retry_now(harness, job.id, deadline_passed=True)
     audios, failures = await one_outcome(harness, request["message_id"])
     assert audios == 0 and uploads.hits >= 2
     job = (await harness.jobs())[0]

@@ -30,6 +30,7 @@ bare list of rows is accepted too.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Final
 
@@ -89,8 +90,16 @@ class AimlApiClient(AudioDownloads, ChatCompletions, ModelList):
         """Raise `ValidationError` (with a user-ready message) if the provider would refuse it."""
         validate_request(request)
 
-    async def submit(self, request: GenerationRequest, *, client_request_id: str) -> Submission:
-        """Start an async generation (charged). Raises `SubmitOutcomeUnknown` when unsure."""
+    async def submit(
+        self,
+        request: GenerationRequest,
+        *,
+        client_request_id: str,
+        still_wanted: Callable[[], Awaitable[bool]] | None = None,
+    ) -> Submission:
+        """Start an async generation (charged). Raises `SubmitOutcomeUnknown` when unsure.
+
+        `still_wanted`: asked before a refused POST is sent again (session.py)."""
         spec, body = build_body(request)
         if spec.endpoint is not Endpoint.ASYNC:
             raise LocalFailure("error_internal", detail=f"{spec.id} is not submitted async")
@@ -107,6 +116,7 @@ class AimlApiClient(AudioDownloads, ChatCompletions, ModelList):
             json=body,
             timeout=self._timeouts.submit,
             parse=parse,
+            still_wanted=still_wanted,
         )
 
     async def poll(self, generation_id: str) -> PollResult:
@@ -166,9 +176,15 @@ class AimlApiClient(AudioDownloads, ChatCompletions, ModelList):
         )
 
     async def generate_sync(
-        self, request: GenerationRequest, *, client_request_id: str
+        self,
+        request: GenerationRequest,
+        *,
+        client_request_id: str,
+        still_wanted: Callable[[], Awaitable[bool]] | None = None,
     ) -> SyncAudio:
-        """music-01: one long, charged POST that returns the audio itself (hex-encoded)."""
+        """music-01: one long, charged POST that returns the audio itself (hex-encoded).
+
+        `still_wanted`: asked before a refused POST is sent again (session.py)."""
         spec, body = build_body(request)
         if spec.endpoint is not Endpoint.SYNC_REFERENCE:
             raise LocalFailure("error_internal", detail=f"{spec.id} is not a synchronous model")
@@ -186,6 +202,7 @@ class AimlApiClient(AudioDownloads, ChatCompletions, ModelList):
             timeout=self._timeouts.generate,
             parse=parse,
             model=spec.id,
+            still_wanted=still_wanted,
         )
 
     async def find_generation(self, client_request_id: str) -> LogEntry | None:

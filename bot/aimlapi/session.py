@@ -24,6 +24,8 @@ Retry rules (tested in tests/test_aimlapi_retry.py):
   connection reset or closed mid-response, any other 5xx, a 2xx we cannot read) raises
   `SubmitOutcomeUnknown`. Every paid POST carries `X-Client-Request-Id: <job key>`, so the
   caller can then ask `find_generation(job_key)` (GET /v2/logs) whether it went through.
+  Before each retry it asks its caller's `still_wanted` (is the job still being submitted?):
+  a song cancelled while its POST was refused is not sent again, and so never made and charged.
 * A chat completion (POST /v1/chat/completions) is not a paid generation but costs tokens, so
   it is not blindly repeated either: retried (same bounds) only when it certainly never reached
   the model (never sent, 429 or 503); any other failure after sending is one
@@ -44,7 +46,7 @@ from typing import Final, Self, TypeVar
 
 import httpx
 
-from bot.aimlapi.errors import ProviderUnavailable, SubmitOutcomeUnknown
+from bot.aimlapi.errors import ProviderError, ProviderUnavailable, SubmitOutcomeUnknown
 from bot.aimlapi.multipart import MultipartFile
 from bot.aimlapi.responses import Malformed, error_for_response, parse_retry_after
 from bot.tls import client_tls
@@ -204,6 +206,7 @@ class ApiSession:
         data: Mapping[str, str] | None = None,
         max_body: int | None = None,
         upload: MultipartFile | None = None,
+        still_wanted: Callable[[], Awaitable[bool]] | None = None,
     ) -> T:
         """Send with the retry rules of the module docstring, then parse a 2xx with `parse`.
 
@@ -212,11 +215,13 @@ class ApiSession:
 
         `model`: the call names this model (music-01's own routes), so a 4xx that says it is
         gone raises `ModelUnavailable` (responses.py, `model_gone`). `upload`: a body streamed
-        from disk, built afresh for each attempt.
+        from disk, built afresh for each attempt. `still_wanted`: asked before each retry (before
+        and after its backoff); once it says no, the last failure is raised instead.
         """
         url = self._base_url + path
         what = f"{method} {path}"
         attempt = 0
+        last: ProviderError  # the failure to raise when a retry is not made
         while True:
             attempt += 1
             retry_after: float | None = None
@@ -241,8 +246,9 @@ class ApiSession:
             except _NEVER_SENT as exc:
                 # Never left this machine: safe to retry even a paid POST.
                 why = f"{type(exc).__name__}: {exc}"
+                last = ProviderUnavailable(detail=f"{what}: {why}")
                 if attempt >= self._max_attempts:
-                    raise ProviderUnavailable(detail=f"{what}: {why}") from exc
+                    raise last from exc
             except httpx.TransportError as exc:
                 why = f"{type(exc).__name__}: {exc}"
                 if paid:
@@ -250,8 +256,9 @@ class ApiSession:
                     raise SubmitOutcomeUnknown(
                         client_request_id=client_request_id, detail=f"{what}: {why}"
                     ) from exc
+                last = ProviderUnavailable(detail=f"{what}: {why}")
                 if tokens or attempt >= self._max_attempts:
-                    raise ProviderUnavailable(detail=f"{what}: {why}") from exc
+                    raise last from exc
             else:
                 status = response.status_code
                 if 200 <= status < 300:
@@ -268,10 +275,9 @@ class ApiSession:
                                 http_status=status,
                                 detail=f"{what}: {why}",
                             ) from None
+                        last = ProviderUnavailable(http_status=status, detail=f"{what}: {why}")
                         if tokens or attempt >= self._max_attempts:
-                            raise ProviderUnavailable(
-                                http_status=status, detail=f"{what}: {why}"
-                            ) from None
+                            raise last from None
                 elif status == 429 or status >= 500:
                     error = error_for_response(response, on_poll=on_poll)
                     if paid and status not in (429, 503):
@@ -287,12 +293,19 @@ class ApiSession:
                         raise error  # the model may have run: no second completion
                     retry_after = parse_retry_after(response.headers.get("retry-after"))
                     why = f"HTTP {status}"
+                    last = error
                     if attempt >= self._max_attempts or (
                         retry_after is not None and retry_after > self._max_retry_after
                     ):
                         raise error
                 else:
                     raise error_for_response(response, on_poll=on_poll, model=model)
+            if still_wanted is not None and not await still_wanted():
+                log.info("%s: %s; not retried, no longer wanted", what, why)
+                raise last
             delay = self._delay(attempt, retry_after)
             log.info("%s: %s; attempt %d, retrying in %.2fs", what, why, attempt, delay)
             await self._sleep(delay)
+            if still_wanted is not None and not await still_wanted():
+                log.info("%s: not retried, no longer wanted", what)
+                raise last

@@ -149,6 +149,8 @@ class Outcomes:
             error_detail=str(exc),
             outcome_sent_at=time.time(),
         )
+        # Nobody can see its status message any more: no edit or replacement may follow.
+        self.status.forget(job.id)
         self.s.temp.cleanup_job(job.key)
 
     async def notify(self, job: Job, *, user_text: str | None = None) -> None:
@@ -240,16 +242,24 @@ class Outcomes:
                 log.info("dropped the kept song of job %s: over the bound of %d", old.id, bound)
 
     async def drop_status_message(self, job: Job) -> None:
-        """The status message has said its piece once the song or the failure is out."""
-        self.status.forget(job.id)
-        if job.status_message_id is None:
+        """The status message has said its piece once the song or the failure is out.
+
+        The one to go is the newest: the painter may have replaced a deleted one after `job`
+        was read (during the upload), so its id comes from the painter or a fresh read.
+        """
+        message_id = await self.status.finish(job.id)
+        if message_id is None:
+            fresh = await self.s.jobs.get(job.id)
+            message_id = fresh.status_message_id if fresh is not None else None
+            message_id = message_id or job.status_message_id
+        if message_id is None:
             return
         if job.chat_type != "private":
             # The group board is shared with other requests: refresh it instead of deleting it.
-            self.s.boards.touch(job.chat_id, job.status_message_id, job.user_lang)
+            self.s.boards.touch(job.chat_id, message_id, job.user_lang)
             return
         with contextlib.suppress(TelegramError):
-            await self.bot.delete_message(chat_id=job.chat_id, message_id=job.status_message_id)
+            await self.bot.delete_message(chat_id=job.chat_id, message_id=message_id)
 
     async def send_missing(self) -> None:
         """Repair: failures recorded in the DB whose message never went out (crash in between)."""

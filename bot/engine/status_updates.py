@@ -45,6 +45,9 @@ class StatusUpdates:
         self.editor = StatusEditor(bot)
         self._wanted: dict[int, tuple[Job, dict[str, Any]]] = {}
         self._painted_place: dict[int, int] = {}
+        # Status messages the painter sent in place of a vanished one, noted the moment they are
+        # out: a job can end before its row says so (`finish`).
+        self._replaced: dict[int, int] = {}
         self._painter: asyncio.Task[None] | None = None
         self._painting: int | None = None
         self._closed = False
@@ -57,8 +60,24 @@ class StatusUpdates:
         self.editor.forget(job_id)
         self._wanted.pop(job_id, None)
         self._painted_place.pop(job_id, None)
+        self._replaced.pop(job_id, None)
         if self._painting == job_id and self._painter is not None:
             self._painter.cancel()  # an edit still waiting for budget would come after the song
+
+    async def finish(self, job_id: int) -> int | None:
+        """`forget` the job, once the painter has let go of it; returns the status message the
+        painter sent in place of a vanished one, if any.
+
+        Why: the step that ends a job read its status message id before the painter (running
+        beside the upload) replaced a message the user deleted; deleting that stale id would
+        leave the replacement under the song for good.
+        """
+        painter = self._painter if self._painting == job_id else None
+        replaced = self._replaced.get(job_id)
+        self.forget(job_id)
+        if painter is not None:
+            await asyncio.wait({painter})  # cancelled by forget: wait until it has stopped
+        return replaced
 
     async def show(self, job: Job, **render: Any) -> None:
         """Note what `job`'s status message should say now; the painter sends it."""
@@ -151,6 +170,7 @@ class StatusUpdates:
             log.warning("status update failed: %s", exc)
             return
         if message_id is not None and message_id != job.status_message_id:
+            self._replaced[job.id] = message_id
             await self.s.jobs.update(
                 job.id, owner=None, now=time.time(), status_message_id=message_id
             )

@@ -13,6 +13,7 @@ import asyncio
 import dataclasses
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 from telegram.error import TelegramError
 
@@ -139,7 +140,9 @@ async def submit(w: Work, job: Job) -> Job | None:
     try:
         if spec.endpoint == Endpoint.SYNC_REFERENCE:
             return await _submit_sync(w, job, request)
-        submission = await w.s.client.submit(request, client_request_id=job.client_request_id)
+        submission = await w.s.client.submit(
+            request, client_request_id=job.client_request_id, still_wanted=_submitting(w, job)
+        )
     except SubmitOutcomeUnknown as exc:
         w.s.metrics.provider_errors.labels("submit", "unknown_outcome").inc()
         if spec.endpoint == Endpoint.SYNC_REFERENCE:
@@ -179,6 +182,17 @@ async def submit(w: Work, job: Job) -> Job | None:
     return None
 
 
+def _submitting(w: Work, job: Job) -> Callable[[], Awaitable[bool]]:
+    """Whether the job is still being submitted, asked before a refused POST is sent again: a
+    song cancelled meanwhile (#24.7) must not be made and charged by the retry."""
+
+    async def still() -> bool:
+        fresh = await w.s.jobs.get(job.id)
+        return fresh is not None and fresh.state == JobState.SUBMITTING.value
+
+    return still
+
+
 async def begin_polling(
     w: Work,
     job: Job,
@@ -215,7 +229,9 @@ async def _submit_sync(w: Work, job: Job, request: GenerationRequest) -> Job | N
     `interrupted` (the audio of a lost synchronous answer cannot be fetched later).
     """
     try:
-        audio = await w.s.client.generate_sync(request, client_request_id=job.client_request_id)
+        audio = await w.s.client.generate_sync(
+            request, client_request_id=job.client_request_id, still_wanted=_submitting(w, job)
+        )
     except ModelUnavailable as exc:  # refused, so nothing was created or charged
         again = await switch_to_fallback(w, job, exc)
         return None if again is None else await prepare(w, again)

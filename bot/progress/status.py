@@ -198,6 +198,8 @@ class StatusEditor:
                 lowered = str(exc).lower()
                 if "not modified" in lowered:
                     return job.status_message_id
+                if "chat not found" in lowered:
+                    raise  # the chat is gone, not the message: a new one could not go either
                 if "not found" not in lowered and "can't be edited" not in lowered:
                     log.warning("status edit failed: %s", exc)
                     return job.status_message_id

@@ -236,7 +236,12 @@ async def _stream(segments: list[_Segment]) -> AsyncIterator[bytes]:
 
 def make_requests(metrics: Metrics) -> tuple[MeteredRequest, MeteredRequest]:
     """(general request, getUpdates request) for `ApplicationBuilder().request(...)` and
-    `.get_updates_request(...)`; getUpdates keeps PTB's own defaults (one connection)."""
+    `.get_updates_request(...)`; getUpdates keeps PTB's own defaults but for a second connection.
+
+    Why two: on stop PTB cancels the long poll in flight without waiting for it, then sends one
+    last getUpdates to confirm the handled updates. With one connection that call often waited
+    for the cancelled poll to give the connection back, for the whole pool timeout (1 s), and
+    failed: every such stop took a second longer and logged an ERROR with a traceback."""
     # The general pool: PTB's size, and timeouts long enough for slow uploads of whole songs.
     general = MeteredRequest(
         metrics,
@@ -247,8 +252,5 @@ def make_requests(metrics: Metrics) -> tuple[MeteredRequest, MeteredRequest]:
         media_write_timeout=120.0,
         pool_timeout=10.0,
     )
-    # Two connections: a stop cancels the long poll, and PTB then calls getUpdates once more to
-    # confirm what it fetched; with one connection that call waited for the cancelled one to give
-    # its slot back until the pool timeout (1 s), then logged a traceback and skipped the confirm.
     updates = MeteredRequest(metrics, connection_pool_size=2)
     return general, updates

@@ -6,6 +6,7 @@ that out in every test would hide what each one checks.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from typing import Any
@@ -100,6 +101,22 @@ async def edited(
         count=count,
     )
     return h.tg.message(chat_id, message_id)
+
+
+async def all_handled(h: BotHarness, *, timeout: float = 15.0) -> None:
+    """Until the bot has handled every update sent so far (every handler of it has returned).
+
+    Why this is an event and not a sleep: the bot confirms an update (its next getUpdates offset
+    passes it, and the fake drops it from its queue) only once the update's handlers are done
+    (bot/telegram/confirming_bot.py), so an empty queue means nothing is still being handled.
+    """
+    deadline = time.monotonic() + timeout
+    while h.tg.pending_updates:
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"{h.tg.pending_updates} update(s) still unhandled after {timeout}s"
+            )
+        await asyncio.sleep(0.02)
 
 
 def ok_reply_to(chat_id: int, message_id: int) -> Any:
