@@ -19,6 +19,7 @@ import os
 import sys
 
 import pytest
+from hypothesis import settings
 
 # Bytecode caches on, for this run and every process it starts (xdist workers, `songbot run`
 # children): a machine that sets PYTHONDONTWRITEBYTECODE (container images often do) made each
@@ -26,6 +27,13 @@ import pytest
 # 3 s of CPU per pytest process. The caches land in __pycache__/, which git ignores.
 sys.dont_write_bytecode = False
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
+# Property tests draw the same examples on every run: a counterexample found by chance in one CI
+# run and not the next is a flaky test that blocks a landing. `--hypothesis-profile=explore`
+# draws new examples when you hunt for them.
+settings.register_profile("repeatable", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile("repeatable")
 
 # The shared fixtures live in tests/support/ (with the rest of the test support code) and load as
 # plugins, so a test sees each fixture from one named module instead of a star import.
