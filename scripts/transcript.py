@@ -61,13 +61,13 @@ class Session:
 
     # ---- what the user does ------------------------------------------------------------------
 
-    async def say(self, text: str, *, settle: float = 0.3) -> None:
+    async def say(self, text: str) -> None:
         sent = self.tg.send_text(CHAT, CHAT, text)
         self.shown.add(int(sent["message_id"]))
         self._write("👤", USER_NAME, text)
         self.seen_calls = len(self.tg.calls)
         await self._wait_reply(int(sent["message_id"]))
-        await asyncio.sleep(settle)
+        await self._wait_handled()
         await self.show_new()
 
     async def song(self, text: str) -> None:
@@ -102,7 +102,7 @@ class Session:
         elif wait_for is not None:
             await self._wait_text(wait_for)
         else:
-            await asyncio.sleep(0.5)
+            await self._wait_handled()
         await self.show_new(edited=message_id)
 
     # ---- what the chat shows -----------------------------------------------------------------
@@ -210,10 +210,21 @@ class Session:
                 for m in self.tg.bot_messages(CHAT)
                 if int(m["message_id"]) not in self.shown
             ):
-                await asyncio.sleep(0.3)
+                await self._wait_handled()
                 return
             await asyncio.sleep(0.05)
         raise TimeoutError(f"no message starting {start!r}")
+
+    async def _wait_handled(self) -> None:
+        """Until the bot has handled every update sent so far: it confirms an update (the next
+        getUpdates' offset) only once its handlers are done (bot/telegram/confirming_bot.py),
+        and the fake keeps it queued until then. Waiting for that, not a fixed pause, keeps
+        the session both quick and sure to show everything a reply brought."""
+        deadline = time.monotonic() + TIMEOUT
+        while self.tg.pending_updates:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the bot did not handle its updates")
+            await asyncio.sleep(0.01)
 
     async def _wait_reply(self, message_id: int) -> None:
         await self.tg.wait_for_call(
@@ -262,7 +273,7 @@ async def record() -> str:
     work = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="songbot-transcript-"))
     tg = FakeTelegram(flood_limits=False)
     tg.add_user(CHAT, first_name=USER_NAME, language_code="en")
-    api = FakeAimlApi(generation_seconds=0.5)
+    api = FakeAimlApi(generation_seconds=0.2)
     try:
         # The session taps about ten times faster than a person does, so Telegram's windows are
         # scaled with it: otherwise a private chat's pace (one message a second after a burst)

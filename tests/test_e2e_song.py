@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import mutagen
+import pytest
 
 from bot.i18n import t
 from songbot_fakes.aimlapi import FakeAimlApi
@@ -146,8 +147,8 @@ async def test_provider_error_produces_exactly_one_message(harness: BotHarness) 
     assert not tg.calls_to("sendAudio")
 
 
+@pytest.mark.harness_env(SONGBOT_JOB_TIMEOUT="1")
 async def test_job_timeout_produces_one_message(harness: BotHarness) -> None:
-    await harness.restart(SONGBOT_JOB_TIMEOUT="1.5")
     tg, api = harness.tg, harness.api
     api.set_outcome(never_complete=True)
     tg.send_text(PRIVATE_CHAT, USER, f"/song jazz\n{LYRICS}")
@@ -158,7 +159,7 @@ async def test_job_timeout_produces_one_message(harness: BotHarness) -> None:
     assert len(failures) == 1
     assert job.error_key == "error_timeout"
     # Below a minute the wait is said in seconds, never "(0 min)".
-    assert "(2 sec)" in failures[0].params["text"], failures[0].params["text"]
+    assert "(1 sec)" in failures[0].params["text"], failures[0].params["text"]
     assert "0 min" not in failures[0].params["text"]
 
 
@@ -175,11 +176,12 @@ async def test_our_own_diagnosis_reads_in_the_users_language(harness: BotHarness
 
 async def test_restart_with_pending_job_delivers_exactly_once(harness: BotHarness) -> None:
     tg, api = harness.tg, harness.api
-    api.set_outcome(generation_seconds=2.0)
+    api.set_outcome(never_complete=True)  # still generating across the restart
     tg.send_text(PRIVATE_CHAT, USER, f"/song bossa nova\n{LYRICS}")
-    job = await harness.wait_for_job(lambda j: j.state == "pending")
+    job = await harness.wait_for_job(lambda j: j.state == "pending" and bool(j.generation_id))
     await harness.stop()
     await harness.start()
+    api.complete_now(job.generation_id or "")
     done = await harness.wait_state(job.id, "delivered", timeout=20)
     assert len(tg.calls_to("sendAudio")) == 1
     assert len(submits(api)) == 1

@@ -19,7 +19,9 @@ import pytest
 from bot.i18n import t
 from storage.db import StorageError
 from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
+from tests.support.song_outcome import retry_now
 from tests.support.subprocess_bot import integrity_check, outcome_messages
+from tests.support.waits import HELD, held_answers
 
 LYRICS = "[Verse]\nNeon lights over the bay\nWe dance until the day\n[Chorus]\nStay, stay, stay"
 SONG = f"/song dreamy synth-pop with female vocals\n{LYRICS}"
@@ -71,11 +73,11 @@ async def test_sqlite_busy_is_waited_out_within_the_busy_timeout(
     harness: BotHarness, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    harness.api.set_outcome(generation_seconds=1.0)
     locked = threading.Event()
-    # The lock is taken before the request arrives and held across intake and the first polls.
+    # The lock is taken before the request arrives and held across intake and the runner's
+    # first ticks (every 0.1 s), well within the busy timeout.
     holder = asyncio.create_task(
-        asyncio.to_thread(hold_write_lock, str(harness.db_path), 1.5, locked)
+        asyncio.to_thread(hold_write_lock, str(harness.db_path), 0.6, locked)
     )
     await asyncio.to_thread(locked.wait, 5)
     request = harness.tg.send_text(PRIVATE_CHAT, USER, SONG)
@@ -117,23 +119,37 @@ async def test_read_only_database_while_running_is_no_crash_loop(
 ) -> None:
     caplog.set_level(logging.INFO)
     tg, api = harness.tg, harness.api
-    api.set_outcome(generation_seconds=1.5)
+    api.set_outcome(never_complete=True)  # finished below, once the database is writable
     first = tg.send_text(PRIVATE_CHAT, USER, SONG)
-    await harness.wait_for_job(lambda j: j.state == "pending")
+    job = await harness.wait_for_job(lambda j: j.state == "pending")
     await pragma(harness, "PRAGMA query_only = 1")
     caplog.clear()
     # A request while the database refuses writes: a clear reply, nothing charged.
     second = tg.send_text(PRIVATE_CHAT, USER, f"/song lo-fi hip hop\n{LYRICS}")
     assert await reply_to(harness, second["message_id"]) == t("error_internal", "en")
-    await asyncio.sleep(3.0)  # the runner keeps failing to write meanwhile
-    storage_lines = [r for r in caplog.records if "readonly" in r.getMessage()]
+
+    def storage_lines() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "readonly" in r.getMessage()]
+
+    # The runner keeps failing to write meanwhile: its second try comes a second after the
+    # first and says the next waits two (ticks come every 0.1 s, so without the back-off a
+    # crash loop would log ten lines in that second, and a dozen more in the half after it).
+    deadline = time.monotonic() + 15
+    while not any("retry in 2s" in line for line in storage_lines()):
+        assert time.monotonic() < deadline, storage_lines()
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+    assert storage_lines(), "the operator must be told what is wrong"
     tracebacks = [r for r in caplog.records if r.exc_info and r.name.startswith("bot.engine.")]
-    assert storage_lines, "the operator must be told what is wrong"
-    assert len(storage_lines) <= 6, [r.getMessage() for r in storage_lines]  # backs off
+    assert len(storage_lines()) <= 6, storage_lines()  # backs off
     assert len(tracebacks) <= 1
     assert harness.services.engine.alive(60)
-    # Writable again: the pending job finishes, once; the refused one never became a job.
+    # Writable again: the pending job finishes, once; the refused one never became a job. (The
+    # runner would look again after its two-second pause; the wake-up spares the test that.)
     await pragma(harness, "PRAGMA query_only = 0")
+    assert job.generation_id is not None
+    api.complete_now(job.generation_id)
+    harness.services.engine.wake()
     await harness.wait_for_job(lambda j: j.state == "delivered", timeout=30)
     assert outcome_messages(tg, PRIVATE_CHAT, first["message_id"]) == (1, [])
     assert len(await harness.jobs()) == 1
@@ -143,7 +159,7 @@ async def test_read_only_database_while_running_is_no_crash_loop(
 
 async def test_ffmpeg_failure_ends_the_job_with_a_message(harness: BotHarness) -> None:
     tg, api = harness.tg, harness.api
-    api.set_outcome(generation_seconds=1.0)
+    api.set_outcome(never_complete=True)  # finished below, once its audio is swapped
     request = tg.send_text(PRIVATE_CHAT, USER, "/song calm ambient piano for studying")
     job = await harness.wait_for_job(lambda j: j.state == "pending" and bool(j.generation_id))
     assert job.generation_id is not None
@@ -151,6 +167,7 @@ async def test_ffmpeg_failure_ends_the_job_with_a_message(harness: BotHarness) -
     api.generations[job.generation_id].audio = (
         b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 20 + b"junk" * 500
     )
+    api.complete_now(job.generation_id)
     done = await harness.wait_for_job(lambda j: j.outcome_sent_at is not None, timeout=20)
     audios, failures = outcome_messages(tg, PRIVATE_CHAT, request["message_id"])
     assert (audios, len(failures)) == (0, 1)
@@ -160,22 +177,30 @@ async def test_ffmpeg_failure_ends_the_job_with_a_message(harness: BotHarness) -
 
 async def test_temp_dir_removed_while_generating_is_recreated(harness: BotHarness) -> None:
     tg, api = harness.tg, harness.api
-    api.set_outcome(generation_seconds=1.0)
+    api.set_outcome(never_complete=True)  # finished below, once the directory is gone
     request = tg.send_text(PRIVATE_CHAT, USER, SONG)
-    await harness.wait_for_job(lambda j: j.state == "pending")
+    job = await harness.wait_for_job(lambda j: j.state == "pending" and bool(j.generation_id))
     root = harness.services.temp.root
     await asyncio.to_thread(shutil.rmtree, root)
+    assert job.generation_id is not None
+    api.complete_now(job.generation_id)
     await harness.wait_for_job(lambda j: j.state == "delivered", timeout=20)
     assert outcome_messages(tg, PRIVATE_CHAT, request["message_id"]) == (1, [])
 
 
-async def test_temp_dir_removed_mid_download_is_recreated(harness: BotHarness) -> None:
+async def test_temp_dir_removed_mid_download_is_recreated(
+    harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
     tg, api = harness.tg, harness.api
-    api.script(FILES, process=True, delay=0.5, times=1)
-    request = tg.send_text(PRIVATE_CHAT, USER, SONG)
-    while not api.requests_to(FILES):
-        await asyncio.sleep(0.01)
-    await asyncio.to_thread(shutil.rmtree, harness.services.temp.root)
+    # The download is answered only once the temporary directory is gone.
+    async with held_answers(api, monkeypatch):
+        api.script(FILES, process=True, delay=HELD, times=1)
+        request = tg.send_text(PRIVATE_CHAT, USER, SONG)
+        while not api.requests_to(FILES):
+            await asyncio.sleep(0.01)
+        await asyncio.to_thread(shutil.rmtree, harness.services.temp.root)
+    job = await harness.wait_for_job(lambda j: j.request_message_id == request["message_id"])
+    await retry_now(harness, job.id)  # the download failed: the next one, without the pause
     await harness.wait_for_job(lambda j: j.state == "delivered", timeout=20)
     assert outcome_messages(tg, PRIVATE_CHAT, request["message_id"]) == (1, [])
     assert len(api.paid_submissions()) == 1

@@ -15,7 +15,18 @@ from bot.ops.retention import DAY, sweep_once
 from bot.textutil import song_title
 from storage.songs import NewSong, Song
 from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
-from tests.support.ux import BOT, GROUP, LYRICS, TITLE, ask, button_data, buttons, deliver, press
+from tests.support.ux import (
+    BOT,
+    GROUP,
+    LYRICS,
+    TITLE,
+    all_handled,
+    ask,
+    button_data,
+    buttons,
+    deliver,
+    press,
+)
 
 OTHER = 2002
 _JOB_IDS = itertools.count(900_000)
@@ -214,9 +225,9 @@ async def test_a_song_survives_job_retention_and_plays_and_remakes_from_the_card
     assert await h.services.songs.by_job(again.id) is not None
 
 
+@pytest.mark.harness_env(SONGBOT_USER_DAILY_LIMIT="1")
 async def test_library_buttons_keep_every_limit(harness: BotHarness) -> None:
     h = harness
-    await h.restart(SONGBOT_USER_DAILY_LIMIT="1")
     job, _ = await deliver(h)
     listing = (await ask(h, PRIVATE_CHAT, USER, "/songs")).result
     song = await h.services.songs.by_job(job.id)
@@ -228,11 +239,11 @@ async def test_library_buttons_keep_every_limit(harness: BotHarness) -> None:
     assert len(await h.jobs()) == 1
 
 
+@pytest.mark.harness_env(SONGBOT_TG_RATE_SCALE="20")
 async def test_in_a_group_the_library_is_the_groups_and_only_the_owner_manages(
     harness: BotHarness,
 ) -> None:
     h = harness
-    await h.restart(SONGBOT_TG_RATE_SCALE="20")
     h.tg.add_user(OTHER, first_name="Bo", language_code="en")
     h.tg.add_chat(GROUP, type="supergroup")
     job, _ = await deliver(h, f"/song@{BOT} surf rock\n{LYRICS}", chat_id=GROUP)
@@ -442,11 +453,11 @@ async def test_songbot_check_reports_inline_mode() -> None:
     assert "is on" in inline_check(True, BOT).detail
 
 
+@pytest.mark.harness_env(SONGBOT_STARS_PER_SONG="50")  # one free song a day by default
 async def test_library_remakes_pay_like_song_and_link_plays_are_free(harness: BotHarness) -> None:
     """A paying bot: the day's free song goes on the first song; 🔁 from the card then meets the
     paywall (the packs, no job), and a link's play costs nothing."""
     h = harness
-    await h.restart(SONGBOT_STARS_PER_SONG="50")  # one free song a day by default
     job, _ = await deliver(h)
     song = await h.services.songs.by_job(job.id)
     assert song is not None
@@ -470,11 +481,11 @@ async def test_library_remakes_pay_like_song_and_link_plays_are_free(harness: Bo
     assert not h.tg.invoices
 
 
+@pytest.mark.harness_env(SONGBOT_TG_RATE_SCALE="20")
 async def test_rename_from_a_group_asks_in_private_and_commands_still_work(
     harness: BotHarness,
 ) -> None:
     h = harness
-    await h.restart(SONGBOT_TG_RATE_SCALE="20")
     h.tg.add_chat(GROUP, type="supergroup")
     job, _ = await deliver(h, f"/song@{BOT} surf rock\n{LYRICS}", chat_id=GROUP)
     song = await h.services.songs.by_job(job.id)
@@ -501,9 +512,7 @@ async def test_rename_from_a_group_asks_in_private_and_commands_still_work(
     assert renamed is not None and renamed.title == "Surf Queen"
     # Done: the next text is not a name any more.
     h.tg.send_text(PRIVATE_CHAT, USER, "just chatting")
-    await h.tg.wait_for_call(
-        "getUpdates", lambda c: c.ok, count=len(h.tg.calls_to("getUpdates")) + 2
-    )
+    await all_handled(h)
     again = await h.services.songs.get(song.id)
     assert again is not None and again.title == "Surf Queen"
 

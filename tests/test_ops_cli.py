@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.ops import check as check_module
+from bot.ops.check import OK, Check
 from bot.ops.cli import main
 from songbot_fakes.aimlapi import FakeAimlApi
 from songbot_fakes.telegram import FakeTelegram
@@ -33,6 +35,18 @@ __all__ = ["restore_logging"]
 def set_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
+
+
+@pytest.fixture
+def codec_checked_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`check`'s codec line without its self-test (two codec child processes, half a second of
+    CPU): test_check_passes_against_working_services runs the real one, these tests are about
+    other lines."""
+
+    async def codec_ok() -> Check:
+        return Check("ffmpeg", OK, "not checked here")
+
+    monkeypatch.setattr(check_module, "_ffmpeg_check", codec_ok)
 
 
 # -------------------------------------------------------------------------------------- check
@@ -86,6 +100,7 @@ async def test_check_warns_when_a_configured_model_is_no_longer_listed(
     fake_aimlapi: FakeAimlApi,
     capsys: pytest.CaptureFixture[str],
     restore_logging: None,
+    codec_checked_elsewhere: None,
 ) -> None:
     fake_aimlapi.listed_models.discard("music-01")  # retired (#16.9)
     env = bot_env(fake_telegram, fake_aimlapi, clean_env / "data" / "songbot.db")
@@ -105,6 +120,7 @@ async def test_check_flags_music01_missing_even_when_no_setting_names_it(
     fake_aimlapi: FakeAimlApi,
     capsys: pytest.CaptureFixture[str],
     restore_logging: None,
+    codec_checked_elsewhere: None,
 ) -> None:
     # A chat's /model or `model:01` can still ask for music-01 when the bot's own reference
     # model is music-cover: its absence from GET /v1/models is worth a warning (#16.9).
@@ -127,6 +143,7 @@ async def test_check_warns_when_anyone_can_spend_without_a_limit(
     fake_aimlapi: FakeAimlApi,
     capsys: pytest.CaptureFixture[str],
     restore_logging: None,
+    codec_checked_elsewhere: None,
 ) -> None:
     env = bot_env(fake_telegram, fake_aimlapi, clean_env / "songbot.db")
     set_env(monkeypatch, {**env, "SONGBOT_USER_DAILY_LIMIT": "0"})
@@ -147,6 +164,7 @@ async def test_check_says_where_the_mini_app_is_and_what_groups_need(
     fake_aimlapi: FakeAimlApi,
     capsys: pytest.CaptureFixture[str],
     restore_logging: None,
+    codec_checked_elsewhere: None,
 ) -> None:
     env = bot_env(fake_telegram, fake_aimlapi, clean_env / "songbot.db")
     public = "https://songs.example.test"
@@ -174,6 +192,7 @@ async def test_check_fails_on_rejected_token_and_key_without_printing_them(
     fake_aimlapi: FakeAimlApi,
     capsys: pytest.CaptureFixture[str],
     restore_logging: None,
+    codec_checked_elsewhere: None,
 ) -> None:
     env = bot_env(fake_telegram, fake_aimlapi, clean_env / "songbot.db")
     env["TELEGRAM_BOT_TOKEN"] = "999999:not-the-right-token"
@@ -197,6 +216,7 @@ async def test_check_reports_unreachable_services(
     fake_aimlapi: FakeAimlApi,
     capsys: pytest.CaptureFixture[str],
     restore_logging: None,
+    codec_checked_elsewhere: None,
 ) -> None:
     env = bot_env(fake_telegram, fake_aimlapi, clean_env / "songbot.db")
     env["TELEGRAM_API_BASE_URL"] = "http://127.0.0.1:1"
@@ -224,6 +244,7 @@ async def test_check_warns_when_the_webhook_is_not_registered_yet(
     fake_aimlapi: FakeAimlApi,
     capsys: pytest.CaptureFixture[str],
     restore_logging: None,
+    codec_checked_elsewhere: None,
 ) -> None:
     env = bot_env(fake_telegram, fake_aimlapi, clean_env / "songbot.db")
     env["SONGBOT_WEBHOOK_URL"] = "https://bot.example.com/hook"
@@ -262,6 +283,7 @@ async def test_check_database_states(
     fake_aimlapi: FakeAimlApi,
     capsys: pytest.CaptureFixture[str],
     restore_logging: None,
+    codec_checked_elsewhere: None,
     setup: str,
     status: str,
     text: str,

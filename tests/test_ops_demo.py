@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 import mutagen
+import pytest
 
 from bot.ops.demo import (
     DemoStep,
@@ -25,6 +26,9 @@ def audio_seconds(data: bytes) -> float:
     return float(parsed.info.length)
 
 
+# A command run as a process (conftest.py's `process` tier), at the demo's own pace: the bot
+# keeps Telegram's one message a second in a private chat, as it would for a real user.
+@pytest.mark.process
 async def test_songbot_demo_prints_the_chat_and_saves_playable_songs(tmp_path: Path) -> None:
     out = tmp_path / "demo-out"
     proc = await asyncio.create_subprocess_exec(
@@ -34,6 +38,9 @@ async def test_songbot_demo_prints_the_chat_and_saves_playable_songs(tmp_path: P
         "demo",
         "--out",
         str(out),
+        # The fake provider's time per song (default 1 s): the songs are the same.
+        "--generation-seconds",
+        "0.2",
         env=subprocess_env({}),
         cwd=tmp_path,  # no .env here, and the demo must not need one
         stdout=asyncio.subprocess.PIPE,

@@ -11,7 +11,9 @@ import asyncio
 import time
 from typing import Any
 
-from tests.support.groups import fast_flood_clock, reply_to, song
+import pytest
+
+from tests.support.groups import reply_to, song
 from tests.support.harness import BotHarness
 
 BOUND = 5
@@ -25,10 +27,10 @@ def _shrink(*maps: Any) -> None:
             memory.max_size = BOUND
 
 
+@pytest.mark.harness_env(
+    SONGBOT_TG_RATE_SCALE="20", SONGBOT_ALLOWED_CHAT_IDS=",".join(str(g) for g in GROUPS)
+)
 async def test_per_chat_memories_stay_bounded(harness: BotHarness) -> None:
-    await fast_flood_clock(
-        harness, SONGBOT_ALLOWED_CHAT_IDS=",".join(str(g) for g in GROUPS), scale=20.0
-    )
     services, tg = harness.services, harness.tg
     memo, boards = services.memo, services.boards
     maps = {
@@ -52,7 +54,7 @@ async def test_per_chat_memories_stay_bounded(harness: BotHarness) -> None:
         jobs = await harness.jobs()
         if len(jobs) == len(GROUPS) and all(j.state == "delivered" for j in jobs):
             break
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.05)
     jobs = await harness.jobs()
     assert len(jobs) == len(GROUPS) and all(j.state == "delivered" for j in jobs)
     # The burst's locks were all held at once (never dropped while in use); the next request

@@ -9,7 +9,12 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from typing import Any
 
+import pytest
+
+from bot.ops import retention
+from bot.services import Services
 from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
 from tests.support.song_outcome import SONG
 
@@ -34,8 +39,8 @@ async def _two_songs(harness: BotHarness) -> tuple[int, int]:
     return old.id, new.id
 
 
+@pytest.mark.harness_env(SONGBOT_RETENTION_DAYS="30")
 async def test_finished_jobs_past_retention_are_deleted_at_start(harness: BotHarness) -> None:
-    await harness.restart(SONGBOT_RETENTION_DAYS="30")
     old, new = await _two_songs(harness)
     _age(harness, old, 31)
     _age(harness, new, 29)
@@ -50,10 +55,22 @@ async def test_finished_jobs_past_retention_are_deleted_at_start(harness: BotHar
     assert await harness.services.usage.count_today(USER, now=time.time()) == used == 2
 
 
-async def test_retention_zero_keeps_everything(harness: BotHarness) -> None:
-    await harness.restart(SONGBOT_RETENTION_DAYS="0")
+@pytest.mark.harness_env(SONGBOT_RETENTION_DAYS="0")
+async def test_retention_zero_keeps_everything(
+    harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
     old, new = await _two_songs(harness)
     _age(harness, old, 3650)
+    swept = asyncio.Event()  # the sweep at start has run (it logs nothing when it finds nothing)
+    sweep_once = retention.sweep_once
+
+    async def sweep_and_tell(services: Services, **kwargs: Any) -> tuple[int, int]:
+        try:
+            return await sweep_once(services, **kwargs)
+        finally:
+            swept.set()
+
+    monkeypatch.setattr(retention, "sweep_once", sweep_and_tell)
     await harness.restart(SONGBOT_RETENTION_DAYS="0")
-    await asyncio.sleep(0.5)
+    await asyncio.wait_for(swept.wait(), 15)
     assert sorted(j.id for j in await harness.jobs()) == sorted([old, new])

@@ -32,7 +32,7 @@ from songbot_fakes.telegram import FakeTelegram, Invoice
 from storage.stars import Purchase
 from storage.states import JobState
 from tests.support.harness import PRIVATE_CHAT, USER, BotHarness, bot_env
-from tests.support.ux import LYRICS
+from tests.support.ux import LYRICS, all_handled
 
 PAID = {"SONGBOT_STARS_PER_SONG": "50", "SONGBOT_FREE_SONGS_PER_DAY": "0"}
 SONG = f"/song dreamy synth-pop with female vocals\n{LYRICS}"
@@ -91,10 +91,10 @@ def _confirmations(tg: FakeTelegram, chat_id: int, text: str) -> int:
 # ---- the fake's getStarTransactions -----------------------------------------------------------
 
 
+@pytest.mark.harness_env(**PAID)
 async def test_the_fake_lists_payments_and_refunds_in_pages_as_the_spec_types_them(
     harness: BotHarness,
 ) -> None:
-    await harness.restart(**PAID)
     first = await _pay(harness, USER, 1)
     second = await _pay(harness, USER, 5)
     for n in range(3):
@@ -130,13 +130,13 @@ async def test_the_fake_lists_payments_and_refunds_in_pages_as_the_spec_types_th
 # ---- the running bot credits a payment it never saw ------------------------------------------
 
 
+@pytest.mark.harness_env(**PAID)
 async def test_a_payment_lost_before_crediting_is_credited_at_start_and_confirmed_once(
     harness: BotHarness,
 ) -> None:
-    await harness.restart(**PAID)
     harness.tg.deliver_payments = False  # Telegram takes the Stars; the update is lost
     charge = await _pay(harness, USER, 5)
-    await asyncio.sleep(0.5)
+    await all_handled(harness)
     assert await harness.services.stars.purchase(charge) is None
     assert await _left(harness) == 0
 
@@ -151,8 +151,7 @@ async def test_a_payment_lost_before_crediting_is_credited_at_start_and_confirme
     # The update turns up after all, and the next start looks again: still once, told once.
     harness.tg.redeliver_payment(charge)
     await harness.restart()
-    await harness.tg.wait_for_call("getUpdates", lambda c: c.ok and not c.result, timeout=15)
-    await asyncio.sleep(0.5)
+    await all_handled(harness)
     assert await _left(harness) == 5
     assert _confirmations(harness.tg, PRIVATE_CHAT, paid) == 1
     ledger = await harness.services.db.fetchall(
@@ -182,8 +181,8 @@ async def test_the_running_bot_looks_again_without_a_restart(
     )
 
 
+@pytest.mark.harness_env(SONGBOT_STARS_PER_SONG="0")
 async def test_a_free_bot_never_asks_for_star_transactions(harness: BotHarness) -> None:
-    await harness.restart(SONGBOT_STARS_PER_SONG="0")
     await asyncio.sleep(0.3)
     assert not harness.tg.calls_to("getStarTransactions")
     await harness.restart(**PAID)
@@ -223,13 +222,13 @@ def _lines(out: str, status: str) -> dict[str, str]:
     return found
 
 
+@pytest.mark.harness_env(**PAID)
 async def test_reconcile_reports_each_difference_and_fix_settles_what_it_can(
     harness: BotHarness,
     clean_env: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    await harness.restart(**PAID)
     tg, stars = harness.tg, harness.services.stars
     for n in range(120):  # withdrawals first: the payments are on the second page
         tg.record_star_transaction(f"wd-{n}", 1000, receiver={"type": "fragment"})
@@ -310,13 +309,13 @@ async def test_reconcile_reports_each_difference_and_fix_settles_what_it_can(
     assert (len(tg.calls_to("refundStarPayment")), len(tg.calls_to("sendMessage"))) == calls
 
 
+@pytest.mark.harness_env(**PAID)
 async def test_reconcile_exits_0_when_the_ledger_matches(
     harness: BotHarness,
     clean_env: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    await harness.restart(**PAID)
     charge = await _pay(harness, USER, 1)
     await _credited(harness, charge)
     harness.tg.send_text(PRIVATE_CHAT, USER, "/balance")

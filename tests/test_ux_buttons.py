@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 
+import pytest
 from PIL import Image
 
 from bot.aimlapi.models import MODELS
@@ -18,6 +19,7 @@ from tests.support.ux import (
     GROUP,
     LYRICS,
     TITLE,
+    all_handled,
     button_data,
     deliver,
     edited,
@@ -66,10 +68,10 @@ async def test_song_arrives_as_rich_audio_with_cover_and_buttons(harness: BotHar
     assert all(len(d.encode()) <= 64 for d in data)
 
 
+@pytest.mark.harness_env(SONGBOT_TG_RATE_SCALE="20")  # the per-group pacing, sped up
 async def test_group_caption_names_the_requester_and_stays_within_limits(
     harness: BotHarness,
 ) -> None:
-    await harness.restart(SONGBOT_TG_RATE_SCALE="20")  # the per-group pacing, sped up
     tg = harness.tg
     tg.add_user(3003, first_name="Bo <b>&", language_code="en")
     tg.add_chat(GROUP, type="supergroup")
@@ -88,7 +90,7 @@ async def test_group_caption_names_the_requester_and_stays_within_limits(
 async def test_status_shows_state_model_elapsed_and_expected_time(harness: BotHarness) -> None:
     tg, api = harness.tg, harness.api
     await seed_history(harness, "minimax/music-2.0", seconds=40.0)
-    api.set_outcome(generation_seconds=1.5)
+    api.set_outcome(never_complete=True)  # finished below, once the status was checked
     request = tg.send_text(PRIVATE_CHAT, USER, f"/song indie pop\n{LYRICS}")
 
     first = await tg.wait_for_call("sendMessage", ok_reply_to(PRIVATE_CHAT, request["message_id"]))
@@ -108,13 +110,20 @@ async def test_status_shows_state_model_elapsed_and_expected_time(harness: BotHa
     assert "MiniMax-2.0" in text
     assert "usually about 0:40" in text
     assert button_data(edit.result) == [f"v1:cancel:{job.id}"]
+    done = await harness.wait_for_job(lambda j: j.id == job.id and bool(j.generation_id))
+    api.complete_now(done.generation_id or "")
     await harness.wait_state(job.id, "delivered", timeout=20)
 
 
 async def test_status_without_history_has_no_estimate(harness: BotHarness) -> None:
     tg, api = harness.tg, harness.api
-    api.set_outcome(generation_seconds=1.0)
+    api.set_outcome(never_complete=True)  # finished below, once "Generating" was shown
     tg.send_text(PRIVATE_CHAT, USER, f"/song indie pop\n{LYRICS}")
+    await tg.wait_for_call(
+        "editMessageText", lambda c: c.ok and "Generating" in str(c.params.get("text"))
+    )
+    pending = await harness.wait_for_job(lambda j: bool(j.generation_id))
+    api.complete_now(pending.generation_id or "")
     job = await harness.wait_for_job(lambda j: j.state == "delivered", timeout=20)
     texts = [c.result["text"] for c in tg.calls_to("editMessageText") if c.ok]
     assert any(text.startswith(f"{TITLE}\n🎵 Generating") for text in texts)
@@ -196,19 +205,19 @@ async def test_double_tap_on_again_makes_one_job(harness: BotHarness) -> None:
     while len(await harness.jobs()) < 2:
         assert asyncio.get_running_loop().time() < deadline
         await asyncio.sleep(0.05)
-    await asyncio.sleep(0.5)
+    await all_handled(harness)
     assert len(await harness.jobs()) == 2
 
 
+@pytest.mark.harness_env(SONGBOT_USER_DAILY_LIMIT="1")
 async def test_again_respects_the_daily_limit(harness: BotHarness) -> None:
-    await harness.restart(SONGBOT_USER_DAILY_LIMIT="1")
     job, audio_message = await deliver(harness)
     answer = await press(
         harness, PRIVATE_CHAT, USER, audio_message["message_id"], f"v1:again:{job.id}"
     )
     assert answer.params.get("show_alert") is True
     assert answer.params["text"] == t("error_daily_limit", "en", limit=1)
-    await asyncio.sleep(0.2)
+    await all_handled(harness)
     assert [j.id for j in await harness.jobs()] == [job.id]
     assert len(submits(harness)) == 1
 
@@ -285,7 +294,7 @@ async def test_buttons_of_another_chat_are_refused(harness: BotHarness) -> None:
         harness, 6006, 6006, reply["message_id"], f"v1:again:{job.id}", check_button=False
     )
     assert answer.params["text"] == t("answer_not_found", "en")
-    await asyncio.sleep(0.2)
+    await all_handled(harness)
     assert len(await harness.jobs()) == 1
 
 

@@ -3,7 +3,6 @@ fake Bot API, in every catalogue language."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -22,6 +21,7 @@ from tests.support.ux import (
     GROUP,
     LYRICS,
     TITLE,
+    all_handled,
     ask,
     button_data,
     deliver,
@@ -101,9 +101,9 @@ async def test_start_welcomes_with_an_example_to_tap(harness: BotHarness) -> Non
     assert "/help" in reply["text"]
 
 
+@pytest.mark.harness_env(SONGBOT_USER_DAILY_LIMIT="5")
 async def test_help_fits_one_screen_with_more_buttons(harness: BotHarness) -> None:
     """Issue #25 item 15: the first /help screen is short; the rest is one tap away."""
-    await harness.restart(SONGBOT_USER_DAILY_LIMIT="5")
     reply = (await ask(harness, PRIVATE_CHAT, USER, "/help")).result
     text = reply["text"]
     assert len(text.splitlines()) <= 14 and utf16_len(text) <= 700, text
@@ -125,6 +125,7 @@ async def test_help_fits_one_screen_with_more_buttons(harness: BotHarness) -> No
     assert "/song model:" in ways and "|" in ways
 
 
+@pytest.mark.harness_env(SONGBOT_TG_RATE_SCALE="32")  # the per-group pacing, sped up
 async def test_help_in_a_group_is_short_and_model_for_members_is_one_line(
     harness: BotHarness,
 ) -> None:
@@ -172,8 +173,8 @@ async def test_model_menu_choice_is_saved_per_chat_and_used(harness: BotHarness)
     assert (await harness.services.chat_settings.get(PRIVATE_CHAT)).model is None
 
 
+@pytest.mark.harness_env(SONGBOT_TG_RATE_SCALE="20")  # the per-group pacing, sped up
 async def test_model_choice_in_a_group_is_for_admins(harness: BotHarness) -> None:
-    await harness.restart(SONGBOT_TG_RATE_SCALE="20")  # the per-group pacing, sped up
     tg = harness.tg
     admin, member = 7001, 7002
     tg.add_chat(GROUP, type="supergroup", admins=[admin])
@@ -302,12 +303,12 @@ async def test_cancel_command_and_jobs_for_a_pending_song(harness: BotHarness) -
 
     again = (await ask(harness, PRIVATE_CHAT, USER, "/cancel")).result
     assert again["text"] == t("nothing_to_cancel", "en")
-    await asyncio.sleep(0.3)
+    await all_handled(harness)
     assert not tg.calls_to("sendAudio")
 
 
+@pytest.mark.harness_env(SONGBOT_MAX_JOBS_PER_USER="1")
 async def test_cancel_before_the_paid_call_says_nothing_was_charged(harness: BotHarness) -> None:
-    await harness.restart(SONGBOT_MAX_JOBS_PER_USER="1")
     tg, api = harness.tg, harness.api
     api.set_outcome(never_complete=True)
     tg.send_text(PRIVATE_CHAT, USER, f"/song slow jazz\n{LYRICS}")

@@ -18,6 +18,7 @@ from tests.support.harness import PRIVATE_CHAT, USER, BotHarness
 from tests.support.ux import (
     BOT,
     GROUP,
+    all_handled,
     button_data,
     edited,
     help_section,
@@ -25,6 +26,7 @@ from tests.support.ux import (
     press,
     shown,
 )
+from tests.support.waits import HELD, held_answers
 from tests.support.write import CHAT, IDEA, song_json, write
 
 
@@ -65,7 +67,7 @@ async def test_write_shows_a_preview_and_nothing_is_made_before_make(harness: Bo
     ]
     labels = [b["text"] for row in preview["reply_markup"]["inline_keyboard"] for b in row]
     assert labels == ["🎵 Make this song", "🔄 Rewrite", "✏️ Edit"]
-    await asyncio.sleep(0.3)
+    await all_handled(h)
     assert music_requests(h) == [] and await h.jobs() == []
 
     # 🎵 Make this song: the normal intake; status and song reply to the preview.
@@ -122,9 +124,9 @@ async def test_rewrite_replaces_the_preview_and_make_uses_the_new_version(
     assert job.lyrics == "[Verse]\nNew words for Anna\n[Chorus]\nRide on"
 
 
+@pytest.mark.harness_env(SONGBOT_LYRICS_DAILY_LIMIT="2")
 async def test_a_failed_rewrite_keeps_the_preview(harness: BotHarness) -> None:
     h, api = harness, harness.api
-    await h.restart(SONGBOT_LYRICS_DAILY_LIMIT="2")
     api.script_chat(song_json(title="Keep Me"))
     _, preview = await write(h, f"/write {IDEA}")
     mid = preview["message_id"]
@@ -138,10 +140,10 @@ async def test_a_failed_rewrite_keeps_the_preview(harness: BotHarness) -> None:
     why = await h.tg.wait_for_call("sendMessage", ok_reply_to(PRIVATE_CHAT, mid))
     assert why.result["text"] == shown(t("error_provider_unavailable", "en"))
     # The failed call was not counted: one more rewrite is allowed, then the limit says no.
-    await asyncio.sleep(5.1)  # past the double-tap window
+    h.services.memo.recent_presses.clear()  # later than a double tap (5 s)
     await press(h, PRIVATE_CHAT, USER, mid, f"v1:wredo:{draft.id}")
     await edited(h, PRIVATE_CHAT, mid, count=5)
-    await asyncio.sleep(5.1)
+    h.services.memo.recent_presses.clear()
     refused = await press(h, PRIVATE_CHAT, USER, mid, f"v1:wredo:{draft.id}")
     assert refused.params["text"] == plain("error_lyrics_daily_limit", "en", limit=2)
     assert refused.params.get("show_alert") is True
@@ -174,6 +176,7 @@ async def test_edit_explains_the_reply_form_and_that_reply_sings_the_preview(
     assert edited_job.prompt.startswith("acoustic folk")
 
 
+@pytest.mark.harness_env(SONGBOT_TG_RATE_SCALE="32")  # the per-group pacing, sped up
 async def test_only_the_requester_or_an_admin_may_press(harness: BotHarness) -> None:
     h, tg = harness, harness.tg
     tg.add_chat(GROUP, type="supergroup", admins=[601])
@@ -196,7 +199,7 @@ async def test_only_the_requester_or_an_admin_may_press(harness: BotHarness) -> 
     assert f"/song@{BOT}" in hint.result["text"]
     # /write addressed to another bot is not ours.
     tg.send_text(GROUP, 603, f"/write@OtherBot {IDEA}")
-    await asyncio.sleep(0.3)
+    await all_handled(h)
     assert len(h.api.chat_requests()) == 1
 
 
@@ -301,11 +304,11 @@ async def test_provider_errors_follow_the_token_retry_rules(harness: BotHarness)
     assert await h.services.lyrics.count_today(USER, start, end) == 1
 
 
+@pytest.mark.harness_env(
+    SONGBOT_LYRICS_DAILY_LIMIT="2", SONGBOT_USER_DAILY_LIMIT="1", SONGBOT_TG_RATE_SCALE="20"
+)
 async def test_daily_draft_limit_is_atomic_and_separate_from_songs(harness: BotHarness) -> None:
     h = harness
-    await h.restart(
-        SONGBOT_LYRICS_DAILY_LIMIT="2", SONGBOT_USER_DAILY_LIMIT="1", SONGBOT_TG_RATE_SCALE="20"
-    )
     # A burst from one user in five chats (Telegram's per-chat flood limits stay out of it):
     # every one passes the early check, the INSERT decides.
     groups = [GROUP - n for n in range(5)]
@@ -398,16 +401,25 @@ def test_shorten_cuts_whole_sections_then_lines() -> None:
     assert script_of("[Verse]\nshort") is None
 
 
-async def test_a_slow_completion_does_not_hold_other_updates(harness: BotHarness) -> None:
+async def test_a_slow_completion_does_not_hold_other_updates(
+    harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
     h = harness
-    h.api.script(CHAT, status=200, delay=4.0, process=True)  # the model takes its time
-    request = h.tg.send_text(PRIVATE_CHAT, USER, f"/write {IDEA}")
-    placeholder = await h.tg.wait_for_call(
-        "sendMessage", ok_reply_to(PRIVATE_CHAT, request["message_id"])
-    )
-    started = asyncio.get_running_loop().time()
-    other = h.tg.send_text(PRIVATE_CHAT, USER, "/help")
-    await h.tg.wait_for_call("sendMessage", ok_reply_to(PRIVATE_CHAT, other["message_id"]))
-    assert asyncio.get_running_loop().time() - started < 2.0
+    # The model takes its time: its answer comes only once /help has been answered. Had the
+    # completion held other updates, /help would have waited for it (up to the bot's 5 s
+    # confirm wait, bot/telegram/confirming_bot.py), longer than the 2 s allowed.
+    async with held_answers(h.api, monkeypatch):
+        h.api.script(CHAT, status=200, delay=HELD, process=True)
+        request = h.tg.send_text(PRIVATE_CHAT, USER, f"/write {IDEA}")
+        placeholder = await h.tg.wait_for_call(
+            "sendMessage", ok_reply_to(PRIVATE_CHAT, request["message_id"])
+        )
+        while not h.api.chat_requests():  # the completion is on its way to the model
+            await asyncio.sleep(0.01)
+        started = asyncio.get_running_loop().time()
+        other = h.tg.send_text(PRIVATE_CHAT, USER, "/help")
+        await h.tg.wait_for_call("sendMessage", ok_reply_to(PRIVATE_CHAT, other["message_id"]))
+        assert asyncio.get_running_loop().time() - started < 2.0
+        assert h.api.chat_requests()[0].status is None  # the completion is still unanswered
     preview = await edited(h, PRIVATE_CHAT, placeholder.result["message_id"])
     assert preview["text"].startswith("📝")

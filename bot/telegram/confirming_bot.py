@@ -79,8 +79,12 @@ class ConfirmAfterHandlingBot(ExtBot[Any]):
             if self._drained is None:
                 self._drained = asyncio.Event()
             self._drained.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
+            # arrives as the last update finishes, so a stopping bot sent one more long poll
+            # and its last confirming getUpdates then waited out the pool timeout (1 s).
             try:
-                await asyncio.wait_for(self._drained.wait(), CONFIRM_WAIT)
+                async with asyncio.timeout(CONFIRM_WAIT):
+                    await self._drained.wait()
             except TimeoutError:
                 log.warning("updates still being handled after %.0fs; confirming", CONFIRM_WAIT)
         updates = await super().get_updates(offset, *args, **kwargs)
