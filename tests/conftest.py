@@ -9,8 +9,8 @@ Every test gets exactly one tier marker, from what it really uses, so a new test
 - `unit`: pure code, no server.
 And, beside its tier, a test that must wait for real time (a job deadline, a retry schedule, a
 timeout it proves) says so with `@pytest.mark.slow` and a comment naming the wait. The fast inner
-loop is `pytest -m "(unit or bot) and not slow" -n 4` (README, "Tests"); the README's command runs
-every test, slow ones included.
+loop is `pytest -m "(unit or bot) and not slow" -n 4 --dist worksteal` (README, "Tests");
+the README's command runs every test, slow ones included.
 """
 
 from __future__ import annotations
