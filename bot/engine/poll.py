@@ -36,11 +36,13 @@ PULL_IN_SECONDS = 0.2  # the soonest a re-planned job is looked at
 
 
 async def poll(w: Work, job: Job) -> Job | None:
-    """PENDING: ask once; reschedule by the poll policy or move on to fetching."""
+    """PENDING: ask once; reschedule by the poll policy or move on to fetching.
+
+    Past the job's deadline it still asks once more: a song that finished since the last look
+    was made and paid for, and is delivered rather than reported as taking too long.
+    """
     now = time.time()
-    if now > job.deadline_at:
-        await w.outcomes.fail(job, JobState.TIMED_OUT, "error_timeout")
-        return None
+    overdue = now > job.deadline_at
     assert job.generation_id is not None
     started = time.monotonic()
     try:
@@ -50,6 +52,9 @@ async def poll(w: Work, job: Job) -> Job | None:
         return None
     except ProviderError as exc:
         w.s.metrics.provider_errors.labels("poll", type(exc).__name__).inc()
+        if overdue:
+            await w.outcomes.fail(job, JobState.TIMED_OUT, "error_timeout", detail=repr(exc))
+            return None
         await w.outcomes.transient(
             job, f"poll: {exc!r}", retry_after=getattr(exc, "retry_after", None)
         )
@@ -103,6 +108,9 @@ async def poll(w: Work, job: Job) -> Job | None:
                 w, job.model, took, now, wake=earlier_than_expected(took, planned)
             )
         return moved
+    if overdue:
+        await w.outcomes.fail(job, JobState.TIMED_OUT, "error_timeout")
+        return None
     estimate = await w.estimator.estimate(spec, job)
     base = w.s.config.poll_interval
     # Queued: not started yet, so not overdue either: never backed off (poll_policy.py).
