@@ -9,7 +9,6 @@ took the update and died). The bot credits such a payment from Telegram's record
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from pathlib import Path
 
@@ -32,9 +31,9 @@ from songbot_fakes.telegram import FakeTelegram, Invoice
 from storage.stars import Purchase
 from storage.states import JobState
 from tests.support.harness import PRIVATE_CHAT, USER, BotHarness, bot_env
+from tests.support.stars import PAID
 from tests.support.ux import LYRICS, all_handled
 
-PAID = {"SONGBOT_STARS_PER_SONG": "50", "SONGBOT_FREE_SONGS_PER_DAY": "0"}
 SONG = f"/song dreamy synth-pop with female vocals\n{LYRICS}"
 OTHER = 2002  # a second buyer, in their own private chat
 
@@ -190,15 +189,6 @@ async def test_a_free_bot_never_asks_for_star_transactions(harness: BotHarness) 
 
 
 # ---- songbot stars reconcile -----------------------------------------------------------------
-
-
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for name in list(os.environ):
-        if name.startswith(("SONGBOT_", "TELEGRAM_", "AIMLAPI_")):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 async def _cli(
